@@ -1,0 +1,90 @@
+// Package client is the domain core for OAuth client applications: the one
+// model every registration dialect maps onto, its validation rules, secret
+// generation and verification. It knows nothing of HTTP or SQL.
+package client
+
+import (
+	"errors"
+	"slices"
+	"time"
+)
+
+// Type says whether a client can keep a secret (RFC 6749 §2.1).
+type Type string
+
+const (
+	Confidential Type = "confidential"
+	Public       Type = "public"
+)
+
+// Grant types the server implements. device_code joins once supported.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantClientCredentials = "client_credentials"
+	GrantRefreshToken      = "refresh_token"
+	GrantPassword          = "password"
+)
+
+// KnownGrantTypes lists every grant type a client may be registered for.
+var KnownGrantTypes = []string{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken, GrantPassword}
+
+// DefaultBrandID is the tenant every client belongs to until tenants exist.
+const DefaultBrandID = "default"
+
+// Client is a registered OAuth client application. It carries every field
+// any of the three registration dialects uses.
+type Client struct {
+	ID             string // internal, stable identifier (UUIDv7, sorts by creation)
+	ClientID       string // the OAuth client_id
+	Name           string
+	Type           Type
+	RedirectURIs   []string
+	AllowedScopes  []string
+	AllowedOrigins []string
+	GrantTypes     []string
+	ClientURI      string // "" means none
+	LogoURI        string // "" means none
+	OwnerID        string // subject of the token that created it; "" means none
+	BrandID        string
+	FirstParty     bool
+	Enabled        bool
+	BotUserID      string // tokens of an M2M client carry this as sub; "" means none
+	Secrets        []SecretHash
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// SecretHash is a stored client secret: only its keyed hash is kept.
+type SecretHash struct {
+	Hash      []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero: does not expire
+}
+
+// Live reports whether the secret may still be used at now.
+func (s SecretHash) Live(now time.Time) bool {
+	return s.ExpiresAt.IsZero() || now.Before(s.ExpiresAt)
+}
+
+// HasGrant reports whether the client is registered for grant type g.
+func (c Client) HasGrant(g string) bool { return slices.Contains(c.GrantTypes, g) }
+
+// Subject is the sub claim of tokens the client obtains for itself.
+func (c Client) Subject() string {
+	if c.BotUserID != "" {
+		return c.BotUserID
+	}
+	return c.ClientID
+}
+
+var (
+	// ErrNotFound means no client (or referenced record) has that identifier.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a uniqueness or version precondition failed.
+	ErrConflict = errors.New("conflict")
+	// ErrAuthentication means client authentication failed. Callers must not
+	// tell the requester whether the client exists.
+	ErrAuthentication = errors.New("client authentication failed")
+	// ErrDisabled means the client exists but is disabled.
+	ErrDisabled = errors.New("client is disabled")
+)

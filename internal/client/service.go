@@ -1,0 +1,260 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Repository is what the client core needs from storage. Implementations
+// return errors wrapping ErrNotFound and ErrConflict.
+type Repository interface {
+	CreateClient(ctx context.Context, c Client) error
+	GetClient(ctx context.Context, id string) (Client, error)
+	GetClientByClientID(ctx context.Context, clientID string) (Client, error)
+}
+
+// BotUsers answers whether an id names an existing bot user. It returns an
+// error wrapping ErrNotFound when there is no such user, and ErrNotBot when
+// the user is human.
+type BotUsers interface {
+	CheckBot(ctx context.Context, id string) error
+}
+
+// ErrNotBot means a user exists but is not a bot.
+var ErrNotBot = errors.New("user is not a bot")
+
+// Policy holds the server-wide defaults applied to new clients.
+type Policy struct {
+	// DefaultScopes are given to clients whose dialect carries no scopes.
+	DefaultScopes []string
+	// BrandID is the tenant new clients belong to.
+	BrandID string
+}
+
+// AdminScopePrefixes mark scopes that grant administrative power; a caller
+// may hand one to a new client only if its own token holds it.
+var AdminScopePrefixes = []string{"clients:", "users:", "keys:", "audit:"}
+
+// IsAdminScope reports whether scope grants administrative power.
+func IsAdminScope(scope string) bool {
+	for _, p := range AdminScopePrefixes {
+		if strings.HasPrefix(scope, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Actor is who asks for a change: the subject and client of the admin
+// token, and the scopes it holds. Root is the operator at the command line,
+// who may grant anything.
+type Actor struct {
+	Subject  string
+	ClientID string
+	Scopes   []string
+	Root     bool
+}
+
+// PrivilegeError says the actor tried to grant a scope it does not hold.
+type PrivilegeError struct{ Scope string }
+
+func (e *PrivilegeError) Error() string {
+	return fmt.Sprintf("caller may not grant scope %q: its own token does not hold it", e.Scope)
+}
+
+// CreateInput is a registration request in domain terms. Nil slices mean
+// "not given" and take the documented defaults.
+type CreateInput struct {
+	Name           string
+	Type           Type // "" → confidential
+	RedirectURIs   []string
+	AllowedScopes  []string // nil → Policy.DefaultScopes
+	AllowedOrigins []string
+	GrantTypes     []string // nil → defaults for the type (SPEC §1)
+	ClientURI      string
+	LogoURI        string
+	BotUserID      string
+	FirstParty     bool
+}
+
+// DefaultGrantTypes returns the grant types a client of type t gets when
+// its registration names none.
+func DefaultGrantTypes(t Type) []string {
+	if t == Public {
+		return []string{GrantAuthorizationCode, GrantRefreshToken}
+	}
+	return []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
+}
+
+// Service is the one place clients are created, read and authenticated.
+type Service struct {
+	repo   Repository
+	bots   BotUsers
+	hasher *Hasher
+	policy Policy
+	now    func() time.Time
+}
+
+// NewService wires the client core. bots may be nil when bot users are not
+// in use; now may be nil for time.Now.
+func NewService(repo Repository, bots BotUsers, hasher *Hasher, policy Policy, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	if policy.BrandID == "" {
+		policy.BrandID = DefaultBrandID
+	}
+	return &Service{repo: repo, bots: bots, hasher: hasher, policy: policy, now: now}
+}
+
+// Now is the service's clock, shared with callers that judge expiry.
+func (s *Service) Now() time.Time { return s.now() }
+
+// Create validates in, fills defaults, stores the client and returns it
+// with its plaintext secret ("" for public clients), shown this once.
+func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Client, Secret, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	c := Client{
+		Name:           in.Name,
+		Type:           in.Type,
+		RedirectURIs:   nonNil(in.RedirectURIs),
+		AllowedScopes:  in.AllowedScopes,
+		AllowedOrigins: nonNil(in.AllowedOrigins),
+		GrantTypes:     in.GrantTypes,
+		ClientURI:      in.ClientURI,
+		LogoURI:        in.LogoURI,
+		OwnerID:        actor.Subject,
+		BrandID:        s.policy.BrandID,
+		FirstParty:     in.FirstParty,
+		Enabled:        true,
+		BotUserID:      in.BotUserID,
+		CreatedAt:      now,
+		UpdatedAt:      now,
+	}
+	if c.Type == "" {
+		c.Type = Confidential
+	}
+	if c.AllowedScopes == nil {
+		c.AllowedScopes = slices.Clone(s.policy.DefaultScopes)
+	}
+	if c.GrantTypes == nil {
+		c.GrantTypes = DefaultGrantTypes(c.Type)
+	}
+	if err := validate(&c); err != nil {
+		return Client{}, "", err
+	}
+	if !actor.Root {
+		for _, sc := range c.AllowedScopes {
+			if IsAdminScope(sc) && !slices.Contains(actor.Scopes, sc) {
+				return Client{}, "", &PrivilegeError{Scope: sc}
+			}
+		}
+	}
+	if c.BotUserID != "" {
+		if err := s.checkBot(ctx, c.BotUserID); err != nil {
+			return Client{}, "", err
+		}
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return Client{}, "", fmt.Errorf("client id: %w", err)
+	}
+	c.ID = id.String()
+	c.ClientID = newClientID()
+	var secret Secret
+	if c.Type == Confidential {
+		secret = NewSecret()
+		c.Secrets = []SecretHash{{Hash: s.hasher.Hash(secret.Expose()), CreatedAt: now}}
+	}
+	if err := s.repo.CreateClient(ctx, c); err != nil {
+		return Client{}, "", fmt.Errorf("store client: %w", err)
+	}
+	return c, secret, nil
+}
+
+func (s *Service) checkBot(ctx context.Context, id string) error {
+	if s.bots == nil {
+		return &ValidationError{Errors: []FieldError{{Field: "bot_user_id", Message: "bot users are not available"}}}
+	}
+	err := s.bots.CheckBot(ctx, id)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNotFound):
+		return &ValidationError{Errors: []FieldError{{Field: "bot_user_id", Message: fmt.Sprintf("no bot user has id %q", id)}}}
+	case errors.Is(err, ErrNotBot):
+		return &ValidationError{Errors: []FieldError{{Field: "bot_user_id", Message: fmt.Sprintf("user %q is not a bot user", id)}}}
+	default:
+		return fmt.Errorf("look up bot user: %w", err)
+	}
+}
+
+// Get returns the client whose internal id is id.
+func (s *Service) Get(ctx context.Context, id string) (Client, error) {
+	return s.repo.GetClient(ctx, id)
+}
+
+// Lookup returns the client whose OAuth client_id is clientID.
+func (s *Service) Lookup(ctx context.Context, clientID string) (Client, error) {
+	return s.repo.GetClientByClientID(ctx, clientID)
+}
+
+// Authenticate checks a client_id and secret. It returns ErrAuthentication
+// for an unknown client or a wrong secret alike, and ErrDisabled for a
+// disabled client whose secret was right.
+func (s *Service) Authenticate(ctx context.Context, clientID, secret string) (Client, error) {
+	c, err := s.repo.GetClientByClientID(ctx, clientID)
+	if errors.Is(err, ErrNotFound) {
+		s.hasher.Hash(secret) // spend the same work as a real check
+		return Client{}, ErrAuthentication
+	}
+	if err != nil {
+		return Client{}, fmt.Errorf("look up client: %w", err)
+	}
+	if !s.SecretMatches(c, secret) {
+		return Client{}, ErrAuthentication
+	}
+	if !c.Enabled {
+		return Client{}, ErrDisabled
+	}
+	return c, nil
+}
+
+// SecretMatches reports whether secret matches one of c's live secrets.
+// Every live secret is compared, in constant time each.
+func (s *Service) SecretMatches(c Client, secret string) bool {
+	if secret == "" || c.Type != Confidential {
+		return false
+	}
+	h := s.hasher.Hash(secret)
+	now := s.now()
+	ok := false
+	for _, sh := range c.Secrets {
+		if sh.Live(now) && hmacEqual(h, sh.Hash) {
+			ok = true
+		}
+	}
+	return ok
+}
+
+// newClientID returns a 128-bit random client_id in hex.
+func newClientID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

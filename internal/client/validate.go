@@ -1,0 +1,273 @@
+package client
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits that keep one registration from exhausting the store.
+const (
+	MaxNameLen       = 255
+	MaxURILen        = 2000
+	MaxScopeLen      = 128
+	MaxListLen       = 100
+	MaxBotUserIDLen  = 450
+	maxOriginLen     = 2000
+	minPrivateScheme = 3
+)
+
+// FieldError names one field that failed validation. Field is the domain
+// field name (the seed 001 spelling); dialects map it to their own names.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+// ValidationError lists every problem found in an input.
+type ValidationError struct {
+	Errors []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	for i, fe := range e.Errors {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(fe.Field)
+		b.WriteString(": ")
+		b.WriteString(fe.Message)
+	}
+	return b.String()
+}
+
+// First returns the first field error, for dialects that report one.
+func (e *ValidationError) First() FieldError { return e.Errors[0] }
+
+type validator struct{ errs []FieldError }
+
+func (v *validator) add(field, format string, args ...any) {
+	v.errs = append(v.errs, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) err() error {
+	if len(v.errs) == 0 {
+		return nil
+	}
+	return &ValidationError{Errors: v.errs}
+}
+
+// text checks a display string: valid UTF-8, no control characters, length
+// in characters between min and max.
+func (v *validator) text(field, s string, min, max int) {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case !utf8.ValidString(s):
+		v.add(field, "must be valid UTF-8")
+	case n < min:
+		v.add(field, "is required and must not be empty")
+	case n > max:
+		v.add(field, "must be at most %d characters", max)
+	case strings.ContainsFunc(s, isControl):
+		v.add(field, "must not contain control characters")
+	}
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// RedirectURIProblem explains why u is not an acceptable redirect URI, or
+// returns "" if it is. Rules: RFC 6749 §3.1.2 (absolute, no fragment),
+// RFC 8252 §7 (loopback http, private-use schemes), and no wildcards or
+// script-bearing schemes.
+func RedirectURIProblem(u string) string {
+	if u == "" {
+		return "must not be empty"
+	}
+	if len(u) > MaxURILen {
+		return fmt.Sprintf("must be at most %d characters", MaxURILen)
+	}
+	if strings.ContainsFunc(u, func(r rune) bool { return isControl(r) || r == ' ' || r == '\\' }) {
+		return "must not contain spaces, backslashes or control characters"
+	}
+	if strings.Contains(u, "*") {
+		return "must not contain wildcards"
+	}
+	if strings.Contains(u, "#") {
+		return "must not contain a fragment"
+	}
+	p, err := url.Parse(u)
+	if err != nil || p.Scheme == "" {
+		return "must be an absolute URI"
+	}
+	scheme := strings.ToLower(p.Scheme)
+	switch scheme {
+	case "javascript", "data", "vbscript", "file", "blob", "about":
+		return fmt.Sprintf("must not use the %s: scheme", scheme)
+	case "https":
+		if p.Host == "" || p.Hostname() == "" {
+			return "must name a host"
+		}
+	case "http":
+		if !IsLoopbackHost(p.Hostname()) {
+			return "must use https unless the host is loopback (127.0.0.1, [::1] or localhost)"
+		}
+	default:
+		// RFC 8252 §7.1: a private-use scheme is a reverse domain name.
+		if len(scheme) < minPrivateScheme || !strings.Contains(scheme, ".") {
+			return "must use https, loopback http, or a private-use scheme in reverse-domain form (e.g. com.example.app:/cb)"
+		}
+	}
+	if p.User != nil {
+		return "must not contain user information"
+	}
+	return ""
+}
+
+// IsLoopbackHost reports whether host (without port or brackets) is a
+// loopback name or literal.
+func IsLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// webURIProblem checks client_uri and logo_uri: absolute http(s) URLs.
+func webURIProblem(u string) string {
+	if len(u) > MaxURILen {
+		return fmt.Sprintf("must be at most %d characters", MaxURILen)
+	}
+	if strings.ContainsFunc(u, func(r rune) bool { return isControl(r) || r == ' ' }) {
+		return "must not contain spaces or control characters"
+	}
+	p, err := url.Parse(u)
+	if err != nil || !p.IsAbs() {
+		return "must be an absolute URI"
+	}
+	if s := strings.ToLower(p.Scheme); s != "https" && s != "http" {
+		return "must use http or https"
+	}
+	if p.Hostname() == "" {
+		return "must name a host"
+	}
+	if p.User != nil {
+		return "must not contain user information"
+	}
+	return ""
+}
+
+// originProblem checks a CORS origin: scheme://host[:port], nothing more.
+func originProblem(o string) string {
+	if len(o) > maxOriginLen {
+		return fmt.Sprintf("must be at most %d characters", maxOriginLen)
+	}
+	p, err := url.Parse(o)
+	if err != nil || p.Scheme == "" || p.Host == "" {
+		return "must be an origin like https://app.example.com"
+	}
+	if p.Path != "" || p.RawQuery != "" || p.Fragment != "" || p.User != nil || strings.Contains(o, "*") {
+		return "must be an origin (scheme, host and optional port only)"
+	}
+	switch strings.ToLower(p.Scheme) {
+	case "https":
+	case "http":
+		if !IsLoopbackHost(p.Hostname()) {
+			return "must use https unless the host is loopback"
+		}
+	default:
+		return "must use https"
+	}
+	return ""
+}
+
+// ScopeProblem checks one scope token against RFC 6749 §3.3:
+// 1*( %x21 / %x23-5B / %x5D-7E ).
+func ScopeProblem(s string) string {
+	if s == "" {
+		return "must not be empty"
+	}
+	if len(s) > MaxScopeLen {
+		return fmt.Sprintf("must be at most %d characters", MaxScopeLen)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x21 || c == 0x22 || c == 0x5c || c > 0x7e {
+			return fmt.Sprintf("%q is not a valid scope (RFC 6749 §3.3)", s)
+		}
+	}
+	return ""
+}
+
+// list checks a list field: length bounds, duplicates, and each item.
+func (v *validator) list(field string, items []string, minItems int, check func(string) string) {
+	if len(items) < minItems {
+		v.add(field, "must have at least %d item(s)", minItems)
+		return
+	}
+	if len(items) > MaxListLen {
+		v.add(field, "must have at most %d items", MaxListLen)
+		return
+	}
+	seen := make(map[string]bool, len(items))
+	for i, it := range items {
+		if p := check(it); p != "" {
+			v.add(field, "item %d: %s", i, p)
+			continue
+		}
+		if seen[it] {
+			v.add(field, "item %d: %q is listed twice", i, it)
+		}
+		seen[it] = true
+	}
+}
+
+func grantTypeProblem(g string) string {
+	for _, k := range KnownGrantTypes {
+		if g == k {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%q is not a supported grant type (supported: %s)", g, strings.Join(KnownGrantTypes, ", "))
+}
+
+// validate checks a fully defaulted client against every rule.
+func validate(c *Client) error {
+	var v validator
+	v.text("client_name", c.Name, 1, MaxNameLen)
+	if c.Type != Confidential && c.Type != Public {
+		v.add("client_type", "must be one of: confidential, public")
+	}
+	v.list("grant_types", c.GrantTypes, 1, grantTypeProblem)
+	minRedirects := 0
+	if c.HasGrant(GrantAuthorizationCode) {
+		minRedirects = 1
+	}
+	v.list("redirect_uris", c.RedirectURIs, minRedirects, RedirectURIProblem)
+	v.list("allowed_scopes", c.AllowedScopes, 1, ScopeProblem)
+	v.list("allowed_origins", c.AllowedOrigins, 0, originProblem)
+	if c.ClientURI != "" {
+		if p := webURIProblem(c.ClientURI); p != "" {
+			v.add("client_uri", "%s", p)
+		}
+	}
+	if c.LogoURI != "" {
+		if p := webURIProblem(c.LogoURI); p != "" {
+			v.add("logo_uri", "%s", p)
+		}
+	}
+	if c.Type == Public {
+		for _, g := range []string{GrantClientCredentials, GrantPassword} {
+			if c.HasGrant(g) {
+				v.add("grant_types", "a public client may not use the %s grant", g)
+			}
+		}
+	}
+	if c.BotUserID != "" {
+		v.text("bot_user_id", c.BotUserID, 1, MaxBotUserIDLen)
+	}
+	return v.err()
+}

@@ -1,0 +1,38 @@
+// Package store defines the one storage interface every backend implements.
+// Each backend (store/sqlite, store/postgres) must pass the conformance
+// suite in store/storetest. Errors wrap the domain sentinels
+// (client.ErrNotFound, client.ErrConflict) so callers test them with
+// errors.Is regardless of backend.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/keys"
+)
+
+// Store is the whole persistence surface of Latchkey.
+type Store interface {
+	client.Repository
+	keys.Repository
+
+	// CountClients returns how many clients exist (bootstrap uses it).
+	CountClients(ctx context.Context) (int, error)
+
+	// InitSetting stores value under name unless a value is already there,
+	// and returns whichever value is stored afterwards. Concurrent callers
+	// all get the same value.
+	InitSetting(ctx context.Context, name string, value []byte) ([]byte, error)
+
+	// RevokeToken records that the token with jti is revoked until it
+	// would have expired anyway. Revoking twice is not an error.
+	RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error
+	// TokenRevoked reports whether jti has been revoked.
+	TokenRevoked(ctx context.Context, jti string) (bool, error)
+
+	// Ping checks the store is reachable (readiness).
+	Ping(ctx context.Context) error
+	Close() error
+}
