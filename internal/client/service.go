@@ -83,6 +83,10 @@ type CreateInput struct {
 	LogoURI        string
 	BotUserID      string
 	FirstParty     bool
+	// ClientID and Secret let the operator (a Root actor) choose the
+	// credentials, e.g. to bootstrap automation; empty means generate.
+	ClientID string
+	Secret   Secret
 }
 
 // DefaultGrantTypes returns the grant types a client of type t gets when
@@ -163,15 +167,27 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Clie
 			return Client{}, "", err
 		}
 	}
+	if (in.ClientID != "" || in.Secret != "") && !actor.Root {
+		return Client{}, "", &ValidationError{Errors: []FieldError{{Field: "client_id", Message: "only the operator may choose client credentials"}}}
+	}
+	if err := checkChosenCredentials(in, c.Type); err != nil {
+		return Client{}, "", err
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return Client{}, "", fmt.Errorf("client id: %w", err)
 	}
 	c.ID = id.String()
-	c.ClientID = newClientID()
+	c.ClientID = in.ClientID
+	if c.ClientID == "" {
+		c.ClientID = newClientID()
+	}
 	var secret Secret
 	if c.Type == Confidential {
-		secret = NewSecret()
+		secret = in.Secret
+		if secret == "" {
+			secret = NewSecret()
+		}
 		c.Secrets = []SecretHash{{Hash: s.hasher.Hash(secret.Expose()), CreatedAt: now}}
 	}
 	if err := s.repo.CreateClient(ctx, c); err != nil {
@@ -257,4 +273,39 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// ClientActive reports whether clientID names an existing, enabled client;
+// token verification uses it so tokens die with their client.
+func (s *Service) ClientActive(ctx context.Context, clientID string) (bool, error) {
+	c, err := s.repo.GetClientByClientID(ctx, clientID)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return c.Enabled, nil
+}
+
+// MinChosenSecretLen keeps operator-chosen secrets at a useful strength.
+const MinChosenSecretLen = 32
+
+func checkChosenCredentials(in CreateInput, t Type) error {
+	var v validator
+	if in.ClientID != "" {
+		if len(in.ClientID) > MaxNameLen || strings.ContainsFunc(in.ClientID, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~", r))
+		}) {
+			v.add("client_id", "must be 1-255 characters from A-Z a-z 0-9 - . _ ~")
+		}
+	}
+	if in.Secret != "" {
+		if t != Confidential {
+			v.add("client_secret", "a public client has no secret")
+		} else if len(in.Secret.Expose()) < MinChosenSecretLen {
+			v.add("client_secret", "must be at least %d characters", MinChosenSecretLen)
+		}
+	}
+	return v.err()
 }

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/sealed"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/sqlite"
+)
+
+// backend is an open store with the master-key box that seals its secrets.
+type backend struct {
+	store store.Store
+	box   *sealed.Box
+}
+
+// openBackend opens the store named by cfg.DB, applying migrations, and
+// loads (or, beside a new SQLite file, creates) the master key.
+func openBackend(ctx context.Context, cfg config.Store, stderr io.Writer) (*backend, error) {
+	path := config.SQLitePath(cfg.DB)
+	if path == "" {
+		if strings.HasPrefix(cfg.DB, "postgres://") || strings.HasPrefix(cfg.DB, "postgresql://") {
+			return nil, errors.New("--db: the PostgreSQL backend is not available in this build yet; use sqlite:PATH")
+		}
+		return nil, fmt.Errorf("--db %q: want sqlite:PATH or postgres://...", cfg.DB)
+	}
+	if strings.HasPrefix(path, "//") {
+		return nil, fmt.Errorf("--db %q: want sqlite:PATH, e.g. sqlite:latchkey.db", cfg.DB)
+	}
+	key, err := masterKey(cfg, path, stderr)
+	if err != nil {
+		return nil, err
+	}
+	box, err := sealed.New(key)
+	if err != nil {
+		return nil, err
+	}
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	return &backend{store: s, box: box}, nil
+}
+
+func masterKey(cfg config.Store, sqlitePath string, stderr io.Writer) ([]byte, error) {
+	if cfg.MasterKey != "" {
+		k, err := sealed.ParseKey(cfg.MasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("LATCHKEY_MASTER_KEY: %w", err)
+		}
+		return k, nil
+	}
+	file := cfg.MasterKeyFile
+	if file == "" {
+		file = sqlitePath + ".masterkey"
+	}
+	k, created, err := sealed.LoadOrCreateKeyFile(file)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		fmt.Fprintf(stderr, "latchkey: created master key %s — back it up with the database; without it the signing keys cannot be opened\n", file)
+	}
+	return k, nil
+}
+
+// hashKeySetting names the sealed secret-hash key in the store.
+const hashKeySetting = "secret_hash_key"
+
+// hasher returns the client-secret hasher, creating its key on first use.
+// Concurrent first starts agree on one key through InitSetting.
+func (b *backend) hasher(ctx context.Context) (*client.Hasher, error) {
+	stored, err := b.store.InitSetting(ctx, hashKeySetting, b.box.Seal(randomKey(), hashKeySetting))
+	if err != nil {
+		return nil, err
+	}
+	key, err := b.box.Open(stored, hashKeySetting)
+	if err != nil {
+		return nil, fmt.Errorf("secret hash key: %w", err)
+	}
+	return client.NewHasher(key)
+}
+
+func randomKey() []byte {
+	k := make([]byte, client.HashKeyBytes)
+	_, _ = rand.Read(k)
+	return k
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}

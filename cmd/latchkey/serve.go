@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/api/admin"
+	"github.com/latchkey/latchkey/internal/api/bearer"
+	"github.com/latchkey/latchkey/internal/api/oauth"
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/server"
+	"github.com/latchkey/latchkey/internal/token"
+)
+
+// BootstrapScopes are the scopes of the admin client made on first start.
+var BootstrapScopes = []string{"clients:create", "clients:read", "clients:update", "clients:delete", "users:create", "users:read"}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg config.Serve
+	fs := newFlagSet("serve", "serve [flags]", stderr)
+	scopes := config.AddServeFlags(fs, getenv, &cfg)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.Finish(*scopes); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	log, err := newLogger(stdout, cfg.LogLevel)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	b, err := openBackend(ctx, cfg.Store, stderr)
+	if err != nil {
+		return err
+	}
+	defer b.store.Close()
+	hasher, err := b.hasher(ctx)
+	if err != nil {
+		return err
+	}
+	clients := client.NewService(b.store, nil, hasher, client.Policy{DefaultScopes: cfg.DefaultScopes}, nil)
+	if err := bootstrap(ctx, b, clients, getenv, stderr); err != nil {
+		return err
+	}
+	km := keys.NewManager(b.store, b.box, nil)
+	if err := km.Load(ctx); err != nil {
+		return err
+	}
+	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: cfg.Issuer, TTL: cfg.AccessTokenTTL, Revocations: b.store, Clients: clients})
+	tokens := token.NewService(clients, issuer)
+	handler := server.New(server.Deps{
+		Log:   log,
+		OAuth: oauth.New(tokens, km, cfg.Issuer, log),
+		Admin: admin.New(clients, bearer.New(issuer, "latchkey"), log),
+		Store: b.store,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := server.NewHTTPServer(cfg.Addr, handler, log)
+	log.Info("latchkey listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "db", redactDSN(cfg.DB))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// bootstrapSetting marks that first-run bootstrap happened, so that two
+// nodes starting on one empty store create one admin client, not two.
+const bootstrapSetting = "bootstrapped"
+
+// bootstrap creates the first admin client on an empty store and prints its
+// credentials once to stderr. LATCHKEY_BOOTSTRAP_CLIENT_ID/_SECRET choose
+// them instead, for automation.
+func bootstrap(ctx context.Context, b *backend, clients *client.Service, getenv func(string) string, stderr io.Writer) error {
+	n, err := b.store.CountClients(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	marker := randomKey()
+	got, err := b.store.InitSetting(ctx, bootstrapSetting, marker)
+	if err != nil {
+		return err
+	}
+	if string(got) != string(marker) {
+		return nil // another node bootstraps
+	}
+	c, secret, err := clients.Create(ctx, client.Actor{Root: true}, client.CreateInput{
+		Name:          "Latchkey bootstrap admin",
+		GrantTypes:    []string{client.GrantClientCredentials},
+		AllowedScopes: BootstrapScopes,
+		ClientID:      getenv("LATCHKEY_BOOTSTRAP_CLIENT_ID"),
+		Secret:        client.Secret(getenv("LATCHKEY_BOOTSTRAP_CLIENT_SECRET")),
+	})
+	if err != nil {
+		return fmt.Errorf("bootstrap admin client: %w", err)
+	}
+	if getenv("LATCHKEY_BOOTSTRAP_CLIENT_SECRET") != "" {
+		fmt.Fprintf(stderr, "latchkey: created bootstrap admin client %s with the secret from LATCHKEY_BOOTSTRAP_CLIENT_SECRET\n", c.ClientID)
+		return nil
+	}
+	fmt.Fprintf(stderr, `
+================================================================
+ Latchkey first run: created an admin client.
+ The secret is shown ONCE — store it now.
+
+   client_id:     %s
+   client_secret: %s
+   scopes:        %s
+================================================================
+
+`, c.ClientID, secret.Expose(), strings.Join(c.AllowedScopes, " "))
+	return nil
+}
+
+// redactDSN hides a password in a database URL before it is logged.
+func redactDSN(dsn string) string {
+	if config.SQLitePath(dsn) != "" {
+		return dsn
+	}
+	return "postgres (credentials redacted)"
+}

@@ -1,0 +1,245 @@
+// Package admin is the HTTP adapter for the canonical admin API under
+// /v1/admin/, in the seed 001 dialect: bodies {"client":{...}} and errors
+// {"error":"<code>","message":"..."}.
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/api/bearer"
+	"github.com/latchkey/latchkey/internal/api/jsonbody"
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/token"
+)
+
+// Scopes the admin routes require.
+const (
+	ScopeClientsCreate = "clients:create"
+	ScopeClientsRead   = "clients:read"
+)
+
+// Handler serves the admin API.
+type Handler struct {
+	clients *client.Service
+	auth    *bearer.Authenticator
+	log     *slog.Logger
+}
+
+// New returns a Handler.
+func New(clients *client.Service, auth *bearer.Authenticator, log *slog.Logger) *Handler {
+	return &Handler{clients: clients, auth: auth, log: log}
+}
+
+// createRequest is the seed 001 request schema, plus the grant_types
+// extension. Pointers tell "absent" from "empty".
+type createRequest struct {
+	ClientName     *string   `json:"client_name"`
+	ClientType     *string   `json:"client_type"`
+	RedirectURIs   *[]string `json:"redirect_uris"`
+	AllowedScopes  *[]string `json:"allowed_scopes"`
+	AllowedOrigins *[]string `json:"allowed_origins"`
+	ClientURI      *string   `json:"client_uri"`
+	LogoURI        *string   `json:"logo_uri"`
+	GrantTypes     *[]string `json:"grant_types"`
+}
+
+// serverSet are client fields the caller may not supply.
+var serverSet = []string{"id", "client_id", "client_secret", "owner_id", "brand_id", "is_first_party", "enabled", "created_at", "updated_at"}
+
+// ClientJSON is the seed 001 client object: all 15 required fields, plus
+// grant_types.
+type ClientJSON struct {
+	ID             string   `json:"id"`
+	ClientID       string   `json:"client_id"`
+	ClientName     string   `json:"client_name"`
+	ClientURI      *string  `json:"client_uri"`
+	LogoURI        *string  `json:"logo_uri"`
+	ClientType     string   `json:"client_type"`
+	RedirectURIs   []string `json:"redirect_uris"`
+	AllowedScopes  []string `json:"allowed_scopes"`
+	AllowedOrigins []string `json:"allowed_origins"`
+	GrantTypes     []string `json:"grant_types"`
+	OwnerID        *string  `json:"owner_id"`
+	BrandID        string   `json:"brand_id"`
+	IsFirstParty   bool     `json:"is_first_party"`
+	Enabled        bool     `json:"enabled"`
+	CreatedAt      string   `json:"created_at"`
+	UpdatedAt      string   `json:"updated_at"`
+}
+
+// ToJSON renders a client in the seed 001 shape. It never includes secrets.
+func ToJSON(c client.Client) ClientJSON {
+	return ClientJSON{
+		ID: c.ID, ClientID: c.ClientID, ClientName: c.Name, ClientURI: nullable(c.ClientURI), LogoURI: nullable(c.LogoURI),
+		ClientType: string(c.Type), RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes,
+		AllowedOrigins: c.AllowedOrigins, GrantTypes: c.GrantTypes, OwnerID: nullable(c.OwnerID), BrandID: c.BrandID,
+		IsFirstParty: c.FirstParty, Enabled: c.Enabled,
+		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano), UpdatedAt: c.UpdatedAt.UTC().Format(time.RFC3339Nano),
+	}
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+type createResponse struct {
+	Client       ClientJSON `json:"client"`
+	ClientSecret *string    `json:"client_secret"`
+}
+
+type getResponse struct {
+	Client ClientJSON `json:"client"`
+}
+
+// ErrorBody is the seed 001 error shape.
+type ErrorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+}
+
+// CreateClient serves POST /v1/admin/oauth-clients.
+func (h *Handler) CreateClient(w http.ResponseWriter, r *http.Request) {
+	claims, ok := h.authorize(w, r, ScopeClientsCreate)
+	if !ok {
+		return
+	}
+	var req createRequest
+	if e := jsonbody.Decode(w, r, &req, jsonbody.Options{ServerSet: serverSet}); e != nil {
+		writeError(w, e.Status, e.Code, e.Message)
+		return
+	}
+	in, msg := req.toInput()
+	if msg != "" {
+		writeError(w, http.StatusBadRequest, "invalid_request", msg)
+		return
+	}
+	c, secret, err := h.clients.Create(r.Context(), actor(claims), in)
+	if err != nil {
+		h.writeDomainError(w, r, err)
+		return
+	}
+	resp := createResponse{Client: ToJSON(c)}
+	if c.Type == client.Confidential {
+		s := secret.Expose()
+		resp.ClientSecret = &s
+	}
+	h.log.InfoContext(r.Context(), "client created", "dialect", "admin", "client_id", c.ClientID, "actor", claims.Subject)
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+// toInput applies the seed 001 schema's own rules (required members,
+// minItems, enum) and maps to the domain input; the domain does the rest.
+func (req createRequest) toInput() (client.CreateInput, string) {
+	switch {
+	case req.ClientName == nil:
+		return client.CreateInput{}, "client_name is required"
+	case req.RedirectURIs == nil:
+		return client.CreateInput{}, "redirect_uris is required"
+	case len(*req.RedirectURIs) < 1:
+		return client.CreateInput{}, "redirect_uris must have at least 1 item"
+	case req.AllowedScopes == nil:
+		return client.CreateInput{}, "allowed_scopes is required"
+	case len(*req.AllowedScopes) < 1:
+		return client.CreateInput{}, "allowed_scopes must have at least 1 item"
+	}
+	in := client.CreateInput{
+		Name:          *req.ClientName,
+		RedirectURIs:  *req.RedirectURIs,
+		AllowedScopes: *req.AllowedScopes,
+	}
+	if req.ClientType != nil {
+		t := client.Type(*req.ClientType)
+		if t != client.Confidential && t != client.Public {
+			return client.CreateInput{}, "client_type must be one of: confidential, public"
+		}
+		in.Type = t
+	}
+	if req.AllowedOrigins != nil {
+		in.AllowedOrigins = *req.AllowedOrigins
+	}
+	if req.GrantTypes != nil {
+		in.GrantTypes = *req.GrantTypes
+	}
+	if req.ClientURI != nil {
+		if *req.ClientURI == "" {
+			return client.CreateInput{}, "client_uri must be a URI"
+		}
+		in.ClientURI = *req.ClientURI
+	}
+	if req.LogoURI != nil {
+		if *req.LogoURI == "" {
+			return client.CreateInput{}, "logo_uri must be a URI"
+		}
+		in.LogoURI = *req.LogoURI
+	}
+	return in, ""
+}
+
+// GetClient serves GET /v1/admin/oauth-clients/{id}.
+func (h *Handler) GetClient(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.authorize(w, r, ScopeClientsRead); !ok {
+		return
+	}
+	c, err := h.clients.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.writeDomainError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, getResponse{Client: ToJSON(c)})
+}
+
+func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, scope string) (token.Claims, bool) {
+	claims, f := h.auth.Require(w, r, scope)
+	if f == nil {
+		return claims, true
+	}
+	if f.Status == http.StatusInternalServerError {
+		h.log.ErrorContext(r.Context(), "token verification failed", "err", f.Cause)
+		writeError(w, f.Status, "server_error", "internal error")
+		return token.Claims{}, false
+	}
+	code := f.Code
+	if code == "" {
+		code = "unauthorized"
+	}
+	writeError(w, f.Status, code, f.Message)
+	return token.Claims{}, false
+}
+
+func actor(c token.Claims) client.Actor {
+	return client.Actor{Subject: c.Subject, ClientID: c.ClientID, Scopes: c.Scopes()}
+}
+
+func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err error) {
+	var ve *client.ValidationError
+	var pe *client.PrivilegeError
+	switch {
+	case errors.As(err, &ve):
+		writeError(w, http.StatusBadRequest, "invalid_request", ve.Error())
+	case errors.As(err, &pe):
+		writeError(w, http.StatusForbidden, "insufficient_privilege", pe.Error())
+	case errors.Is(err, client.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "no client has that id")
+	default:
+		h.log.ErrorContext(r.Context(), "admin request failed", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "server_error", "the client could not be saved; nothing was changed")
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, ErrorBody{Error: code, Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

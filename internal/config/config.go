@@ -1,0 +1,99 @@
+// Package config holds Latchkey's settings: each is a command-line flag
+// with a LATCHKEY_* environment variable as its default.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// DefaultScopes are the scopes given to clients whose registration dialect
+// carries none. api:public makes the seed 002 token example work verbatim.
+const DefaultScopes = "openid profile email offline_access api:public"
+
+// Store names the database and the master key that seals secrets in it.
+type Store struct {
+	DB            string // sqlite:PATH or postgres://...
+	MasterKey     string // base64; overrides MasterKeyFile
+	MasterKeyFile string // default: beside the SQLite file
+}
+
+// Serve is the configuration of `latchkey serve`.
+type Serve struct {
+	Store
+	Addr           string
+	Issuer         string
+	DefaultScopes  []string
+	AccessTokenTTL time.Duration
+	LogLevel       string
+}
+
+type env func(string) string
+
+func (e env) or(name, def string) string {
+	if v := e(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// AddStoreFlags registers --db, --master-key-file on fs.
+func AddStoreFlags(fs *flag.FlagSet, getenv func(string) string, s *Store) {
+	e := env(getenv)
+	fs.StringVar(&s.DB, "db", e.or("LATCHKEY_DB", "sqlite:latchkey.db"), "database: sqlite:PATH (file created at PATH) or postgres://... (env LATCHKEY_DB)")
+	fs.StringVar(&s.MasterKeyFile, "master-key-file", e("LATCHKEY_MASTER_KEY_FILE"), "file holding the base64 master key that encrypts signing keys at rest (env LATCHKEY_MASTER_KEY_FILE; default PATH.masterkey beside a SQLite database, created if missing; LATCHKEY_MASTER_KEY gives the key itself)")
+	s.MasterKey = getenv("LATCHKEY_MASTER_KEY")
+}
+
+// AddServeFlags registers every serve flag on fs.
+func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *string {
+	e := env(getenv)
+	AddStoreFlags(fs, getenv, &s.Store)
+	fs.StringVar(&s.Addr, "addr", e.or("LATCHKEY_ADDR", "127.0.0.1:8080"), "listen address (env LATCHKEY_ADDR)")
+	fs.StringVar(&s.Issuer, "issuer", e("LATCHKEY_ISSUER"), "issuer URL in tokens and discovery (env LATCHKEY_ISSUER; default http://ADDR)")
+	scopes := new(string)
+	fs.StringVar(scopes, "default-scopes", e.or("LATCHKEY_DEFAULT_SCOPES", DefaultScopes), "space-separated scopes for clients registered without scopes (env LATCHKEY_DEFAULT_SCOPES)")
+	ttl := e.or("LATCHKEY_ACCESS_TOKEN_TTL", "1h")
+	d, err := time.ParseDuration(ttl)
+	if err != nil {
+		d = -1 // reported by Finish
+	}
+	fs.DurationVar(&s.AccessTokenTTL, "access-token-ttl", d, "access token lifetime (env LATCHKEY_ACCESS_TOKEN_TTL)")
+	fs.StringVar(&s.LogLevel, "log-level", e.or("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (env LATCHKEY_LOG_LEVEL)")
+	return scopes
+}
+
+// Finish validates s after parsing and fills derived defaults.
+func (s *Serve) Finish(scopes string) error {
+	s.DefaultScopes = strings.Fields(scopes)
+	if s.AccessTokenTTL <= 0 {
+		return errors.New("--access-token-ttl must be a positive duration such as 1h or 15m")
+	}
+	host, port, err := net.SplitHostPort(s.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: %w", s.Addr, err)
+	}
+	if s.Issuer == "" {
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		s.Issuer = "http://" + net.JoinHostPort(host, port)
+	}
+	s.Issuer = strings.TrimSuffix(s.Issuer, "/")
+	if !strings.HasPrefix(s.Issuer, "https://") && !strings.HasPrefix(s.Issuer, "http://") {
+		return fmt.Errorf("--issuer %q must be an http(s) URL", s.Issuer)
+	}
+	return nil
+}
+
+// SQLitePath returns the file path of a sqlite: DSN, or "" if db is not one.
+func SQLitePath(db string) string {
+	if p, ok := strings.CutPrefix(db, "sqlite:"); ok {
+		return p
+	}
+	return ""
+}

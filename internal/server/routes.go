@@ -1,0 +1,35 @@
+package server
+
+import (
+	"net/http"
+)
+
+func addRoutes(mux *http.ServeMux, d Deps) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := d.Store.Ping(r.Context()); err != nil {
+			d.Log.WarnContext(r.Context(), "not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("store unavailable\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+
+	// OAuth 2.0 / OpenID Connect protocol endpoints.
+	mux.HandleFunc("POST /oauth2/token", d.OAuth.Token)
+	mux.HandleFunc("POST /openid/token", d.OAuth.Token) // seed 002 alias
+	mux.HandleFunc("POST /oauth2/introspect", d.OAuth.Introspect)
+	mux.HandleFunc("POST /oauth2/revoke", d.OAuth.Revoke)
+	mux.HandleFunc("GET /.well-known/jwks.json", d.OAuth.JWKS)
+	mux.HandleFunc("GET /.well-known/openid-configuration", d.OAuth.Discovery)
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", d.OAuth.Discovery)
+
+	// Admin API (seed 001 dialect).
+	mux.HandleFunc("POST /v1/admin/oauth-clients", d.Admin.CreateClient)
+	mux.HandleFunc("GET /v1/admin/oauth-clients/{id}", d.Admin.GetClient)
+}
