@@ -11,25 +11,43 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/latchkey/latchkey/internal/audit"
 )
 
 // Repository is what the client core needs from storage. Implementations
 // return errors wrapping ErrNotFound and ErrConflict.
+// Writes carry the audit event recording them; the store commits both in
+// one transaction.
 type Repository interface {
-	CreateClient(ctx context.Context, c Client) error
+	CreateClient(ctx context.Context, c Client, ev audit.Event) error
 	GetClient(ctx context.Context, id string) (Client, error)
 	GetClientByClientID(ctx context.Context, clientID string) (Client, error)
+	// ListClients returns clients matching f in creation order, without
+	// their secrets.
+	ListClients(ctx context.Context, f Filter) ([]Client, error)
+	// UpdateClient reads the client, calls fn and stores what fn returns,
+	// all in one transaction. Secrets are replaced by the returned ones.
+	// An error from fn aborts the update and is returned as is.
+	UpdateClient(ctx context.Context, id string, fn func(Client) (Client, audit.Event, error)) (Client, error)
+	DeleteClient(ctx context.Context, id string, ev audit.Event) error
 }
 
-// BotUsers answers whether an id names an existing bot user. It returns an
-// error wrapping ErrNotFound when there is no such user, and ErrNotBot when
-// the user is human.
+// Filter selects clients for listing; zero fields do not filter.
+type Filter struct {
+	Type         Type
+	Enabled      *bool
+	OwnerID      string
+	NamePrefix   string
+	AfterCreated time.Time // keyset position: list clients after this
+	AfterID      string
+	Limit        int
+}
+
+// BotUsers answers whether an id names an existing user, and a bot one.
 type BotUsers interface {
-	CheckBot(ctx context.Context, id string) error
+	BotStatus(ctx context.Context, id string) (exists, bot bool, err error)
 }
-
-// ErrNotBot means a user exists but is not a bot.
-var ErrNotBot = errors.New("user is not a bot")
 
 // Policy holds the server-wide defaults applied to new clients.
 type Policy struct {
@@ -61,6 +79,24 @@ type Actor struct {
 	ClientID string
 	Scopes   []string
 	Root     bool
+}
+
+func (a Actor) auditSubject() string {
+	if a.Subject == "" && a.Root {
+		return "cli"
+	}
+	return a.Subject
+}
+
+// Summary is the redacted view of a client recorded in audit events: every
+// field but secrets.
+func Summary(c Client) map[string]any {
+	return map[string]any{
+		"client_id": c.ClientID, "client_name": c.Name, "client_type": c.Type, "redirect_uris": c.RedirectURIs,
+		"allowed_scopes": c.AllowedScopes, "allowed_origins": c.AllowedOrigins, "grant_types": c.GrantTypes,
+		"client_uri": c.ClientURI, "logo_uri": c.LogoURI, "owner_id": c.OwnerID, "brand_id": c.BrandID,
+		"is_first_party": c.FirstParty, "enabled": c.Enabled, "bot_user_id": c.BotUserID,
+	}
 }
 
 // PrivilegeError says the actor tried to grant a scope it does not hold.
@@ -190,7 +226,11 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Clie
 		}
 		c.Secrets = []SecretHash{{Hash: s.hasher.Hash(secret.Expose()), CreatedAt: now}}
 	}
-	if err := s.repo.CreateClient(ctx, c); err != nil {
+	ev, err := audit.New(now, actor.auditSubject(), actor.ClientID, audit.ClientCreate, "client", c.ID, Summary(c))
+	if err != nil {
+		return Client{}, "", err
+	}
+	if err := s.repo.CreateClient(ctx, c, ev); err != nil {
 		return Client{}, "", fmt.Errorf("store client: %w", err)
 	}
 	return c, secret, nil
@@ -200,17 +240,16 @@ func (s *Service) checkBot(ctx context.Context, id string) error {
 	if s.bots == nil {
 		return &ValidationError{Errors: []FieldError{{Field: "bot_user_id", Message: "bot users are not available"}}}
 	}
-	err := s.bots.CheckBot(ctx, id)
+	exists, bot, err := s.bots.BotStatus(ctx, id)
 	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, ErrNotFound):
-		return &ValidationError{Errors: []FieldError{{Field: "bot_user_id", Message: fmt.Sprintf("no bot user has id %q", id)}}}
-	case errors.Is(err, ErrNotBot):
-		return &ValidationError{Errors: []FieldError{{Field: "bot_user_id", Message: fmt.Sprintf("user %q is not a bot user", id)}}}
-	default:
+	case err != nil:
 		return fmt.Errorf("look up bot user: %w", err)
+	case !exists:
+		return &ValidationError{Errors: []FieldError{{Field: "bot_user_id", Message: fmt.Sprintf("no bot user has id %q", id)}}}
+	case !bot:
+		return &ValidationError{Errors: []FieldError{{Field: "bot_user_id", Message: fmt.Sprintf("user %q is not a bot user", id)}}}
 	}
+	return nil
 }
 
 // Get returns the client whose internal id is id.

@@ -1,7 +1,7 @@
 // Package store defines the one storage interface every backend implements.
 // Each backend (store/sqlite, store/postgres) must pass the conformance
 // suite in store/storetest. Errors wrap the domain sentinels
-// (client.ErrNotFound, client.ErrConflict) so callers test them with
+// (client.ErrNotFound, client.ErrConflict, user.ErrNotFound, user.ErrConflict) so callers test them with
 // errors.Is regardless of backend.
 package store
 
@@ -9,14 +9,20 @@ import (
 	"context"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/user"
 )
 
 // Store is the whole persistence surface of Latchkey.
 type Store interface {
 	client.Repository
+	user.Repository
 	keys.Repository
+
+	// ListAudit returns audit events matching f, newest first.
+	ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error)
 
 	// CountClients returns how many clients exist (bootstrap uses it).
 	CountClients(ctx context.Context) (int, error)

@@ -18,6 +18,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/store"
@@ -165,8 +166,8 @@ func parseList(s string) ([]string, error) {
 	return l, nil
 }
 
-// CreateClient inserts c and its secret hashes in one transaction.
-func (s *Store) CreateClient(ctx context.Context, c client.Client) error {
+// CreateClient inserts c, its secret hashes and ev in one transaction.
+func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO clients (id, client_id, client_name, client_type, redirect_uris,
 			allowed_scopes, allowed_origins, grant_types, client_uri, logo_uri, owner_id, brand_id, is_first_party,
@@ -181,7 +182,10 @@ func (s *Store) CreateClient(ctx context.Context, c client.Client) error {
 		if err != nil {
 			return fmt.Errorf("insert client: %w", err)
 		}
-		return insertSecrets(ctx, tx, c.ID, c.Secrets)
+		if err := insertSecrets(ctx, tx, c.ID, c.Secrets); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, ev)
 	})
 }
 
@@ -208,15 +212,26 @@ func (s *Store) GetClientByClientID(ctx context.Context, clientID string) (clien
 	return s.getClient(ctx, `SELECT `+clientColumns+` FROM clients WHERE client_id = ?`, clientID)
 }
 
+// querier is a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 func (s *Store) getClient(ctx context.Context, query, arg string) (client.Client, error) {
-	c, err := scanClient(s.db.QueryRowContext(ctx, query, arg))
+	return getClient(ctx, s.db, query, arg)
+}
+
+func getClient(ctx context.Context, q querier, query, arg string) (client.Client, error) {
+	c, err := scanClient(q.QueryRowContext(ctx, query, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return client.Client{}, fmt.Errorf("client %q: %w", arg, client.ErrNotFound)
 	}
 	if err != nil {
 		return client.Client{}, fmt.Errorf("get client: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT hash, created_at, expires_at FROM client_secrets WHERE client_pk = ? ORDER BY created_at`, c.ID)
+	rows, err := q.QueryContext(ctx, `SELECT hash, created_at, expires_at FROM client_secrets WHERE client_pk = ? ORDER BY created_at, hash`, c.ID)
 	if err != nil {
 		return client.Client{}, fmt.Errorf("get client secrets: %w", err)
 	}

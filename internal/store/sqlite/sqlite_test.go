@@ -27,7 +27,7 @@ func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := storetest.SampleClient(1)
-	if err := s.CreateClient(t.Context(), c); err != nil {
+	if err := s.CreateClient(t.Context(), c, storetest.Event("client.create", c.ID)); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

@@ -33,6 +33,17 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SigningKeys", testSigningKeys},
 		{"Revocation", testRevocation},
 		{"ConcurrentCreates", testConcurrentCreates},
+		{"ListClientsPagination", testListClientsPagination},
+		{"ListClientsFilters", testListClientsFilters},
+		{"UpdateClient", testUpdateClient},
+		{"UpdateClientAbort", testUpdateClientAbort},
+		{"UpdateClientConcurrent", testUpdateClientConcurrent},
+		{"DeleteClient", testDeleteClient},
+		{"AuditWrittenWithChange", testAuditWrittenWithChange},
+		{"AuditFilterAndPagination", testAuditFilterAndPagination},
+		{"Users", testUsers},
+		{"UsersPagination", testUsersPagination},
+		{"BotUserReference", testBotUserReference},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,7 +85,7 @@ func ctx(t *testing.T) context.Context { return t.Context() }
 
 func testClientRoundTrip(t *testing.T, s store.Store) {
 	want := SampleClient(1)
-	if err := s.CreateClient(ctx(t), want); err != nil {
+	if err := s.CreateClient(ctx(t), want, Event("client.create", "x")); err != nil {
 		t.Fatalf("CreateClient: %v", err)
 	}
 	for name, get := range map[string]func() (client.Client, error){
@@ -127,7 +138,7 @@ func testClientNotFound(t *testing.T, s store.Store) {
 
 func testClientDuplicate(t *testing.T, s store.Store) {
 	c := SampleClient(1)
-	if err := s.CreateClient(ctx(t), c); err != nil {
+	if err := s.CreateClient(ctx(t), c, Event("client.create", "x")); err != nil {
 		t.Fatal(err)
 	}
 	dupID := SampleClient(2)
@@ -135,7 +146,7 @@ func testClientDuplicate(t *testing.T, s store.Store) {
 	dupClientID := SampleClient(3)
 	dupClientID.ClientID = c.ClientID
 	for name, d := range map[string]client.Client{"same id": dupID, "same client_id": dupClientID} {
-		if err := s.CreateClient(ctx(t), d); !errors.Is(err, client.ErrConflict) {
+		if err := s.CreateClient(ctx(t), d, Event("client.create", "x")); !errors.Is(err, client.ErrConflict) {
 			t.Errorf("%s: got %v, want ErrConflict", name, err)
 		}
 	}
@@ -153,7 +164,7 @@ func testClientEmptyLists(t *testing.T, s store.Store) {
 	c.Type = client.Public
 	c.RedirectURIs, c.AllowedOrigins, c.Secrets = []string{}, []string{}, nil
 	c.ClientURI, c.LogoURI, c.OwnerID = "", "", ""
-	if err := s.CreateClient(ctx(t), c); err != nil {
+	if err := s.CreateClient(ctx(t), c, Event("client.create", "x")); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.GetClient(ctx(t), c.ID)
@@ -171,7 +182,7 @@ func testCountClients(t *testing.T, s store.Store) {
 		if n, err := s.CountClients(ctx(t)); err != nil || n != i {
 			t.Fatalf("CountClients = %d, %v; want %d", n, err, i)
 		}
-		if err := s.CreateClient(ctx(t), SampleClient(i)); err != nil {
+		if err := s.CreateClient(ctx(t), SampleClient(i), Event("client.create", "x")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -258,7 +269,7 @@ func testConcurrentCreates(t *testing.T, s store.Store) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			if err := s.CreateClient(context.Background(), SampleClient(100+i)); err != nil {
+			if err := s.CreateClient(context.Background(), SampleClient(100+i), Event("client.create", "x")); err != nil {
 				t.Errorf("create %d: %v", i, err)
 			}
 		})

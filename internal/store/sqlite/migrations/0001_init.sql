@@ -58,3 +58,19 @@ CREATE TABLE revoked_tokens (
     expires_at INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX revoked_tokens_expires_at ON revoked_tokens (expires_at);
+
+CREATE INDEX clients_created ON clients (created_at, id);
+
+-- Every admin change, written in the same transaction as the change.
+CREATE TABLE audit_events (
+    id              TEXT PRIMARY KEY,
+    time            INTEGER NOT NULL,
+    actor_subject   TEXT NOT NULL,
+    actor_client_id TEXT NOT NULL,
+    action          TEXT NOT NULL,
+    target_type     TEXT NOT NULL,
+    target_id       TEXT NOT NULL,
+    details         TEXT NOT NULL -- JSON, redacted
+) STRICT;
+CREATE INDEX audit_events_time ON audit_events (time, id);
+CREATE INDEX audit_events_target ON audit_events (target_id);

@@ -1,0 +1,240 @@
+// Package user is the domain core for users: humans who log in with a
+// password (hashed with argon2id) and bot users that own machine-to-machine
+// clients and never log in. It knows nothing of HTTP or SQL.
+package user
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/argon2"
+
+	"github.com/latchkey/latchkey/internal/audit"
+)
+
+// User is a person or a bot.
+type User struct {
+	ID           string
+	Username     string
+	DisplayName  string
+	Bot          bool
+	PasswordHash string // argon2id PHC string; "" for bots and password-less humans
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+var (
+	ErrNotFound = errors.New("user not found")
+	ErrConflict = errors.New("user already exists")
+	// ErrBadLogin means username or password is wrong, or the user is a bot.
+	ErrBadLogin = errors.New("invalid username or password")
+)
+
+// Page selects a slice of users ordered by creation: those after the
+// (AfterCreated, AfterID) position, at most Limit of them.
+type Page struct {
+	AfterCreated time.Time
+	AfterID      string
+	Limit        int
+}
+
+// Repository is what the user core needs from storage.
+type Repository interface {
+	CreateUser(ctx context.Context, u User, ev audit.Event) error
+	GetUser(ctx context.Context, id string) (User, error)
+	GetUserByUsername(ctx context.Context, username string) (User, error)
+	ListUsers(ctx context.Context, p Page) ([]User, error)
+}
+
+// FieldError names one invalid field.
+type FieldError struct{ Field, Message string }
+
+// ValidationError lists what is wrong with an input.
+type ValidationError struct{ Errors []FieldError }
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Errors))
+	for i, fe := range e.Errors {
+		parts[i] = fe.Field + ": " + fe.Message
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Limits.
+const (
+	MaxIDLen          = 450 // seed 002: botUserId max length
+	MaxUsernameLen    = 255
+	MaxDisplayNameLen = 255
+	MinPasswordLen    = 8
+	MaxPasswordLen    = 1024
+)
+
+// CreateInput describes a new user. ID is optional (generated if empty),
+// so users can keep identifiers from another system.
+type CreateInput struct {
+	ID          string
+	Username    string
+	DisplayName string
+	Bot         bool
+	Password    string
+}
+
+// Service creates, reads and authenticates users.
+type Service struct {
+	repo Repository
+	now  func() time.Time
+}
+
+// NewService returns a Service; now may be nil.
+func NewService(repo Repository, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{repo: repo, now: now}
+}
+
+func idChar(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~@+", r)
+}
+
+func validate(in CreateInput) error {
+	var errs []FieldError
+	add := func(f, format string, a ...any) { errs = append(errs, FieldError{f, fmt.Sprintf(format, a...)}) }
+	if in.ID != "" && (len(in.ID) > MaxIDLen || strings.IndexFunc(in.ID, func(r rune) bool { return !idChar(r) }) >= 0) {
+		add("id", "must be 1-%d characters from A-Z a-z 0-9 - . _ ~ @ +", MaxIDLen)
+	}
+	switch {
+	case in.Username == "":
+		add("username", "is required")
+	case len(in.Username) > MaxUsernameLen || strings.IndexFunc(in.Username, func(r rune) bool { return !idChar(r) }) >= 0:
+		add("username", "must be 1-%d characters from A-Z a-z 0-9 - . _ ~ @ +", MaxUsernameLen)
+	}
+	if !utf8.ValidString(in.DisplayName) || utf8.RuneCountInString(in.DisplayName) > MaxDisplayNameLen ||
+		strings.ContainsFunc(in.DisplayName, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		add("display_name", "must be at most %d printable characters", MaxDisplayNameLen)
+	}
+	if in.Bot && in.Password != "" {
+		add("password", "a bot user cannot have a password")
+	}
+	if in.Password != "" && (len(in.Password) < MinPasswordLen || len(in.Password) > MaxPasswordLen) {
+		add("password", "must be %d to %d characters", MinPasswordLen, MaxPasswordLen)
+	}
+	if errs != nil {
+		return &ValidationError{Errors: errs}
+	}
+	return nil
+}
+
+// Actor is who creates a user, for the audit trail.
+type Actor struct{ Subject, ClientID string }
+
+// Create validates and stores a new user.
+func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (User, error) {
+	if err := validate(in); err != nil {
+		return User{}, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	u := User{ID: in.ID, Username: in.Username, DisplayName: in.DisplayName, Bot: in.Bot, CreatedAt: now, UpdatedAt: now}
+	if u.ID == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return User{}, fmt.Errorf("user id: %w", err)
+		}
+		u.ID = id.String()
+	}
+	if in.Password != "" {
+		u.PasswordHash = HashPassword(in.Password)
+	}
+	ev, err := audit.New(now, actor.Subject, actor.ClientID, audit.UserCreate, "user", u.ID,
+		map[string]any{"username": u.Username, "display_name": u.DisplayName, "bot": u.Bot, "has_password": u.PasswordHash != ""})
+	if err != nil {
+		return User{}, err
+	}
+	if err := s.repo.CreateUser(ctx, u, ev); err != nil {
+		return User{}, fmt.Errorf("store user: %w", err)
+	}
+	return u, nil
+}
+
+// Get returns the user with id.
+func (s *Service) Get(ctx context.Context, id string) (User, error) { return s.repo.GetUser(ctx, id) }
+
+// List returns a page of users.
+func (s *Service) List(ctx context.Context, p Page) ([]User, error) { return s.repo.ListUsers(ctx, p) }
+
+// BotStatus answers the client core's question about a bot_user_id.
+func (s *Service) BotStatus(ctx context.Context, id string) (exists, bot bool, err error) {
+	u, err := s.repo.GetUser(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	return true, u.Bot, nil
+}
+
+// Authenticate checks a human user's password. Bots never authenticate.
+func (s *Service) Authenticate(ctx context.Context, username, password string) (User, error) {
+	u, err := s.repo.GetUserByUsername(ctx, username)
+	if errors.Is(err, ErrNotFound) {
+		VerifyPassword(dummyHash, password) // same cost as a real check
+		return User{}, ErrBadLogin
+	}
+	if err != nil {
+		return User{}, err
+	}
+	if u.Bot || u.PasswordHash == "" || !VerifyPassword(u.PasswordHash, password) {
+		return User{}, ErrBadLogin
+	}
+	return u, nil
+}
+
+// argon2id parameters: OWASP's recommended minimum (19 MiB, t=2, p=1).
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+	argonSaltLen = 16
+)
+
+var dummyHash = HashPassword("latchkey-dummy-password")
+
+// HashPassword returns an argon2id PHC string for password.
+func HashPassword(password string) string {
+	salt := make([]byte, argonSaltLen)
+	_, _ = rand.Read(salt)
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+// VerifyPassword checks password against a PHC string in constant time.
+func VerifyPassword(phc, password string) bool {
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var m uint32
+	var t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m > 1<<20 || t > 10 || p == 0 {
+		return false
+	}
+	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
+	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
