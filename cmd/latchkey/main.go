@@ -38,6 +38,7 @@ const usage = `latchkey — OAuth 2.0 / OpenID Connect authorization server
 Usage:
   latchkey serve [flags]            run the server (migrations run on start)
   latchkey client create [flags]    register a client directly in the database
+  latchkey user create [flags]      create a user (--bot for a bot user) in the database
   latchkey help                     show this help
 
 Every flag has a LATCHKEY_* environment variable; run "latchkey COMMAND -h"
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runServe(ctx, args[1:], getenv, stdout, stderr)
 	case "client":
 		return runClient(ctx, args[1:], getenv, stdout, stderr)
+	case "user":
+		return runUser(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

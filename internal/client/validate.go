@@ -21,9 +21,19 @@ const (
 
 // FieldError names one field that failed validation. Field is the domain
 // field name (the seed 001 spelling); dialects map it to their own names.
+// Path adds the item index for list fields ("redirect_uris[0]").
 type FieldError struct {
 	Field   string
+	Path    string
 	Message string
+}
+
+// Where returns Path, or Field when the error is about the whole field.
+func (fe FieldError) Where() string {
+	if fe.Path != "" {
+		return fe.Path
+	}
+	return fe.Field
 }
 
 // ValidationError lists every problem found in an input.
@@ -37,7 +47,7 @@ func (e *ValidationError) Error() string {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		b.WriteString(fe.Field)
+		b.WriteString(fe.Where())
 		b.WriteString(": ")
 		b.WriteString(fe.Message)
 	}
@@ -214,12 +224,13 @@ func (v *validator) list(field string, items []string, minItems int, check func(
 	}
 	seen := make(map[string]bool, len(items))
 	for i, it := range items {
+		path := fmt.Sprintf("%s[%d]", field, i)
 		if p := check(it); p != "" {
-			v.add(field, "item %d: %s", i, p)
+			v.errs = append(v.errs, FieldError{Field: field, Path: path, Message: p})
 			continue
 		}
 		if seen[it] {
-			v.add(field, "item %d: %q is listed twice", i, it)
+			v.errs = append(v.errs, FieldError{Field: field, Path: path, Message: fmt.Sprintf("%q is listed twice", it)})
 		}
 		seen[it] = true
 	}

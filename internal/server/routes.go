@@ -32,4 +32,11 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	// Admin API (seed 001 dialect).
 	mux.HandleFunc("POST /v1/admin/oauth-clients", d.Admin.CreateClient)
 	mux.HandleFunc("GET /v1/admin/oauth-clients/{id}", d.Admin.GetClient)
+	mux.HandleFunc("POST /v1/admin/users", d.Admin.CreateUser)
+	mux.HandleFunc("GET /v1/admin/users", d.Admin.ListUsers)
+	mux.HandleFunc("GET /v1/admin/users/{id}", d.Admin.GetUser)
+
+	// The other two documented registration dialects (seeds 000 and 002).
+	mux.HandleFunc("POST /api/clients", d.Flat.Create)
+	mux.HandleFunc("POST /api/v1/auth/clients", d.M2M.Create)
 }

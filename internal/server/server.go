@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/admin"
+	"github.com/latchkey/latchkey/internal/api/flat"
+	"github.com/latchkey/latchkey/internal/api/m2m"
 	"github.com/latchkey/latchkey/internal/api/oauth"
 )
 
@@ -23,6 +25,8 @@ type Deps struct {
 	Log   *slog.Logger
 	OAuth *oauth.Handler
 	Admin *admin.Handler
+	Flat  *flat.Handler
+	M2M   *m2m.Handler
 	Store Pinger
 }
 

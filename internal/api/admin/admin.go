@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/token"
+	"github.com/latchkey/latchkey/internal/user"
 )
 
 // Scopes the admin routes require.
@@ -25,13 +26,14 @@ const (
 // Handler serves the admin API.
 type Handler struct {
 	clients *client.Service
+	users   *user.Service
 	auth    *bearer.Authenticator
 	log     *slog.Logger
 }
 
 // New returns a Handler.
-func New(clients *client.Service, auth *bearer.Authenticator, log *slog.Logger) *Handler {
-	return &Handler{clients: clients, auth: auth, log: log}
+func New(clients *client.Service, users *user.Service, auth *bearer.Authenticator, log *slog.Logger) *Handler {
+	return &Handler{clients: clients, users: users, auth: auth, log: log}
 }
 
 // createRequest is the seed 001 request schema, plus the grant_types

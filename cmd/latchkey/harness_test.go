@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// Bootstrap credentials the test servers start with.
+const (
+	adminID     = "test-admin"
+	adminSecret = "test-admin-secret-0123456789-abcdefghijklmnop"
+)
+
+// testServer is a real latchkey serve started through run().
+type testServer struct {
+	URL    string
+	DBPath string
+	stderr *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServer runs `latchkey serve` on a fresh SQLite file; extra env
+// entries override the defaults.
+func startServer(t *testing.T, extraEnv map[string]string, args ...string) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	env := map[string]string{
+		"LATCHKEY_BOOTSTRAP_CLIENT_ID":     adminID,
+		"LATCHKEY_BOOTSTRAP_CLIENT_SECRET": adminSecret,
+		"LATCHKEY_LOG_LEVEL":               "warn",
+	}
+	for k, v := range extraEnv {
+		env[k] = v
+	}
+	ts := &testServer{URL: "http://" + addr, DBPath: filepath.Join(dir, "latchkey.db"), stderr: &syncBuffer{}, done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	ts.cancel = cancel
+	argv := append([]string{"serve", "--addr", addr, "--db", "sqlite:" + ts.DBPath}, args...)
+	go func() { ts.done <- run(ctx, argv, func(k string) string { return env[k] }, nil, io.Discard, ts.stderr) }()
+	t.Cleanup(ts.stop)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		select {
+		case err := <-ts.done:
+			t.Fatalf("server exited early: %v\n%s", err, ts.stderr)
+		default:
+		}
+		resp, err := http.Get(ts.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return ts
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not healthy: %v\n%s", err, ts.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (ts *testServer) stop() {
+	if ts.cancel == nil {
+		return
+	}
+	ts.cancel()
+	<-ts.done
+	ts.cancel = nil
+}
+
+// token gets a client_credentials token with the real x/oauth2 client.
+func (ts *testServer) token(t *testing.T, id, secret string, scopes ...string) string {
+	t.Helper()
+	cfg := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: ts.URL + "/oauth2/token", Scopes: scopes}
+	tok, err := cfg.Token(context.Background())
+	if err != nil {
+		t.Fatalf("token for %s: %v", id, err)
+	}
+	return tok.AccessToken
+}
+
+func (ts *testServer) adminToken(t *testing.T, scopes ...string) string {
+	return ts.token(t, adminID, adminSecret, scopes...)
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) JSON(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("response is not a JSON object: %v\n%s", err, r.Body)
+	}
+	return m
+}
+
+// do sends a request; body may be a string, []byte or nil. headers are
+// "Key: value" strings.
+func (ts *testServer) do(t *testing.T, method, path string, body any, headers ...string) response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, ts.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Add(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+func authz(tok string) string { return "Authorization: Bearer " + tok }
+
+const jsonCT = "Content-Type: application/json"
+const formCT = "Content-Type: application/x-www-form-urlencoded"
+
+func mustStatus(t *testing.T, r response, want int) {
+	t.Helper()
+	if r.Status != want {
+		t.Fatalf("status %d, want %d; body: %s", r.Status, want, r.Body)
+	}
+}
+
+func str(m map[string]any, path ...string) string {
+	var cur any = m
+	for _, p := range path {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return ""
+		}
+		cur = mm[p]
+	}
+	s, _ := cur.(string)
+	return s
+}
