@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/sealed"
+	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 )
@@ -72,21 +73,9 @@ func masterKey(cfg config.Store, sqlitePath string, stderr io.Writer) ([]byte, e
 	return k, nil
 }
 
-// hashKeySetting names the sealed secret-hash key in the store.
-const hashKeySetting = "secret_hash_key"
-
-// hasher returns the client-secret hasher, creating its key on first use.
-// Concurrent first starts agree on one key through InitSetting.
+// hasher returns the client-secret hasher of the store.
 func (b *backend) hasher(ctx context.Context) (*client.Hasher, error) {
-	stored, err := b.store.InitSetting(ctx, hashKeySetting, b.box.Seal(randomKey(), hashKeySetting))
-	if err != nil {
-		return nil, err
-	}
-	key, err := b.box.Open(stored, hashKeySetting)
-	if err != nil {
-		return nil, fmt.Errorf("secret hash key: %w", err)
-	}
-	return client.NewHasher(key)
+	return server.SecretHasher(ctx, b.store, b.box)
 }
 
 func randomKey() []byte {

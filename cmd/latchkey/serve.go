@@ -10,17 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/latchkey/latchkey/internal/api/admin"
-	"github.com/latchkey/latchkey/internal/api/bearer"
-	"github.com/latchkey/latchkey/internal/api/flat"
-	"github.com/latchkey/latchkey/internal/api/m2m"
-	"github.com/latchkey/latchkey/internal/api/oauth"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/config"
-	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/server"
-	"github.com/latchkey/latchkey/internal/token"
-	"github.com/latchkey/latchkey/internal/user"
 )
 
 // BootstrapScopes are the scopes of the admin client made on first start.
@@ -45,30 +37,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer b.store.Close()
-	hasher, err := b.hasher(ctx)
+	app, err := server.Assemble(ctx, server.Options{
+		Store: b.store, Box: b.box, Issuer: cfg.Issuer, AccessTokenTTL: cfg.AccessTokenTTL,
+		DefaultScopes: cfg.DefaultScopes, Log: log,
+	})
 	if err != nil {
 		return err
 	}
-	users := user.NewService(b.store, nil)
-	clients := client.NewService(b.store, users, hasher, client.Policy{DefaultScopes: cfg.DefaultScopes}, nil)
-	if err := bootstrap(ctx, b, clients, getenv, stderr); err != nil {
+	if err := bootstrap(ctx, b, app.Clients, getenv, stderr); err != nil {
 		return err
 	}
-	km := keys.NewManager(b.store, b.box, nil)
-	if err := km.Load(ctx); err != nil {
-		return err
-	}
-	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: cfg.Issuer, TTL: cfg.AccessTokenTTL, Revocations: b.store, Clients: clients})
-	tokens := token.NewService(clients, issuer)
-	auth := bearer.New(issuer, "latchkey")
-	handler := server.New(server.Deps{
-		Log:   log,
-		OAuth: oauth.New(tokens, km, cfg.Issuer, log),
-		Admin: admin.New(clients, users, auth, log),
-		Flat:  flat.New(clients, auth, log),
-		M2M:   m2m.New(clients, auth, log),
-		Store: b.store,
-	})
+	handler := app.Handler
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

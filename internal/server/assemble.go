@@ -1,0 +1,91 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/api/admin"
+	"github.com/latchkey/latchkey/internal/api/bearer"
+	"github.com/latchkey/latchkey/internal/api/flat"
+	"github.com/latchkey/latchkey/internal/api/m2m"
+	"github.com/latchkey/latchkey/internal/api/oauth"
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/sealed"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/token"
+	"github.com/latchkey/latchkey/internal/user"
+)
+
+// Options are what Assemble needs to build a server.
+type Options struct {
+	Store          store.Store
+	Box            *sealed.Box // seals signing keys and the secret-hash key
+	Issuer         string
+	AccessTokenTTL time.Duration
+	DefaultScopes  []string
+	Now            func() time.Time // nil: time.Now
+	Log            *slog.Logger
+}
+
+// App is an assembled server: its handler and the services behind it.
+type App struct {
+	Handler http.Handler
+	Clients *client.Service
+	Users   *user.Service
+	Keys    *keys.Manager
+	Issuer  *token.Issuer
+	Tokens  *token.Service
+}
+
+// Assemble builds every service on o.Store and the HTTP handler over them.
+func Assemble(ctx context.Context, o Options) (*App, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	hasher, err := SecretHasher(ctx, o.Store, o.Box)
+	if err != nil {
+		return nil, err
+	}
+	users := user.NewService(o.Store, o.Now)
+	clients := client.NewService(o.Store, users, hasher, client.Policy{DefaultScopes: o.DefaultScopes}, o.Now)
+	km := keys.NewManager(o.Store, o.Box, o.Now)
+	if err := km.Load(ctx); err != nil {
+		return nil, err
+	}
+	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: clients, Now: o.Now})
+	tokens := token.NewService(clients, issuer)
+	auth := bearer.New(issuer, "latchkey")
+	h := New(Deps{
+		Log:   o.Log,
+		OAuth: oauth.New(tokens, km, o.Issuer, o.Log),
+		Admin: admin.New(clients, users, auth, o.Log),
+		Flat:  flat.New(clients, auth, o.Log),
+		M2M:   m2m.New(clients, auth, o.Log),
+		Store: o.Store,
+	})
+	return &App{Handler: h, Clients: clients, Users: users, Keys: km, Issuer: issuer, Tokens: tokens}, nil
+}
+
+// hashKeySetting names the sealed secret-hash key in the store.
+const hashKeySetting = "secret_hash_key"
+
+// SecretHasher returns the client-secret hasher, creating its key on first
+// use. Concurrent first starts agree on one key through InitSetting.
+func SecretHasher(ctx context.Context, s store.Store, box *sealed.Box) (*client.Hasher, error) {
+	fresh := make([]byte, client.HashKeyBytes)
+	_, _ = rand.Read(fresh)
+	stored, err := s.InitSetting(ctx, hashKeySetting, box.Seal(fresh, hashKeySetting))
+	if err != nil {
+		return nil, err
+	}
+	key, err := box.Open(stored, hashKeySetting)
+	if err != nil {
+		return nil, fmt.Errorf("secret hash key: %w", err)
+	}
+	return client.NewHasher(key)
+}
