@@ -1,0 +1,287 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/client"
+)
+
+const clientColumns = `id, client_id, client_name, client_type, redirect_uris, allowed_scopes, allowed_origins,
+	grant_types, client_uri, logo_uri, owner_id, brand_id, is_first_party, enabled, bot_user_id, created_at, updated_at`
+
+// CreateClient inserts c, its secret hashes and ev in one transaction.
+func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Event) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO clients (`+clientColumns+`)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
+			c.ID, c.ClientID, c.Name, string(c.Type), list(c.RedirectURIs), list(c.AllowedScopes),
+			list(c.AllowedOrigins), list(c.GrantTypes), nullText(c.ClientURI), nullText(c.LogoURI),
+			nullText(c.OwnerID), c.BrandID, c.FirstParty, c.Enabled, nullText(c.BotUserID),
+			ts(c.CreatedAt), ts(c.UpdatedAt))
+		if isUnique(err) {
+			return fmt.Errorf("insert client %s: %w: %w", c.ClientID, client.ErrConflict, err)
+		}
+		if err != nil {
+			return fmt.Errorf("insert client: %w", err)
+		}
+		if err := insertSecrets(ctx, tx, c.ID, c.Secrets); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, ev)
+	})
+}
+
+func insertSecrets(ctx context.Context, tx pgx.Tx, pk string, secrets []client.SecretHash) error {
+	for _, sh := range secrets {
+		_, err := tx.Exec(ctx, `INSERT INTO client_secrets (client_pk, hash, created_at, expires_at) VALUES ($1,$2,$3,$4)`,
+			pk, sh.Hash, ts(sh.CreatedAt), nullTS(sh.ExpiresAt))
+		if err != nil {
+			return fmt.Errorf("insert client secret: %w", err)
+		}
+	}
+	return nil
+}
+
+// GetClient returns the client with internal id.
+func (s *Store) GetClient(ctx context.Context, id string) (client.Client, error) {
+	return getClient(ctx, s.pool, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id)
+}
+
+// GetClientByClientID returns the client with OAuth client_id.
+func (s *Store) GetClientByClientID(ctx context.Context, clientID string) (client.Client, error) {
+	return getClient(ctx, s.pool, `SELECT `+clientColumns+` FROM clients WHERE client_id = $1`, clientID)
+}
+
+// getClient reads one client row and its secrets. On a pool the two reads
+// may see different commits; a caller that needs them consistent (and
+// locked) passes a transaction and a FOR UPDATE query.
+func getClient(ctx context.Context, q querier, query, arg string) (client.Client, error) {
+	c, err := scanClient(q.QueryRow(ctx, query, arg))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return client.Client{}, fmt.Errorf("client %q: %w", arg, client.ErrNotFound)
+	}
+	if err != nil {
+		return client.Client{}, fmt.Errorf("get client: %w", err)
+	}
+	rows, err := q.Query(ctx, `SELECT hash, created_at, expires_at FROM client_secrets WHERE client_pk = $1 ORDER BY created_at, hash`, c.ID)
+	if err != nil {
+		return client.Client{}, fmt.Errorf("get client secrets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sh client.SecretHash
+		var expires pgtype.Timestamptz
+		if err := rows.Scan(&sh.Hash, &sh.CreatedAt, &expires); err != nil {
+			return client.Client{}, fmt.Errorf("scan client secret: %w", err)
+		}
+		sh.CreatedAt, sh.ExpiresAt = sh.CreatedAt.UTC(), fromNullTS(expires)
+		c.Secrets = append(c.Secrets, sh)
+	}
+	if err := rows.Err(); err != nil {
+		return client.Client{}, fmt.Errorf("read client secrets: %w", err)
+	}
+	return c, nil
+}
+
+func scanClient(row pgx.Row) (client.Client, error) {
+	var (
+		c                              client.Client
+		typ                            string
+		clientURI, logoURI, owner, bot pgtype.Text
+	)
+	if err := row.Scan(&c.ID, &c.ClientID, &c.Name, &typ, &c.RedirectURIs, &c.AllowedScopes, &c.AllowedOrigins,
+		&c.GrantTypes, &clientURI, &logoURI, &owner, &c.BrandID, &c.FirstParty, &c.Enabled, &bot,
+		&c.CreatedAt, &c.UpdatedAt); err != nil {
+		return client.Client{}, err
+	}
+	c.Type = client.Type(typ)
+	c.RedirectURIs, c.AllowedScopes = list(c.RedirectURIs), list(c.AllowedScopes)
+	c.AllowedOrigins, c.GrantTypes = list(c.AllowedOrigins), list(c.GrantTypes)
+	c.ClientURI, c.LogoURI, c.OwnerID, c.BotUserID = clientURI.String, logoURI.String, owner.String, bot.String
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	return c, nil
+}
+
+// args collects query parameters and hands out their $n placeholders, so
+// optional filters can be appended in any combination.
+type args []any
+
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// ListClients returns clients matching f in creation order, without secrets.
+func (s *Store) ListClients(ctx context.Context, f client.Filter) ([]client.Client, error) {
+	var where []string
+	var a args
+	if f.Type != "" {
+		where = append(where, "client_type = "+a.add(string(f.Type)))
+	}
+	if f.Enabled != nil {
+		where = append(where, "enabled = "+a.add(*f.Enabled))
+	}
+	if f.OwnerID != "" {
+		where = append(where, "owner_id = "+a.add(f.OwnerID))
+	}
+	if f.NamePrefix != "" {
+		// starts_with compares bytes (the column's collation is
+		// deterministic), so unlike LIKE it is case-sensitive and gives
+		// % and _ no meaning.
+		where = append(where, "starts_with(client_name, "+a.add(f.NamePrefix)+"::text)")
+	}
+	if f.AfterID != "" {
+		// A row comparison, so the (created_at, id) index serves the
+		// keyset directly.
+		where = append(where, "(created_at, id) > ("+a.add(ts(f.AfterCreated))+"::timestamptz, "+a.add(f.AfterID)+"::text)")
+	}
+	q := `SELECT ` + clientColumns + ` FROM clients`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at, id"
+	if f.Limit > 0 {
+		q += " LIMIT " + a.add(f.Limit)
+	}
+	rows, err := s.pool.Query(ctx, q, a...)
+	if err != nil {
+		return nil, fmt.Errorf("list clients: %w", err)
+	}
+	defer rows.Close()
+	out := []client.Client{}
+	for rows.Next() {
+		c, err := scanClient(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan client: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list clients: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateClient is a read-modify-write of one client in one transaction.
+// SELECT ... FOR UPDATE makes concurrent updates of the same client queue
+// behind one another, each reading what the previous one committed, so no
+// write is lost; under READ COMMITTED the secrets read that follows the
+// lock sees the same committed state.
+func (s *Store) UpdateClient(ctx context.Context, id string, fn func(client.Client) (client.Client, audit.Event, error)) (client.Client, error) {
+	var out client.Client
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		old, err := getClient(ctx, tx, `SELECT `+clientColumns+` FROM clients WHERE id = $1 FOR UPDATE`, id)
+		if err != nil {
+			return err
+		}
+		c, ev, err := fn(old)
+		if err != nil {
+			return err
+		}
+		// Identity fields never change, whatever fn returned.
+		c.ID, c.ClientID, c.CreatedAt = old.ID, old.ClientID, old.CreatedAt
+		_, err = tx.Exec(ctx, `UPDATE clients SET client_name=$1, client_type=$2, redirect_uris=$3, allowed_scopes=$4,
+			allowed_origins=$5, grant_types=$6, client_uri=$7, logo_uri=$8, owner_id=$9, brand_id=$10, is_first_party=$11,
+			enabled=$12, bot_user_id=$13, updated_at=$14 WHERE id=$15`,
+			c.Name, string(c.Type), list(c.RedirectURIs), list(c.AllowedScopes), list(c.AllowedOrigins),
+			list(c.GrantTypes), nullText(c.ClientURI), nullText(c.LogoURI), nullText(c.OwnerID), c.BrandID,
+			c.FirstParty, c.Enabled, nullText(c.BotUserID), ts(c.UpdatedAt), c.ID)
+		if isUnique(err) {
+			return fmt.Errorf("update client %s: %w: %w", c.ClientID, client.ErrConflict, err)
+		}
+		if err != nil {
+			return fmt.Errorf("update client: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM client_secrets WHERE client_pk = $1`, c.ID); err != nil {
+			return fmt.Errorf("replace client secrets: %w", err)
+		}
+		if err := insertSecrets(ctx, tx, c.ID, c.Secrets); err != nil {
+			return err
+		}
+		if err := insertAudit(ctx, tx, ev); err != nil {
+			return err
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// DeleteClient removes a client and its secrets, recording ev.
+func (s *Store) DeleteClient(ctx context.Context, id string, ev audit.Event) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("delete client: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("client %q: %w", id, client.ErrNotFound)
+		}
+		return insertAudit(ctx, tx, ev)
+	})
+}
+
+func insertAudit(ctx context.Context, tx pgx.Tx, ev audit.Event) error {
+	details := string(ev.Details)
+	if details == "" {
+		details = "{}"
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_events (id, time, actor_subject, actor_client_id, action, target_type, target_id, details) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
+		ev.ID, ts(ev.Time), ev.ActorSubject, ev.ActorClientID, ev.Action, ev.TargetType, ev.TargetID, details); err != nil {
+		return fmt.Errorf("insert audit event: %w", err)
+	}
+	return nil
+}
+
+// ListAudit returns events matching f, newest first.
+func (s *Store) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
+	var where []string
+	var a args
+	if f.Action != "" {
+		where = append(where, "action = "+a.add(f.Action))
+	}
+	if f.TargetID != "" {
+		where = append(where, "target_id = "+a.add(f.TargetID))
+	}
+	if f.Actor != "" {
+		where = append(where, "actor_subject = "+a.add(f.Actor))
+	}
+	if f.BeforeID != "" {
+		where = append(where, "(time, id) < ("+a.add(ts(f.BeforeTime))+"::timestamptz, "+a.add(f.BeforeID)+"::text)")
+	}
+	q := `SELECT id, time, actor_subject, actor_client_id, action, target_type, target_id, details::text FROM audit_events`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY time DESC, id DESC"
+	if f.Limit > 0 {
+		q += " LIMIT " + a.add(f.Limit)
+	}
+	rows, err := s.pool.Query(ctx, q, a...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	defer rows.Close()
+	out := []audit.Event{}
+	for rows.Next() {
+		var ev audit.Event
+		var details string
+		if err := rows.Scan(&ev.ID, &ev.Time, &ev.ActorSubject, &ev.ActorClientID, &ev.Action, &ev.TargetType, &ev.TargetID, &details); err != nil {
+			return nil, fmt.Errorf("scan audit event: %w", err)
+		}
+		ev.Time, ev.Details = ev.Time.UTC(), []byte(details)
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,354 @@
+// Package postgres is the shared storage backend: several Latchkey nodes
+// use one PostgreSQL database through a pgx connection pool. Migrations are
+// embedded and applied on open under an advisory lock, so nodes that start
+// together apply each one exactly once.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrationLockKey names the advisory lock migrations run under. Advisory
+// locks are per database, so the constant only has to be unique among the
+// applications sharing Latchkey's database. It spells "latchkey" in ASCII.
+const migrationLockKey int64 = 0x6c617463686b6579
+
+// Options tunes the connection pool. The zero value is usable.
+type Options struct {
+	// MaxConns caps the pool; 0 keeps pgx's default (the larger of 4 and
+	// the number of CPUs), which is sized for one node, not for the
+	// database's max_connections shared by every node.
+	MaxConns int32
+	// StatementTimeout bounds every statement on the server side, so a
+	// stuck query frees its connection even if the caller's context has no
+	// deadline. 0 leaves the server's setting alone.
+	StatementTimeout time.Duration
+	// ConnectRetries is how many more times Open pings the database after
+	// a first failure, so a node that starts before the database (as in a
+	// compose file or a pod without ordering) waits instead of exiting.
+	ConnectRetries int
+	// ConnectRetryDelay is the pause between those pings; 0 means one
+	// second.
+	ConnectRetryDelay time.Duration
+}
+
+// Store is a PostgreSQL-backed store.Store. It is safe for concurrent use,
+// also by several processes sharing the database.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database named by dsn (a postgres:// URL or a
+// libpq keyword/value string), waits for it to answer as opts allow, and
+// applies pending migrations.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse postgres dsn: %w", err)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	if opts.StatementTimeout > 0 {
+		if cfg.ConnConfig.RuntimeParams == nil {
+			cfg.ConnConfig.RuntimeParams = map[string]string{}
+		}
+		// Round up: a sub-millisecond timeout must not become 0, which
+		// PostgreSQL reads as "no timeout".
+		ms := (opts.StatementTimeout + time.Millisecond - 1) / time.Millisecond
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(int64(ms), 10)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres pool: %w", err)
+	}
+	if err := waitReady(ctx, pool, opts); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s := &Store{pool: pool}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// waitReady pings until the database answers, giving up after
+// opts.ConnectRetries further attempts or when ctx ends. The pool connects
+// lazily, so without this a database that is down would only show up on
+// the first request.
+func waitReady(ctx context.Context, pool *pgxpool.Pool, opts Options) error {
+	delay := opts.ConnectRetryDelay
+	if delay <= 0 {
+		delay = time.Second
+	}
+	for attempt := 1; ; attempt++ {
+		err := pool.Ping(ctx)
+		if err == nil {
+			return nil
+		}
+		if attempt > opts.ConnectRetries || ctx.Err() != nil {
+			return fmt.Errorf("connect to postgres (%d attempts): %w", attempt, err)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("connect to postgres (%d attempts): %w", attempt, errors.Join(ctx.Err(), err))
+		case <-t.C:
+		}
+	}
+}
+
+// migrate applies every embedded migration not yet recorded, all in one
+// transaction: PostgreSQL DDL is transactional, so a node either sees the
+// old schema or the whole new one, and a failed migration leaves nothing
+// behind. The advisory lock makes concurrent starters queue; the ones that
+// get it later find the versions recorded and do nothing. (A migration
+// that cannot run in a transaction, like CREATE INDEX CONCURRENTLY, needs
+// a different mechanism.)
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Strings(names)
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		// Schema changes may legitimately outlast the statement timeout
+		// meant for requests; ctx still bounds them.
+		if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+			return fmt.Errorf("migrations: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLockKey); err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		// Created under the lock: concurrent CREATE TABLE IF NOT EXISTS
+		// can still fail with a unique violation in the catalog.
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    text COLLATE "C" PRIMARY KEY,
+			applied_at timestamptz NOT NULL
+		)`); err != nil {
+			return fmt.Errorf("migrations table: %w", err)
+		}
+		rows, err := tx.Query(ctx, `SELECT version FROM schema_migrations`)
+		if err != nil {
+			return fmt.Errorf("read migrations: %w", err)
+		}
+		applied, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("read migrations: %w", err)
+		}
+		for _, name := range names {
+			version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
+			if slices.Contains(applied, version) {
+				continue
+			}
+			body, err := migrations.ReadFile(name)
+			if err != nil {
+				return fmt.Errorf("migration %s: %w", version, err)
+			}
+			// No arguments: pgx sends it with the simple protocol, which
+			// accepts a file of several statements.
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", version, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+				version, time.Now().UTC()); err != nil {
+				return fmt.Errorf("migration %s: %w", version, err)
+			}
+		}
+		return nil
+	})
+}
+
+// tx runs fn in one READ COMMITTED transaction, committing if it returns
+// nil. fn's error is returned as is, so UpdateClient hands the caller's own
+// error back. The deferred rollback also releases the connection if fn
+// panics.
+func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // no-op once committed
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Close closes every connection of the pool. It waits for connections in
+// use to be released.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// Pool exposes the pool for tests that inspect the database.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// querier is a *pgxpool.Pool or a pgx.Tx.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// isUnique reports whether err is a unique violation. Other integrity
+// errors (a dangling bot_user_id, a bad client_type) are not conflicts
+// with an existing row and stay plain errors.
+func isUnique(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// ts is the value stored for t: PostgreSQL keeps microseconds, and
+// truncating here (rather than letting the server round) makes every
+// backend keep the same instant.
+func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// nullTS stores the zero time, which the domain uses for "never", as NULL.
+func nullTS(t time.Time) pgtype.Timestamptz {
+	if t.IsZero() {
+		return pgtype.Timestamptz{}
+	}
+	return pgtype.Timestamptz{Time: ts(t), Valid: true}
+}
+
+// fromNullTS reads a timestamp in UTC: pgx hands timestamptz back in the
+// process's local zone, and callers compare and print times as stored.
+func fromNullTS(v pgtype.Timestamptz) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return v.Time.UTC()
+}
+
+// nullText stores "", which the domain uses for "none", as NULL.
+func nullText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
+
+// list keeps a nil slice from becoming a NULL array: stored lists are
+// NOT NULL, and empty must read back as empty.
+func list(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+// CountClients returns the number of clients.
+func (s *Store) CountClients(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM clients`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count clients: %w", err)
+	}
+	return n, nil
+}
+
+// InitSetting stores value under name if absent and returns the stored one.
+// Under READ COMMITTED the INSERT waits for a concurrent uncommitted insert
+// of the same name and then does nothing, and the SELECT, a new statement
+// with a new snapshot, sees the winner's row.
+func (s *Store) InitSetting(ctx context.Context, name string, value []byte) ([]byte, error) {
+	var out []byte
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, value); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&out)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("setting %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// CreateSigningKey stores a new signing key.
+func (s *Store) CreateSigningKey(ctx context.Context, r keys.Record) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO signing_keys (kid, algorithm, private, public, created_at, sign_from, retire_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+		r.KID, r.Algorithm, r.Private, r.Public, ts(r.CreatedAt), ts(r.SignFrom), nullTS(r.RetireAt))
+	if isUnique(err) {
+		return fmt.Errorf("signing key %s: %w: %w", r.KID, client.ErrConflict, err)
+	}
+	if err != nil {
+		return fmt.Errorf("insert signing key: %w", err)
+	}
+	return nil
+}
+
+// ListSigningKeys returns every stored signing key, oldest first.
+func (s *Store) ListSigningKeys(ctx context.Context) ([]keys.Record, error) {
+	rows, err := s.pool.Query(ctx, `SELECT kid, algorithm, private, public, created_at, sign_from, retire_at FROM signing_keys ORDER BY created_at, kid`)
+	if err != nil {
+		return nil, fmt.Errorf("list signing keys: %w", err)
+	}
+	defer rows.Close()
+	out := []keys.Record{}
+	for rows.Next() {
+		var r keys.Record
+		var retire pgtype.Timestamptz
+		if err := rows.Scan(&r.KID, &r.Algorithm, &r.Private, &r.Public, &r.CreatedAt, &r.SignFrom, &retire); err != nil {
+			return nil, fmt.Errorf("scan signing key: %w", err)
+		}
+		r.CreatedAt, r.SignFrom, r.RetireAt = r.CreatedAt.UTC(), r.SignFrom.UTC(), fromNullTS(retire)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list signing keys: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeToken records a revoked jti; expired rows are pruned on the way.
+// Rows live an hour past expiry so a node whose clock lags still finds
+// them while it would accept the token.
+func (s *Store) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING`, jti, ts(expiresAt)); err != nil {
+			return fmt.Errorf("revoke token: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM revoked_tokens WHERE expires_at < $1`, ts(time.Now().Add(-time.Hour))); err != nil {
+			return fmt.Errorf("prune revocations: %w", err)
+		}
+		return nil
+	})
+}
+
+// TokenRevoked reports whether jti is revoked.
+func (s *Store) TokenRevoked(ctx context.Context, jti string) (bool, error) {
+	var revoked bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)`, jti).Scan(&revoked); err != nil {
+		return false, fmt.Errorf("check revocation: %w", err)
+	}
+	return revoked, nil
+}
