@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/postgres"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 )
 
@@ -26,26 +27,36 @@ type backend struct {
 // openBackend opens the store named by cfg.DB, applying migrations, and
 // loads (or, beside a new SQLite file, creates) the master key.
 func openBackend(ctx context.Context, cfg config.Store, stderr io.Writer) (*backend, error) {
-	path := config.SQLitePath(cfg.DB)
-	if path == "" {
-		if strings.HasPrefix(cfg.DB, "postgres://") || strings.HasPrefix(cfg.DB, "postgresql://") {
-			return nil, errors.New("--db: the PostgreSQL backend is not available in this build yet; use sqlite:PATH")
+	var (
+		s   store.Store
+		key []byte
+		err error
+	)
+	switch path := config.SQLitePath(cfg.DB); {
+	case config.IsPostgres(cfg.DB):
+		if cfg.MasterKey == "" && cfg.MasterKeyFile == "" {
+			return nil, errors.New("a PostgreSQL store needs the master key every node shares: set LATCHKEY_MASTER_KEY (base64 of 32 bytes, e.g. from `openssl rand -base64 32`) or --master-key-file")
 		}
-		return nil, fmt.Errorf("--db %q: want sqlite:PATH or postgres://...", cfg.DB)
+		if key, err = masterKey(cfg, "", stderr); err != nil {
+			return nil, err
+		}
+		s, err = postgres.Open(ctx, cfg.DB, postgres.Options{
+			MaxConns: int32(cfg.MaxConns), StatementTimeout: cfg.StatementTimeout, ConnectRetries: cfg.ConnectRetries,
+		})
+	case path != "" && !strings.HasPrefix(path, "//"):
+		if key, err = masterKey(cfg, path, stderr); err != nil {
+			return nil, err
+		}
+		s, err = sqlite.Open(ctx, path)
+	default:
+		return nil, fmt.Errorf("--db %q: want sqlite:PATH (e.g. sqlite:latchkey.db) or postgres://...", cfg.DB)
 	}
-	if strings.HasPrefix(path, "//") {
-		return nil, fmt.Errorf("--db %q: want sqlite:PATH, e.g. sqlite:latchkey.db", cfg.DB)
-	}
-	key, err := masterKey(cfg, path, stderr)
 	if err != nil {
 		return nil, err
 	}
 	box, err := sealed.New(key)
 	if err != nil {
-		return nil, err
-	}
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
+		s.Close()
 		return nil, err
 	}
 	return &backend{store: s, box: box}, nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -130,5 +131,9 @@ func redactDSN(dsn string) string {
 	if config.SQLitePath(dsn) != "" {
 		return dsn
 	}
-	return "postgres (credentials redacted)"
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres (unparsable DSN)"
+	}
+	return u.Redacted()
 }

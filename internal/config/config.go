@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,6 +21,10 @@ type Store struct {
 	DB            string // sqlite:PATH or postgres://...
 	MasterKey     string // base64; overrides MasterKeyFile
 	MasterKeyFile string // default: beside the SQLite file
+	// PostgreSQL pool settings.
+	MaxConns         int
+	StatementTimeout time.Duration
+	ConnectRetries   int
 }
 
 // Serve is the configuration of `latchkey serve`.
@@ -47,6 +52,30 @@ func AddStoreFlags(fs *flag.FlagSet, getenv func(string) string, s *Store) {
 	fs.StringVar(&s.DB, "db", e.or("LATCHKEY_DB", "sqlite:latchkey.db"), "database: sqlite:PATH (file created at PATH) or postgres://... (env LATCHKEY_DB)")
 	fs.StringVar(&s.MasterKeyFile, "master-key-file", e("LATCHKEY_MASTER_KEY_FILE"), "file holding the base64 master key that encrypts signing keys at rest (env LATCHKEY_MASTER_KEY_FILE; default PATH.masterkey beside a SQLite database, created if missing; LATCHKEY_MASTER_KEY gives the key itself)")
 	s.MasterKey = getenv("LATCHKEY_MASTER_KEY")
+	fs.IntVar(&s.MaxConns, "db-max-conns", envInt(e("LATCHKEY_DB_MAX_CONNS"), 0), "PostgreSQL: connection pool size per node, 0 = max(4, CPUs) (env LATCHKEY_DB_MAX_CONNS)")
+	fs.DurationVar(&s.StatementTimeout, "db-statement-timeout", envDuration(e("LATCHKEY_DB_STATEMENT_TIMEOUT"), 5*time.Second), "PostgreSQL: server-side statement timeout, 0 = none (env LATCHKEY_DB_STATEMENT_TIMEOUT)")
+	fs.IntVar(&s.ConnectRetries, "db-connect-retries", envInt(e("LATCHKEY_DB_CONNECT_RETRIES"), 10), "PostgreSQL: how many times to retry the first connection, one second apart (env LATCHKEY_DB_CONNECT_RETRIES)")
+}
+
+// envInt and envDuration parse an environment default; a bad value falls
+// back to def and the flag package reports nothing, so Validate checks.
+func envInt(v string, def int) int {
+	if n, err := strconv.Atoi(v); err == nil {
+		return n
+	}
+	return def
+}
+
+func envDuration(v string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(v); err == nil {
+		return d
+	}
+	return def
+}
+
+// IsPostgres reports whether db names a PostgreSQL database.
+func IsPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
 // AddServeFlags registers every serve flag on fs.
