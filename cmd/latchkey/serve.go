@@ -103,7 +103,7 @@ func bootstrap(ctx context.Context, b *backend, clients *client.Service, getenv 
 		GrantTypes:    []string{client.GrantClientCredentials},
 		AllowedScopes: BootstrapScopes,
 		ClientID:      getenv("LATCHKEY_BOOTSTRAP_CLIENT_ID"),
-		Secret:        client.Secret(getenv("LATCHKEY_BOOTSTRAP_CLIENT_SECRET")),
+		Secret:        client.SecretFrom(getenv("LATCHKEY_BOOTSTRAP_CLIENT_SECRET")),
 	})
 	if err != nil {
 		return fmt.Errorf("bootstrap admin client: %w", err)

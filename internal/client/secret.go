@@ -10,8 +10,21 @@ import (
 )
 
 // Secret is a plaintext client secret. It exists only between generation
-// and the one response that shows it; every printing path redacts it.
-type Secret string
+// and the one response that shows it; every printing path redacts it. The
+// plaintext sits behind a pointer so that even reflection-based printers
+// (fmt on unexported fields, JSON map keys) see an address, not the value.
+type Secret struct{ p *string }
+
+// SecretFrom wraps an operator-supplied plaintext secret.
+func SecretFrom(plain string) Secret {
+	if plain == "" {
+		return Secret{}
+	}
+	return Secret{p: &plain}
+}
+
+// IsZero reports whether s holds no secret.
+func (s Secret) IsZero() bool { return s.p == nil }
 
 // SecretBytes is the entropy of a generated secret: 256 bits.
 const SecretBytes = 32
@@ -21,12 +34,17 @@ const SecretBytes = 32
 func NewSecret() Secret {
 	b := make([]byte, SecretBytes)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go ≥1.24)
-	return Secret(base64.RawURLEncoding.EncodeToString(b))
+	return SecretFrom(base64.RawURLEncoding.EncodeToString(b))
 }
 
 // Expose returns the plaintext. Call it only where the secret is meant to
 // reach its owner: the one response, the one CLI print.
-func (s Secret) Expose() string { return string(s) }
+func (s Secret) Expose() string {
+	if s.p == nil {
+		return ""
+	}
+	return *s.p
+}
 
 func (s Secret) String() string                { return "REDACTED" }
 func (s Secret) GoString() string              { return "REDACTED" }

@@ -141,7 +141,13 @@ type Service struct {
 	hasher *Hasher
 	policy Policy
 	now    func() time.Time
+	// observe, if set, sees every audit event after its change commits
+	// (the server logs them).
+	observe func(audit.Event)
 }
+
+// Observe registers fn to see every committed audit event.
+func (s *Service) Observe(fn func(audit.Event)) { s.observe = fn }
 
 // NewService wires the client core. bots may be nil when bot users are not
 // in use; now may be nil for time.Now.
@@ -189,29 +195,25 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Clie
 		c.GrantTypes = DefaultGrantTypes(c.Type)
 	}
 	if err := validate(&c); err != nil {
-		return Client{}, "", err
+		return Client{}, Secret{}, err
 	}
-	if !actor.Root {
-		for _, sc := range c.AllowedScopes {
-			if IsAdminScope(sc) && !slices.Contains(actor.Scopes, sc) {
-				return Client{}, "", &PrivilegeError{Scope: sc}
-			}
-		}
+	if err := s.checkPrivilege(actor, c.AllowedScopes, nil); err != nil {
+		return Client{}, Secret{}, err
 	}
 	if c.BotUserID != "" {
 		if err := s.checkBot(ctx, c.BotUserID); err != nil {
-			return Client{}, "", err
+			return Client{}, Secret{}, err
 		}
 	}
-	if (in.ClientID != "" || in.Secret != "") && !actor.Root {
-		return Client{}, "", &ValidationError{Errors: []FieldError{{Field: "client_id", Message: "only the operator may choose client credentials"}}}
+	if (in.ClientID != "" || !in.Secret.IsZero()) && !actor.Root {
+		return Client{}, Secret{}, &ValidationError{Errors: []FieldError{{Field: "client_id", Message: "only the operator may choose client credentials"}}}
 	}
 	if err := checkChosenCredentials(in, c.Type); err != nil {
-		return Client{}, "", err
+		return Client{}, Secret{}, err
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
-		return Client{}, "", fmt.Errorf("client id: %w", err)
+		return Client{}, Secret{}, fmt.Errorf("client id: %w", err)
 	}
 	c.ID = id.String()
 	c.ClientID = in.ClientID
@@ -221,18 +223,19 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Clie
 	var secret Secret
 	if c.Type == Confidential {
 		secret = in.Secret
-		if secret == "" {
+		if secret.IsZero() {
 			secret = NewSecret()
 		}
 		c.Secrets = []SecretHash{{Hash: s.hasher.Hash(secret.Expose()), CreatedAt: now}}
 	}
 	ev, err := audit.New(now, actor.auditSubject(), actor.ClientID, audit.ClientCreate, "client", c.ID, Summary(c))
 	if err != nil {
-		return Client{}, "", err
+		return Client{}, Secret{}, err
 	}
 	if err := s.repo.CreateClient(ctx, c, ev); err != nil {
-		return Client{}, "", fmt.Errorf("store client: %w", err)
+		return Client{}, Secret{}, fmt.Errorf("store client: %w", err)
 	}
+	s.emit(ev)
 	return c, secret, nil
 }
 
@@ -339,7 +342,7 @@ func checkChosenCredentials(in CreateInput, t Type) error {
 			v.add("client_id", "must be 1-255 characters from A-Z a-z 0-9 - . _ ~")
 		}
 	}
-	if in.Secret != "" {
+	if !in.Secret.IsZero() {
 		if t != Confidential {
 			v.add("client_secret", "a public client has no secret")
 		} else if len(in.Secret.Expose()) < MinChosenSecretLen {

@@ -176,10 +176,13 @@ func originProblem(o string) string {
 		return fmt.Sprintf("must be at most %d characters", maxOriginLen)
 	}
 	p, err := url.Parse(o)
-	if err != nil || p.Scheme == "" || p.Host == "" {
+	if err != nil || p.Scheme == "" || p.Hostname() == "" {
 		return "must be an origin like https://app.example.com"
 	}
-	if p.Path != "" || p.RawQuery != "" || p.Fragment != "" || p.User != nil || strings.Contains(o, "*") {
+	// An origin is exactly scheme "://" host [":" port] (RFC 6454 §6.2);
+	// anything else can never equal a browser's Origin header.
+	if p.Path != "" || p.RawQuery != "" || p.ForceQuery || strings.ContainsAny(o, "#*") || p.User != nil ||
+		strings.HasSuffix(p.Host, ":") {
 		return "must be an origin (scheme, host and optional port only)"
 	}
 	switch strings.ToLower(p.Scheme) {

@@ -78,40 +78,74 @@ func ParseKey(s string) ([]byte, error) {
 
 // LoadOrCreateKeyFile reads a base64 master key from path, creating the
 // file (mode 0600) with a fresh key if it does not exist. created reports
-// whether it was made now.
+// whether it was made now. The key is written to a temporary file, synced,
+// and linked into place, so no reader ever sees a partly written key and
+// concurrent first starts agree on one key.
 func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
-	data, err := os.ReadFile(path)
-	if err == nil {
-		k, err := ParseKey(string(data))
-		if err != nil {
-			return nil, false, fmt.Errorf("%s: %w", path, err)
+	for attempt := 0; attempt < 3; attempt++ {
+		data, err := os.ReadFile(path)
+		switch {
+		case err == nil && len(strings.TrimSpace(string(data))) == 0:
+			// An empty file is a leftover of a crash before this version
+			// wrote keys atomically: no value was ever sealed under it.
+			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, false, fmt.Errorf("remove empty master key file: %w", err)
+			}
+			continue
+		case err == nil:
+			k, err := ParseKey(string(data))
+			if err != nil {
+				return nil, false, fmt.Errorf("%s: %w", path, err)
+			}
+			return k, false, nil
+		case !errors.Is(err, os.ErrNotExist):
+			return nil, false, fmt.Errorf("read master key: %w", err)
 		}
-		return k, false, nil
+		k, err := createKeyFile(path)
+		if errors.Is(err, os.ErrExist) { // another process won the race
+			continue
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		return k, true, nil
 	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, false, fmt.Errorf("read master key: %w", err)
-	}
+	return nil, false, fmt.Errorf("master key file %s: could not be read or created", path)
+}
+
+func createKeyFile(path string) ([]byte, error) {
 	k := make([]byte, KeyBytes)
 	_, _ = rand.Read(k)
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, false, fmt.Errorf("master key dir: %w", err)
-		}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("master key dir: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) { // another process won the race
-		return LoadOrCreateKeyFile(path)
-	}
+	f, err := os.CreateTemp(dir, ".masterkey-*")
 	if err != nil {
-		return nil, false, fmt.Errorf("create master key: %w", err)
+		return nil, fmt.Errorf("create master key: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("chmod master key: %w", err)
 	}
 	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n"); err != nil {
 		f.Close()
-		return nil, false, fmt.Errorf("write master key: %w", err)
+		return nil, fmt.Errorf("write master key: %w", err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return nil, false, fmt.Errorf("sync master key: %w", err)
+		return nil, fmt.Errorf("sync master key: %w", err)
 	}
-	return k, true, f.Close()
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("close master key: %w", err)
+	}
+	// Link fails if path exists, unlike rename: first writer wins.
+	if err := os.Link(f.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, os.ErrExist
+		}
+		return nil, fmt.Errorf("install master key: %w", err)
+	}
+	return k, nil
 }

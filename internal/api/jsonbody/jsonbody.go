@@ -101,7 +101,7 @@ func describe(err error, opts Options) *Error {
 	if errors.As(err, &syn) {
 		field := fieldName(syn.JSONPointer)
 		if errors.Is(syn.Err, jsontext.ErrDuplicateName) {
-			return invalid(field, fmt.Sprintf("field %q appears more than once", field))
+			return invalid(field, fmt.Sprintf("field %q appears more than once", readablePath(syn.JSONPointer)))
 		}
 		return invalid(field, "request body is not valid JSON")
 	}
@@ -117,7 +117,7 @@ func describe(err error, opts Options) *Error {
 		if field == "" {
 			return invalid("", "request body must be a JSON object")
 		}
-		return invalid(field, fmt.Sprintf("field %q must be %s", field, describeType(sem.GoType)))
+		return invalid(field, fmt.Sprintf("field %q must be %s", readablePath(sem.JSONPointer), describeType(sem.GoType)))
 	}
 	return invalid("", "request body is not valid JSON")
 }
@@ -130,9 +130,41 @@ func fieldName(p jsontext.Pointer) string {
 	return ""
 }
 
+// readablePath turns /redirect_uris/0 into redirect_uris[0] and
+// /metadata/k into metadata.k.
+func readablePath(p jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		switch {
+		case b.Len() == 0:
+			b.WriteString(tok)
+		case isIndex(tok):
+			b.WriteString("[" + tok + "]")
+		default:
+			b.WriteString("." + tok)
+		}
+	}
+	return b.String()
+}
+
+func isIndex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 func describeType(t reflect.Type) string {
 	if t == nil {
 		return "of the documented type"
+	}
+	if e, ok := reflect.New(t).Interface().(expectation); ok {
+		return describeType(e.expected())
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -88,15 +89,20 @@ func parseClientRequest(w http.ResponseWriter, r *http.Request) (url.Values, tok
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, creds, invalidRequest("the request body must be application/x-www-form-urlencoded")
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
-	if err := r.ParseForm(); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFormBytes))
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return nil, creds, &token.Error{Code: token.CodeInvalidRequest, Description: "request body is too large"}
 		}
+		return nil, creds, invalidRequest("could not read the request body")
+	}
+	// Only the body counts (RFC 6749 §3.2); r.ParseForm would also read
+	// the URL query.
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
 		return nil, creds, invalidRequest("the request body is not a valid form")
 	}
-	form := r.PostForm
 	for k, v := range form {
 		if len(v) > 1 {
 			return nil, creds, invalidRequest("parameter " + truncate(k) + " is repeated")

@@ -1,0 +1,236 @@
+package bearer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"testing"
+
+	"github.com/latchkey/latchkey/internal/token"
+)
+
+// fakeVerifier accepts the tokens in claims and fails every other token
+// with err (token.ErrInvalidToken-wrapping unless set).
+type fakeVerifier struct {
+	claims map[string]token.Claims
+	err    error
+	calls  []string
+}
+
+func (f *fakeVerifier) Verify(ctx context.Context, raw string) (token.Claims, error) {
+	f.calls = append(f.calls, raw)
+	if ctx == nil {
+		return token.Claims{}, errors.New("nil context")
+	}
+	if c, ok := f.claims[raw]; ok {
+		return c, nil
+	}
+	if f.err != nil {
+		return token.Claims{}, f.err
+	}
+	return token.Claims{}, fmt.Errorf("%w: unknown token", token.ErrInvalidToken)
+}
+
+const (
+	goodToken   = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln"
+	weakToken   = "weak-token_1.2~3+4/5=="
+	realm       = "test"
+	createScope = "clients:create"
+)
+
+func newVerifier() *fakeVerifier {
+	return &fakeVerifier{claims: map[string]token.Claims{
+		goodToken: {Subject: "admin", ClientID: "cli", JTI: "j1", Scope: "openid clients:create clients:read"},
+		weakToken: {Subject: "reader", ClientID: "cli", JTI: "j2", Scope: "clients:read clients:created"},
+	}}
+}
+
+func TestRequire(t *testing.T) {
+	tests := []struct {
+		name      string
+		url       string
+		headers   []string // Authorization header values
+		verifyErr error
+		scope     string
+		status    int    // 0 = success
+		code      string // Failure.Code
+		challenge string // exact WWW-Authenticate; "" = not set
+		verified  bool   // whether the verifier must have been called
+	}{
+		{name: "valid token", headers: []string{"Bearer " + goodToken}, scope: createScope, verified: true},
+		{name: "lowercase scheme", headers: []string{"bearer " + goodToken}, scope: createScope, verified: true},
+		{name: "uppercase scheme", headers: []string{"BEARER " + goodToken}, scope: createScope, verified: true},
+		{name: "extra spaces before token", headers: []string{"Bearer   " + goodToken}, scope: createScope, verified: true},
+		{name: "no scope required", headers: []string{"Bearer " + weakToken}, scope: "", verified: true},
+		{name: "token68 characters and padding", headers: []string{"Bearer " + weakToken}, scope: "clients:read", verified: true},
+
+		{name: "no Authorization header", status: 401, code: "",
+			challenge: `Bearer realm="test"`},
+		{name: "empty Authorization header", headers: []string{""}, status: 401, code: "",
+			challenge: `Bearer realm="test"`},
+		{name: "Basic scheme", headers: []string{"Basic YTpi"}, status: 401, code: "",
+			challenge: `Bearer realm="test"`},
+		{name: "scheme only", headers: []string{"Bearer"}, status: 401, code: "",
+			challenge: `Bearer realm="test"`},
+		{name: "scheme prefix", headers: []string{"Bearerx " + goodToken}, status: 401, code: "",
+			challenge: `Bearer realm="test"`},
+		{name: "token without scheme", headers: []string{goodToken}, status: 401, code: "",
+			challenge: `Bearer realm="test"`},
+		{name: "empty token", headers: []string{"Bearer "}, status: 401, code: CodeInvalidToken,
+			challenge: `Bearer realm="test", error="invalid_token"`},
+		{name: "token with space", headers: []string{"Bearer abc def"}, status: 401, code: CodeInvalidToken,
+			challenge: `Bearer realm="test", error="invalid_token"`},
+		{name: "token with quote", headers: []string{`Bearer abc"def`}, status: 401, code: CodeInvalidToken,
+			challenge: `Bearer realm="test", error="invalid_token"`},
+		{name: "token with comma", headers: []string{"Bearer abc,def"}, status: 401, code: CodeInvalidToken,
+			challenge: `Bearer realm="test", error="invalid_token"`},
+		{name: "token with non-ASCII", headers: []string{"Bearer abcé"}, status: 401, code: CodeInvalidToken,
+			challenge: `Bearer realm="test", error="invalid_token"`},
+		{name: "token with control char", headers: []string{"Bearer abc\x01"}, status: 401, code: CodeInvalidToken,
+			challenge: `Bearer realm="test", error="invalid_token"`},
+		{name: "padding in the middle", headers: []string{"Bearer abc=def"}, status: 401, code: CodeInvalidToken,
+			challenge: `Bearer realm="test", error="invalid_token"`},
+		{name: "only padding", headers: []string{"Bearer ==="}, status: 401, code: CodeInvalidToken,
+			challenge: `Bearer realm="test", error="invalid_token"`},
+		{name: "trailing space", headers: []string{"Bearer " + goodToken + " "}, status: 401, code: CodeInvalidToken,
+			challenge: `Bearer realm="test", error="invalid_token"`},
+
+		{name: "verifier rejects token", headers: []string{"Bearer unknown"}, status: 401, code: CodeInvalidToken,
+			challenge: `Bearer realm="test", error="invalid_token"`, verified: true},
+		{name: "verifier error wraps ErrInvalidToken twice", headers: []string{"Bearer unknown"},
+			verifyErr: fmt.Errorf("outer: %w", fmt.Errorf("%w: expired", token.ErrInvalidToken)),
+			status:    401, code: CodeInvalidToken,
+			challenge: `Bearer realm="test", error="invalid_token"`, verified: true},
+		{name: "verifier infrastructure error", headers: []string{"Bearer unknown"},
+			verifyErr: errors.New("database is locked"), status: 500, code: "",
+			challenge: `Bearer realm="test"`, verified: true},
+
+		{name: "missing scope", headers: []string{"Bearer " + weakToken}, scope: createScope, status: 403,
+			code:      CodeInsufficientScope,
+			challenge: `Bearer realm="test", error="insufficient_scope", scope="clients:create"`, verified: true},
+
+		{name: "token in query", url: "/admin/clients?access_token=" + goodToken, status: 400, code: CodeInvalidRequest,
+			challenge: `Bearer realm="test", error="invalid_request"`},
+		{name: "empty token in query", url: "/admin/clients?access_token=", status: 400, code: CodeInvalidRequest,
+			challenge: `Bearer realm="test", error="invalid_request"`},
+		{name: "token in query and header", url: "/admin/clients?access_token=x", headers: []string{"Bearer " + goodToken},
+			status: 400, code: CodeInvalidRequest, challenge: `Bearer realm="test", error="invalid_request"`},
+		{name: "two Authorization headers", headers: []string{"Bearer " + goodToken, "Bearer " + goodToken},
+			status: 400, code: CodeInvalidRequest, challenge: `Bearer realm="test", error="invalid_request"`},
+		{name: "Bearer and Basic headers", headers: []string{"Bearer " + goodToken, "Basic YTpi"},
+			status: 400, code: CodeInvalidRequest, challenge: `Bearer realm="test", error="invalid_request"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newVerifier()
+			v.err = tt.verifyErr
+			a := New(v, realm)
+			target := tt.url
+			if target == "" {
+				target = "/admin/clients"
+			}
+			r := httptest.NewRequest(http.MethodPost, target, nil)
+			for _, h := range tt.headers {
+				r.Header.Add("Authorization", h)
+			}
+			w := httptest.NewRecorder()
+			claims, f := a.Require(w, r, tt.scope)
+
+			if tt.verified != (len(v.calls) > 0) {
+				t.Errorf("verifier calls = %q, want called=%v", v.calls, tt.verified)
+			}
+			if tt.status == 0 {
+				if f != nil {
+					t.Fatalf("Require failed: %+v", f)
+				}
+				if got := w.Header().Values("WWW-Authenticate"); len(got) != 0 {
+					t.Errorf("WWW-Authenticate set on success: %q", got)
+				}
+				want := v.claims[v.calls[0]]
+				if claims.Subject != want.Subject || claims.JTI != want.JTI || claims.Scope != want.Scope || claims.ClientID != want.ClientID {
+					t.Errorf("claims = %+v, want %+v", claims, want)
+				}
+				return
+			}
+			if f == nil {
+				t.Fatalf("Require succeeded with claims %+v, want %d", claims, tt.status)
+			}
+			if f.Status != tt.status || f.Code != tt.code {
+				t.Errorf("failure = %d %q, want %d %q (%s)", f.Status, f.Code, tt.status, tt.code, f.Message)
+			}
+			if f.Message == "" {
+				t.Error("failure has no message")
+			}
+			if !reflect.DeepEqual(claims, token.Claims{}) {
+				t.Errorf("claims returned with failure: %+v", claims)
+			}
+			if got := w.Header().Values("WWW-Authenticate"); len(got) != 1 || got[0] != tt.challenge {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, tt.challenge)
+			}
+			if tt.verifyErr != nil && !errors.Is(f.Cause, tt.verifyErr) {
+				t.Errorf("Cause = %v, want %v", f.Cause, tt.verifyErr)
+			}
+		})
+	}
+}
+
+// The verifier receives the token exactly, without the scheme or spaces.
+func TestRequirePassesRawToken(t *testing.T) {
+	v := newVerifier()
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Bearer  "+goodToken)
+	if _, f := New(v, realm).Require(httptest.NewRecorder(), r, ""); f != nil {
+		t.Fatalf("Require: %+v", f)
+	}
+	if len(v.calls) != 1 || v.calls[0] != goodToken {
+		t.Errorf("verifier got %q, want %q", v.calls, goodToken)
+	}
+}
+
+// The scope must match a whole space-separated entry, not a prefix or a
+// substring of one.
+func TestRequireScopeIsExact(t *testing.T) {
+	v := &fakeVerifier{claims: map[string]token.Claims{
+		"t": {Subject: "s", Scope: "clients:created xclients:create clients:create:all"},
+	}}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Bearer t")
+	w := httptest.NewRecorder()
+	_, f := New(v, realm).Require(w, r, createScope)
+	if f == nil || f.Status != http.StatusForbidden {
+		t.Fatalf("Require = %+v, want 403", f)
+	}
+}
+
+func TestRequireRealmQuoting(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	w := httptest.NewRecorder()
+	New(newVerifier(), `latchkey "admin"`).Require(w, r, "")
+	if got, want := w.Header().Get("WWW-Authenticate"), `Bearer realm="latchkey \"admin\""`; got != want {
+		t.Errorf("WWW-Authenticate = %q, want %q", got, want)
+	}
+}
+
+func TestIsToken68(t *testing.T) {
+	for s, want := range map[string]bool{
+		"a":          true,
+		"Az09-._~+/": true,
+		"abc=":       true,
+		"abc==":      true,
+		"":           false,
+		"=":          false,
+		"a=b":        false,
+		"a b":        false,
+		"a\tb":       false,
+		"a:b":        false,
+		"a%20b":      false,
+		"é":          false,
+	} {
+		if got := isToken68(s); got != want {
+			t.Errorf("isToken68(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

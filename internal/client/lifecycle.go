@@ -1,0 +1,228 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/audit"
+)
+
+// Patch is a partial update in domain terms: nil fields stay as they are.
+// ClientURI and LogoURI set to "" clear them.
+type Patch struct {
+	Name           *string
+	RedirectURIs   *[]string
+	AllowedScopes  *[]string
+	AllowedOrigins *[]string
+	GrantTypes     *[]string
+	ClientURI      *string
+	LogoURI        *string
+	FirstParty     *bool
+	Enabled        *bool
+}
+
+// ErrPrecondition means the caller's version precondition (If-Match) did
+// not hold: someone else changed the client first.
+var ErrPrecondition = errors.New("the client was changed by someone else")
+
+// Version identifies a client's state for optimistic concurrency; it
+// changes on every update.
+func (c Client) Version() string { return fmt.Sprintf("%d", c.UpdatedAt.UnixMicro()) }
+
+// List returns clients matching f.
+func (s *Service) List(ctx context.Context, f Filter) ([]Client, error) {
+	return s.repo.ListClients(ctx, f)
+}
+
+// Update applies p to the client with id, validating the result exactly as
+// Create does. If ifVersion is not empty it must equal the client's current
+// Version, or ErrPrecondition is returned and nothing changes.
+func (s *Service) Update(ctx context.Context, actor Actor, id string, p Patch, ifVersion string) (Client, error) {
+	var notify audit.Event
+	c, err := s.repo.UpdateClient(ctx, id, func(old Client) (Client, audit.Event, error) {
+		if ifVersion != "" && ifVersion != old.Version() {
+			return Client{}, audit.Event{}, ErrPrecondition
+		}
+		c := old
+		c.RedirectURIs, c.AllowedScopes = slices.Clone(old.RedirectURIs), slices.Clone(old.AllowedScopes)
+		applyPatch(&c, p)
+		if err := validate(&c); err != nil {
+			return Client{}, audit.Event{}, err
+		}
+		if err := s.checkPrivilege(actor, c.AllowedScopes, old.AllowedScopes); err != nil {
+			return Client{}, audit.Event{}, err
+		}
+		c.UpdatedAt = s.stamp(old.UpdatedAt)
+		action := audit.ClientUpdate
+		if c.Enabled != old.Enabled && onlyEnabledChanged(p) {
+			action = map[bool]string{true: audit.ClientEnable, false: audit.ClientDisable}[c.Enabled]
+		}
+		ev, err := audit.New(c.UpdatedAt, actor.auditSubject(), actor.ClientID, action, "client", c.ID, Diff(old, c))
+		notify = ev
+		return c, ev, err
+	})
+	if err != nil {
+		return Client{}, err
+	}
+	s.emit(notify)
+	return c, nil
+}
+
+func onlyEnabledChanged(p Patch) bool {
+	return p.Name == nil && p.RedirectURIs == nil && p.AllowedScopes == nil && p.AllowedOrigins == nil &&
+		p.GrantTypes == nil && p.ClientURI == nil && p.LogoURI == nil && p.FirstParty == nil
+}
+
+func applyPatch(c *Client, p Patch) {
+	if p.Name != nil {
+		c.Name = *p.Name
+	}
+	if p.RedirectURIs != nil {
+		c.RedirectURIs = nonNil(*p.RedirectURIs)
+	}
+	if p.AllowedScopes != nil {
+		c.AllowedScopes = nonNil(*p.AllowedScopes)
+	}
+	if p.AllowedOrigins != nil {
+		c.AllowedOrigins = nonNil(*p.AllowedOrigins)
+	}
+	if p.GrantTypes != nil {
+		c.GrantTypes = nonNil(*p.GrantTypes)
+	}
+	if p.ClientURI != nil {
+		c.ClientURI = *p.ClientURI
+	}
+	if p.LogoURI != nil {
+		c.LogoURI = *p.LogoURI
+	}
+	if p.FirstParty != nil {
+		c.FirstParty = *p.FirstParty
+	}
+	if p.Enabled != nil {
+		c.Enabled = *p.Enabled
+	}
+}
+
+// SetEnabled enables or disables a client. A disabled client gets no new
+// tokens and its existing tokens stop being active.
+func (s *Service) SetEnabled(ctx context.Context, actor Actor, id string, enabled bool) (Client, error) {
+	return s.Update(ctx, actor, id, Patch{Enabled: &enabled}, "")
+}
+
+// Delete removes a client; its tokens stop being active.
+func (s *Service) Delete(ctx context.Context, actor Actor, id string) error {
+	c, err := s.repo.GetClient(ctx, id)
+	if err != nil {
+		return err
+	}
+	ev, err := audit.New(s.now(), actor.auditSubject(), actor.ClientID, audit.ClientDelete, "client", id, Summary(c))
+	if err != nil {
+		return err
+	}
+	if err := s.repo.DeleteClient(ctx, id, ev); err != nil {
+		return err
+	}
+	s.emit(ev)
+	return nil
+}
+
+// Rotation limits.
+const (
+	DefaultGrace = 24 * time.Hour
+	MaxGrace     = 30 * 24 * time.Hour
+)
+
+// RotateSecret gives a confidential client a new secret, shown once. The
+// newest previous secret keeps working for grace (0 revokes it at once);
+// any older ones stop now, so a client never has more than two live
+// secrets.
+func (s *Service) RotateSecret(ctx context.Context, actor Actor, id string, grace time.Duration) (Client, Secret, error) {
+	if grace < 0 || grace > MaxGrace {
+		return Client{}, Secret{}, &ValidationError{Errors: []FieldError{{Field: "grace_seconds", Message: fmt.Sprintf("must be between 0 and %d", int(MaxGrace/time.Second))}}}
+	}
+	secret := NewSecret()
+	var notify audit.Event
+	c, err := s.repo.UpdateClient(ctx, id, func(old Client) (Client, audit.Event, error) {
+		if old.Type != Confidential {
+			return Client{}, audit.Event{}, &ValidationError{Errors: []FieldError{{Field: "client_type", Message: "a public client has no secret to rotate"}}}
+		}
+		now := s.now().UTC().Truncate(time.Microsecond)
+		c := old
+		c.Secrets = []SecretHash{{Hash: s.hasher.Hash(secret.Expose()), CreatedAt: now}}
+		if prev, ok := newestLive(old.Secrets, now); ok && grace > 0 {
+			exp := now.Add(grace)
+			if !prev.ExpiresAt.IsZero() && prev.ExpiresAt.Before(exp) {
+				exp = prev.ExpiresAt
+			}
+			prev.ExpiresAt = exp
+			c.Secrets = append([]SecretHash{prev}, c.Secrets...)
+		}
+		c.UpdatedAt = s.stamp(old.UpdatedAt)
+		ev, err := audit.New(now, actor.auditSubject(), actor.ClientID, audit.ClientRotateSecret, "client", c.ID,
+			map[string]any{"grace_seconds": int64(grace / time.Second), "live_secrets": len(c.Secrets)})
+		notify = ev
+		return c, ev, err
+	})
+	if err != nil {
+		return Client{}, Secret{}, err
+	}
+	s.emit(notify)
+	return c, secret, nil
+}
+
+func newestLive(secrets []SecretHash, now time.Time) (SecretHash, bool) {
+	var best SecretHash
+	found := false
+	for _, sh := range secrets {
+		if sh.Live(now) && (!found || sh.CreatedAt.After(best.CreatedAt)) {
+			best, found = sh, true
+		}
+	}
+	return best, found
+}
+
+// stamp returns a new UpdatedAt that is strictly after prev, so Version
+// changes even when two updates land in one microsecond.
+func (s *Service) stamp(prev time.Time) time.Time {
+	t := s.now().UTC().Truncate(time.Microsecond)
+	if !t.After(prev) {
+		t = prev.Add(time.Microsecond)
+	}
+	return t
+}
+
+// checkPrivilege refuses to add admin scopes the actor does not hold;
+// scopes the client already had may stay.
+func (s *Service) checkPrivilege(actor Actor, scopes, already []string) error {
+	if actor.Root {
+		return nil
+	}
+	for _, sc := range scopes {
+		if IsAdminScope(sc) && !slices.Contains(actor.Scopes, sc) && !slices.Contains(already, sc) {
+			return &PrivilegeError{Scope: sc}
+		}
+	}
+	return nil
+}
+
+// Diff returns the redacted before/after of every field that changed.
+func Diff(old, c Client) map[string]any {
+	before, after := Summary(old), Summary(c)
+	out := map[string]any{}
+	for k, v := range after {
+		if fmt.Sprint(before[k]) != fmt.Sprint(v) {
+			out[k] = map[string]any{"from": before[k], "to": v}
+		}
+	}
+	return out
+}
+
+// emit hands a committed event to the observer, if any.
+func (s *Service) emit(ev audit.Event) {
+	if s.observe != nil && ev.ID != "" {
+		s.observe(ev)
+	}
+}
