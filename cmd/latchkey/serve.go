@@ -17,7 +17,7 @@ import (
 )
 
 // BootstrapScopes are the scopes of the admin client made on first start.
-var BootstrapScopes = []string{"clients:create", "clients:read", "clients:update", "clients:delete", "users:create", "users:read"}
+var BootstrapScopes = []string{"clients:create", "clients:read", "clients:update", "clients:delete", "users:create", "users:read", "audit:read", "keys:rotate"}
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg config.Serve

@@ -60,7 +60,7 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, p Patch, i
 		if c.Enabled != old.Enabled && onlyEnabledChanged(p) {
 			action = map[bool]string{true: audit.ClientEnable, false: audit.ClientDisable}[c.Enabled]
 		}
-		ev, err := audit.New(c.UpdatedAt, actor.auditSubject(), actor.ClientID, action, "client", c.ID, Diff(old, c))
+		ev, err := audit.New(s.now(), actor.auditSubject(), actor.ClientID, action, "client", c.ID, Diff(old, c))
 		notify = ev
 		return c, ev, err
 	})

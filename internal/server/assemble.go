@@ -13,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/flat"
 	"github.com/latchkey/latchkey/internal/api/m2m"
 	"github.com/latchkey/latchkey/internal/api/oauth"
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/sealed"
@@ -53,6 +54,12 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	}
 	users := user.NewService(o.Store, o.Now)
 	clients := client.NewService(o.Store, users, hasher, client.Policy{DefaultScopes: o.DefaultScopes}, o.Now)
+	logAudit := func(ev audit.Event) {
+		o.Log.Info("audit", "event_id", ev.ID, "action", ev.Action, "target_type", ev.TargetType, "target_id", ev.TargetID,
+			"actor", ev.ActorSubject, "actor_client_id", ev.ActorClientID, "details", ev.Details)
+	}
+	clients.Observe(logAudit)
+	users.Observe(logAudit)
 	km := keys.NewManager(o.Store, o.Box, o.Now)
 	if err := km.Load(ctx); err != nil {
 		return nil, err
@@ -63,7 +70,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	h := New(Deps{
 		Log:   o.Log,
 		OAuth: oauth.New(tokens, km, o.Issuer, o.Log),
-		Admin: admin.New(clients, users, auth, o.Log),
+		Admin: admin.New(clients, users, o.Store, auth, o.Log),
 		Flat:  flat.New(clients, auth, o.Log),
 		M2M:   m2m.New(clients, auth, o.Log),
 		Store: o.Store,

@@ -31,7 +31,12 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 
 	// Admin API (seed 001 dialect).
 	mux.HandleFunc("POST /v1/admin/oauth-clients", d.Admin.CreateClient)
+	mux.HandleFunc("GET /v1/admin/oauth-clients", d.Admin.ListClients)
 	mux.HandleFunc("GET /v1/admin/oauth-clients/{id}", d.Admin.GetClient)
+	mux.HandleFunc("PATCH /v1/admin/oauth-clients/{id}", d.Admin.PatchClient)
+	mux.HandleFunc("DELETE /v1/admin/oauth-clients/{id}", d.Admin.DeleteClient)
+	mux.HandleFunc("POST /v1/admin/oauth-clients/{id}/secret", d.Admin.RotateSecret)
+	mux.HandleFunc("GET /v1/admin/audit", d.Admin.ListAudit)
 	mux.HandleFunc("POST /v1/admin/users", d.Admin.CreateUser)
 	mux.HandleFunc("GET /v1/admin/users", d.Admin.ListUsers)
 	mux.HandleFunc("GET /v1/admin/users/{id}", d.Admin.GetUser)

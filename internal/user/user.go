@@ -89,9 +89,13 @@ type CreateInput struct {
 
 // Service creates, reads and authenticates users.
 type Service struct {
-	repo Repository
-	now  func() time.Time
+	repo    Repository
+	now     func() time.Time
+	observe func(audit.Event)
 }
+
+// Observe registers fn to see every committed audit event.
+func (s *Service) Observe(fn func(audit.Event)) { s.observe = fn }
 
 // NewService returns a Service; now may be nil.
 func NewService(repo Repository, now func() time.Time) *Service {
@@ -160,6 +164,9 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (User
 	}
 	if err := s.repo.CreateUser(ctx, u, ev); err != nil {
 		return User{}, fmt.Errorf("store user: %w", err)
+	}
+	if s.observe != nil {
+		s.observe(ev)
 	}
 	return u, nil
 }

@@ -4,6 +4,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/bearer"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/token"
 	"github.com/latchkey/latchkey/internal/user"
@@ -27,13 +29,19 @@ const (
 type Handler struct {
 	clients *client.Service
 	users   *user.Service
+	audit   AuditLog
 	auth    *bearer.Authenticator
 	log     *slog.Logger
 }
 
+// AuditLog is where the audit trail is read from.
+type AuditLog interface {
+	ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error)
+}
+
 // New returns a Handler.
-func New(clients *client.Service, users *user.Service, auth *bearer.Authenticator, log *slog.Logger) *Handler {
-	return &Handler{clients: clients, users: users, auth: auth, log: log}
+func New(clients *client.Service, users *user.Service, auditLog AuditLog, auth *bearer.Authenticator, log *slog.Logger) *Handler {
+	return &Handler{clients: clients, users: users, audit: auditLog, auth: auth, log: log}
 }
 
 // createRequest is the seed 001 request schema, plus the grant_types
@@ -194,6 +202,7 @@ func (h *Handler) GetClient(w http.ResponseWriter, r *http.Request) {
 		h.writeDomainError(w, r, err)
 		return
 	}
+	w.Header().Set("ETag", etag(c))
 	writeJSON(w, http.StatusOK, getResponse{Client: ToJSON(c)})
 }
 
@@ -229,6 +238,10 @@ func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err e
 		writeError(w, http.StatusForbidden, "insufficient_privilege", pe.Error())
 	case errors.Is(err, client.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "no client has that id")
+	case errors.Is(err, client.ErrPrecondition):
+		writeError(w, http.StatusConflict, "conflict", "the client was changed since the ETag in If-Match; GET it again and retry")
+	case errors.Is(err, client.ErrConflict):
+		writeError(w, http.StatusConflict, "conflict", "the change conflicts with another client")
 	default:
 		h.log.ErrorContext(r.Context(), "admin request failed", "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "server_error", "the client could not be saved; nothing was changed")

@@ -1,0 +1,387 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// adminAll is every admin scope the lifecycle tests need.
+var adminAll = []string{"clients:create", "clients:read", "clients:update", "clients:delete", "audit:read", "users:create"}
+
+func (e *env) do(method, path, ct, tok, body string, headers ...string) resp {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ": ")
+		req.Header.Set(k, v)
+	}
+	return e.send(req)
+}
+
+func (e *env) mustStatus(r resp, want int) {
+	e.t.Helper()
+	if r.status != want {
+		e.t.Fatalf("status %d, want %d: %s", r.status, want, r.body)
+	}
+}
+
+// register creates a confidential client with client_credentials through
+// the admin API and returns (id, client_id, secret).
+func (e *env) register(tok, name string) (string, string, string) {
+	e.t.Helper()
+	body := fmt.Sprintf(`{"client_name":%q,"redirect_uris":["https://a.example/cb"],"allowed_scopes":["api:read","clients:read"]}`, name)
+	r := e.do("POST", "/v1/admin/oauth-clients", "application/json", tok, body)
+	e.mustStatus(r, 201)
+	m := r.object(e.t)
+	c := m["client"].(map[string]any)
+	return c["id"].(string), c["client_id"].(string), m["client_secret"].(string)
+}
+
+// clientToken runs the token endpoint with client_secret_post.
+func (e *env) clientToken(id, secret string) resp {
+	e.t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
+	return e.do("POST", "/oauth2/token", "application/x-www-form-urlencoded", "", form.Encode())
+}
+
+func (e *env) accessToken(id, secret string) string {
+	e.t.Helper()
+	r := e.clientToken(id, secret)
+	e.mustStatus(r, 200)
+	return r.object(e.t)["access_token"].(string)
+}
+
+func (e *env) active(callerID, callerSecret, tok string) bool {
+	e.t.Helper()
+	form := url.Values{"token": {tok}, "client_id": {callerID}, "client_secret": {callerSecret}}
+	r := e.do("POST", "/oauth2/introspect", "application/x-www-form-urlencoded", "", form.Encode())
+	e.mustStatus(r, 200)
+	return r.object(e.t)["active"] == true
+}
+
+func TestListClientsPagination(t *testing.T) {
+	e := newEnv(t)
+	tok := e.tokenWith(adminAll...)
+	for i := range 5 {
+		e.register(tok, fmt.Sprintf("Paged %d", i))
+		e.clock.Advance(time.Millisecond)
+	}
+	var names []string
+	path := "/v1/admin/oauth-clients?limit=2&name_prefix=Paged"
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("pagination does not end")
+		}
+		r := e.do("GET", path, "", tok, "")
+		e.mustStatus(r, 200)
+		var body struct {
+			Clients []struct {
+				ClientName string `json:"client_name"`
+			} `json:"clients"`
+			NextCursor *string `json:"next_cursor"`
+		}
+		if err := json.Unmarshal(r.body, &body); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range body.Clients {
+			names = append(names, c.ClientName)
+		}
+		if body.NextCursor == nil {
+			break
+		}
+		path = "/v1/admin/oauth-clients?limit=2&name_prefix=Paged&cursor=" + url.QueryEscape(*body.NextCursor)
+	}
+	if got := strings.Join(names, ","); got != "Paged 0,Paged 1,Paged 2,Paged 3,Paged 4" {
+		t.Errorf("pages: %s", got)
+	}
+	for _, q := range []string{"limit=0", "limit=201", "limit=x", "cursor=garbage", "enabled=maybe", "client_type=private", "enabeld=false", "limit=1&limit=2"} {
+		r := e.do("GET", "/v1/admin/oauth-clients?"+q, "", tok, "")
+		if r.status != 400 || sortedKeys(r.object(t)) != "error,message" {
+			t.Errorf("?%s: %d %s", q, r.status, r.body)
+		}
+	}
+	r := e.do("GET", "/v1/admin/oauth-clients?enabled=false", "", tok, "")
+	e.mustStatus(r, 200)
+	if !strings.Contains(string(r.body), `"clients":[]`) {
+		t.Errorf("enabled=false should be empty: %s", r.body)
+	}
+	if r := e.do("GET", "/v1/admin/oauth-clients", "", e.tokenWith("clients:create"), ""); r.status != 403 {
+		t.Errorf("list without clients:read: %d", r.status)
+	}
+}
+
+func TestPatchClient(t *testing.T) {
+	e := newEnv(t)
+	tok := e.tokenWith(adminAll...)
+	id, _, _ := e.register(tok, "Before")
+	path := "/v1/admin/oauth-clients/" + id
+	get := e.do("GET", path, "", tok, "")
+	e.mustStatus(get, 200)
+	etag := get.header.Get("ETag")
+	if etag == "" {
+		t.Fatal("GET sends no ETag")
+	}
+	e.clock.Advance(time.Second)
+
+	r := e.do("PATCH", path, "application/merge-patch+json", tok, `{"client_name":"After","client_uri":"https://a.example","allowed_origins":["https://a.example"]}`, "If-Match: "+etag)
+	e.mustStatus(r, 200)
+	c := r.object(t)["client"].(map[string]any)
+	if c["client_name"] != "After" || c["client_uri"] != "https://a.example" || c["updated_at"] == c["created_at"] {
+		t.Errorf("after patch: %v", c)
+	}
+	if r.header.Get("ETag") == etag {
+		t.Error("ETag did not change")
+	}
+	// The stale ETag now conflicts, and changes nothing.
+	r = e.do("PATCH", path, "application/json", tok, `{"client_name":"Lost"}`, "If-Match: "+etag)
+	if r.status != 409 {
+		t.Errorf("stale If-Match: %d %s", r.status, r.body)
+	}
+	// null removes a nullable member; arrays are replaced whole.
+	r = e.do("PATCH", path, "application/json", tok, `{"client_uri":null,"redirect_uris":["https://b.example/cb","https://c.example/cb"]}`)
+	e.mustStatus(r, 200)
+	c = r.object(t)["client"].(map[string]any)
+	if c["client_uri"] != nil || c["client_name"] != "After" || len(c["redirect_uris"].([]any)) != 2 {
+		t.Errorf("merge patch semantics: %v", c)
+	}
+	bad := []struct {
+		name, ct, body string
+		status         int
+		header         string
+	}{
+		{"immutable client_id", "application/json", `{"client_id":"x"}`, 400, ""},
+		{"immutable client_type", "application/json", `{"client_type":"public"}`, 400, ""},
+		{"immutable created_at", "application/json", `{"created_at":"2020-01-01T00:00:00Z"}`, 400, ""},
+		{"null client_name", "application/json", `{"client_name":null}`, 400, ""},
+		{"empty client_name", "application/json", `{"client_name":""}`, 400, ""},
+		{"bad redirect", "application/json", `{"redirect_uris":["http://evil.example/cb"]}`, 400, ""},
+		{"no scopes", "application/json", `{"allowed_scopes":null}`, 400, ""},
+		{"wrong type", "application/json", `{"enabled":"no"}`, 400, ""},
+		{"null enabled", "application/json", `{"enabled":null}`, 400, ""},
+		{"unknown member", "application/json", `{"colour":"red"}`, 400, ""},
+		{"duplicate member", "application/json", `{"client_name":"A","client_name":"B"}`, 400, ""},
+		{"admin scope not held", "application/json", `{"allowed_scopes":["keys:rotate"]}`, 403, ""},
+		{"text/plain", "text/plain", `{}`, 415, ""},
+		{"weak etag", "application/json", `{"client_name":"X"}`, 400, `If-Match: W/"1"`},
+		{"unquoted etag", "application/json", `{"client_name":"X"}`, 400, `If-Match: 123`},
+		{"oversized", "application/json", `{"client_name":"` + strings.Repeat("a", 70000) + `"}`, 413, ""},
+	}
+	before := e.do("GET", path, "", tok, "").body
+	for _, b := range bad {
+		var hs []string
+		if b.header != "" {
+			hs = append(hs, b.header)
+		}
+		r := e.do("PATCH", path, b.ct, tok, b.body, hs...)
+		if r.status != b.status {
+			t.Errorf("%s: %d, want %d: %s", b.name, r.status, b.status, r.body)
+		} else if sortedKeys(r.object(t)) != "error,message" {
+			t.Errorf("%s: error shape %s", b.name, r.body)
+		}
+	}
+	if after := e.do("GET", path, "", tok, "").body; string(after) != string(before) {
+		t.Errorf("failed patches changed the client:\n%s\n%s", before, after)
+	}
+	if r := e.do("PATCH", "/v1/admin/oauth-clients/nope", "application/json", tok, `{"client_name":"X"}`); r.status != 404 {
+		t.Errorf("unknown id: %d", r.status)
+	}
+	if r := e.do("PATCH", path, "application/json", e.tokenWith("clients:read"), `{"client_name":"X"}`); r.status != 403 {
+		t.Errorf("without clients:update: %d", r.status)
+	}
+}
+
+func TestDisableAndDeleteStopTokens(t *testing.T) {
+	e := newEnv(t)
+	tok := e.tokenWith(adminAll...)
+	observerID, _, observerSecret := e.register(tok, "Observer")
+	_ = observerID
+	obs := e.clientIDOf(tok, observerID)
+	id, clientID, secret := e.register(tok, "Victim")
+	issued := e.accessToken(clientID, secret)
+	if !e.active(obs, observerSecret, issued) {
+		t.Fatal("fresh token inactive")
+	}
+	path := "/v1/admin/oauth-clients/" + id
+	e.mustStatus(e.do("PATCH", path, "application/json", tok, `{"enabled":false}`), 200)
+	if e.active(obs, observerSecret, issued) {
+		t.Error("token of a disabled client is active")
+	}
+	if r := e.clientToken(clientID, secret); r.status != 401 || r.object(t)["error"] != "invalid_client" {
+		t.Errorf("disabled client got a token: %d %s", r.status, r.body)
+	}
+	// Its token is refused by the admin API too (it holds clients:read).
+	if r := e.do("GET", path, "", issued, ""); r.status != 401 {
+		t.Errorf("admin API accepted a disabled client's token: %d", r.status)
+	}
+	e.mustStatus(e.do("PATCH", path, "application/json", tok, `{"enabled":true}`), 200)
+	if !e.active(obs, observerSecret, issued) {
+		t.Error("re-enabled client's token is still inactive")
+	}
+	e.mustStatus(e.do("DELETE", path, "", tok, ""), 204)
+	if e.active(obs, observerSecret, issued) {
+		t.Error("token of a deleted client is active")
+	}
+	if r := e.do("GET", path, "", tok, ""); r.status != 404 {
+		t.Errorf("GET deleted: %d", r.status)
+	}
+	if r := e.do("DELETE", path, "", tok, ""); r.status != 404 {
+		t.Errorf("second DELETE: %d", r.status)
+	}
+	if r := e.clientToken(clientID, secret); r.status != 401 {
+		t.Errorf("deleted client got a token: %d", r.status)
+	}
+	if r := e.do("DELETE", "/v1/admin/oauth-clients/x", "", e.tokenWith("clients:update"), ""); r.status != 403 {
+		t.Errorf("DELETE without clients:delete: %d", r.status)
+	}
+}
+
+func (e *env) clientIDOf(tok, id string) string {
+	e.t.Helper()
+	r := e.do("GET", "/v1/admin/oauth-clients/"+id, "", tok, "")
+	e.mustStatus(r, 200)
+	return r.object(e.t)["client"].(map[string]any)["client_id"].(string)
+}
+
+func TestRotateSecretGracePeriod(t *testing.T) {
+	e := newEnv(t)
+	tok := e.tokenWith(adminAll...)
+	id, clientID, old := e.register(tok, "Rotating")
+	path := "/v1/admin/oauth-clients/" + id + "/secret"
+
+	r := e.do("POST", path, "application/json", tok, `{"grace_seconds":3600}`)
+	e.mustStatus(r, 200)
+	m := r.object(t)
+	fresh := m["client_secret"].(string)
+	if fresh == old || m["previous_secret_expires_at"] == nil {
+		t.Fatalf("rotation response: %s", r.body)
+	}
+	e.mustStatus(e.clientToken(clientID, fresh), 200)
+	e.mustStatus(e.clientToken(clientID, old), 200) // within the grace period
+	e.clock.Advance(59 * time.Minute)
+	e.mustStatus(e.clientToken(clientID, old), 200)
+	e.clock.Advance(2 * time.Minute)
+	if r := e.clientToken(clientID, old); r.status != 401 {
+		t.Errorf("old secret after grace: %d", r.status)
+	}
+	e.mustStatus(e.clientToken(clientID, fresh), 200)
+	tok = e.tokenWith(adminAll...) // the first one expired with the clock
+
+	// Default grace is 24h; a second rotation leaves at most two live secrets.
+	r = e.do("POST", path, "", tok, "")
+	e.mustStatus(r, 200)
+	second := r.object(t)["client_secret"].(string)
+	r = e.do("POST", path, "", tok, "")
+	e.mustStatus(r, 200)
+	third := r.object(t)["client_secret"].(string)
+	e.mustStatus(e.clientToken(clientID, third), 200)
+	e.mustStatus(e.clientToken(clientID, second), 200)
+	if r := e.clientToken(clientID, fresh); r.status != 401 {
+		t.Errorf("third-newest secret still works: %d", r.status)
+	}
+	// grace 0 revokes the previous secret at once.
+	r = e.do("POST", path, "application/json", tok, `{"grace_seconds":0}`)
+	e.mustStatus(r, 200)
+	if r := e.clientToken(clientID, third); r.status != 401 {
+		t.Errorf("grace 0: previous secret still works: %d", r.status)
+	}
+	for _, b := range []string{`{"grace_seconds":-1}`, `{"grace_seconds":99999999}`, `{"grace_seconds":"1"}`, `{"grace":1}`} {
+		if r := e.do("POST", path, "application/json", tok, b); r.status != 400 {
+			t.Errorf("%s: %d", b, r.status)
+		}
+	}
+	pub := e.do("POST", "/v1/admin/oauth-clients", "application/json", tok, `{"client_name":"P","client_type":"public","redirect_uris":["https://a.example/cb"],"allowed_scopes":["openid"]}`)
+	e.mustStatus(pub, 201)
+	pid := pub.object(t)["client"].(map[string]any)["id"].(string)
+	if r := e.do("POST", "/v1/admin/oauth-clients/"+pid+"/secret", "", tok, ""); r.status != 400 {
+		t.Errorf("public client rotation: %d", r.status)
+	}
+	if r := e.do("POST", "/v1/admin/oauth-clients/nope/secret", "", tok, ""); r.status != 404 {
+		t.Errorf("unknown client rotation: %d", r.status)
+	}
+}
+
+func TestAuditTrail(t *testing.T) {
+	e := newEnv(t)
+	tok := e.tokenWith(adminAll...)
+	id, _, secret := e.register(tok, "Audited")
+	path := "/v1/admin/oauth-clients/" + id
+	e.mustStatus(e.do("PATCH", path, "application/json", tok, `{"client_name":"Audited 2"}`), 200)
+	e.mustStatus(e.do("PATCH", path, "application/json", tok, `{"enabled":false}`), 200)
+	e.mustStatus(e.do("PATCH", path, "application/json", tok, `{"enabled":true}`), 200)
+	rot := e.do("POST", path+"/secret", "", tok, "")
+	e.mustStatus(rot, 200)
+	newSecret := rot.object(t)["client_secret"].(string)
+	e.mustStatus(e.do("POST", "/v1/admin/users", "application/json", tok, `{"username":"bob","password":"correct horse battery"}`), 201)
+	e.mustStatus(e.do("DELETE", path, "", tok, ""), 204)
+
+	r := e.do("GET", "/v1/admin/audit?target_id="+id, "", tok, "")
+	e.mustStatus(r, 200)
+	var body struct {
+		Events []struct {
+			Action string `json:"action"`
+			Actor  struct {
+				Subject string `json:"subject"`
+			} `json:"actor"`
+			Details map[string]any `json:"details"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, ev := range body.Events {
+		actions = append(actions, ev.Action)
+		if ev.Actor.Subject == "" {
+			t.Errorf("%s has no actor", ev.Action)
+		}
+	}
+	want := "client.delete,client.rotate_secret,client.enable,client.disable,client.update,client.create"
+	if got := strings.Join(actions, ","); got != want {
+		t.Errorf("actions newest first: %s\nwant %s", got, want)
+	}
+	if d, _ := body.Events[4].Details["client_name"].(map[string]any); d["from"] != "Audited" || d["to"] != "Audited 2" {
+		t.Errorf("update diff: %v", body.Events[4].Details)
+	}
+	all := e.do("GET", "/v1/admin/audit?limit=200", "", tok, "")
+	e.mustStatus(all, 200)
+	for _, s := range []string{secret, newSecret, "correct horse", "argon2", "hash"} {
+		if strings.Contains(string(all.body), s) || strings.Contains(e.logs.String(), s) {
+			t.Errorf("audit trail or logs contain %q", s)
+		}
+	}
+	if !strings.Contains(e.logs.String(), `"action":"client.rotate_secret"`) {
+		t.Error("no structured log line for the rotation event")
+	}
+	if r := e.do("GET", "/v1/admin/audit?action=user.create", "", tok, ""); !strings.Contains(string(r.body), `"user.create"`) {
+		t.Errorf("user.create not audited: %s", r.body)
+	}
+	// Pagination.
+	p1 := e.do("GET", "/v1/admin/audit?limit=2", "", tok, "")
+	e.mustStatus(p1, 200)
+	next, _ := p1.object(t)["next_cursor"].(string)
+	if next == "" {
+		t.Fatal("no next_cursor")
+	}
+	p2 := e.do("GET", "/v1/admin/audit?limit=2&cursor="+url.QueryEscape(next), "", tok, "")
+	e.mustStatus(p2, 200)
+	if string(p1.body) == string(p2.body) {
+		t.Error("second page equals the first")
+	}
+	if r := e.do("GET", "/v1/admin/audit", "", e.tokenWith("clients:read"), ""); r.status != 403 {
+		t.Errorf("audit without audit:read: %d", r.status)
+	}
+	if r := e.do("GET", "/v1/admin/audit?nope=1", "", tok, ""); r.status != 400 {
+		t.Errorf("unknown audit filter: %d", r.status)
+	}
+}
