@@ -39,6 +39,7 @@ Usage:
   latchkey serve [flags]            run the server (migrations run on start)
   latchkey client create [flags]    register a client directly in the database
   latchkey user create [flags]      create a user (--bot for a bot user) in the database
+  latchkey keys list|rotate         show signing keys; publish a new one (signs after --publish-delay)
   latchkey help                     show this help
 
 Every flag has a LATCHKEY_* environment variable; run "latchkey COMMAND -h"
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runClient(ctx, args[1:], getenv, stdout, stderr)
 	case "user":
 		return runUser(ctx, args[1:], getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

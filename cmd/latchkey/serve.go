@@ -49,6 +49,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	handler := app.Handler
+	go app.Keys.Run(ctx, server.DefaultKeyRefresh, func(err error) { log.Warn("reload signing keys", "err", err) })
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

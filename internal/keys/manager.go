@@ -30,8 +30,11 @@ type Key struct {
 	KID      string
 	Private  *ecdsa.PrivateKey
 	SignFrom time.Time
-	RetireAt time.Time
+	RetireAt time.Time // explicit retirement; zero: none
 	signer   jose.Signer
+	// supersededAt is when the next key starts signing; zero while this
+	// is the newest key.
+	supersededAt time.Time
 }
 
 // Signer returns a go-jose signer that stamps kid and typ at+jwt.
@@ -43,17 +46,28 @@ type Manager struct {
 	repo Repository
 	box  *sealed.Box
 	now  func() time.Time
+	// retireAfter is how long a superseded key stays published: the
+	// longest lifetime of a token it may have signed, plus clock leeway.
+	retireAfter time.Duration
 
-	mu   sync.RWMutex
-	keys []*Key // oldest first
+	mu         sync.RWMutex
+	keys       []*Key // oldest first
+	lastReload time.Time
 }
 
-// NewManager returns a Manager; call Load before use.
-func NewManager(repo Repository, box *sealed.Box, now func() time.Time) *Manager {
+// DefaultRetireAfter suits the default one-hour access tokens.
+const DefaultRetireAfter = time.Hour + 5*time.Minute
+
+// NewManager returns a Manager; call Load before use. retireAfter ≤ 0
+// means DefaultRetireAfter.
+func NewManager(repo Repository, box *sealed.Box, now func() time.Time, retireAfter time.Duration) *Manager {
 	if now == nil {
 		now = time.Now
 	}
-	return &Manager{repo: repo, box: box, now: now}
+	if retireAfter <= 0 {
+		retireAfter = DefaultRetireAfter
+	}
+	return &Manager{repo: repo, box: box, now: now, retireAfter: retireAfter}
 }
 
 // Load reads every key from the store, creating the first one if the store
@@ -71,18 +85,72 @@ func (m *Manager) Load(ctx context.Context) error {
 			return fmt.Errorf("load signing keys: %w", err)
 		}
 	}
+	m.mu.RLock()
+	known := make(map[string]*Key, len(m.keys))
+	for _, k := range m.keys {
+		known[k.KID] = k
+	}
+	m.mu.RUnlock()
 	ks := make([]*Key, 0, len(recs))
 	for _, r := range recs {
+		if k, ok := known[r.KID]; ok && k.RetireAt.Equal(r.RetireAt) {
+			ks = append(ks, k) // already decrypted
+			continue
+		}
 		k, err := m.open(r)
 		if err != nil {
 			return err
 		}
 		ks = append(ks, k)
 	}
+	// Successors decide when a key retires (see published).
+	for i := 0; i+1 < len(ks); i++ {
+		ks[i].supersededAt = ks[i+1].SignFrom
+	}
 	m.mu.Lock()
 	m.keys = ks
+	m.lastReload = m.now()
 	m.mu.Unlock()
 	return nil
+}
+
+// Rotate stores a new key that every node publishes at once but none signs
+// with until publishDelay has passed; that delay must exceed the nodes'
+// refresh interval and the JWKS cache lifetime, so that no verifier sees a
+// token signed by a key it has not yet fetched. The previous key keeps
+// signing until then and stays published for retireAfter beyond that.
+func (m *Manager) Rotate(ctx context.Context, publishDelay time.Duration) (Record, error) {
+	r, err := m.Create(ctx, publishDelay)
+	if err != nil {
+		return Record{}, err
+	}
+	return r, m.Load(ctx)
+}
+
+// Run reloads the keys every interval until ctx ends, so rotations made by
+// any node reach this one.
+func (m *Manager) Run(ctx context.Context, interval time.Duration, onError func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := m.Load(ctx); err != nil && onError != nil {
+				onError(err)
+			}
+		}
+	}
+}
+
+// reloadForUnknown reloads once for a kid this node has not seen, at most
+// once a second, in case another node rotated since the last refresh.
+func (m *Manager) reloadForUnknown(ctx context.Context) bool {
+	m.mu.RLock()
+	recent := m.now().Sub(m.lastReload) < time.Second
+	m.mu.RUnlock()
+	return !recent && m.Load(ctx) == nil
 }
 
 // Create generates a new ES256 key, seals it and stores it. It signs only
@@ -145,7 +213,15 @@ func (m *Manager) open(r Record) (*Key, error) {
 	return &Key{KID: r.KID, Private: priv, SignFrom: r.SignFrom, RetireAt: r.RetireAt, signer: signer}, nil
 }
 
-func (k *Key) published(now time.Time) bool { return k.RetireAt.IsZero() || now.Before(k.RetireAt) }
+// published reports whether k is in the JWKS at now: until its explicit
+// RetireAt, and until every token it signed before its successor took over
+// has expired.
+func (m *Manager) published(k *Key, now time.Time) bool {
+	if !k.RetireAt.IsZero() && !now.Before(k.RetireAt) {
+		return false
+	}
+	return k.supersededAt.IsZero() || now.Before(k.supersededAt.Add(m.retireAfter))
+}
 
 // Current returns the key to sign with now: the newest published key whose
 // SignFrom has passed.
@@ -155,24 +231,66 @@ func (m *Manager) Current() (*Key, error) {
 	defer m.mu.RUnlock()
 	for i := len(m.keys) - 1; i >= 0; i-- {
 		k := m.keys[i]
-		if k.published(now) && !now.Before(k.SignFrom) {
+		if m.published(k, now) && !now.Before(k.SignFrom) {
 			return k, nil
 		}
 	}
 	return nil, errors.New("no signing key is usable now")
 }
 
-// Public returns the public key with kid, if it is still published.
-func (m *Manager) Public(kid string) (*ecdsa.PublicKey, error) {
+// Public returns the public key with kid, if it is still published. An
+// unknown kid triggers one reload, in case another node just rotated.
+func (m *Manager) Public(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
+	if k := m.lookup(kid); k != nil {
+		return k, nil
+	}
+	if m.reloadForUnknown(ctx) {
+		if k := m.lookup(kid); k != nil {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("kid %q: %w", kid, ErrUnknownKey)
+}
+
+func (m *Manager) lookup(kid string) *ecdsa.PublicKey {
 	now := m.now()
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	for _, k := range m.keys {
-		if k.KID == kid && k.published(now) {
-			return &k.Private.PublicKey, nil
+		if k.KID == kid && m.published(k, now) {
+			return &k.Private.PublicKey
 		}
 	}
-	return nil, fmt.Errorf("kid %q: %w", kid, ErrUnknownKey)
+	return nil
+}
+
+// Status describes one key for operators.
+type Status struct {
+	KID       string
+	SignFrom  time.Time
+	Signing   bool
+	Published bool
+	RetiresAt time.Time // zero: not scheduled
+}
+
+// Statuses lists every loaded key, oldest first.
+func (m *Manager) Statuses() []Status {
+	now := m.now()
+	cur, _ := m.Current()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]Status, 0, len(m.keys))
+	for _, k := range m.keys {
+		st := Status{KID: k.KID, SignFrom: k.SignFrom, Published: m.published(k, now), Signing: cur != nil && cur.KID == k.KID}
+		if !k.supersededAt.IsZero() {
+			st.RetiresAt = k.supersededAt.Add(m.retireAfter)
+		}
+		if !k.RetireAt.IsZero() && (st.RetiresAt.IsZero() || k.RetireAt.Before(st.RetiresAt)) {
+			st.RetiresAt = k.RetireAt
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 // JWKS returns the published public keys as a JSON Web Key Set.
@@ -182,7 +300,7 @@ func (m *Manager) JWKS() jose.JSONWebKeySet {
 	defer m.mu.RUnlock()
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
 	for _, k := range m.keys {
-		if k.published(now) {
+		if m.published(k, now) {
 			set.Keys = append(set.Keys, jose.JSONWebKey{Key: &k.Private.PublicKey, KeyID: k.KID, Algorithm: string(Algorithm), Use: "sig"})
 		}
 	}

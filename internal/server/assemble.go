@@ -31,7 +31,17 @@ type Options struct {
 	DefaultScopes  []string
 	Now            func() time.Time // nil: time.Now
 	Log            *slog.Logger
+	// KeyPublishDelay is how long a rotated key is published before it
+	// signs; it must exceed KeyRefresh and the JWKS cache lifetime.
+	KeyPublishDelay time.Duration
 }
+
+// Key timing defaults.
+const (
+	DefaultKeyRefresh      = 30 * time.Second
+	DefaultKeyPublishDelay = 2 * time.Minute
+	clockLeeway            = 5 * time.Minute
+)
 
 // App is an assembled server: its handler and the services behind it.
 type App struct {
@@ -60,7 +70,10 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	}
 	clients.Observe(logAudit)
 	users.Observe(logAudit)
-	km := keys.NewManager(o.Store, o.Box, o.Now)
+	if o.KeyPublishDelay <= 0 {
+		o.KeyPublishDelay = DefaultKeyPublishDelay
+	}
+	km := keys.NewManager(o.Store, o.Box, o.Now, o.AccessTokenTTL+clockLeeway)
 	if err := km.Load(ctx); err != nil {
 		return nil, err
 	}
@@ -70,7 +83,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	h := New(Deps{
 		Log:   o.Log,
 		OAuth: oauth.New(tokens, km, o.Issuer, o.Log),
-		Admin: admin.New(clients, users, o.Store, auth, o.Log),
+		Admin: admin.New(admin.Deps{Clients: clients, Users: users, Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
 		Flat:  flat.New(clients, auth, o.Log),
 		M2M:   m2m.New(clients, auth, o.Log),
 		Store: o.Store,

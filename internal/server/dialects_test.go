@@ -165,7 +165,7 @@ func TestDialectsErrors(t *testing.T) {
 			noScope := e.tokenWith("clients:read")
 			expired := e.tokenWith("clients:create")
 			revoked := e.tokenWith("clients:create")
-			claims, err := e.app.Issuer.Parse(revoked)
+			claims, err := e.app.Issuer.Parse(t.Context(), revoked)
 			if err != nil {
 				t.Fatal(err)
 			}

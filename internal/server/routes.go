@@ -37,6 +37,8 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	mux.HandleFunc("DELETE /v1/admin/oauth-clients/{id}", d.Admin.DeleteClient)
 	mux.HandleFunc("POST /v1/admin/oauth-clients/{id}/secret", d.Admin.RotateSecret)
 	mux.HandleFunc("GET /v1/admin/audit", d.Admin.ListAudit)
+	mux.HandleFunc("GET /v1/admin/keys", d.Admin.ListKeys)
+	mux.HandleFunc("POST /v1/admin/keys/rotate", d.Admin.RotateKeys)
 	mux.HandleFunc("POST /v1/admin/users", d.Admin.CreateUser)
 	mux.HandleFunc("GET /v1/admin/users", d.Admin.ListUsers)
 	mux.HandleFunc("GET /v1/admin/users/{id}", d.Admin.GetUser)

@@ -38,7 +38,7 @@ func newFixture(tb testing.TB) fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	km := keys.NewManager(st, box, nil)
+	km := keys.NewManager(st, box, nil, 0)
 	if err := km.Load(tb.Context()); err != nil {
 		tb.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func BenchmarkParse(b *testing.B) {
 	raw, _, _ := f.issuer.Issue(f.id, f.id, []string{"clients:create"})
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := f.issuer.Parse(raw); err != nil {
+		if _, err := f.issuer.Parse(b.Context(), raw); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -205,7 +205,7 @@ func (s *Service) Revoke(ctx context.Context, caller Credentials, raw string) er
 	if raw == "" {
 		return oauthErr(CodeInvalidRequest, "token is required")
 	}
-	claims, err := s.issuer.Parse(raw)
+	claims, err := s.issuer.Parse(ctx, raw)
 	if errors.Is(err, ErrInvalidToken) {
 		return nil
 	}

@@ -124,8 +124,9 @@ const maxTokenLen = 8192
 const leeway = 30 * time.Second
 
 // Parse verifies signature, typ, issuer, audience and lifetime, without
-// consulting the store. It returns errors wrapping ErrInvalidToken.
-func (i *Issuer) Parse(raw string) (Claims, error) {
+// consulting the store (but for loading a key another node just made). It
+// returns errors wrapping ErrInvalidToken.
+func (i *Issuer) Parse(ctx context.Context, raw string) (Claims, error) {
 	if len(raw) > maxTokenLen {
 		return Claims{}, fmt.Errorf("%w: too long", ErrInvalidToken)
 	}
@@ -141,7 +142,7 @@ func (i *Issuer) Parse(raw string) (Claims, error) {
 	if !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
 		return Claims{}, fmt.Errorf("%w: typ %q is not at+jwt", ErrInvalidToken, typ)
 	}
-	pub, err := i.keys.Public(h.KeyID)
+	pub, err := i.keys.Public(ctx, h.KeyID)
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
@@ -162,7 +163,7 @@ func (i *Issuer) Parse(raw string) (Claims, error) {
 // Verify is Parse plus the store checks: the token is not revoked and its
 // client still exists and is enabled.
 func (i *Issuer) Verify(ctx context.Context, raw string) (Claims, error) {
-	c, err := i.Parse(raw)
+	c, err := i.Parse(ctx, raw)
 	if err != nil {
 		return Claims{}, err
 	}

@@ -27,11 +27,24 @@ const (
 
 // Handler serves the admin API.
 type Handler struct {
-	clients *client.Service
-	users   *user.Service
-	audit   AuditLog
-	auth    *bearer.Authenticator
-	log     *slog.Logger
+	clients         *client.Service
+	users           *user.Service
+	audit           AuditLog
+	keys            KeyRotator
+	keyPublishDelay time.Duration
+	auth            *bearer.Authenticator
+	log             *slog.Logger
+}
+
+// Deps are what the admin API is built on.
+type Deps struct {
+	Clients         *client.Service
+	Users           *user.Service
+	Audit           AuditLog
+	Keys            KeyRotator
+	KeyPublishDelay time.Duration
+	Auth            *bearer.Authenticator
+	Log             *slog.Logger
 }
 
 // AuditLog is where the audit trail is read from.
@@ -40,8 +53,8 @@ type AuditLog interface {
 }
 
 // New returns a Handler.
-func New(clients *client.Service, users *user.Service, auditLog AuditLog, auth *bearer.Authenticator, log *slog.Logger) *Handler {
-	return &Handler{clients: clients, users: users, audit: auditLog, auth: auth, log: log}
+func New(d Deps) *Handler {
+	return &Handler{clients: d.Clients, users: d.Users, audit: d.Audit, keys: d.Keys, keyPublishDelay: d.KeyPublishDelay, auth: d.Auth, log: d.Log}
 }
 
 // createRequest is the seed 001 request schema, plus the grant_types
