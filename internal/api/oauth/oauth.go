@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -213,10 +214,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// JWKSMaxAge is how long verifiers may cache the JWKS; key rotation's
+// publish delay must exceed it.
+const JWKSMaxAge = 60
+
 // JWKS serves /.well-known/jwks.json.
 func (h *Handler) JWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", JWKSMaxAge))
 	_ = json.NewEncoder(w).Encode(h.keys.JWKS())
 }
 
