@@ -67,6 +67,7 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, p Patch, i
 	if err != nil {
 		return Client{}, err
 	}
+	s.forget(c.ClientID)
 	s.emit(notify)
 	return c, nil
 }
@@ -125,6 +126,7 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id string) error {
 	if err := s.repo.DeleteClient(ctx, id, ev); err != nil {
 		return err
 	}
+	s.forget(c.ClientID)
 	s.emit(ev)
 	return nil
 }
@@ -169,6 +171,7 @@ func (s *Service) RotateSecret(ctx context.Context, actor Actor, id string, grac
 	if err != nil {
 		return Client{}, Secret{}, err
 	}
+	s.forget(c.ClientID)
 	s.emit(notify)
 	return c, secret, nil
 }

@@ -144,6 +144,7 @@ type Service struct {
 	// observe, if set, sees every audit event after its change commits
 	// (the server logs them).
 	observe func(audit.Event)
+	cache   *cache
 }
 
 // Observe registers fn to see every committed audit event.
@@ -167,6 +168,12 @@ func (s *Service) Now() time.Time { return s.now() }
 // Create validates in, fills defaults, stores the client and returns it
 // with its plaintext secret ("" for public clients), shown this once.
 func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Client, Secret, error) {
+	return s.createWith(ctx, actor, in, nil)
+}
+
+// createWith is Create that also stores regTokenHash, the hash of an RFC
+// 7592 registration access token (nil for none), in the same record.
+func (s *Service) createWith(ctx context.Context, actor Actor, in CreateInput, regTokenHash []byte) (Client, Secret, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	c := Client{
 		Name:           in.Name,
@@ -184,6 +191,8 @@ func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Clie
 		BotUserID:      in.BotUserID,
 		CreatedAt:      now,
 		UpdatedAt:      now,
+
+		RegistrationTokenHash: regTokenHash,
 	}
 	if c.Type == "" {
 		c.Type = Confidential
@@ -260,16 +269,17 @@ func (s *Service) Get(ctx context.Context, id string) (Client, error) {
 	return s.repo.GetClient(ctx, id)
 }
 
-// Lookup returns the client whose OAuth client_id is clientID.
+// Lookup returns the client whose OAuth client_id is clientID, possibly
+// from the cache (see EnableCache).
 func (s *Service) Lookup(ctx context.Context, clientID string) (Client, error) {
-	return s.repo.GetClientByClientID(ctx, clientID)
+	return s.byClientID(ctx, clientID)
 }
 
 // Authenticate checks a client_id and secret. It returns ErrAuthentication
 // for an unknown client or a wrong secret alike, and ErrDisabled for a
 // disabled client whose secret was right.
 func (s *Service) Authenticate(ctx context.Context, clientID, secret string) (Client, error) {
-	c, err := s.repo.GetClientByClientID(ctx, clientID)
+	c, err := s.byClientID(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
 		s.hasher.Hash(secret) // spend the same work as a real check
 		return Client{}, ErrAuthentication
@@ -320,7 +330,7 @@ func nonNil(s []string) []string {
 // ClientActive reports whether clientID names an existing, enabled client;
 // token verification uses it so tokens die with their client.
 func (s *Service) ClientActive(ctx context.Context, clientID string) (bool, error) {
-	c, err := s.repo.GetClientByClientID(ctx, clientID)
+	c, err := s.byClientID(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}

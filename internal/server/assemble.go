@@ -34,12 +34,16 @@ type Options struct {
 	// KeyPublishDelay is how long a rotated key is published before it
 	// signs; it must exceed KeyRefresh and the JWKS cache lifetime.
 	KeyPublishDelay time.Duration
+	// ClientCacheTTL bounds how long a change made on another node may
+	// take to reach this one's client lookups; 0 disables the cache.
+	ClientCacheTTL time.Duration
 }
 
 // Key timing defaults.
 const (
 	DefaultKeyRefresh      = 30 * time.Second
 	DefaultKeyPublishDelay = 2 * time.Minute
+	DefaultClientCacheTTL  = 2 * time.Second
 	clockLeeway            = 5 * time.Minute
 )
 
@@ -64,6 +68,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	}
 	users := user.NewService(o.Store, o.Now)
 	clients := client.NewService(o.Store, users, hasher, client.Policy{DefaultScopes: o.DefaultScopes}, o.Now)
+	clients.EnableCache(o.ClientCacheTTL)
 	logAudit := func(ev audit.Event) {
 		o.Log.Info("audit", "event_id", ev.ID, "action", ev.Action, "target_type", ev.TargetType, "target_id", ev.TargetID,
 			"actor", ev.ActorSubject, "actor_client_id", ev.ActorClientID, "details", ev.Details)

@@ -22,7 +22,10 @@ type fixture struct {
 
 // newFixture builds the real token service on a SQLite store with one
 // confidential client.
-func newFixture(tb testing.TB) fixture {
+func newFixture(tb testing.TB) fixture { return newFixtureCache(tb, 2*time.Second) }
+
+// newFixtureCache is newFixture with the given client cache TTL (0: off).
+func newFixtureCache(tb testing.TB, cacheTTL time.Duration) fixture {
 	tb.Helper()
 	st, err := sqlite.Open(tb.Context(), filepath.Join(tb.TempDir(), "b.db"))
 	if err != nil {
@@ -32,6 +35,7 @@ func newFixture(tb testing.TB) fixture {
 	box, _ := sealed.New(bytes.Repeat([]byte{1}, sealed.KeyBytes))
 	hasher, _ := client.NewHasher(bytes.Repeat([]byte{2}, client.HashKeyBytes))
 	clients := client.NewService(st, nil, hasher, client.Policy{}, nil)
+	clients.EnableCache(cacheTTL)
 	c, secret, err := clients.Create(tb.Context(), client.Actor{Root: true}, client.CreateInput{
 		Name: "bench", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"clients:create", "api:read"},
 	})
@@ -47,9 +51,14 @@ func newFixture(tb testing.TB) fixture {
 }
 
 // BenchmarkClientCredentials is the token endpoint's work without HTTP:
-// client lookup, secret check, scope check and ES256 signing.
-func BenchmarkClientCredentials(b *testing.B) {
-	f := newFixture(b)
+// client lookup (through the default 2s cache), secret check, scope check
+// and ES256 signing.
+func BenchmarkClientCredentials(b *testing.B) { benchClientCredentials(b, newFixture(b)) }
+
+// BenchmarkClientCredentialsNoCache reads the client from SQLite each time.
+func BenchmarkClientCredentialsNoCache(b *testing.B) { benchClientCredentials(b, newFixtureCache(b, 0)) }
+
+func benchClientCredentials(b *testing.B, f fixture) {
 	req := token.Request{GrantType: "client_credentials", Client: token.Credentials{ClientID: f.id, Secret: f.secret, Method: token.AuthBasic}, Scope: "api:read", HasScope: true}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -71,7 +80,8 @@ func BenchmarkSign(b *testing.B) {
 }
 
 // BenchmarkVerify is admin-token validation: signature, claims, the
-// revocation check and the client-still-active check.
+// revocation check (always from the store) and the client-still-active
+// check (through the cache).
 func BenchmarkVerify(b *testing.B) {
 	f := newFixture(b)
 	raw, _, err := f.issuer.Issue(f.id, f.id, []string{"clients:create"})

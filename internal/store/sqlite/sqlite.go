@@ -30,6 +30,9 @@ var migrations embed.FS
 // Store is a SQLite-backed store.Store.
 type Store struct {
 	db *sql.DB
+	// Hot-path statements, prepared once: parsing SQL was most of the cost
+	// of a token request.
+	byClientID, byID, secrets, revoked *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -54,6 +57,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		query string
+	}{
+		{&s.byClientID, `SELECT ` + clientColumns + ` FROM clients WHERE client_id = ?`},
+		{&s.byID, `SELECT ` + clientColumns + ` FROM clients WHERE id = ?`},
+		{&s.secrets, secretsQuery},
+		{&s.revoked, `SELECT count(*) FROM revoked_tokens WHERE jti = ?`},
+	} {
+		if *p.dst, err = db.PrepareContext(ctx, p.query); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -110,7 +127,14 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	for _, st := range []*sql.Stmt{s.byClientID, s.byID, s.secrets, s.revoked} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return s.db.Close()
+}
 
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
@@ -147,6 +171,14 @@ func fromNullMicros(v sql.NullInt64) time.Time {
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
+// nullBytes stores an empty hash as NULL.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
 func jsonList(l []string) string {
 	if l == nil {
 		l = []string{}
@@ -171,11 +203,11 @@ func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Even
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO clients (id, client_id, client_name, client_type, redirect_uris,
 			allowed_scopes, allowed_origins, grant_types, client_uri, logo_uri, owner_id, brand_id, is_first_party,
-			enabled, bot_user_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+			enabled, bot_user_id, created_at, updated_at, registration_token_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			c.ID, c.ClientID, c.Name, string(c.Type), jsonList(c.RedirectURIs), jsonList(c.AllowedScopes),
 			jsonList(c.AllowedOrigins), jsonList(c.GrantTypes), nullString(c.ClientURI), nullString(c.LogoURI),
 			nullString(c.OwnerID), c.BrandID, c.FirstParty, c.Enabled, nullString(c.BotUserID),
-			micros(c.CreatedAt), micros(c.UpdatedAt))
+			micros(c.CreatedAt), micros(c.UpdatedAt), nullBytes(c.RegistrationTokenHash))
 		if isConstraint(err) {
 			return fmt.Errorf("insert client %s: %w", c.ClientID, client.ErrConflict)
 		}
@@ -200,16 +232,17 @@ func insertSecrets(ctx context.Context, tx *sql.Tx, pk string, secrets []client.
 }
 
 const clientColumns = `id, client_id, client_name, client_type, redirect_uris, allowed_scopes, allowed_origins,
-	grant_types, client_uri, logo_uri, owner_id, brand_id, is_first_party, enabled, bot_user_id, created_at, updated_at`
+	grant_types, client_uri, logo_uri, owner_id, brand_id, is_first_party, enabled, bot_user_id, created_at, updated_at,
+	registration_token_hash`
 
 // GetClient returns the client with internal id.
 func (s *Store) GetClient(ctx context.Context, id string) (client.Client, error) {
-	return s.getClient(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = ?`, id)
+	return s.getClient(ctx, s.byID, id)
 }
 
 // GetClientByClientID returns the client with OAuth client_id.
 func (s *Store) GetClientByClientID(ctx context.Context, clientID string) (client.Client, error) {
-	return s.getClient(ctx, `SELECT `+clientColumns+` FROM clients WHERE client_id = ?`, clientID)
+	return s.getClient(ctx, s.byClientID, clientID)
 }
 
 // querier is a *sql.DB or *sql.Tx.
@@ -219,19 +252,29 @@ type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-func (s *Store) getClient(ctx context.Context, query, arg string) (client.Client, error) {
-	return getClient(ctx, s.db, query, arg)
+const secretsQuery = `SELECT hash, created_at, expires_at FROM client_secrets WHERE client_pk = ? ORDER BY created_at, hash`
+
+func (s *Store) getClient(ctx context.Context, stmt *sql.Stmt, arg string) (client.Client, error) {
+	return readClient(ctx, stmt.QueryRowContext(ctx, arg), arg, func(pk string) (*sql.Rows, error) {
+		return s.secrets.QueryContext(ctx, pk)
+	})
 }
 
 func getClient(ctx context.Context, q querier, query, arg string) (client.Client, error) {
-	c, err := scanClient(q.QueryRowContext(ctx, query, arg))
+	return readClient(ctx, q.QueryRowContext(ctx, query, arg), arg, func(pk string) (*sql.Rows, error) {
+		return q.QueryContext(ctx, secretsQuery, pk)
+	})
+}
+
+func readClient(ctx context.Context, row *sql.Row, arg string, secrets func(pk string) (*sql.Rows, error)) (client.Client, error) {
+	c, err := scanClient(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return client.Client{}, fmt.Errorf("client %q: %w", arg, client.ErrNotFound)
 	}
 	if err != nil {
 		return client.Client{}, fmt.Errorf("get client: %w", err)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT hash, created_at, expires_at FROM client_secrets WHERE client_pk = ? ORDER BY created_at, hash`, c.ID)
+	rows, err := secrets(c.ID)
 	if err != nil {
 		return client.Client{}, fmt.Errorf("get client secrets: %w", err)
 	}
@@ -262,7 +305,7 @@ func scanClient(row scanner) (client.Client, error) {
 		created, updated                    int64
 	)
 	if err := row.Scan(&c.ID, &c.ClientID, &c.Name, &typ, &redirects, &scopes, &origins, &gt, &clientURI,
-		&logoURI, &owner, &c.BrandID, &c.FirstParty, &c.Enabled, &bot, &created, &updated); err != nil {
+		&logoURI, &owner, &c.BrandID, &c.FirstParty, &c.Enabled, &bot, &created, &updated, &c.RegistrationTokenHash); err != nil {
 		return client.Client{}, err
 	}
 	c.Type = client.Type(typ)
@@ -358,7 +401,7 @@ func (s *Store) RevokeToken(ctx context.Context, jti string, expiresAt time.Time
 // TokenRevoked reports whether jti is revoked.
 func (s *Store) TokenRevoked(ctx context.Context, jti string) (bool, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM revoked_tokens WHERE jti = ?`, jti).Scan(&n); err != nil {
+	if err := s.revoked.QueryRowContext(ctx, jti).Scan(&n); err != nil {
 		return false, fmt.Errorf("check revocation: %w", err)
 	}
 	return n > 0, nil
