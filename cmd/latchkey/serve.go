@@ -40,7 +40,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer b.store.Close()
 	app, err := server.Assemble(ctx, server.Options{
 		Store: b.store, Box: b.box, Issuer: cfg.Issuer, AccessTokenTTL: cfg.AccessTokenTTL,
-		DefaultScopes: cfg.DefaultScopes, Log: log,
+		DefaultScopes: cfg.DefaultScopes, Log: log, ClientCacheTTL: cfg.ClientCacheTTL,
 	})
 	if err != nil {
 		return err

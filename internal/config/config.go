@@ -35,6 +35,7 @@ type Serve struct {
 	DefaultScopes  []string
 	AccessTokenTTL time.Duration
 	LogLevel       string
+	ClientCacheTTL time.Duration
 }
 
 type env func(string) string
@@ -92,6 +93,7 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 		d = -1 // reported by Finish
 	}
 	fs.DurationVar(&s.AccessTokenTTL, "access-token-ttl", d, "access token lifetime (env LATCHKEY_ACCESS_TOKEN_TTL)")
+	fs.DurationVar(&s.ClientCacheTTL, "client-cache-ttl", envDuration(e("LATCHKEY_CLIENT_CACHE_TTL"), 2*time.Second), "how long a node may serve a client from memory; bounds how soon a change made on another node takes effect here, 0 disables (env LATCHKEY_CLIENT_CACHE_TTL)")
 	fs.StringVar(&s.LogLevel, "log-level", e.or("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (env LATCHKEY_LOG_LEVEL)")
 	return scopes
 }
