@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/api/admin"
 	"github.com/latchkey/latchkey/internal/client"
@@ -19,23 +23,56 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-const clientUsage = `Usage: latchkey client create [flags]
+const clientUsage = `Usage: latchkey client SUBCOMMAND [ID] [flags]
 
 Subcommands:
-  create    register a client straight into the database and print it, secret included, once
+  create [flags]               register a client and print it, secret included, once
+  list [flags]                 list clients as a table (--json for JSON)
+  get ID [--json]              show one client (never its secrets)
+  update ID [flags]            change the fields given as flags; the rest stay as they are
+  enable ID                    let a disabled client get tokens again
+  disable ID                   stop a client getting tokens; its tokens stop being active
+  delete ID                    delete a client; its tokens stop being active
+  rotate-secret ID [--grace D] give a confidential client a new secret, shown once
+
+ID is a client's internal id or its OAuth client_id; flags may come before
+or after it. Every subcommand works on the database named by --db (env
+LATCHKEY_DB); every change is recorded in the audit log as actor "cli"
+(see "latchkey audit list").
+Run "latchkey client SUBCOMMAND -h" for a subcommand's flags.
 `
+
+// cliActor is the operator at the command line: may grant anything, and
+// is recorded in the audit log as "cli".
+var cliActor = client.Actor{Root: true, Subject: "cli"}
 
 func runClient(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, clientUsage)
 		return fmt.Errorf("%w: client needs a subcommand", errUsage)
 	}
-	switch args[0] {
+	sub, rest := args[0], args[1:]
+	switch sub {
 	case "create":
-		return runClientCreate(ctx, args[1:], getenv, stdout, stderr)
+		return runClientCreate(ctx, rest, getenv, stdout, stderr)
+	case "list":
+		return runClientList(ctx, rest, getenv, stdout, stderr)
+	case "get":
+		return runClientGet(ctx, rest, getenv, stdout, stderr)
+	case "update":
+		return runClientUpdate(ctx, rest, getenv, stdout, stderr)
+	case "enable", "disable":
+		return runClientSetEnabled(ctx, rest, getenv, stdout, stderr, sub == "enable")
+	case "delete":
+		return runClientDelete(ctx, rest, getenv, stdout, stderr)
+	case "rotate-secret":
+		return runClientRotate(ctx, rest, getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, clientUsage)
+		return nil
 	default:
 		fmt.Fprint(stderr, clientUsage)
-		return fmt.Errorf("%w: unknown client subcommand %q", errUsage, args[0])
+		return fmt.Errorf("%w: unknown client subcommand %q", errUsage, sub)
 	}
 }
 
@@ -78,23 +115,14 @@ func runClientCreate(ctx context.Context, args []string, getenv func(string) str
 	if grants != "" {
 		in.GrantTypes = strings.FieldsFunc(grants, func(r rune) bool { return r == ',' || r == ' ' })
 	}
-	b, err := openBackend(ctx, cfg, stderr)
+	svc, closeDB, err := openClientService(ctx, cfg, stderr, false)
 	if err != nil {
 		return err
 	}
-	defer b.store.Close()
-	hasher, err := b.hasher(ctx)
+	defer closeDB()
+	c, secret, err := svc.Create(ctx, cliActor, in)
 	if err != nil {
-		return err
-	}
-	svc := client.NewService(b.store, nil, hasher, client.Policy{}, nil)
-	c, secret, err := svc.Create(ctx, client.Actor{Root: true, Subject: "cli"}, in)
-	var ve *client.ValidationError
-	if errors.As(err, &ve) {
-		return fmt.Errorf("%w: %v", errUsage, ve)
-	}
-	if err != nil {
-		return err
+		return clientError(err, "")
 	}
 	return printCreated(stdout, c, secret, asJSON)
 }
@@ -121,6 +149,480 @@ func printCreated(w io.Writer, c client.Client, secret client.Secret, asJSON boo
 		c.ID, c.Name, c.Type, strings.Join(c.GrantTypes, " "), strings.Join(c.AllowedScopes, " "))
 	if len(c.RedirectURIs) > 0 {
 		fmt.Fprintf(w, "redirect_uris:  %s\n", strings.Join(c.RedirectURIs, " "))
+	}
+	return nil
+}
+
+// openClientService opens the database and the client service on it; call
+// closeDB when done. With mustExist, a missing SQLite file is an error
+// instead of a new, empty database (a mistyped --db would otherwise
+// "work" and show nothing).
+func openClientService(ctx context.Context, cfg config.Store, stderr io.Writer, mustExist bool) (svc *client.Service, closeDB func(), err error) {
+	b, err := openExistingBackend(ctx, cfg, stderr, mustExist)
+	if err != nil {
+		return nil, nil, err
+	}
+	hasher, err := b.hasher(ctx)
+	if err != nil {
+		b.store.Close()
+		return nil, nil, err
+	}
+	return client.NewService(b.store, nil, hasher, client.Policy{}, nil), func() { b.store.Close() }, nil
+}
+
+// openExistingBackend is openBackend that, with mustExist, refuses to
+// create a SQLite database that is not there yet.
+func openExistingBackend(ctx context.Context, cfg config.Store, stderr io.Writer, mustExist bool) (*backend, error) {
+	if p := config.SQLitePath(cfg.DB); mustExist && p != "" && !strings.HasPrefix(p, "//") {
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no database at %s (--db %s): run \"latchkey serve\" or \"latchkey client create\" first, or point --db at the right file", p, cfg.DB)
+		}
+	}
+	return openBackend(ctx, cfg, stderr)
+}
+
+// clientError turns a domain error into the CLI's: validation and
+// privilege errors are usage errors (exit 2), an unknown client names the
+// identifier the operator typed.
+func clientError(err error, id string) error {
+	var (
+		ve *client.ValidationError
+		pe *client.PrivilegeError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ve):
+		return fmt.Errorf("%w: %v", errUsage, ve)
+	case errors.As(err, &pe):
+		return fmt.Errorf("%w: %v", errUsage, pe)
+	case errors.Is(err, client.ErrNotFound):
+		return fmt.Errorf("no client with id or client_id %q", id)
+	}
+	return err
+}
+
+// resolveClient finds a client by internal id or, failing that, by OAuth
+// client_id.
+func resolveClient(ctx context.Context, svc *client.Service, id string) (client.Client, error) {
+	c, err := svc.Get(ctx, id)
+	if errors.Is(err, client.ErrNotFound) {
+		c, err = svc.Lookup(ctx, id)
+	}
+	return c, clientError(err, id)
+}
+
+// parseFlagsWithID parses a subcommand's flags around its one positional
+// ID argument: "get ID --json" and "get --json ID" both work.
+func parseFlagsWithID(fs *flag.FlagSet, args []string) (string, error) {
+	var id string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return "", err
+			}
+			return "", fmt.Errorf("%w: %v", errUsage, err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		if id != "" {
+			extra := fs.Arg(0)
+			if extra == "true" || extra == "false" {
+				return "", fmt.Errorf("%w: unexpected argument %q (write a boolean flag as --flag=%s)", errUsage, extra, extra)
+			}
+			return "", fmt.Errorf("%w: unexpected argument %q: %s takes one ID", errUsage, extra, fs.Name())
+		}
+		id, args = fs.Arg(0), fs.Args()[1:]
+		if id == "" {
+			break
+		}
+	}
+	if id == "" {
+		fs.Usage()
+		return "", fmt.Errorf("%w: %s needs an ID (a client's id or client_id)", errUsage, fs.Name())
+	}
+	return id, nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// cliTime formats a timestamp for tables: UTC, to the second.
+func cliTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// orDash shows an empty value as "-" so table columns stay aligned.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func runClientList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var (
+		cfg                         config.Store
+		typ, enabled, owner, prefix string
+		limit                       int
+		all, asJSON                 bool
+	)
+	fs := newFlagSet("client list", "client list [--type confidential|public] [--enabled true|false] [--owner ID] [--name-prefix P] [--limit N] [--all] [--json]", stderr)
+	config.AddStoreFlags(fs, getenv, &cfg)
+	fs.StringVar(&typ, "type", "", "only clients of this type: confidential or public")
+	fs.StringVar(&enabled, "enabled", "", "only enabled (true) or disabled (false) clients")
+	fs.StringVar(&owner, "owner", "", "only clients owned by this subject (\"cli\" for clients created here)")
+	fs.StringVar(&prefix, "name-prefix", "", "only clients whose name starts with this")
+	fs.IntVar(&limit, "limit", 50, "at most this many clients (with --all: page size)")
+	fs.BoolVar(&all, "all", false, "list every matching client, page by page")
+	fs.BoolVar(&asJSON, "json", false, `print {"clients":[...]} instead of a table`)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	f := client.Filter{OwnerID: owner, NamePrefix: prefix}
+	switch client.Type(typ) {
+	case "":
+	case client.Confidential, client.Public:
+		f.Type = client.Type(typ)
+	default:
+		return fmt.Errorf("%w: --type %q: want confidential or public", errUsage, typ)
+	}
+	switch enabled {
+	case "":
+	case "true", "false":
+		b := enabled == "true"
+		f.Enabled = &b
+	default:
+		return fmt.Errorf("%w: --enabled %q: want true or false", errUsage, enabled)
+	}
+	if limit < 1 {
+		return fmt.Errorf("%w: --limit %d: want 1 or more", errUsage, limit)
+	}
+	svc, closeDB, err := openClientService(ctx, cfg, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	cs := []client.Client{}
+	more := false
+	for {
+		f.Limit = limit + 1 // one extra tells whether another page exists
+		page, err := svc.List(ctx, f)
+		if err != nil {
+			return err
+		}
+		more = len(page) > limit
+		if more {
+			page = page[:limit]
+		}
+		cs = append(cs, page...)
+		if !all || !more {
+			break
+		}
+		last := page[len(page)-1]
+		f.AfterCreated, f.AfterID = last.CreatedAt, last.ID
+	}
+	if more {
+		fmt.Fprintf(stderr, "latchkey: showing the first %d clients; more match (raise --limit or use --all)\n", limit)
+	}
+	if asJSON {
+		out := struct {
+			Clients []admin.ClientJSON `json:"clients"`
+		}{Clients: []admin.ClientJSON{}}
+		for _, c := range cs {
+			out.Clients = append(out.Clients, admin.ToJSON(c))
+		}
+		return printJSON(stdout, out)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCLIENT_ID\tNAME\tTYPE\tENABLED\tGRANTS\tCREATED")
+	for _, c := range cs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%s\t%s\n",
+			c.ID, c.ClientID, c.Name, c.Type, c.Enabled, orDash(strings.Join(c.GrantTypes, ",")), cliTime(c.CreatedAt))
+	}
+	return tw.Flush()
+}
+
+// clientResponse is the JSON the single-client subcommands print, the
+// admin API's {"client":{...}}.
+type clientResponse struct {
+	Client admin.ClientJSON `json:"client"`
+}
+
+// printClient shows every field of c but its secrets; of those it shows
+// only how many are live and when they expire.
+func printClient(w io.Writer, c client.Client) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+	field := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, orDash(v)) }
+	field("id", c.ID)
+	field("client_id", c.ClientID)
+	field("name", c.Name)
+	field("type", string(c.Type))
+	field("enabled", fmt.Sprint(c.Enabled))
+	field("first_party", fmt.Sprint(c.FirstParty))
+	field("grant_types", strings.Join(c.GrantTypes, " "))
+	field("allowed_scopes", strings.Join(c.AllowedScopes, " "))
+	field("redirect_uris", strings.Join(c.RedirectURIs, " "))
+	field("allowed_origins", strings.Join(c.AllowedOrigins, " "))
+	field("client_uri", c.ClientURI)
+	field("logo_uri", c.LogoURI)
+	field("owner_id", c.OwnerID)
+	field("brand_id", c.BrandID)
+	if c.BotUserID != "" {
+		field("bot_user_id", c.BotUserID)
+	}
+	if c.Type == client.Confidential {
+		field("secrets", secretSummary(c.Secrets, time.Now()))
+	}
+	field("created_at", cliTime(c.CreatedAt))
+	field("updated_at", cliTime(c.UpdatedAt))
+	return tw.Flush()
+}
+
+// secretSummary describes the live secrets without showing any of them.
+func secretSummary(secrets []client.SecretHash, now time.Time) string {
+	live, expiring := 0, []string{}
+	for _, sh := range secrets {
+		if !sh.Live(now) {
+			continue
+		}
+		live++
+		if !sh.ExpiresAt.IsZero() {
+			expiring = append(expiring, cliTime(sh.ExpiresAt))
+		}
+	}
+	s := fmt.Sprintf("%d live", live)
+	if len(expiring) > 0 {
+		s += " (previous expires " + strings.Join(expiring, ", ") + ")"
+	}
+	return s
+}
+
+func runClientGet(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var (
+		cfg    config.Store
+		asJSON bool
+	)
+	fs := newFlagSet("client get", "client get ID [--json]\n\nID is the client's internal id or its OAuth client_id. Secrets are never shown.", stderr)
+	config.AddStoreFlags(fs, getenv, &cfg)
+	fs.BoolVar(&asJSON, "json", false, `print {"client":{...}}`)
+	id, err := parseFlagsWithID(fs, args)
+	if err != nil {
+		return err
+	}
+	svc, closeDB, err := openClientService(ctx, cfg, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	c, err := resolveClient(ctx, svc, id)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return printJSON(stdout, clientResponse{Client: admin.ToJSON(c)})
+	}
+	return printClient(stdout, c)
+}
+
+func runClientUpdate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var (
+		cfg                                      config.Store
+		name, scopes, grants, clientURI, logoURI string
+		firstParty, asJSON                       bool
+		redirects, origins                       multiFlag
+	)
+	fs := newFlagSet("client update", "client update ID [--name N] [--scopes \"S ...\"] [--redirect-uri U]... [--allowed-origin O]... [--grant-types G,...] [--client-uri U] [--logo-uri U] [--first-party=true|false] [--json]\n\nOnly the fields given change. A list flag replaces the whole list; give it once\nas \"\" to empty the list. --client-uri \"\" and --logo-uri \"\" clear them.", stderr)
+	config.AddStoreFlags(fs, getenv, &cfg)
+	fs.StringVar(&name, "name", "", "new client name")
+	fs.StringVar(&scopes, "scopes", "", "space-separated allowed scopes (replaces the list)")
+	fs.Var(&redirects, "redirect-uri", "redirect URI (repeatable; replaces the list)")
+	fs.Var(&origins, "allowed-origin", "allowed CORS origin (repeatable; replaces the list)")
+	fs.StringVar(&grants, "grant-types", "", "grant types, comma- or space-separated (replaces the list)")
+	fs.StringVar(&clientURI, "client-uri", "", "client home page; \"\" clears it")
+	fs.StringVar(&logoURI, "logo-uri", "", "logo URL; \"\" clears it")
+	fs.BoolVar(&firstParty, "first-party", false, "mark the client first-party (--first-party=false unmarks it)")
+	fs.BoolVar(&asJSON, "json", false, `print the updated client as {"client":{...}}`)
+	id, err := parseFlagsWithID(fs, args)
+	if err != nil {
+		return err
+	}
+	var p client.Patch
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "name":
+			p.Name = &name
+		case "scopes":
+			s := strings.Fields(scopes)
+			p.AllowedScopes = &s
+		case "redirect-uri":
+			s := listValues(redirects)
+			p.RedirectURIs = &s
+		case "allowed-origin":
+			s := listValues(origins)
+			p.AllowedOrigins = &s
+		case "grant-types":
+			s := splitGrants(grants)
+			p.GrantTypes = &s
+		case "client-uri":
+			p.ClientURI = &clientURI
+		case "logo-uri":
+			p.LogoURI = &logoURI
+		case "first-party":
+			p.FirstParty = &firstParty
+		}
+	})
+	if p == (client.Patch{}) {
+		fs.Usage()
+		return fmt.Errorf("%w: nothing to update: give at least one of --name, --scopes, --redirect-uri, --allowed-origin, --grant-types, --client-uri, --logo-uri, --first-party", errUsage)
+	}
+	svc, closeDB, err := openClientService(ctx, cfg, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	c, err := resolveClient(ctx, svc, id)
+	if err != nil {
+		return err
+	}
+	if c, err = svc.Update(ctx, cliActor, c.ID, p, ""); err != nil {
+		return clientError(err, id)
+	}
+	if asJSON {
+		return printJSON(stdout, clientResponse{Client: admin.ToJSON(c)})
+	}
+	fmt.Fprintf(stdout, "updated client %s\n", c.ID)
+	return printClient(stdout, c)
+}
+
+// listValues is a repeatable flag's values; a lone "" means the empty list.
+func listValues(m multiFlag) []string {
+	if len(m) == 1 && m[0] == "" {
+		return []string{}
+	}
+	return append([]string{}, m...)
+}
+
+func splitGrants(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
+}
+
+func runClientSetEnabled(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, enable bool) error {
+	verb, effect := "disable", "it gets no new tokens and its tokens stop being active"
+	if enable {
+		verb, effect = "enable", "it may get tokens again"
+	}
+	var cfg config.Store
+	fs := newFlagSet("client "+verb, "client "+verb+" ID\n\n"+strings.ToUpper(verb[:1])+verb[1:]+" a client: "+effect+".", stderr)
+	config.AddStoreFlags(fs, getenv, &cfg)
+	id, err := parseFlagsWithID(fs, args)
+	if err != nil {
+		return err
+	}
+	svc, closeDB, err := openClientService(ctx, cfg, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	c, err := resolveClient(ctx, svc, id)
+	if err != nil {
+		return err
+	}
+	if c.Enabled == enable {
+		fmt.Fprintf(stdout, "client %s (client_id %s) is already %sd\n", c.ID, c.ClientID, verb)
+		return nil
+	}
+	if _, err := svc.SetEnabled(ctx, cliActor, c.ID, enable); err != nil {
+		return clientError(err, id)
+	}
+	fmt.Fprintf(stdout, "%sd client %s (client_id %s)\n", verb, c.ID, c.ClientID)
+	return nil
+}
+
+func runClientDelete(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg config.Store
+	fs := newFlagSet("client delete", "client delete ID\n\nDelete a client for good; its tokens stop being active.", stderr)
+	config.AddStoreFlags(fs, getenv, &cfg)
+	id, err := parseFlagsWithID(fs, args)
+	if err != nil {
+		return err
+	}
+	svc, closeDB, err := openClientService(ctx, cfg, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	c, err := resolveClient(ctx, svc, id)
+	if err != nil {
+		return err
+	}
+	if err := svc.Delete(ctx, cliActor, c.ID); err != nil {
+		return clientError(err, id)
+	}
+	fmt.Fprintf(stdout, "deleted client %s (client_id %s, name %q)\n", c.ID, c.ClientID, c.Name)
+	return nil
+}
+
+func runClientRotate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var (
+		cfg    config.Store
+		grace  time.Duration
+		asJSON bool
+	)
+	fs := newFlagSet("client rotate-secret", "client rotate-secret ID [--grace 24h] [--json]\n\nGive a confidential client a new secret, printed once. The previous secret\nkeeps working for --grace (0s revokes it now); any older ones stop now.", stderr)
+	config.AddStoreFlags(fs, getenv, &cfg)
+	fs.DurationVar(&grace, "grace", client.DefaultGrace, "how long the previous secret keeps working, 0s to "+client.MaxGrace.String())
+	fs.BoolVar(&asJSON, "json", false, `print {"client":{...},"client_secret":"...","previous_secret_expires_at":...}`)
+	id, err := parseFlagsWithID(fs, args)
+	if err != nil {
+		return err
+	}
+	if grace < 0 || grace > client.MaxGrace {
+		return fmt.Errorf("%w: --grace %s: want 0s to %s", errUsage, grace, client.MaxGrace)
+	}
+	svc, closeDB, err := openClientService(ctx, cfg, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	c, err := resolveClient(ctx, svc, id)
+	if err != nil {
+		return err
+	}
+	c, secret, err := svc.RotateSecret(ctx, cliActor, c.ID, grace)
+	if err != nil {
+		return clientError(err, id)
+	}
+	var prevExpires *time.Time
+	for _, sh := range c.Secrets {
+		if !sh.ExpiresAt.IsZero() {
+			t := sh.ExpiresAt
+			prevExpires = &t
+		}
+	}
+	if asJSON {
+		out := struct {
+			Client          admin.ClientJSON `json:"client"`
+			ClientSecret    string           `json:"client_secret"`
+			PreviousExpires *string          `json:"previous_secret_expires_at"`
+		}{Client: admin.ToJSON(c), ClientSecret: secret.Expose()}
+		if prevExpires != nil {
+			s := prevExpires.UTC().Format(time.RFC3339Nano)
+			out.PreviousExpires = &s
+		}
+		return printJSON(stdout, out)
+	}
+	fmt.Fprintf(stdout, "client_id:       %s\n", c.ClientID)
+	fmt.Fprintf(stdout, "client_secret:   %s   (shown once — store it now)\n", secret.Expose())
+	switch {
+	case prevExpires != nil:
+		fmt.Fprintf(stdout, "previous secret: works until %s\n", cliTime(*prevExpires))
+	case grace == 0:
+		fmt.Fprintln(stdout, "previous secret: revoked now")
+	default:
+		fmt.Fprintln(stdout, "previous secret: none was live")
 	}
 	return nil
 }

@@ -38,6 +38,14 @@ const usage = `latchkey — OAuth 2.0 / OpenID Connect authorization server
 Usage:
   latchkey serve [flags]            run the server (migrations run on start)
   latchkey client create [flags]    register a client directly in the database
+  latchkey client list [flags]      list clients (--type, --enabled, --owner, --name-prefix, --all, --json)
+  latchkey client get ID            show a client, never its secrets (ID: id or client_id)
+  latchkey client update ID [flags] change a client's name, scopes, URIs, grant types, ...
+  latchkey client enable ID         let a disabled client get tokens again
+  latchkey client disable ID        stop a client getting tokens; its tokens stop being active
+  latchkey client delete ID         delete a client
+  latchkey client rotate-secret ID  give a client a new secret; the old one works for --grace
+  latchkey audit list [flags]       show the audit log, newest first
   latchkey user create [flags]      create a user (--bot for a bot user) in the database
   latchkey keys list|rotate         show signing keys; publish a new one (signs after --publish-delay)
   latchkey help                     show this help
@@ -60,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runClient(ctx, args[1:], getenv, stdout, stderr)
 	case "user":
 		return runUser(ctx, args[1:], getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], getenv, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/latchkey/latchkey/internal/api/admin"
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/config"
+)
+
+const auditUsage = `Usage: latchkey audit list [--action A] [--target ID] [--actor S] [--limit N] [--json]
+
+Subcommands:
+  list    show the audit log of administrative changes, newest first
+
+Run "latchkey audit list -h" for its flags.
+`
+
+func runAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, auditUsage)
+		return fmt.Errorf("%w: audit needs a subcommand", errUsage)
+	}
+	switch args[0] {
+	case "list":
+		return runAuditList(ctx, args[1:], getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, auditUsage)
+		return nil
+	default:
+		fmt.Fprint(stderr, auditUsage)
+		return fmt.Errorf("%w: unknown audit subcommand %q", errUsage, args[0])
+	}
+}
+
+func runAuditList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var (
+		cfg                   config.Store
+		action, target, actor string
+		limit                 int
+		asJSON                bool
+	)
+	fs := newFlagSet("audit list", "audit list [--action A] [--target ID] [--actor S] [--limit N] [--json]", stderr)
+	config.AddStoreFlags(fs, getenv, &cfg)
+	fs.StringVar(&action, "action", "", "only events of this action, e.g. client.create, client.update, client.delete, client.rotate_secret, client.enable, client.disable, user.create")
+	fs.StringVar(&target, "target", "", "only events about the client or user with this internal id")
+	fs.StringVar(&actor, "actor", "", "only events by this subject (\"cli\" for changes made here)")
+	fs.IntVar(&limit, "limit", 50, "at most this many events")
+	fs.BoolVar(&asJSON, "json", false, `print {"events":[...]} instead of a table`)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if limit < 1 {
+		return fmt.Errorf("%w: --limit %d: want 1 or more", errUsage, limit)
+	}
+	b, err := openExistingBackend(ctx, cfg, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer b.store.Close()
+	evs, err := b.store.ListAudit(ctx, audit.Filter{Action: action, TargetID: target, Actor: actor, Limit: limit + 1})
+	if err != nil {
+		return err
+	}
+	if len(evs) > limit {
+		evs = evs[:limit]
+		fmt.Fprintf(stderr, "latchkey: showing the newest %d events; more match (raise --limit)\n", limit)
+	}
+	if asJSON {
+		out := struct {
+			Events []admin.AuditEventJSON `json:"events"`
+		}{Events: []admin.AuditEventJSON{}}
+		for _, ev := range evs {
+			out.Events = append(out.Events, admin.AuditToJSON(ev))
+		}
+		return printJSON(stdout, out)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tACTION\tTARGET\tACTOR")
+	for _, ev := range evs {
+		who := orDash(ev.ActorSubject)
+		if ev.ActorClientID != "" {
+			who += " (client " + ev.ActorClientID + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cliTime(ev.Time), ev.Action, orDash(ev.TargetID), who)
+	}
+	return tw.Flush()
+}
