@@ -87,6 +87,12 @@ func TestClientCache(t *testing.T) {
 	if _, err := s.Authenticate(ctx, c.ClientID, secret.Expose()); !errors.Is(err, ErrDisabled) {
 		t.Errorf("after the TTL the remote disable must apply: %v", err)
 	}
+	// Enabling an enabled client changes nothing: no write, same version.
+	cur, _ := s.Get(ctx, c.ID)
+	version := cur.Version()
+	if same, err := s.SetEnabled(ctx, Actor{Root: true}, c.ID, false); err != nil || same.Version() != version {
+		t.Errorf("no-op update: version %s -> %s, %v", version, same.Version(), err)
+	}
 	// A write through this service applies at once.
 	if _, err := s.SetEnabled(ctx, Actor{Root: true}, c.ID, true); err != nil {
 		t.Fatal(err)

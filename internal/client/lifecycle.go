@@ -24,6 +24,10 @@ type Patch struct {
 	Enabled        *bool
 }
 
+// errNoChange aborts the store transaction of an update that changes
+// nothing.
+var errNoChange = errors.New("no change")
+
 // ErrPrecondition means the caller's version precondition (If-Match) did
 // not hold: someone else changed the client first.
 var ErrPrecondition = errors.New("the client was changed by someone else")
@@ -42,6 +46,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Client, error) {
 // Version, or ErrPrecondition is returned and nothing changes.
 func (s *Service) Update(ctx context.Context, actor Actor, id string, p Patch, ifVersion string) (Client, error) {
 	var notify audit.Event
+	var unchanged Client
 	c, err := s.repo.UpdateClient(ctx, id, func(old Client) (Client, audit.Event, error) {
 		if ifVersion != "" && ifVersion != old.Version() {
 			return Client{}, audit.Event{}, ErrPrecondition
@@ -55,15 +60,24 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, p Patch, i
 		if err := s.checkPrivilege(actor, c.AllowedScopes, old.AllowedScopes); err != nil {
 			return Client{}, audit.Event{}, err
 		}
+		diff := Diff(old, c)
+		if len(diff) == 0 {
+			// Nothing changes: no write, no audit event, same version.
+			unchanged = old
+			return Client{}, audit.Event{}, errNoChange
+		}
 		c.UpdatedAt = s.stamp(old.UpdatedAt)
 		action := audit.ClientUpdate
 		if c.Enabled != old.Enabled && onlyEnabledChanged(p) {
 			action = map[bool]string{true: audit.ClientEnable, false: audit.ClientDisable}[c.Enabled]
 		}
-		ev, err := audit.New(s.now(), actor.auditSubject(), actor.ClientID, action, "client", c.ID, Diff(old, c))
+		ev, err := audit.New(s.now(), actor.auditSubject(), actor.ClientID, action, "client", c.ID, diff)
 		notify = ev
 		return c, ev, err
 	})
+	if errors.Is(err, errNoChange) {
+		return unchanged, nil
+	}
 	if err != nil {
 		return Client{}, err
 	}
