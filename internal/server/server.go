@@ -13,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/flat"
 	"github.com/latchkey/latchkey/internal/api/m2m"
 	"github.com/latchkey/latchkey/internal/api/oauth"
+	"github.com/latchkey/latchkey/internal/api/register"
 )
 
 // Pinger reports whether the store is reachable.
@@ -28,6 +29,8 @@ type Deps struct {
 	Flat  *flat.Handler
 	M2M   *m2m.Handler
 	Store Pinger
+	// Register serves RFC 7591 registration and RFC 7592 management.
+	Register *register.Handler
 }
 
 // New returns the server's root handler.
@@ -102,7 +105,10 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 					panic(v)
 				}
 				log.ErrorContext(r.Context(), "panic", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Cache-Control", "no-store")
+				w.WriteHeader(http.StatusInternalServerError)
+				_, _ = w.Write([]byte(`{"error":"server_error","message":"internal error"}` + "\n"))
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -175,6 +175,12 @@ type Introspection struct {
 // Introspect authenticates the caller and reports on raw. Any token that
 // fails verification is simply inactive.
 func (s *Service) Introspect(ctx context.Context, caller Credentials, raw string) (Introspection, error) {
+	// RFC 7662 §4: the caller must be authorized, or anyone could scan
+	// tokens; a public client proves nothing, so only confidential
+	// clients may introspect.
+	if caller.Method == AuthNone {
+		return Introspection{}, oauthErr(CodeInvalidClient, "introspection requires client authentication with a secret")
+	}
 	if _, err := s.Authenticate(ctx, caller); err != nil {
 		return Introspection{}, err
 	}

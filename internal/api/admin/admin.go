@@ -257,7 +257,7 @@ func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err e
 		writeError(w, http.StatusConflict, "conflict", "the change conflicts with another client")
 	default:
 		h.log.ErrorContext(r.Context(), "admin request failed", "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, "server_error", "the client could not be saved; nothing was changed")
+		writeError(w, http.StatusInternalServerError, "server_error", "internal error; if this was a change, nothing was changed")
 	}
 }
 

@@ -109,6 +109,10 @@ func (h *Handler) ListUsers(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.authorize(w, r, ScopeUsersRead); !ok {
 		return
 	}
+	if msg := checkQuery(r.URL.Query(), "limit", "cursor"); msg != "" {
+		writeError(w, http.StatusBadRequest, "invalid_request", msg)
+		return
+	}
 	limit, after, afterID, msg := pageParams(r)
 	if msg != "" {
 		writeError(w, http.StatusBadRequest, "invalid_request", msg)

@@ -51,7 +51,9 @@ func New(v Verifier, realm string) *Authenticator {
 func (a *Authenticator) Require(w http.ResponseWriter, r *http.Request, scope string) (token.Claims, *Failure) {
 	claims, f := a.authenticate(r, scope)
 	if f != nil {
-		w.Header().Set("WWW-Authenticate", a.challenge(f, scope))
+		if f.Status != http.StatusInternalServerError { // our fault, not the caller's credentials
+			w.Header().Set("WWW-Authenticate", a.challenge(f, scope))
+		}
 		return token.Claims{}, f
 	}
 	return claims, nil

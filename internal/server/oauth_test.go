@@ -1,0 +1,163 @@
+package server_test
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/latchkey/latchkey/internal/client"
+)
+
+func basicHeader(id, secret string) string {
+	return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
+}
+
+// TestTokenEndpointErrors checks RFC 6749 §5.2 for every error the
+// client_credentials flow can produce, and no-store on every answer.
+func TestTokenEndpointErrors(t *testing.T) {
+	e := newEnv(t)
+	c, secret, err := e.app.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+		Name: "svc", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read", "api:write"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, webSecret, err := e.app.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+		Name: "web", GrantTypes: []string{client.GrantAuthorizationCode}, RedirectURIs: []string{"https://w.example/cb"}, AllowedScopes: []string{"openid"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := url.Values{"client_id": {c.ClientID}, "client_secret": {secret.Expose()}}
+	form := func(kv ...string) string {
+		v := url.Values{}
+		for k, vals := range post {
+			v[k] = vals
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v.Encode()
+	}
+	const ct = "application/x-www-form-urlencoded"
+	tests := []struct {
+		name, ct, body string
+		headers        []string
+		status         int
+		code           string
+	}{
+		{"ok, all scopes", ct, form("grant_type", "client_credentials"), nil, 200, ""},
+		{"ok, subset", ct, form("grant_type", "client_credentials", "scope", "api:read"), nil, 200, ""},
+		{"ok, basic", ct, "grant_type=client_credentials", []string{basicHeader(c.ClientID, secret.Expose())}, 200, ""},
+		{"no grant_type", ct, form(), nil, 400, "invalid_request"},
+		{"unsupported grant", ct, form("grant_type", "implicit"), nil, 400, "unsupported_grant_type"},
+		{"password grant not offered", ct, form("grant_type", "password"), nil, 400, "unsupported_grant_type"},
+		{"scope not allowed", ct, form("grant_type", "client_credentials", "scope", "api:admin"), nil, 400, "invalid_scope"},
+		{"empty scope", ct, form("grant_type", "client_credentials", "scope", " "), nil, 400, "invalid_scope"},
+		{"bad scope syntax", ct, form("grant_type", "client_credentials", "scope", `a"b`), nil, 400, "invalid_scope"},
+		{"wrong secret", ct, form("grant_type", "client_credentials", "client_secret", "nope"), nil, 401, "invalid_client"},
+		{"unknown client", ct, form("grant_type", "client_credentials", "client_id", "nobody"), nil, 401, "invalid_client"},
+		{"wrong basic", ct, "grant_type=client_credentials", []string{basicHeader(c.ClientID, "nope")}, 401, "invalid_client"},
+		{"malformed basic", ct, "grant_type=client_credentials", []string{"Authorization: Basic !!!"}, 401, "invalid_client"},
+		{"basic and post", ct, form("grant_type", "client_credentials"), []string{basicHeader(c.ClientID, secret.Expose())}, 400, "invalid_request"},
+		{"no secret at all", ct, "grant_type=client_credentials&client_id=" + c.ClientID, nil, 401, "invalid_client"},
+		{"grant not registered", ct, url.Values{"grant_type": {"client_credentials"}, "client_id": {web.ClientID}, "client_secret": {webSecret.Expose()}}.Encode(), nil, 400, "unauthorized_client"},
+		{"repeated parameter", ct, form("grant_type", "client_credentials") + "&scope=api:read&scope=api:write", nil, 400, "invalid_request"},
+		{"JSON body", "application/json", `{"grant_type":"client_credentials"}`, nil, 400, "invalid_request"},
+		{"no content type", "", form("grant_type", "client_credentials"), nil, 400, "invalid_request"},
+		{"oversized", ct, form("grant_type", "client_credentials", "x", strings.Repeat("a", 20000)), nil, 400, "invalid_request"},
+	}
+	for _, tt := range tests {
+		for _, path := range []string{"/oauth2/token", "/openid/token"} {
+			r := e.do("POST", path, tt.ct, "", tt.body, tt.headers...)
+			if r.status != tt.status {
+				t.Errorf("%s %s: status %d, want %d: %s", tt.name, path, r.status, tt.status, r.body)
+				continue
+			}
+			if r.header.Get("Cache-Control") != "no-store" || r.header.Get("Content-Type") != "application/json" {
+				t.Errorf("%s: headers %v", tt.name, r.header)
+			}
+			m := r.object(t)
+			if tt.code == "" {
+				if m["token_type"] != "Bearer" || m["access_token"] == nil || m["expires_in"] != float64(3600) {
+					t.Errorf("%s: %s", tt.name, r.body)
+				}
+				continue
+			}
+			if m["error"] != tt.code {
+				t.Errorf("%s: error %v, want %s", tt.name, m["error"], tt.code)
+			}
+			if tt.status == 401 && !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Basic ") {
+				t.Errorf("%s: 401 without a Basic challenge", tt.name)
+			}
+		}
+	}
+	if r := e.do("GET", "/oauth2/token", "", "", ""); r.status != http.StatusMethodNotAllowed {
+		t.Errorf("GET /oauth2/token: %d", r.status)
+	}
+}
+
+func TestIntrospectionAndRevocation(t *testing.T) {
+	e := newEnv(t)
+	svc, svcSecret, _ := e.app.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+		Name: "svc", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"},
+	})
+	other, otherSecret, _ := e.app.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+		Name: "other", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"},
+	})
+	pub, _, err := e.app.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+		Name: "spa", Type: client.Public, RedirectURIs: []string{"https://spa.example/cb"}, AllowedScopes: []string{"openid"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := e.accessToken(svc.ClientID, svcSecret.Expose())
+	const ct = "application/x-www-form-urlencoded"
+	intro := func(body string, headers ...string) resp { return e.do("POST", "/oauth2/introspect", ct, "", body, headers...) }
+
+	r := intro("token="+tok, basicHeader(other.ClientID, otherSecret.Expose()))
+	e.mustStatus(r, 200)
+	m := r.object(t)
+	if m["active"] != true || m["client_id"] != svc.ClientID || m["scope"] != "api:read" || m["sub"] != svc.ClientID || m["iss"] == nil || m["exp"] == nil {
+		t.Errorf("active introspection: %s", r.body)
+	}
+	for name, body := range map[string]string{"garbage": "token=abc", "tampered": "token=" + tok[:len(tok)-4] + "AAAA"} {
+		r := intro(body, basicHeader(other.ClientID, otherSecret.Expose()))
+		if r.status != 200 || string(r.body) != "{\"active\":false}\n" {
+			t.Errorf("%s: %d %s", name, r.status, r.body)
+		}
+	}
+	// Public clients (no secret) may not scan tokens (RFC 7662 §4).
+	if r := intro("token="+tok+"&client_id="+pub.ClientID); r.status != 401 || r.object(t)["error"] != "invalid_client" {
+		t.Errorf("public client introspection: %d %s", r.status, r.body)
+	}
+	if r := intro("token=" + tok); r.status != 401 {
+		t.Errorf("anonymous introspection: %d", r.status)
+	}
+	if r := intro("", basicHeader(other.ClientID, otherSecret.Expose())); r.status != 400 || r.object(t)["error"] != "invalid_request" {
+		t.Errorf("no token parameter: %d %s", r.status, r.body)
+	}
+
+	// Revocation: only the owner may revoke; unknown tokens are fine.
+	rev := func(body string, headers ...string) resp { return e.do("POST", "/oauth2/revoke", ct, "", body, headers...) }
+	if r := rev("token="+tok, basicHeader(other.ClientID, otherSecret.Expose())); r.status != 400 || r.object(t)["error"] != "unauthorized_client" {
+		t.Errorf("revoking another client's token: %d %s", r.status, r.body)
+	}
+	if !e.active(other.ClientID, otherSecret.Expose(), tok) {
+		t.Fatal("a refused revocation revoked the token")
+	}
+	if r := rev("token=garbage", basicHeader(svc.ClientID, svcSecret.Expose())); r.status != 200 {
+		t.Errorf("revoking garbage: %d", r.status)
+	}
+	if r := rev("token="+tok+"&token_type_hint=access_token", basicHeader(svc.ClientID, svcSecret.Expose())); r.status != 200 || r.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("revoke own token: %d %v", r.status, r.header)
+	}
+	if e.active(other.ClientID, otherSecret.Expose(), tok) {
+		t.Error("revoked token still active")
+	}
+	if r := rev("token="+tok, basicHeader(svc.ClientID, "wrong")); r.status != 401 {
+		t.Errorf("revoke with a wrong secret: %d", r.status)
+	}
+}
