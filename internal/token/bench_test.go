@@ -56,7 +56,9 @@ func newFixtureCache(tb testing.TB, cacheTTL time.Duration) fixture {
 func BenchmarkClientCredentials(b *testing.B) { benchClientCredentials(b, newFixture(b)) }
 
 // BenchmarkClientCredentialsNoCache reads the client from SQLite each time.
-func BenchmarkClientCredentialsNoCache(b *testing.B) { benchClientCredentials(b, newFixtureCache(b, 0)) }
+func BenchmarkClientCredentialsNoCache(b *testing.B) {
+	benchClientCredentials(b, newFixtureCache(b, 0))
+}
 
 func benchClientCredentials(b *testing.B, f fixture) {
 	req := token.Request{GrantType: "client_credentials", Client: token.Credentials{ClientID: f.id, Secret: f.secret, Method: token.AuthBasic}, Scope: "api:read", HasScope: true}
