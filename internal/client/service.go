@@ -143,8 +143,9 @@ type Service struct {
 	now    func() time.Time
 	// observe, if set, sees every audit event after its change commits
 	// (the server logs them).
-	observe func(audit.Event)
-	cache   *cache
+	observe  func(audit.Event)
+	cache    *cache
+	throttle throttle
 }
 
 // Observe registers fn to see every committed audit event.
@@ -276,18 +277,25 @@ func (s *Service) Lookup(ctx context.Context, clientID string) (Client, error) {
 }
 
 // Authenticate checks a client_id and secret. It returns ErrAuthentication
-// for an unknown client or a wrong secret alike, and ErrDisabled for a
-// disabled client whose secret was right.
+// for an unknown client or a wrong secret alike, ErrDisabled for a
+// disabled client whose secret was right, and *ThrottledError after too
+// many failures for the client_id (see MaxAuthFailures).
 func (s *Service) Authenticate(ctx context.Context, clientID, secret string) (Client, error) {
+	now := s.now()
+	if err := s.throttle.check(clientID, now); err != nil {
+		return Client{}, err
+	}
 	c, err := s.byClientID(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
 		s.hasher.Hash(secret) // spend the same work as a real check
+		s.throttle.fail(clientID, now)
 		return Client{}, ErrAuthentication
 	}
 	if err != nil {
 		return Client{}, fmt.Errorf("look up client: %w", err)
 	}
 	if !s.SecretMatches(c, secret) {
+		s.throttle.fail(clientID, now)
 		return Client{}, ErrAuthentication
 	}
 	if !c.Enabled {

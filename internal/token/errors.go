@@ -1,6 +1,9 @@
 package token
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Error is an OAuth 2.0 error response (RFC 6749 §5.2, RFC 7009 §2.2.1).
 // Description is shown to the caller; Cause, if any, is for logs only.
@@ -8,6 +11,9 @@ type Error struct {
 	Code        string
 	Description string
 	Cause       error
+	// RetryAfter, when set, means the request was refused for being one
+	// of too many (HTTP 429 with Retry-After).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -79,7 +79,10 @@ func (s *Service) Authenticate(ctx context.Context, cr Credentials) (client.Clie
 		return c, nil
 	}
 	c, err := s.clients.Authenticate(ctx, cr.ClientID, cr.Secret)
+	var throttled *client.ThrottledError
 	switch {
+	case errors.As(err, &throttled):
+		return client.Client{}, &Error{Code: CodeInvalidClient, Description: throttled.Error(), Cause: err, RetryAfter: throttled.RetryAfter}
 	case errors.Is(err, client.ErrAuthentication):
 		return client.Client{}, &Error{Code: CodeInvalidClient, Description: "client authentication failed", Cause: err}
 	case errors.Is(err, client.ErrDisabled):
