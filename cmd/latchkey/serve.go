@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/api/register"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/server"
@@ -41,6 +42,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	app, err := server.Assemble(ctx, server.Options{
 		Store: b.store, Box: b.box, Issuer: cfg.Issuer, AccessTokenTTL: cfg.AccessTokenTTL,
 		DefaultScopes: cfg.DefaultScopes, Log: log, ClientCacheTTL: cfg.ClientCacheTTL,
+		KeyPublishDelay: cfg.KeyPublishDelay,
+		Registration:    register.Mode(cfg.Registration),
 	})
 	if err != nil {
 		return err
@@ -49,7 +52,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	handler := app.Handler
-	go app.Keys.Run(ctx, server.DefaultKeyRefresh, func(err error) { log.Warn("reload signing keys", "err", err) })
+	go app.Keys.Run(ctx, cfg.KeyRefresh, func(err error) { log.Warn("reload signing keys", "err", err) })
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -50,8 +50,11 @@ type Client struct {
 	Enabled        bool
 	BotUserID      string // tokens of an M2M client carry this as sub; "" means none
 	Secrets        []SecretHash
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// RegistrationTokenHash is the keyed hash of the RFC 7592 registration
+	// access token; nil for clients not made by dynamic registration.
+	RegistrationTokenHash []byte
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
 }
 
 // SecretHash is a stored client secret: only its keyed hash is kept.

@@ -36,6 +36,13 @@ type Serve struct {
 	AccessTokenTTL time.Duration
 	LogLevel       string
 	ClientCacheTTL time.Duration
+	// Registration is who may use RFC 7591 dynamic client registration:
+	// open, token (an initial access token with clients:create) or off.
+	Registration string
+	// KeyRefresh is how often a node reloads signing keys from the store;
+	// KeyPublishDelay how long a rotated key is published before it signs.
+	KeyRefresh      time.Duration
+	KeyPublishDelay time.Duration
 }
 
 type env func(string) string
@@ -94,13 +101,27 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 	}
 	fs.DurationVar(&s.AccessTokenTTL, "access-token-ttl", d, "access token lifetime (env LATCHKEY_ACCESS_TOKEN_TTL)")
 	fs.DurationVar(&s.ClientCacheTTL, "client-cache-ttl", envDuration(e("LATCHKEY_CLIENT_CACHE_TTL"), 2*time.Second), "how long a node may serve a client from memory; bounds how soon a change made on another node takes effect here, 0 disables (env LATCHKEY_CLIENT_CACHE_TTL)")
+	fs.DurationVar(&s.KeyRefresh, "key-refresh", envDuration(e("LATCHKEY_KEY_REFRESH"), 30*time.Second), "how often each node reloads signing keys from the store (env LATCHKEY_KEY_REFRESH)")
+	fs.DurationVar(&s.KeyPublishDelay, "key-publish-delay", envDuration(e("LATCHKEY_KEY_PUBLISH_DELAY"), 2*time.Minute), "how long a rotated key is published before any node signs with it; must exceed --key-refresh and the 60s JWKS cache (env LATCHKEY_KEY_PUBLISH_DELAY)")
 	fs.StringVar(&s.LogLevel, "log-level", e.or("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (env LATCHKEY_LOG_LEVEL)")
+	fs.StringVar(&s.Registration, "registration", e.or("LATCHKEY_REGISTRATION", "token"), "RFC 7591 dynamic client registration: open (anyone), token (needs an access token with clients:create) or off (env LATCHKEY_REGISTRATION)")
 	return scopes
 }
 
 // Finish validates s after parsing and fills derived defaults.
 func (s *Serve) Finish(scopes string) error {
 	s.DefaultScopes = strings.Fields(scopes)
+	if s.KeyRefresh <= 0 || s.KeyPublishDelay <= s.KeyRefresh {
+		return errors.New("--key-publish-delay must be longer than --key-refresh, which must be positive")
+	}
+	if s.ClientCacheTTL < 0 {
+		return errors.New("--client-cache-ttl must not be negative")
+	}
+	switch s.Registration {
+	case "open", "token", "off":
+	default:
+		return fmt.Errorf("--registration %q must be open, token or off", s.Registration)
+	}
 	if s.AccessTokenTTL <= 0 {
 		return errors.New("--access-token-ttl must be a positive duration such as 1h or 15m")
 	}

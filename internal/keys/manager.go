@@ -50,9 +50,9 @@ type Manager struct {
 	// longest lifetime of a token it may have signed, plus clock leeway.
 	retireAfter time.Duration
 
-	mu         sync.RWMutex
-	keys       []*Key // oldest first
-	lastReload time.Time
+	mu            sync.RWMutex
+	keys          []*Key // oldest first
+	lastUnknownAt time.Time
 }
 
 // DefaultRetireAfter suits the default one-hour access tokens.
@@ -78,7 +78,10 @@ func (m *Manager) Load(ctx context.Context) error {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
 	if len(recs) == 0 {
-		if _, err := m.Create(ctx, 0); err != nil {
+		// Nodes starting together on an empty store all try the same kid;
+		// one insert wins and the others load it, so the fleet never signs
+		// with a key some node does not publish.
+		if _, err := m.create(ctx, 0, InitialKID); err != nil && !errors.Is(err, ErrDuplicateKey) {
 			return err
 		}
 		if recs, err = m.repo.ListSigningKeys(ctx); err != nil {
@@ -109,7 +112,6 @@ func (m *Manager) Load(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	m.keys = ks
-	m.lastReload = m.now()
 	m.mu.Unlock()
 	return nil
 }
@@ -144,18 +146,35 @@ func (m *Manager) Run(ctx context.Context, interval time.Duration, onError func(
 	}
 }
 
-// reloadForUnknown reloads once for a kid this node has not seen, at most
-// once a second, in case another node rotated since the last refresh.
+// reloadForUnknown reloads for a kid this node has not seen, in case
+// another node rotated since the last refresh; at most once a second, so
+// tokens with made-up kids cannot hammer the store.
 func (m *Manager) reloadForUnknown(ctx context.Context) bool {
-	m.mu.RLock()
-	recent := m.now().Sub(m.lastReload) < time.Second
-	m.mu.RUnlock()
-	return !recent && m.Load(ctx) == nil
+	now := m.now()
+	m.mu.Lock()
+	if now.Sub(m.lastUnknownAt) < time.Second {
+		m.mu.Unlock()
+		return false
+	}
+	m.lastUnknownAt = now
+	m.mu.Unlock()
+	return m.Load(ctx) == nil
 }
+
+// InitialKID names the first key of a store.
+const InitialKID = "initial"
+
+// ErrDuplicateKey is what a Repository returns (wrapped) when a kid is
+// already taken.
+var ErrDuplicateKey = errors.New("signing key id already exists")
 
 // Create generates a new ES256 key, seals it and stores it. It signs only
 // after delay, so that every node has published it by then.
 func (m *Manager) Create(ctx context.Context, delay time.Duration) (Record, error) {
+	return m.create(ctx, delay, "")
+}
+
+func (m *Manager) create(ctx context.Context, delay time.Duration, kid string) (Record, error) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return Record{}, fmt.Errorf("generate signing key: %w", err)
@@ -165,7 +184,9 @@ func (m *Manager) Create(ctx context.Context, delay time.Duration) (Record, erro
 		return Record{}, fmt.Errorf("encode signing key: %w", err)
 	}
 	now := m.now().UTC().Truncate(time.Microsecond)
-	kid := now.Format("20060102T150405Z") + "-" + randomSuffix()
+	if kid == "" {
+		kid = now.Format("20060102T150405Z") + "-" + randomSuffix()
+	}
 	pub, err := json.Marshal(jose.JSONWebKey{Key: &priv.PublicKey, KeyID: kid, Algorithm: string(Algorithm), Use: "sig"})
 	if err != nil {
 		return Record{}, fmt.Errorf("encode public key: %w", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/flat"
 	"github.com/latchkey/latchkey/internal/api/m2m"
 	"github.com/latchkey/latchkey/internal/api/oauth"
+	"github.com/latchkey/latchkey/internal/api/register"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/keys"
@@ -37,6 +38,9 @@ type Options struct {
 	// ClientCacheTTL bounds how long a change made on another node may
 	// take to reach this one's client lookups; 0 disables the cache.
 	ClientCacheTTL time.Duration
+	// Registration says who may use RFC 7591 dynamic client registration:
+	// open, token (the default, "") or off.
+	Registration register.Mode
 }
 
 // Key timing defaults.
@@ -85,13 +89,19 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: clients, Now: o.Now})
 	tokens := token.NewService(clients, issuer)
 	auth := bearer.New(issuer, "latchkey")
+	reg, err := register.New(register.Deps{Clients: clients, Auth: auth, Mode: o.Registration, Issuer: o.Issuer, Realm: "latchkey", Log: o.Log})
+	if err != nil {
+		return nil, err
+	}
 	h := New(Deps{
 		Log:   o.Log,
-		OAuth: oauth.New(tokens, km, o.Issuer, o.Log),
+		OAuth: oauth.New(tokens, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint())),
 		Admin: admin.New(admin.Deps{Clients: clients, Users: users, Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
 		Flat:  flat.New(clients, auth, o.Log),
 		M2M:   m2m.New(clients, auth, o.Log),
 		Store: o.Store,
+
+		Register: reg,
 	})
 	return &App{Handler: h, Clients: clients, Users: users, Keys: km, Issuer: issuer, Tokens: tokens}, nil
 }

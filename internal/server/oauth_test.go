@@ -115,7 +115,9 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 	}
 	tok := e.accessToken(svc.ClientID, svcSecret.Expose())
 	const ct = "application/x-www-form-urlencoded"
-	intro := func(body string, headers ...string) resp { return e.do("POST", "/oauth2/introspect", ct, "", body, headers...) }
+	intro := func(body string, headers ...string) resp {
+		return e.do("POST", "/oauth2/introspect", ct, "", body, headers...)
+	}
 
 	r := intro("token="+tok, basicHeader(other.ClientID, otherSecret.Expose()))
 	e.mustStatus(r, 200)
@@ -130,7 +132,7 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 		}
 	}
 	// Public clients (no secret) may not scan tokens (RFC 7662 §4).
-	if r := intro("token="+tok+"&client_id="+pub.ClientID); r.status != 401 || r.object(t)["error"] != "invalid_client" {
+	if r := intro("token=" + tok + "&client_id=" + pub.ClientID); r.status != 401 || r.object(t)["error"] != "invalid_client" {
 		t.Errorf("public client introspection: %d %s", r.status, r.body)
 	}
 	if r := intro("token=" + tok); r.status != 401 {
@@ -141,7 +143,9 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 	}
 
 	// Revocation: only the owner may revoke; unknown tokens are fine.
-	rev := func(body string, headers ...string) resp { return e.do("POST", "/oauth2/revoke", ct, "", body, headers...) }
+	rev := func(body string, headers ...string) resp {
+		return e.do("POST", "/oauth2/revoke", ct, "", body, headers...)
+	}
 	if r := rev("token="+tok, basicHeader(other.ClientID, otherSecret.Expose())); r.status != 400 || r.object(t)["error"] != "unauthorized_client" {
 		t.Errorf("revoking another client's token: %d %s", r.status, r.body)
 	}
@@ -160,4 +164,24 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 	if r := rev("token="+tok, basicHeader(svc.ClientID, "wrong")); r.status != 401 {
 		t.Errorf("revoke with a wrong secret: %d", r.status)
 	}
+}
+
+func TestTokenEndpointThrottlesFailedAuthentication(t *testing.T) {
+	e := newEnv(t)
+	c, secret, err := e.app.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+		Name: "svc", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}, "client_secret": {"guess"}}.Encode()
+	for range client.MaxAuthFailures {
+		e.mustStatus(e.do("POST", "/oauth2/token", "application/x-www-form-urlencoded", "", wrong), 401)
+	}
+	r := e.clientToken(c.ClientID, secret.Expose())
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != "60" || r.object(t)["error"] != "invalid_client" {
+		t.Fatalf("locked-out client: %d %v %s", r.status, r.header, r.body)
+	}
+	e.clock.Advance(client.AuthFailureWindow)
+	e.mustStatus(e.clientToken(c.ClientID, secret.Expose()), 200)
 }

@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/http"
+
+	"github.com/latchkey/latchkey/internal/api/openapi"
 )
 
 func addRoutes(mux *http.ServeMux, d Deps) {
@@ -9,6 +11,7 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	mux.HandleFunc("GET /openapi.json", openapi.Handler)
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if err := d.Store.Ping(r.Context()); err != nil {
@@ -46,4 +49,11 @@ func addRoutes(mux *http.ServeMux, d Deps) {
 	// The other two documented registration dialects (seeds 000 and 002).
 	mux.HandleFunc("POST /api/clients", d.Flat.Create)
 	mux.HandleFunc("POST /api/v1/auth/clients", d.M2M.Create)
+
+	// Dynamic client registration (RFC 7591) and management (RFC 7592).
+	// When registration is off the handlers answer 404.
+	mux.HandleFunc("POST /oauth2/register", d.Register.Register)
+	mux.HandleFunc("GET /oauth2/register/{client_id}", d.Register.Read)
+	mux.HandleFunc("PUT /oauth2/register/{client_id}", d.Register.Replace)
+	mux.HandleFunc("DELETE /oauth2/register/{client_id}", d.Register.Delete)
 }

@@ -47,6 +47,10 @@ type Options struct {
 	// ServerSet names members the server sets; supplying one is an error
 	// that says so, rather than a generic "unknown field".
 	ServerSet []string
+	// IgnoreUnknown skips unknown members instead of rejecting them, for
+	// protocols that require it (RFC 7591 §2). Duplicate members and wrong
+	// types are still errors.
+	IgnoreUnknown bool
 }
 
 // Decode reads r's body into dst, a pointer to a struct. It returns nil or
@@ -85,7 +89,7 @@ func Unmarshal(body []byte, dst any, opts Options) *Error {
 		}
 		return invalid("", "request body must be a JSON object")
 	}
-	err := json.Unmarshal(body, dst, json.RejectUnknownMembers(true))
+	err := json.Unmarshal(body, dst, json.RejectUnknownMembers(!opts.IgnoreUnknown))
 	if err == nil {
 		return nil
 	}

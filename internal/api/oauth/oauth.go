@@ -28,11 +28,27 @@ type Handler struct {
 	keys   *keys.Manager
 	issuer string
 	log    *slog.Logger
+	// registrationEndpoint is advertised in discovery; "" when dynamic
+	// registration is off.
+	registrationEndpoint string
+}
+
+// Option configures a Handler.
+type Option func(*Handler)
+
+// WithRegistrationEndpoint advertises the RFC 7591 registration endpoint
+// in discovery; "" advertises none.
+func WithRegistrationEndpoint(url string) Option {
+	return func(h *Handler) { h.registrationEndpoint = url }
 }
 
 // New returns a Handler. issuer is the issuer identifier (no trailing slash).
-func New(tokens *token.Service, keys *keys.Manager, issuer string, log *slog.Logger) *Handler {
-	return &Handler{tokens: tokens, keys: keys, issuer: strings.TrimSuffix(issuer, "/"), log: log}
+func New(tokens *token.Service, keys *keys.Manager, issuer string, log *slog.Logger, opts ...Option) *Handler {
+	h := &Handler{tokens: tokens, keys: keys, issuer: strings.TrimSuffix(issuer, "/"), log: log}
+	for _, o := range opts {
+		o(h)
+	}
+	return h
 }
 
 // Token serves POST /oauth2/token and its alias POST /openid/token.
@@ -198,6 +214,11 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 		return
 	}
 	status := http.StatusBadRequest
+	if oe.RetryAfter > 0 {
+		w.Header().Set("Retry-After", fmt.Sprintf("%d", int(oe.RetryAfter.Seconds()+0.999)))
+		writeJSON(w, http.StatusTooManyRequests, errorBody{Error: oe.Code, Description: oe.Description})
+		return
+	}
 	if oe.Code == token.CodeInvalidClient {
 		status = http.StatusUnauthorized
 		w.Header().Set("WWW-Authenticate", `Basic realm="latchkey", charset="UTF-8"`)
@@ -242,6 +263,7 @@ type Metadata struct {
 	AccessTokenSigningAlgValues      []string `json:"access_token_signing_alg_values_supported"`
 	ScopesSupported                  []string `json:"scopes_supported,omitempty"`
 	ServiceDocumentation             string   `json:"service_documentation,omitempty"`
+	RegistrationEndpoint             string   `json:"registration_endpoint,omitempty"`
 }
 
 // Discovery serves both /.well-known/openid-configuration and
@@ -264,6 +286,7 @@ func (h *Handler) Discovery(w http.ResponseWriter, r *http.Request) {
 		IDTokenSigningAlgValuesSupported: []string{string(keys.Algorithm)},
 		AccessTokenSigningAlgValues:      []string{string(keys.Algorithm)},
 		ServiceDocumentation:             h.issuer + "/openapi.json",
+		RegistrationEndpoint:             h.registrationEndpoint,
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")

@@ -21,7 +21,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -298,7 +297,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, r keys.Record) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO signing_keys (kid, algorithm, private, public, created_at, sign_from, retire_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
 		r.KID, r.Algorithm, r.Private, r.Public, ts(r.CreatedAt), ts(r.SignFrom), nullTS(r.RetireAt))
 	if isUnique(err) {
-		return fmt.Errorf("signing key %s: %w: %w", r.KID, client.ErrConflict, err)
+		return fmt.Errorf("signing key %s: %w: %w", r.KID, keys.ErrDuplicateKey, err)
 	}
 	if err != nil {
 		return fmt.Errorf("insert signing key: %w", err)

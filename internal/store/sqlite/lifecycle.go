@@ -12,7 +12,13 @@ import (
 	"github.com/latchkey/latchkey/internal/user"
 )
 
+// insertAudit writes ev; an event without an ID records nothing, which
+// only a store copy (migrate-store) uses, since it copies the audit trail
+// itself.
 func insertAudit(ctx context.Context, q querier, ev audit.Event) error {
+	if ev.ID == "" {
+		return nil
+	}
 	details := string(ev.Details)
 	if details == "" {
 		details = "{}"
@@ -87,10 +93,10 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(client.Clie
 		c.ID, c.ClientID, c.CreatedAt = old.ID, old.ClientID, old.CreatedAt
 		_, err = tx.ExecContext(ctx, `UPDATE clients SET client_name=?, client_type=?, redirect_uris=?, allowed_scopes=?,
 			allowed_origins=?, grant_types=?, client_uri=?, logo_uri=?, owner_id=?, brand_id=?, is_first_party=?, enabled=?,
-			bot_user_id=?, updated_at=? WHERE id=?`,
+			bot_user_id=?, updated_at=?, registration_token_hash=? WHERE id=?`,
 			c.Name, string(c.Type), jsonList(c.RedirectURIs), jsonList(c.AllowedScopes), jsonList(c.AllowedOrigins),
 			jsonList(c.GrantTypes), nullString(c.ClientURI), nullString(c.LogoURI), nullString(c.OwnerID), c.BrandID,
-			c.FirstParty, c.Enabled, nullString(c.BotUserID), micros(c.UpdatedAt), c.ID)
+			c.FirstParty, c.Enabled, nullString(c.BotUserID), micros(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), c.ID)
 		if isConstraint(err) {
 			return fmt.Errorf("update client %s: %w", c.ClientID, client.ErrConflict)
 		}

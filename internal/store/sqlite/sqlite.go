@@ -356,7 +356,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, r keys.Record) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO signing_keys (kid, algorithm, private, public, created_at, sign_from, retire_at) VALUES (?,?,?,?,?,?,?)`,
 		r.KID, r.Algorithm, r.Private, r.Public, micros(r.CreatedAt), micros(r.SignFrom), nullMicros(r.RetireAt))
 	if isConstraint(err) {
-		return fmt.Errorf("signing key %s: %w", r.KID, client.ErrConflict)
+		return fmt.Errorf("signing key %s: %w", r.KID, keys.ErrDuplicateKey)
 	}
 	if err != nil {
 		return fmt.Errorf("insert signing key: %w", err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/store"
@@ -27,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ClientNotFound", testClientNotFound},
 		{"ClientDuplicate", testClientDuplicate},
 		{"ClientEmptyLists", testClientEmptyLists},
+		{"ClientRegistrationTokenHash", testClientRegistrationTokenHash},
 		{"CountClients", testCountClients},
 		{"InitSetting", testInitSetting},
 		{"InitSettingConcurrent", testInitSettingConcurrent},
@@ -44,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Users", testUsers},
 		{"UsersPagination", testUsersPagination},
 		{"BotUserReference", testBotUserReference},
+		{"CopyOperations", testCopyOperations},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,8 +79,9 @@ func SampleClient(n int) client.Client {
 			{Hash: []byte(fmt.Sprintf("hash-one-%d", n)), CreatedAt: base},
 			{Hash: []byte(fmt.Sprintf("hash-two-%d", n)), CreatedAt: base.Add(time.Second), ExpiresAt: base.Add(24 * time.Hour)},
 		},
-		CreatedAt: base,
-		UpdatedAt: base.Add(time.Minute),
+		RegistrationTokenHash: []byte(fmt.Sprintf("registration-hash-%d", n)),
+		CreatedAt:             base,
+		UpdatedAt:             base.Add(time.Minute),
 	}
 }
 
@@ -110,6 +114,9 @@ func AssertClientEqual(t *testing.T, got, want client.Client) {
 	if !got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) {
 		t.Errorf("timestamps: got %v/%v want %v/%v", got.CreatedAt, got.UpdatedAt, want.CreatedAt, want.UpdatedAt)
 	}
+	if !bytes.Equal(got.RegistrationTokenHash, want.RegistrationTokenHash) {
+		t.Errorf("registration token hash: got %q want %q", got.RegistrationTokenHash, want.RegistrationTokenHash)
+	}
 	if len(got.Secrets) != len(want.Secrets) {
 		t.Fatalf("secrets: got %d want %d", len(got.Secrets), len(want.Secrets))
 	}
@@ -122,9 +129,45 @@ func AssertClientEqual(t *testing.T, got, want client.Client) {
 }
 
 func withoutSecrets(c client.Client) client.Client {
-	c.Secrets = nil
+	c.Secrets, c.RegistrationTokenHash = nil, nil
 	c.CreatedAt, c.UpdatedAt = time.Time{}, time.Time{}
 	return c
+}
+
+// testClientRegistrationTokenHash covers the nullable registration token
+// hash: absent for clients not made by dynamic registration, persisted by
+// CreateClient, replaced (and cleared) by UpdateClient.
+func testClientRegistrationTokenHash(t *testing.T, s store.Store) {
+	c := SampleClient(1)
+	c.RegistrationTokenHash = nil
+	mustCreate(t, s, c)
+	got, err := s.GetClientByClientID(ctx(t), c.ClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.RegistrationTokenHash != nil {
+		t.Errorf("client without a registration token: hash = %q, want nil", got.RegistrationTokenHash)
+	}
+	for _, want := range [][]byte{[]byte("first-hash"), {0, 0xff, 1}, nil} {
+		if _, err := s.UpdateClient(ctx(t), c.ID, func(old client.Client) (client.Client, audit.Event, error) {
+			old.RegistrationTokenHash = want
+			return old, Event(audit.ClientUpdate, c.ID), nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for name, get := range map[string]func() (client.Client, error){
+			"by id":        func() (client.Client, error) { return s.GetClient(ctx(t), c.ID) },
+			"by client_id": func() (client.Client, error) { return s.GetClientByClientID(ctx(t), c.ClientID) },
+		} {
+			got, err := get()
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if !bytes.Equal(got.RegistrationTokenHash, want) || (want == nil) != (got.RegistrationTokenHash == nil) {
+				t.Errorf("%s after update: hash = %q, want %q", name, got.RegistrationTokenHash, want)
+			}
+		}
+	}
 }
 
 func testClientNotFound(t *testing.T, s store.Store) {
@@ -231,8 +274,8 @@ func testSigningKeys(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.CreateSigningKey(ctx(t), k1); !errors.Is(err, client.ErrConflict) {
-		t.Errorf("duplicate kid: got %v, want ErrConflict", err)
+	if err := s.CreateSigningKey(ctx(t), k1); !errors.Is(err, keys.ErrDuplicateKey) {
+		t.Errorf("duplicate kid: got %v, want keys.ErrDuplicateKey", err)
 	}
 	ks, err := s.ListSigningKeys(ctx(t))
 	if err != nil || len(ks) != 2 {

@@ -1,0 +1,310 @@
+package register
+
+import (
+	"net/http"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/latchkey/latchkey/internal/api/jsonbody"
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/keys"
+)
+
+// RFC 7591 §2 token_endpoint_auth_method values this server implements.
+const (
+	AuthClientSecretBasic = "client_secret_basic"
+	AuthClientSecretPost  = "client_secret_post"
+	AuthNone              = "none"
+)
+
+// ResponseTypeCode is the only response type supported (RFC 7591 §2).
+const ResponseTypeCode = "code"
+
+// DefaultClientName names a client whose registration carries no
+// client_name (optional in RFC 7591, required by the core).
+const DefaultClientName = "Dynamically registered client"
+
+// metadata is the RFC 7591 §2 client metadata this server understands.
+// Pointers tell absent from empty. Every other member lands in Unknown:
+// RFC 7591 requires unknown metadata to be ignored, but the adapter still
+// looks there for metadata it must refuse rather than ignore, and for the
+// RFC 7592 update members.
+type metadata struct {
+	RedirectURIs            *[]string `json:"redirect_uris"`
+	TokenEndpointAuthMethod *string   `json:"token_endpoint_auth_method"`
+	GrantTypes              *[]string `json:"grant_types"`
+	ResponseTypes           *[]string `json:"response_types"`
+	ClientName              *string   `json:"client_name"`
+	ClientURI               *string   `json:"client_uri"`
+	LogoURI                 *string   `json:"logo_uri"`
+	Scope                   *string   `json:"scope"`
+	// Accepted and type-checked, but not stored (and so not returned).
+	Contacts        *[]string `json:"contacts"`
+	TOSURI          *string   `json:"tos_uri"`
+	PolicyURI       *string   `json:"policy_uri"`
+	SoftwareID      *string   `json:"software_id"`
+	SoftwareVersion *string   `json:"software_version"`
+
+	Unknown map[string]jsontext.Value `json:",embed"`
+}
+
+// unsupported lists standard metadata that would change how the client
+// authenticates or how its tokens and responses are protected. Ignoring it
+// would leave the client believing in protection it does not have, so it
+// is refused unless null or one of the listed values (JSON, compared after
+// decoding), which are what this server does anyway.
+var unsupported = map[string][]any{
+	// RFC 7591 §2 and §2.3.
+	"jwks":               nil,
+	"jwks_uri":           nil,
+	"software_statement": nil,
+	// OpenID Connect Dynamic Client Registration 1.0 §2.
+	"sector_identifier_uri":           nil,
+	"subject_type":                    {"public"},
+	"id_token_signed_response_alg":    {string(keys.Algorithm)},
+	"id_token_encrypted_response_alg": nil,
+	"id_token_encrypted_response_enc": nil,
+	"userinfo_signed_response_alg":    nil,
+	"userinfo_encrypted_response_alg": nil,
+	"userinfo_encrypted_response_enc": nil,
+	"request_object_signing_alg":      nil,
+	"request_object_encryption_alg":   nil,
+	"request_object_encryption_enc":   nil,
+	"token_endpoint_auth_signing_alg": nil,
+	"request_uris":                    nil,
+	"require_auth_time":               {false},
+	// RFC 9101 (JAR), RFC 9126 (PAR), RFC 9449 (DPoP), RFC 8705 (mTLS),
+	// JARM.
+	"require_signed_request_object":                  {false},
+	"require_pushed_authorization_requests":          {false},
+	"dpop_bound_access_tokens":                       {false},
+	"tls_client_certificate_bound_access_tokens":     {false},
+	"tls_client_auth_subject_dn":                     nil,
+	"tls_client_auth_san_dns":                        nil,
+	"tls_client_auth_san_uri":                        nil,
+	"tls_client_auth_san_ip":                         nil,
+	"tls_client_auth_san_email":                      nil,
+	"authorization_signed_response_alg":              nil,
+	"authorization_encrypted_response_alg":           nil,
+	"authorization_encrypted_response_enc":           nil,
+	"introspection_signed_response_alg":              nil,
+	"introspection_encrypted_response_alg":           nil,
+	"introspection_encrypted_response_enc":           nil,
+	"backchannel_token_delivery_mode":                nil,
+	"backchannel_client_notification_endpoint":       nil,
+	"backchannel_authentication_request_signing_alg": nil,
+}
+
+// decode reads the body: jsonbody's Content-Type and size limits, wrong
+// types and duplicate members refused, unknown members kept aside.
+func decode(w http.ResponseWriter, r *http.Request, dst *metadata) *httpError {
+	if e := jsonbody.Decode(w, r, dst, jsonbody.Options{IgnoreUnknown: true}); e != nil {
+		if e.Status == http.StatusBadRequest {
+			return metadataError("%s", e.Message)
+		}
+		return &httpError{status: e.Status, code: e.Code, description: e.Message}
+	}
+	return nil
+}
+
+// translated is a registration request in domain terms.
+type translated struct {
+	typ       client.Type
+	name      string
+	redirects []string
+	scopes    []string // nil → the server's default client scopes
+	grants    []string
+	clientURI string
+	logoURI   string
+}
+
+func (t translated) createInput() client.CreateInput {
+	return client.CreateInput{Name: t.name, Type: t.typ, RedirectURIs: t.redirects, AllowedScopes: t.scopes,
+		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI}
+}
+
+func (t translated) metadata() client.Metadata {
+	return client.Metadata{Name: t.name, Type: t.typ, RedirectURIs: t.redirects, AllowedScopes: t.scopes,
+		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI}
+}
+
+// translate maps the wire metadata onto the core's input, applying the
+// RFC 7591 §2 defaults. It checks only what has no place in the core: the
+// metadata this server refuses, the auth method and response_types, which
+// the core does not carry. Everything else is validated by the core.
+func (m metadata) translate() (translated, *httpError) {
+	if e := checkUnsupported(m.Unknown); e != nil {
+		return translated{}, e
+	}
+	t := translated{typ: client.Confidential, name: DefaultClientName, grants: []string{client.GrantAuthorizationCode}}
+	if m.TokenEndpointAuthMethod != nil {
+		switch *m.TokenEndpointAuthMethod {
+		case AuthClientSecretBasic, AuthClientSecretPost:
+		case AuthNone:
+			t.typ = client.Public
+		default:
+			return translated{}, metadataError("token_endpoint_auth_method %q is not supported (supported: %s, %s, %s)",
+				truncate(*m.TokenEndpointAuthMethod), AuthClientSecretBasic, AuthClientSecretPost, AuthNone)
+		}
+	}
+	if m.GrantTypes != nil {
+		t.grants = *m.GrantTypes
+	}
+	if m.ResponseTypes != nil {
+		if e := checkResponseTypes(*m.ResponseTypes, t.grants); e != nil {
+			return translated{}, e
+		}
+	}
+	if m.ClientName != nil {
+		t.name = *m.ClientName
+	}
+	if m.RedirectURIs != nil {
+		t.redirects = *m.RedirectURIs
+	}
+	if m.Scope != nil {
+		t.scopes = splitScope(*m.Scope)
+	}
+	if m.ClientURI != nil {
+		t.clientURI = *m.ClientURI
+	}
+	if m.LogoURI != nil {
+		t.logoURI = *m.LogoURI
+	}
+	return t, nil
+}
+
+func checkUnsupported(unknown map[string]jsontext.Value) *httpError {
+	names := make([]string, 0, len(unknown))
+	for name := range unknown {
+		if _, ok := unsupported[name]; ok {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		var v any
+		if err := json.Unmarshal(unknown[name], &v); err != nil || v == nil {
+			continue // null: as if absent
+		}
+		if !slices.ContainsFunc(unsupported[name], func(ok any) bool { return reflect.DeepEqual(ok, v) }) {
+			return metadataError("%s is not supported by this server", name)
+		}
+	}
+	return nil
+}
+
+// checkResponseTypes allows only "code", and requires response_types and
+// grant_types to agree (RFC 7591 §2.1): code if and only if
+// authorization_code.
+func checkResponseTypes(rts, grants []string) *httpError {
+	for i, rt := range rts {
+		if rt != ResponseTypeCode {
+			return metadataError("response_types[%d]: %q is not supported (supported: code)", i, truncate(rt))
+		}
+		if i > 0 {
+			return metadataError("response_types[%d]: %q is listed twice", i, rt)
+		}
+	}
+	hasCode, hasGrant := len(rts) > 0, slices.Contains(grants, client.GrantAuthorizationCode)
+	switch {
+	case hasCode && !hasGrant:
+		return metadataError("response_types includes code, so grant_types must include authorization_code")
+	case hasGrant && !hasCode:
+		return metadataError("grant_types includes authorization_code, so response_types must include code")
+	}
+	return nil
+}
+
+// splitScope splits RFC 6749 §3.3 space-delimited scopes. Extra spaces are
+// tolerated; any other character is left for the core to judge.
+func splitScope(s string) []string {
+	out := []string{}
+	for sc := range strings.SplitSeq(s, " ") {
+		if sc != "" {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// stringMember reads a string member from the unknown members: whether it
+// was present (null counts as absent) and whether it was a string.
+func stringMember(unknown map[string]jsontext.Value, name string) (value string, present, ok bool) {
+	raw, found := unknown[name]
+	if !found || raw.Kind() == 'n' {
+		return "", false, false
+	}
+	if err := json.Unmarshal(raw, &value); err != nil || raw.Kind() != '"' {
+		return "", true, false
+	}
+	return value, true, true
+}
+
+// info is the client information response (RFC 7591 §3.2.1, RFC 7592 §3):
+// the registered metadata as stored.
+type info struct {
+	ClientID                string   `json:"client_id"`
+	ClientSecret            string   `json:"client_secret,omitempty"`
+	ClientIDIssuedAt        int64    `json:"client_id_issued_at"`
+	ClientSecretExpiresAt   *int64   `json:"client_secret_expires_at,omitempty"`
+	RegistrationAccessToken string   `json:"registration_access_token"`
+	RegistrationClientURI   string   `json:"registration_client_uri"`
+	RedirectURIs            []string `json:"redirect_uris"`
+	GrantTypes              []string `json:"grant_types"`
+	ResponseTypes           []string `json:"response_types"`
+	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	ClientName              string   `json:"client_name"`
+	ClientURI               string   `json:"client_uri,omitempty"`
+	LogoURI                 string   `json:"logo_uri,omitempty"`
+	Scope                   string   `json:"scope"`
+}
+
+// info describes c; regToken is the registration access token to show
+// (fresh at registration, the presented one afterwards). A confidential
+// client is reported as client_secret_basic, the method RFC 7591 names as
+// default: which of basic and post it asked for is not stored, and the
+// token endpoint accepts both.
+func (h *Handler) info(c client.Client, regToken string) info {
+	b := info{
+		ClientID:                c.ClientID,
+		ClientIDIssuedAt:        c.CreatedAt.Unix(),
+		RegistrationAccessToken: regToken,
+		RegistrationClientURI:   h.clientURI(c.ClientID),
+		RedirectURIs:            nonNil(c.RedirectURIs),
+		GrantTypes:              nonNil(c.GrantTypes),
+		ResponseTypes:           []string{},
+		TokenEndpointAuthMethod: AuthNone,
+		ClientName:              c.Name,
+		ClientURI:               c.ClientURI,
+		LogoURI:                 c.LogoURI,
+		Scope:                   strings.Join(c.AllowedScopes, " "),
+	}
+	if c.HasGrant(client.GrantAuthorizationCode) {
+		b.ResponseTypes = []string{ResponseTypeCode}
+	}
+	if c.Type == client.Confidential {
+		b.TokenEndpointAuthMethod = AuthClientSecretBasic
+		var never int64
+		b.ClientSecretExpiresAt = &never
+	}
+	return b
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,391 @@
+// Package register is the HTTP adapter for OAuth 2.0 dynamic client
+// registration (RFC 7591, POST /oauth2/register) and its management
+// protocol (RFC 7592, GET|PUT|DELETE /oauth2/register/{client_id}). It
+// only translates: every rule about clients lives in the client core, and
+// a registration is an ordinary client created through the same
+// validation, store and secret generator as the other dialects.
+package register
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/latchkey/latchkey/internal/api/bearer"
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/token"
+)
+
+// Mode says who may register clients.
+type Mode string
+
+const (
+	// ModeOpen lets anyone register a client; admin scopes are refused.
+	ModeOpen Mode = "open"
+	// ModeToken requires an initial access token (RFC 7591 §3): one of
+	// this server's access tokens holding clients:create.
+	ModeToken Mode = "token"
+	// ModeOff turns registration and management off: the routes answer
+	// 404 and discovery does not advertise them.
+	ModeOff Mode = "off"
+)
+
+// Modes lists every mode, default first.
+var Modes = []Mode{ModeToken, ModeOpen, ModeOff}
+
+// ParseMode returns the mode named s; "" is the default, ModeToken.
+func ParseMode(s string) (Mode, error) {
+	if s == "" {
+		return ModeToken, nil
+	}
+	for _, m := range Modes {
+		if string(m) == s {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("registration mode %q: must be one of open, token, off", s)
+}
+
+// Scope is what an initial access token must hold in ModeToken.
+const Scope = "clients:create"
+
+// Path is where registration is served; management lives under it.
+const Path = "/oauth2/register"
+
+// RFC 7591 §3.2.2 error codes, and the RFC 6749 one for failures.
+const (
+	CodeInvalidRedirectURI    = "invalid_redirect_uri"
+	CodeInvalidClientMetadata = "invalid_client_metadata"
+	CodeServerError           = "server_error"
+)
+
+// Deps are what the handler needs.
+type Deps struct {
+	Clients *client.Service
+	// Auth checks initial access tokens; required in ModeToken.
+	Auth   *bearer.Authenticator
+	Mode   Mode   // "" → ModeToken
+	Issuer string // base of registration_client_uri
+	Realm  string // realm of registration-token challenges; "" → latchkey
+	Log    *slog.Logger
+}
+
+// Handler serves the registration and management endpoints.
+type Handler struct {
+	clients *client.Service
+	auth    *bearer.Authenticator
+	mode    Mode
+	issuer  string
+	realm   string
+	log     *slog.Logger
+}
+
+// New returns a Handler, or an error if d is inconsistent.
+func New(d Deps) (*Handler, error) {
+	mode, err := ParseMode(string(d.Mode))
+	if err != nil {
+		return nil, err
+	}
+	if mode == ModeToken && d.Auth == nil {
+		return nil, errors.New("registration mode token needs a bearer authenticator")
+	}
+	if d.Clients == nil {
+		return nil, errors.New("registration needs the client service")
+	}
+	if d.Realm == "" {
+		d.Realm = "latchkey"
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{clients: d.Clients, auth: d.Auth, mode: mode, issuer: strings.TrimSuffix(d.Issuer, "/"),
+		realm: d.Realm, log: d.Log}, nil
+}
+
+// Mode returns the handler's registration mode.
+func (h *Handler) Mode() Mode { return h.mode }
+
+// Endpoint is the registration_endpoint to advertise in discovery, or ""
+// when registration is off.
+func (h *Handler) Endpoint() string {
+	if h.mode == ModeOff {
+		return ""
+	}
+	return h.issuer + Path
+}
+
+// clientURI is a client's registration_client_uri (RFC 7592 §3).
+func (h *Handler) clientURI(clientID string) string {
+	return h.issuer + Path + "/" + url.PathEscape(clientID)
+}
+
+// Register serves POST /oauth2/register (RFC 7591 §3.1).
+func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
+	if h.mode == ModeOff {
+		http.NotFound(w, r)
+		return
+	}
+	actor := client.Actor{Subject: client.DCRSubject}
+	if h.mode == ModeToken {
+		claims, f := h.auth.Require(w, r, Scope)
+		if f != nil {
+			h.writeBearerFailure(w, r, f)
+			return
+		}
+		actor = client.Actor{Subject: claims.Subject, ClientID: claims.ClientID, Scopes: claims.Scopes()}
+	}
+	var req metadata
+	if e := decode(w, r, &req); e != nil {
+		writeError(w, e.status, e.code, e.description)
+		return
+	}
+	tr, e := req.translate()
+	if e != nil {
+		writeError(w, e.status, e.code, e.description)
+		return
+	}
+	c, secret, regToken, err := h.clients.Register(r.Context(), actor, tr.createInput())
+	if err != nil {
+		h.writeDomainError(w, r, err)
+		return
+	}
+	body := h.info(c, regToken.Expose())
+	if c.Type == client.Confidential {
+		body.ClientSecret = secret.Expose()
+	}
+	h.log.InfoContext(r.Context(), "client registered", "dialect", "rfc7591", "client_id", c.ClientID,
+		"mode", string(h.mode), "actor", actor.Subject)
+	writeJSON(w, http.StatusCreated, body)
+}
+
+// Read serves GET /oauth2/register/{client_id} (RFC 7592 §2.1). The
+// secret is not shown again: only its hash is stored.
+func (h *Handler) Read(w http.ResponseWriter, r *http.Request) {
+	c, raw, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, h.info(c, raw))
+}
+
+// Replace serves PUT /oauth2/register/{client_id} (RFC 7592 §2.2): the
+// body replaces every metadata value; omitted values take their defaults.
+func (h *Handler) Replace(w http.ResponseWriter, r *http.Request) {
+	c, raw, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
+	var req metadata
+	if e := decode(w, r, &req); e != nil {
+		writeError(w, e.status, e.code, e.description)
+		return
+	}
+	if e := h.checkUpdateRequest(c, req); e != nil {
+		writeError(w, e.status, e.code, e.description)
+		return
+	}
+	tr, e := req.translate()
+	if e != nil {
+		writeError(w, e.status, e.code, e.description)
+		return
+	}
+	if req.TokenEndpointAuthMethod == nil {
+		tr.typ = "" // keep the client's type rather than reset it
+	}
+	updated, err := h.clients.ReplaceMetadata(r.Context(), selfActor(c), c.ID, tr.metadata())
+	if err != nil {
+		h.writeDomainError(w, r, err)
+		return
+	}
+	h.log.InfoContext(r.Context(), "client registration updated", "dialect", "rfc7592", "client_id", c.ClientID)
+	writeJSON(w, http.StatusOK, h.info(updated, raw))
+}
+
+// Delete serves DELETE /oauth2/register/{client_id} (RFC 7592 §2.3). The
+// client's tokens stop being active with it.
+func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) {
+	c, _, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
+	if err := h.clients.Delete(r.Context(), selfActor(c), c.ID); err != nil {
+		h.writeDomainError(w, r, err)
+		return
+	}
+	h.log.InfoContext(r.Context(), "client registration deleted", "dialect", "rfc7592", "client_id", c.ClientID)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// selfActor is a client managing its own registration: it holds no
+// scopes, so it cannot add admin scopes to itself.
+func selfActor(c client.Client) client.Actor {
+	return client.Actor{Subject: c.ClientID, ClientID: c.ClientID}
+}
+
+// checkUpdateRequest applies RFC 7592 §2.2: the body names the client it
+// updates, carries none of the server-issued values, and a client_secret,
+// if given, is the client's current one.
+func (h *Handler) checkUpdateRequest(c client.Client, req metadata) *httpError {
+	for _, name := range []string{"registration_access_token", "registration_client_uri", "client_id_issued_at", "client_secret_expires_at"} {
+		if _, ok := req.Unknown[name]; ok {
+			return metadataError("%s is issued by the server and must not be sent in an update", name)
+		}
+	}
+	id, present, ok := stringMember(req.Unknown, "client_id")
+	switch {
+	case !present:
+		return metadataError("client_id is required in an update and must be this client's")
+	case !ok:
+		return metadataError("field %q must be a string", "client_id")
+	case id != c.ClientID:
+		return metadataError("client_id does not match the client being updated; it cannot be changed")
+	}
+	secret, present, ok := stringMember(req.Unknown, "client_secret")
+	switch {
+	case !present:
+	case !ok:
+		return metadataError("field %q must be a string", "client_secret")
+	case !h.clients.SecretMatches(c, secret):
+		return metadataError("client_secret does not match the client's current secret")
+	}
+	return nil
+}
+
+// authenticate checks the registration access token for the client named
+// in the path. On failure it has written the response.
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (client.Client, string, bool) {
+	if h.mode == ModeOff {
+		http.NotFound(w, r)
+		return client.Client{}, "", false
+	}
+	v := &registrationVerifier{clients: h.clients, clientID: r.PathValue("client_id")}
+	if _, f := bearer.New(v, h.realm).Require(w, r, ""); f != nil {
+		h.writeBearerFailure(w, r, f)
+		return client.Client{}, "", false
+	}
+	return v.client, v.raw, true
+}
+
+// registrationVerifier adapts AuthenticateRegistration to bearer's
+// Verifier, so registration access tokens get the same header parsing and
+// RFC 6750 challenges as access tokens.
+type registrationVerifier struct {
+	clients  *client.Service
+	clientID string
+	client   client.Client
+	raw      string
+}
+
+func (v *registrationVerifier) Verify(ctx context.Context, raw string) (token.Claims, error) {
+	c, err := v.clients.AuthenticateRegistration(ctx, v.clientID, raw)
+	if errors.Is(err, client.ErrAuthentication) {
+		return token.Claims{}, fmt.Errorf("%w: %w", token.ErrInvalidToken, err)
+	}
+	if err != nil {
+		return token.Claims{}, err
+	}
+	v.client, v.raw = c, raw
+	return token.Claims{Subject: c.ClientID, ClientID: c.ClientID}, nil
+}
+
+// writeBearerFailure renders a refused token; bearer has set the
+// WWW-Authenticate challenge.
+func (h *Handler) writeBearerFailure(w http.ResponseWriter, r *http.Request, f *bearer.Failure) {
+	if f.Status == http.StatusInternalServerError {
+		h.log.ErrorContext(r.Context(), "token verification failed", "path", r.URL.Path, "err", f.Cause)
+		writeError(w, http.StatusInternalServerError, CodeServerError, "internal error")
+		return
+	}
+	code := f.Code
+	if code == "" {
+		code = bearer.CodeInvalidToken
+	}
+	writeError(w, f.Status, code, f.Message)
+}
+
+// fieldNames maps the core's field names to RFC 7591 metadata names.
+var fieldNames = map[string]string{
+	"client_name":    "client_name",
+	"client_type":    "token_endpoint_auth_method",
+	"redirect_uris":  "redirect_uris",
+	"grant_types":    "grant_types",
+	"allowed_scopes": "scope",
+	"client_uri":     "client_uri",
+	"logo_uri":       "logo_uri",
+}
+
+func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err error) {
+	var ve *client.ValidationError
+	var pe *client.PrivilegeError
+	switch {
+	case errors.As(err, &ve):
+		writeError(w, http.StatusBadRequest, validationCode(ve), describe(ve))
+	case errors.As(err, &pe):
+		writeError(w, http.StatusBadRequest, CodeInvalidClientMetadata, "scope: "+pe.Error())
+	case errors.Is(err, client.ErrNotFound):
+		// Deleted between authentication and the change: the token no
+		// longer names a client (RFC 7592 §2).
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Bearer realm=%q, error=%q", h.realm, bearer.CodeInvalidToken))
+		writeError(w, http.StatusUnauthorized, bearer.CodeInvalidToken, "the client no longer exists")
+	default:
+		h.log.ErrorContext(r.Context(), "registration request failed", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, CodeServerError, "internal error; nothing was changed")
+	}
+}
+
+// validationCode is invalid_redirect_uri when every problem is with a
+// redirect URI, invalid_client_metadata otherwise (RFC 7591 §3.2.2).
+func validationCode(ve *client.ValidationError) string {
+	for _, fe := range ve.Errors {
+		if fe.Field != "redirect_uris" {
+			return CodeInvalidClientMetadata
+		}
+	}
+	return CodeInvalidRedirectURI
+}
+
+func describe(ve *client.ValidationError) string {
+	parts := make([]string, 0, len(ve.Errors))
+	for _, fe := range ve.Errors {
+		where := fe.Where()
+		if name, ok := fieldNames[fe.Field]; ok && name != fe.Field {
+			where = name + strings.TrimPrefix(where, fe.Field)
+		}
+		parts = append(parts, where+": "+fe.Message)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// httpError is a response the adapter decided on before reaching the core.
+type httpError struct {
+	status      int
+	code        string
+	description string
+}
+
+func metadataError(format string, args ...any) *httpError {
+	return &httpError{status: http.StatusBadRequest, code: CodeInvalidClientMetadata, description: fmt.Sprintf(format, args...)}
+}
+
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, description string) {
+	writeJSON(w, status, errorBody{Error: code, Description: description})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
