@@ -62,7 +62,12 @@ func freeAddr(t *testing.T) string {
 // entries override the defaults.
 func startServer(t *testing.T, extraEnv map[string]string, args ...string) *testServer {
 	t.Helper()
-	dir := t.TempDir()
+	return startServerOn(t, "sqlite:"+filepath.Join(t.TempDir(), "latchkey.db"), extraEnv, args...)
+}
+
+// startServerOn runs `latchkey serve` on the database db.
+func startServerOn(t *testing.T, db string, extraEnv map[string]string, args ...string) *testServer {
+	t.Helper()
 	addr := freeAddr(t)
 	env := map[string]string{
 		"LATCHKEY_BOOTSTRAP_CLIENT_ID":     adminID,
@@ -72,10 +77,10 @@ func startServer(t *testing.T, extraEnv map[string]string, args ...string) *test
 	for k, v := range extraEnv {
 		env[k] = v
 	}
-	ts := &testServer{URL: "http://" + addr, DBPath: filepath.Join(dir, "latchkey.db"), stderr: &syncBuffer{}, done: make(chan error, 1)}
+	ts := &testServer{URL: "http://" + addr, DBPath: strings.TrimPrefix(db, "sqlite:"), stderr: &syncBuffer{}, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	ts.cancel = cancel
-	argv := append([]string{"serve", "--addr", addr, "--db", "sqlite:" + ts.DBPath}, args...)
+	argv := append([]string{"serve", "--addr", addr, "--db", db}, args...)
 	go func() { ts.done <- run(ctx, argv, func(k string) string { return env[k] }, nil, io.Discard, ts.stderr) }()
 	t.Cleanup(ts.stop)
 	deadline := time.Now().Add(20 * time.Second)

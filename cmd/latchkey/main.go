@@ -47,6 +47,9 @@ Usage:
   latchkey client rotate-secret ID  give a client a new secret; the old one works for --grace
   latchkey audit list [flags]       show the audit log, newest first
   latchkey user create [flags]      create a user (--bot for a bot user) in the database
+  latchkey migrate                  apply pending database migrations and exit
+  latchkey migrate-store --from DSN --to DSN
+                                    copy everything to a new store (e.g. SQLite to PostgreSQL)
   latchkey keys list|rotate         show signing keys; publish a new one (signs after --publish-delay)
   latchkey help                     show this help
 
@@ -72,6 +75,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runAudit(ctx, args[1:], getenv, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate-store":
+		return runMigrateStore(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

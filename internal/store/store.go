@@ -38,7 +38,20 @@ type Store interface {
 	// TokenRevoked reports whether jti has been revoked.
 	TokenRevoked(ctx context.Context, jti string) (bool, error)
 
+	// The copy operations below serve migrate-store, which moves a whole
+	// store to another backend: writes given an audit.Event with an empty
+	// ID record no event, and AppendAudit copies events verbatim.
+	AppendAudit(ctx context.Context, ev audit.Event) error
+	ListSettings(ctx context.Context) (map[string][]byte, error)
+	ListRevocations(ctx context.Context) ([]Revocation, error)
+
 	// Ping checks the store is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Revocation is a revoked token id and when the token would have expired.
+type Revocation struct {
+	JTI       string
+	ExpiresAt time.Time
 }

@@ -1,0 +1,164 @@
+// Package storecopy moves everything in one store to another (for
+// `latchkey migrate-store`, e.g. from the embedded SQLite file to
+// PostgreSQL), so clients keep their ids and secrets, tokens stay valid
+// and the audit trail is kept.
+package storecopy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/sealed"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/user"
+)
+
+// Stats counts what was copied.
+type Stats struct {
+	Settings, Users, Clients, Keys, Revocations, AuditEvents int
+}
+
+func (s Stats) String() string {
+	return fmt.Sprintf("%d clients, %d users, %d signing keys, %d audit events, %d revocations, %d settings",
+		s.Clients, s.Users, s.Keys, s.AuditEvents, s.Revocations, s.Settings)
+}
+
+// ErrTargetNotEmpty means the target already holds data; copying into it
+// could mix two deployments' keys and secrets.
+var ErrTargetNotEmpty = errors.New("the target store is not empty")
+
+const page = 500
+
+// Copy copies everything from src to dst. Values sealed under srcBox (the
+// signing keys and sealed settings) are re-sealed under dstBox. dst must
+// be empty (freshly migrated). The copy is not atomic across the two
+// stores: if it fails, drop the target and run it again.
+func Copy(ctx context.Context, src, dst store.Store, srcBox, dstBox *sealed.Box) (Stats, error) {
+	var st Stats
+	if err := checkEmpty(ctx, dst); err != nil {
+		return st, err
+	}
+	// Re-seal the signing keys first, in memory: a wrong source master key
+	// fails here, before anything is written to the target.
+	recs, err := src.ListSigningKeys(ctx)
+	if err != nil {
+		return st, err
+	}
+	for i := range recs {
+		if recs[i], err = keys.Reseal(recs[i], srcBox, dstBox); err != nil {
+			return st, err
+		}
+	}
+	settings, err := src.ListSettings(ctx)
+	if err != nil {
+		return st, err
+	}
+	for name, value := range settings {
+		// Sealed settings use their name as the sealing label; a value
+		// that does not open that way is plain and copied as it is.
+		if plain, err := srcBox.Open(value, name); err == nil {
+			value = dstBox.Seal(plain, name)
+		}
+		if _, err := dst.InitSetting(ctx, name, value); err != nil {
+			return st, err
+		}
+		st.Settings++
+	}
+	for p := (user.Page{Limit: page}); ; {
+		us, err := src.ListUsers(ctx, p)
+		if err != nil {
+			return st, err
+		}
+		for _, u := range us {
+			if err := dst.CreateUser(ctx, u, audit.Event{}); err != nil {
+				return st, fmt.Errorf("user %s: %w", u.ID, err)
+			}
+			st.Users++
+		}
+		if len(us) < page {
+			break
+		}
+		p.AfterCreated, p.AfterID = us[len(us)-1].CreatedAt, us[len(us)-1].ID
+	}
+	for f := (client.Filter{Limit: page}); ; {
+		cs, err := src.ListClients(ctx, f)
+		if err != nil {
+			return st, err
+		}
+		for _, listed := range cs {
+			c, err := src.GetClient(ctx, listed.ID) // with its secret hashes
+			if err != nil {
+				return st, err
+			}
+			if err := dst.CreateClient(ctx, c, audit.Event{}); err != nil {
+				return st, fmt.Errorf("client %s: %w", c.ClientID, err)
+			}
+			st.Clients++
+		}
+		if len(cs) < page {
+			break
+		}
+		f.AfterCreated, f.AfterID = cs[len(cs)-1].CreatedAt, cs[len(cs)-1].ID
+	}
+	for _, r := range recs {
+		if err := dst.CreateSigningKey(ctx, r); err != nil {
+			return st, err
+		}
+		st.Keys++
+	}
+	revs, err := src.ListRevocations(ctx)
+	if err != nil {
+		return st, err
+	}
+	for _, r := range revs {
+		if err := dst.RevokeToken(ctx, r.JTI, r.ExpiresAt); err != nil {
+			return st, err
+		}
+		st.Revocations++
+	}
+	for f := (audit.Filter{Limit: page}); ; {
+		evs, err := src.ListAudit(ctx, f)
+		if err != nil {
+			return st, err
+		}
+		for _, ev := range evs {
+			if err := dst.AppendAudit(ctx, ev); err != nil {
+				return st, fmt.Errorf("audit event %s: %w", ev.ID, err)
+			}
+			st.AuditEvents++
+		}
+		if len(evs) < page {
+			break
+		}
+		f.BeforeTime, f.BeforeID = evs[len(evs)-1].Time, evs[len(evs)-1].ID
+	}
+	return st, nil
+}
+
+func checkEmpty(ctx context.Context, s store.Store) error {
+	n, err := s.CountClients(ctx)
+	if err != nil {
+		return err
+	}
+	us, err := s.ListUsers(ctx, user.Page{Limit: 1})
+	if err != nil {
+		return err
+	}
+	ks, err := s.ListSigningKeys(ctx)
+	if err != nil {
+		return err
+	}
+	settings, err := s.ListSettings(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 || len(us) > 0 || len(ks) > 0 || len(settings) > 0 {
+		return fmt.Errorf("%w: it has %d clients, %d+ users, %d signing keys and %d settings; use a new, empty database",
+			ErrTargetNotEmpty, n, len(us), len(ks), len(settings))
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package storecopy_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/sealed"
+	"github.com/latchkey/latchkey/internal/server"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/postgres"
+	"github.com/latchkey/latchkey/internal/store/postgres/pgtest"
+	"github.com/latchkey/latchkey/internal/store/sqlite"
+	"github.com/latchkey/latchkey/internal/store/storecopy"
+	"github.com/latchkey/latchkey/internal/user"
+)
+
+func openSQLite(t *testing.T) store.Store {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func assemble(t *testing.T, s store.Store, box *sealed.Box) *server.App {
+	app, err := server.Assemble(t.Context(), server.Options{Store: s, Box: box, Issuer: "https://issuer.example",
+		AccessTokenTTL: time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
+func TestCopy(t *testing.T) {
+	targets := map[string]func(t *testing.T) store.Store{
+		"sqlite": openSQLite,
+		"postgres": func(t *testing.T) store.Store {
+			s, err := postgres.Open(t.Context(), pgtest.FreshDSN(t), postgres.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+	}
+	for name, newTarget := range targets {
+		t.Run(name, func(t *testing.T) {
+			srcBox, _ := sealed.New(bytes.Repeat([]byte{1}, sealed.KeyBytes))
+			dstBox, _ := sealed.New(bytes.Repeat([]byte{2}, sealed.KeyBytes))
+			src := openSQLite(t)
+			app := assemble(t, src, srcBox)
+			ctx := t.Context()
+			root := client.Actor{Root: true, Subject: "test"}
+			if _, err := app.Users.Create(ctx, user.Actor{Subject: "test"}, user.CreateInput{ID: "bot-1", Username: "bot", Bot: true}); err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			var secrets []string
+			for i := range 3 {
+				c, s, err := app.Clients.Create(ctx, root, client.CreateInput{Name: "c", GrantTypes: []string{client.GrantClientCredentials},
+					AllowedScopes: []string{"api:read"}, BotUserID: map[bool]string{true: "bot-1"}[i == 0]})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids, secrets = append(ids, c.ClientID), append(secrets, s.Expose())
+			}
+			// A rotated client has two live secrets; both must survive.
+			rotID, _ := app.Clients.Lookup(ctx, ids[1])
+			_, rotated, err := app.Clients.RotateSecret(ctx, root, rotID.ID, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, claims, err := app.Issuer.Issue(ids[0], ids[0], []string{"api:read"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			revoked, revokedClaims, _ := app.Issuer.Issue(ids[2], ids[2], []string{"api:read"})
+			if err := app.Issuer.Revoke(ctx, revokedClaims); err != nil {
+				t.Fatal(err)
+			}
+			srcEvents, _ := src.ListAudit(ctx, audit.Filter{})
+
+			dst := newTarget(t)
+			st, err := storecopy.Copy(ctx, src, dst, srcBox, dstBox)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Clients != 3 || st.Users != 1 || st.Keys != 1 || st.Revocations != 1 || st.AuditEvents != len(srcEvents) || st.Settings < 1 {
+				t.Errorf("stats: %+v (source had %d audit events)", st, len(srcEvents))
+			}
+			// The target works under its own master key.
+			moved := assemble(t, dst, dstBox)
+			for i, id := range ids {
+				if _, err := moved.Clients.Authenticate(ctx, id, secrets[i]); err != nil {
+					t.Errorf("client %d's secret does not authenticate after the copy: %v", i, err)
+				}
+			}
+			if _, err := moved.Clients.Authenticate(ctx, ids[1], rotated.Expose()); err != nil {
+				t.Errorf("rotated secret: %v", err)
+			}
+			got, err := moved.Issuer.Verify(ctx, tok)
+			if err != nil || got.JTI != claims.JTI || got.Subject != "bot-1" && got.Subject != ids[0] {
+				t.Errorf("a token issued before the copy: %+v, %v", got, err)
+			}
+			if _, err := moved.Issuer.Verify(ctx, revoked); err == nil {
+				t.Error("a revoked token is valid after the copy")
+			}
+			dstEvents, _ := dst.ListAudit(ctx, audit.Filter{})
+			if len(dstEvents) != len(srcEvents) || dstEvents[0].ID != srcEvents[0].ID {
+				t.Errorf("audit trail: %d events, want %d", len(dstEvents), len(srcEvents))
+			}
+			b, err := dst.GetUser(ctx, "bot-1")
+			if err != nil || !b.Bot {
+				t.Errorf("bot user: %+v, %v", b, err)
+			}
+			// Copying again into the now-full target is refused.
+			if _, err := storecopy.Copy(ctx, src, dst, srcBox, dstBox); !errors.Is(err, storecopy.ErrTargetNotEmpty) {
+				t.Errorf("second copy: %v", err)
+			}
+			// The wrong source master key fails loudly instead of copying junk.
+			wrong, _ := sealed.New(bytes.Repeat([]byte{3}, sealed.KeyBytes))
+			untouched := newTarget(t)
+			if _, err := storecopy.Copy(ctx, src, untouched, wrong, dstBox); !errors.Is(err, sealed.ErrOpen) {
+				t.Errorf("wrong source key: %v", err)
+			}
+			if m, _ := untouched.ListSettings(ctx); len(m) != 0 {
+				t.Error("a copy with the wrong source key wrote to the target")
+			}
+		})
+	}
+}
