@@ -2,6 +2,7 @@ package token_test
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"path/filepath"
 	"testing"
 	"time"
@@ -16,8 +17,19 @@ import (
 type fixture struct {
 	svc    *token.Service
 	issuer *token.Issuer
+	keys   *keys.Manager
 	id     string
 	secret string
+}
+
+// ownKey returns the private key the fixture signs with.
+func (f fixture) ownKey(tb testing.TB, kid string) *ecdsa.PrivateKey {
+	tb.Helper()
+	k, err := f.keys.Current()
+	if err != nil || k.KID != kid {
+		tb.Fatalf("current key %v, %v; want %s", k, err, kid)
+	}
+	return k.Private
 }
 
 // newFixture builds the real token service on a SQLite store with one
@@ -47,7 +59,7 @@ func newFixtureCache(tb testing.TB, cacheTTL time.Duration) fixture {
 		tb.Fatal(err)
 	}
 	iss := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: "https://issuer.example", TTL: time.Hour, Revocations: st, Clients: clients})
-	return fixture{svc: token.NewService(clients, iss), issuer: iss, id: c.ClientID, secret: secret.Expose()}
+	return fixture{svc: token.NewService(clients, iss), issuer: iss, keys: km, id: c.ClientID, secret: secret.Expose()}
 }
 
 // BenchmarkClientCredentials is the token endpoint's work without HTTP:

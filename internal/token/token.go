@@ -5,6 +5,7 @@ package token
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -110,9 +111,20 @@ func (i *Issuer) Issue(sub, clientID string, scopes []string) (string, Claims, e
 		ClientID: clientID,
 		Scope:    strings.Join(scopes, " "),
 	}
-	raw, err := jwt.Signed(k.Signer()).Claims(c).Serialize()
+	// Sign the marshalled claims with go-jose's JWS signer directly: the
+	// jwt builder would marshal, unmarshal into a map and marshal again,
+	// which cost a fifth of issuance.
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", Claims{}, fmt.Errorf("encode claims: %w", err)
+	}
+	jws, err := k.Signer().Sign(payload)
 	if err != nil {
 		return "", Claims{}, fmt.Errorf("sign token: %w", err)
+	}
+	raw, err := jws.CompactSerialize()
+	if err != nil {
+		return "", Claims{}, fmt.Errorf("serialize token: %w", err)
 	}
 	return raw, c, nil
 }
@@ -147,15 +159,22 @@ func (i *Issuer) Parse(ctx context.Context, raw string) (Claims, error) {
 		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	var c Claims
-	var std jwt.Claims
-	if err := tok.Claims(pub, &c, &std); err != nil {
+	if err := tok.Claims(pub, &c); err != nil {
 		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	if c.Expiry == nil || c.IssuedAt == nil || c.JTI == "" || c.ClientID == "" || c.Subject == "" {
 		return Claims{}, fmt.Errorf("%w: required claim missing", ErrInvalidToken)
 	}
-	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: i.issuer, AnyAudience: jwt.Audience{i.issuer}, Time: i.now()}, leeway); err != nil {
-		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	now := i.now()
+	switch {
+	case c.Issuer != i.issuer:
+		return Claims{}, fmt.Errorf("%w: issuer %q is not this server", ErrInvalidToken, c.Issuer)
+	case !c.Audience.Contains(i.issuer):
+		return Claims{}, fmt.Errorf("%w: audience does not include this server", ErrInvalidToken)
+	case !now.Before(c.Expiry.Time().Add(leeway)):
+		return Claims{}, fmt.Errorf("%w: expired", ErrInvalidToken)
+	case c.IssuedAt.Time().After(now.Add(leeway)):
+		return Claims{}, fmt.Errorf("%w: issued in the future", ErrInvalidToken)
 	}
 	return c, nil
 }

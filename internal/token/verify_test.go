@@ -1,0 +1,104 @@
+package token_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/latchkey/latchkey/internal/token"
+)
+
+// sign makes a compact JWS over claims with key, alg, kid and typ of our
+// choosing, so every way a token can be wrong can be tried.
+func sign(t *testing.T, key any, alg jose.SignatureAlgorithm, kid, typ string, claims map[string]any) string {
+	t.Helper()
+	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: key, KeyID: kid}}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := json.Marshal(claims)
+	jws, err := s.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func TestParseRejectsHostileTokens(t *testing.T) {
+	f := newFixture(t)
+	good, claims, err := f.issuer.Issue("sub", f.id, []string{"api:read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.issuer.Parse(t.Context(), good); err != nil {
+		t.Fatalf("a genuine token fails: %v", err)
+	}
+	kid := strings.Split(good, ".")[0]
+	hdr, _ := base64.RawURLEncoding.DecodeString(kid)
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	_ = json.Unmarshal(hdr, &h)
+	own := f.ownKey(t, h.Kid)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	now := time.Now().Unix()
+	base := func() map[string]any {
+		return map[string]any{"iss": claims.Issuer, "sub": "sub", "aud": claims.Issuer, "exp": now + 3600, "iat": now,
+			"jti": "j", "client_id": f.id, "scope": "api:read"}
+	}
+	with := func(k string, v any) map[string]any { m := base(); m[k] = v; return m }
+	without := func(k string) map[string]any { m := base(); delete(m, k); return m }
+	tests := []struct {
+		name string
+		raw  string
+	}{
+		{"empty", ""},
+		{"garbage", "a.b.c"},
+		{"too long", strings.Repeat("a", 9000)},
+		{"alg none", base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"at+jwt","kid":"` + h.Kid + `"}`)) + "." + strings.Split(good, ".")[1] + "."},
+		{"HS256 with the public key as secret", sign(t, []byte("public-key-bytes-public-key-byte"), jose.HS256, h.Kid, "at+jwt", base())},
+		{"other key, same kid", sign(t, other, jose.ES256, h.Kid, "at+jwt", base())},
+		{"unknown kid", sign(t, other, jose.ES256, "nope", "at+jwt", base())},
+		{"typ JWT (an ID token)", sign(t, own, jose.ES256, h.Kid, "JWT", base())},
+		{"no typ", sign(t, own, jose.ES256, h.Kid, "", base())},
+		{"foreign issuer", sign(t, own, jose.ES256, h.Kid, "at+jwt", with("iss", "https://evil.example"))},
+		{"wrong audience", sign(t, own, jose.ES256, h.Kid, "at+jwt", with("aud", "https://api.example"))},
+		{"expired", sign(t, own, jose.ES256, h.Kid, "at+jwt", with("exp", now-120))},
+		{"issued in the future", sign(t, own, jose.ES256, h.Kid, "at+jwt", with("iat", now+3600))},
+		{"no exp", sign(t, own, jose.ES256, h.Kid, "at+jwt", without("exp"))},
+		{"no jti", sign(t, own, jose.ES256, h.Kid, "at+jwt", without("jti"))},
+		{"no client_id", sign(t, own, jose.ES256, h.Kid, "at+jwt", without("client_id"))},
+		{"no sub", sign(t, own, jose.ES256, h.Kid, "at+jwt", without("sub"))},
+		{"exp as string", sign(t, own, jose.ES256, h.Kid, "at+jwt", with("exp", "tomorrow"))},
+		{"tampered payload", strings.Split(good, ".")[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"scope":"clients:create"}`)) + "." + strings.Split(good, ".")[2]},
+	}
+	for _, tt := range tests {
+		if _, err := f.issuer.Parse(t.Context(), tt.raw); !errors.Is(err, token.ErrInvalidToken) {
+			t.Errorf("%s: got %v, want ErrInvalidToken", tt.name, err)
+		}
+	}
+	// Within the leeway, small clock differences between nodes are fine.
+	for name, m := range map[string]map[string]any{"just expired": with("exp", now-10), "iat slightly ahead": with("iat", now+10),
+		"audience list": with("aud", []string{"https://api.example", claims.Issuer}), "application/at+jwt": base()} {
+		typ := "at+jwt"
+		if name == "application/at+jwt" {
+			typ = "application/at+jwt"
+		}
+		if _, err := f.issuer.Parse(t.Context(), sign(t, own, jose.ES256, h.Kid, typ, m)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
