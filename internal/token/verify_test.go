@@ -68,7 +68,7 @@ func TestParseRejectsHostileTokens(t *testing.T) {
 		{"empty", ""},
 		{"garbage", "a.b.c"},
 		{"too long", strings.Repeat("a", 9000)},
-		{"alg none", base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"at+jwt","kid":"` + h.Kid + `"}`)) + "." + strings.Split(good, ".")[1] + "."},
+		{"alg none", base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"at+jwt","kid":"`+h.Kid+`"}`)) + "." + strings.Split(good, ".")[1] + "."},
 		{"HS256 with the public key as secret", sign(t, []byte("public-key-bytes-public-key-byte"), jose.HS256, h.Kid, "at+jwt", base())},
 		{"other key, same kid", sign(t, other, jose.ES256, h.Kid, "at+jwt", base())},
 		{"unknown kid", sign(t, other, jose.ES256, "nope", "at+jwt", base())},
