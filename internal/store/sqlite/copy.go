@@ -10,7 +10,7 @@ import (
 
 // AppendAudit stores a copied audit event as it is.
 func (s *Store) AppendAudit(ctx context.Context, ev audit.Event) error {
-	return insertAudit(ctx, s.db, ev)
+	return insertAudit(ctx, s.wdb, ev)
 }
 
 // ListSettings returns every setting.
