@@ -88,7 +88,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	}
 	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: clients, Now: o.Now})
 	tokens := token.NewService(clients, issuer)
-	auth := bearer.New(issuer, "latchkey")
+	auth := bearer.New(issuer, "latchkey", o.Log)
 	reg, err := register.New(register.Deps{Clients: clients, Auth: auth, Mode: o.Registration, Issuer: o.Issuer, Realm: "latchkey", Log: o.Log})
 	if err != nil {
 		return nil, err

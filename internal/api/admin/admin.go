@@ -225,7 +225,6 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, scope string
 		return claims, true
 	}
 	if f.Status == http.StatusInternalServerError {
-		h.log.ErrorContext(r.Context(), "token verification failed", "err", f.Cause)
 		writeError(w, f.Status, "server_error", "internal error")
 		return token.Claims{}, false
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/latchkey/latchkey/internal/api/cursor"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
@@ -82,16 +81,8 @@ func (h *Handler) ListClients(w http.ResponseWriter, r *http.Request) {
 		h.writeDomainError(w, r, err)
 		return
 	}
-	resp := listResponse{Clients: []ClientJSON{}}
-	if len(cs) > limit {
-		cs = cs[:limit]
-		c := cursor.Encode(cs[limit-1].CreatedAt, cs[limit-1].ID)
-		resp.NextCursor = &c
-	}
-	for _, c := range cs {
-		resp.Clients = append(resp.Clients, ToJSON(c))
-	}
-	writeJSON(w, http.StatusOK, resp)
+	cs, next := trimPage(cs, limit, func(c client.Client) (time.Time, string) { return c.CreatedAt, c.ID })
+	writeJSON(w, http.StatusOK, listResponse{Clients: mapAll(cs, ToJSON), NextCursor: next})
 }
 
 // patchRequest is an RFC 7396 merge patch over the seed 001 client object.
@@ -328,14 +319,6 @@ func (h *Handler) ListAudit(w http.ResponseWriter, r *http.Request) {
 		h.writeDomainError(w, r, err)
 		return
 	}
-	resp := auditResponse{Events: []AuditEventJSON{}}
-	if len(evs) > limit {
-		evs = evs[:limit]
-		c := cursor.Encode(evs[limit-1].Time, evs[limit-1].ID)
-		resp.NextCursor = &c
-	}
-	for _, ev := range evs {
-		resp.Events = append(resp.Events, AuditToJSON(ev))
-	}
-	writeJSON(w, http.StatusOK, resp)
+	evs, next := trimPage(evs, limit, func(ev audit.Event) (time.Time, string) { return ev.Time, ev.ID })
+	writeJSON(w, http.StatusOK, auditResponse{Events: mapAll(evs, AuditToJSON), NextCursor: next})
 }

@@ -123,16 +123,28 @@ func (h *Handler) ListUsers(w http.ResponseWriter, r *http.Request) {
 		h.writeDomainError(w, r, err)
 		return
 	}
-	resp := usersResponse{Users: []UserJSON{}}
-	if len(us) > limit {
-		us = us[:limit]
-		c := cursor.Encode(us[limit-1].CreatedAt, us[limit-1].ID)
-		resp.NextCursor = &c
+	us, next := trimPage(us, limit, func(u user.User) (time.Time, string) { return u.CreatedAt, u.ID })
+	writeJSON(w, http.StatusOK, usersResponse{Users: mapAll(us, UserToJSON), NextCursor: next})
+}
+
+// trimPage takes a page fetched with limit+1 items, cuts it to limit and
+// returns the cursor of its last item when there is more to read.
+func trimPage[T any](items []T, limit int, position func(T) (time.Time, string)) ([]T, *string) {
+	if len(items) <= limit {
+		return items, nil
 	}
-	for _, u := range us {
-		resp.Users = append(resp.Users, UserToJSON(u))
+	items = items[:limit]
+	c := cursor.Encode(position(items[limit-1]))
+	return items, &c
+}
+
+// mapAll renders every item; the result is never nil, so it encodes as [].
+func mapAll[T, J any](items []T, render func(T) J) []J {
+	out := make([]J, 0, len(items))
+	for _, it := range items {
+		out = append(out, render(it))
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return out
 }
 
 // Page size bounds for list endpoints.

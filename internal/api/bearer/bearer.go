@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -38,11 +39,14 @@ type Failure struct {
 type Authenticator struct {
 	verifier Verifier
 	realm    string
+	log      *slog.Logger
 }
 
-// New returns an Authenticator whose challenges name realm.
-func New(v Verifier, realm string) *Authenticator {
-	return &Authenticator{verifier: v, realm: realm}
+// New returns an Authenticator whose challenges name realm. log (may be
+// nil) records the cause when verification itself fails, so that no
+// dialect has to.
+func New(v Verifier, realm string, log *slog.Logger) *Authenticator {
+	return &Authenticator{verifier: v, realm: realm, log: log}
 }
 
 // Require authenticates r and checks it holds scope. On failure it sets the
@@ -51,9 +55,13 @@ func New(v Verifier, realm string) *Authenticator {
 func (a *Authenticator) Require(w http.ResponseWriter, r *http.Request, scope string) (token.Claims, *Failure) {
 	claims, f := a.authenticate(r, scope)
 	if f != nil {
-		if f.Status != http.StatusInternalServerError { // our fault, not the caller's credentials
-			w.Header().Set("WWW-Authenticate", a.challenge(f, scope))
+		if f.Status == http.StatusInternalServerError { // our fault, not the caller's credentials
+			if a.log != nil {
+				a.log.ErrorContext(r.Context(), "token verification failed", "path", r.URL.Path, "err", f.Cause)
+			}
+			return token.Claims{}, f
 		}
+		w.Header().Set("WWW-Authenticate", a.challenge(f, scope))
 		return token.Claims{}, f
 	}
 	return claims, nil

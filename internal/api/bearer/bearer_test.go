@@ -1,12 +1,15 @@
 package bearer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/token"
@@ -127,7 +130,7 @@ func TestRequire(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			v := newVerifier()
 			v.err = tt.verifyErr
-			a := New(v, realm)
+			a := New(v, realm, nil)
 			target := tt.url
 			if target == "" {
 				target = "/admin/clients"
@@ -183,7 +186,7 @@ func TestRequirePassesRawToken(t *testing.T) {
 	v := newVerifier()
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.Header.Set("Authorization", "Bearer  "+goodToken)
-	if _, f := New(v, realm).Require(httptest.NewRecorder(), r, ""); f != nil {
+	if _, f := New(v, realm, nil).Require(httptest.NewRecorder(), r, ""); f != nil {
 		t.Fatalf("Require: %+v", f)
 	}
 	if len(v.calls) != 1 || v.calls[0] != goodToken {
@@ -200,7 +203,7 @@ func TestRequireScopeIsExact(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.Header.Set("Authorization", "Bearer t")
 	w := httptest.NewRecorder()
-	_, f := New(v, realm).Require(w, r, createScope)
+	_, f := New(v, realm, nil).Require(w, r, createScope)
 	if f == nil || f.Status != http.StatusForbidden {
 		t.Fatalf("Require = %+v, want 403", f)
 	}
@@ -209,7 +212,7 @@ func TestRequireScopeIsExact(t *testing.T) {
 func TestRequireRealmQuoting(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	w := httptest.NewRecorder()
-	New(newVerifier(), `latchkey "admin"`).Require(w, r, "")
+	New(newVerifier(), `latchkey "admin"`, nil).Require(w, r, "")
 	if got, want := w.Header().Get("WWW-Authenticate"), `Bearer realm="latchkey \"admin\""`; got != want {
 		t.Errorf("WWW-Authenticate = %q, want %q", got, want)
 	}
@@ -233,5 +236,34 @@ func TestIsToken68(t *testing.T) {
 		if got := isToken68(s); got != want {
 			t.Errorf("isToken68(%q) = %v, want %v", s, got, want)
 		}
+	}
+}
+
+// A failure of verification itself (the store is down) is logged once,
+// here, with its cause, and never with the token.
+func TestRequireLogsInfrastructureFailures(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	v := newVerifier()
+	v.err = errors.New("database is locked")
+	r := httptest.NewRequest("POST", "/x", nil)
+	r.Header.Set("Authorization", "Bearer secret-token-value")
+	w := httptest.NewRecorder()
+	if _, f := New(v, "test", log).Require(w, r, ""); f == nil || f.Status != 500 {
+		t.Fatalf("failure = %+v", f)
+	}
+	out := buf.String()
+	if strings.Count(out, "token verification failed") != 1 || !strings.Contains(out, "database is locked") {
+		t.Errorf("log: %s", out)
+	}
+	if strings.Contains(out, "secret-token-value") {
+		t.Error("the token reached the log")
+	}
+	// Ordinary rejections are the caller's problem, not worth an error log.
+	buf.Reset()
+	r.Header.Set("Authorization", "Bearer")
+	New(newVerifier(), "test", log).Require(httptest.NewRecorder(), r, "")
+	if buf.Len() != 0 {
+		t.Errorf("a bad token was logged as an error: %s", buf.String())
 	}
 }

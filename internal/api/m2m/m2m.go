@@ -68,9 +68,6 @@ var fieldNames = map[string]string{
 func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 	claims, f := h.auth.Require(w, r, Scope)
 	if f != nil {
-		if f.Status == http.StatusInternalServerError {
-			h.log.ErrorContext(r.Context(), "token verification failed", "err", f.Cause)
-		}
 		writeProblem(w, f.Status, f.Message, nil)
 		return
 	}

@@ -265,7 +265,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (client.C
 		return client.Client{}, "", false
 	}
 	v := &registrationVerifier{clients: h.clients, clientID: r.PathValue("client_id")}
-	if _, f := bearer.New(v, h.realm).Require(w, r, ""); f != nil {
+	if _, f := bearer.New(v, h.realm, h.log).Require(w, r, ""); f != nil {
 		h.writeBearerFailure(w, r, f)
 		return client.Client{}, "", false
 	}
@@ -298,7 +298,6 @@ func (v *registrationVerifier) Verify(ctx context.Context, raw string) (token.Cl
 // WWW-Authenticate challenge.
 func (h *Handler) writeBearerFailure(w http.ResponseWriter, r *http.Request, f *bearer.Failure) {
 	if f.Status == http.StatusInternalServerError {
-		h.log.ErrorContext(r.Context(), "token verification failed", "path", r.URL.Path, "err", f.Cause)
 		writeError(w, http.StatusInternalServerError, CodeServerError, "internal error")
 		return
 	}
