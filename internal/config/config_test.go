@@ -1,0 +1,101 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func parse(t *testing.T, env map[string]string, args ...string) (Serve, error) {
+	t.Helper()
+	var s Serve
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	scopes := AddServeFlags(fs, func(k string) string { return env[k] }, &s)
+	if err := fs.Parse(args); err != nil {
+		return s, err
+	}
+	return s, s.Finish(*scopes)
+}
+
+func TestDefaults(t *testing.T) {
+	s, err := parse(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Addr != "127.0.0.1:8080" || s.DB != "sqlite:latchkey.db" || s.Issuer != "http://127.0.0.1:8080" ||
+		s.AccessTokenTTL != time.Hour || s.Registration != "token" || s.ClientCacheTTL != 2*time.Second ||
+		s.KeyRefresh != 30*time.Second || s.KeyPublishDelay != 2*time.Minute ||
+		strings.Join(s.DefaultScopes, " ") != DefaultScopes {
+		t.Errorf("defaults: %+v", s)
+	}
+}
+
+func TestEnvironmentAndFlags(t *testing.T) {
+	env := map[string]string{
+		"LATCHKEY_ADDR": "0.0.0.0:9000", "LATCHKEY_DB": "postgres://x/y", "LATCHKEY_DEFAULT_SCOPES": "a  b",
+		"LATCHKEY_ACCESS_TOKEN_TTL": "15m", "LATCHKEY_REGISTRATION": "off", "LATCHKEY_CLIENT_CACHE_TTL": "0s",
+		"LATCHKEY_MASTER_KEY": "k", "LATCHKEY_DB_MAX_CONNS": "7",
+	}
+	s, err := parse(t, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A wildcard listen address still gives a usable issuer.
+	if s.Addr != "0.0.0.0:9000" || s.Issuer != "http://localhost:9000" || s.DB != "postgres://x/y" || s.AccessTokenTTL != 15*time.Minute ||
+		s.Registration != "off" || s.ClientCacheTTL != 0 || s.MasterKey != "k" || s.MaxConns != 7 || strings.Join(s.DefaultScopes, ",") != "a,b" {
+		t.Errorf("from the environment: %+v", s)
+	}
+	// Flags win over the environment; a trailing slash leaves the issuer.
+	s, err = parse(t, env, "--addr", "127.0.0.1:1", "--issuer", "https://auth.example.com/", "--registration", "open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Addr != "127.0.0.1:1" || s.Issuer != "https://auth.example.com" || s.Registration != "open" {
+		t.Errorf("flags over environment: %+v", s)
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"bad ttl env", map[string]string{"LATCHKEY_ACCESS_TOKEN_TTL": "soon"}, nil, "access-token-ttl"},
+		{"zero ttl", nil, []string{"--access-token-ttl", "0s"}, "access-token-ttl"},
+		{"addr without port", nil, []string{"--addr", "localhost"}, "--addr"},
+		{"issuer not http", nil, []string{"--issuer", "ftp://x"}, "--issuer"},
+		{"publish delay not longer than refresh", nil, []string{"--key-refresh", "1m", "--key-publish-delay", "1m"}, "key-publish-delay"},
+		{"zero refresh", nil, []string{"--key-refresh", "0s"}, "key-refresh"},
+		{"negative cache", nil, []string{"--client-cache-ttl", "-1s"}, "client-cache-ttl"},
+		{"unknown registration mode", nil, []string{"--registration", "maybe"}, "registration"},
+	}
+	for _, tt := range tests {
+		_, err := parse(t, tt.env, tt.args...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want an error naming %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestDSNKinds(t *testing.T) {
+	for dsn, want := range map[string][2]any{
+		"sqlite:latchkey.db":   {"latchkey.db", false},
+		"sqlite:/var/lib/x.db": {"/var/lib/x.db", false},
+		"postgres://u@h/db":    {"", true},
+		"postgresql://u@h/db":  {"", true},
+		"mysql://u@h/db":       {"", false},
+		"latchkey.db":          {"", false},
+	} {
+		if got := SQLitePath(dsn); got != want[0] {
+			t.Errorf("SQLitePath(%q) = %q", dsn, got)
+		}
+		if got := IsPostgres(dsn); got != want[1] {
+			t.Errorf("IsPostgres(%q) = %v", dsn, got)
+		}
+	}
+}
