@@ -204,6 +204,21 @@ func clientError(err error, id string) error {
 
 // resolveClient finds a client by internal id or, failing that, by OAuth
 // client_id.
+// openClient opens the existing store named by cfg and finds the client
+// that id names (its internal id or its client_id); call closeDB when done.
+func openClient(ctx context.Context, cfg config.Store, stderr io.Writer, id string) (*client.Service, client.Client, func(), error) {
+	svc, closeDB, err := openClientService(ctx, cfg, stderr, true)
+	if err != nil {
+		return nil, client.Client{}, nil, err
+	}
+	c, err := resolveClient(ctx, svc, id)
+	if err != nil {
+		closeDB()
+		return nil, client.Client{}, nil, err
+	}
+	return svc, c, closeDB, nil
+}
+
 func resolveClient(ctx context.Context, svc *client.Service, id string) (client.Client, error) {
 	c, err := svc.Get(ctx, id)
 	if errors.Is(err, client.ErrNotFound) {
@@ -412,15 +427,11 @@ func runClientGet(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return err
 	}
-	svc, closeDB, err := openClientService(ctx, cfg, stderr, true)
+	_, c, closeDB, err := openClient(ctx, cfg, stderr, id)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	c, err := resolveClient(ctx, svc, id)
-	if err != nil {
-		return err
-	}
 	if asJSON {
 		return printJSON(stdout, clientResponse{Client: admin.ToJSON(c)})
 	}
@@ -478,15 +489,11 @@ func runClientUpdate(ctx context.Context, args []string, getenv func(string) str
 		fs.Usage()
 		return fmt.Errorf("%w: nothing to update: give at least one of --name, --scopes, --redirect-uri, --allowed-origin, --grant-types, --client-uri, --logo-uri, --first-party", errUsage)
 	}
-	svc, closeDB, err := openClientService(ctx, cfg, stderr, true)
+	svc, c, closeDB, err := openClient(ctx, cfg, stderr, id)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	c, err := resolveClient(ctx, svc, id)
-	if err != nil {
-		return err
-	}
 	if c, err = svc.Update(ctx, cliActor, c.ID, p, ""); err != nil {
 		return clientError(err, id)
 	}
@@ -521,15 +528,11 @@ func runClientSetEnabled(ctx context.Context, args []string, getenv func(string)
 	if err != nil {
 		return err
 	}
-	svc, closeDB, err := openClientService(ctx, cfg, stderr, true)
+	svc, c, closeDB, err := openClient(ctx, cfg, stderr, id)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	c, err := resolveClient(ctx, svc, id)
-	if err != nil {
-		return err
-	}
 	if c.Enabled == enable {
 		fmt.Fprintf(stdout, "client %s (client_id %s) is already %sd\n", c.ID, c.ClientID, verb)
 		return nil
@@ -549,15 +552,11 @@ func runClientDelete(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	svc, closeDB, err := openClientService(ctx, cfg, stderr, true)
+	svc, c, closeDB, err := openClient(ctx, cfg, stderr, id)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	c, err := resolveClient(ctx, svc, id)
-	if err != nil {
-		return err
-	}
 	if err := svc.Delete(ctx, cliActor, c.ID); err != nil {
 		return clientError(err, id)
 	}
@@ -582,15 +581,11 @@ func runClientRotate(ctx context.Context, args []string, getenv func(string) str
 	if grace < 0 || grace > client.MaxGrace {
 		return fmt.Errorf("%w: --grace %s: want 0s to %s", errUsage, grace, client.MaxGrace)
 	}
-	svc, closeDB, err := openClientService(ctx, cfg, stderr, true)
+	svc, c, closeDB, err := openClient(ctx, cfg, stderr, id)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	c, err := resolveClient(ctx, svc, id)
-	if err != nil {
-		return err
-	}
 	c, secret, err := svc.RotateSecret(ctx, cliActor, c.ID, grace)
 	if err != nil {
 		return clientError(err, id)
