@@ -4,38 +4,21 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/client"
-	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/server"
-	"github.com/latchkey/latchkey/internal/store/sqlite"
+	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
 // TestScenarios drives a real, in-process server briefly with every
 // scenario and checks the report is sane.
 func TestScenarios(t *testing.T) {
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "l.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	box, _ := sealed.New(bytes.Repeat([]byte{9}, sealed.KeyBytes))
-	srv := httptest.NewUnstartedServer(nil)
-	app, err := server.Assemble(t.Context(), server.Options{Store: st, Box: box, Issuer: "http://" + srv.Listener.Addr().String(),
-		AccessTokenTTL: time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), ClientCacheTTL: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = app.Handler
-	srv.Start()
-	defer srv.Close()
-	c, secret, err := app.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	// Real time, not the test clock: the load generator measures it.
+	e := servertest.New(t, func(o *server.Options) { o.ClientCacheTTL, o.Now = time.Second, time.Now })
+	c, secret, err := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
 		Name: "load", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"clients:create"},
 	})
 	if err != nil {
@@ -43,7 +26,7 @@ func TestScenarios(t *testing.T) {
 	}
 	for _, sc := range []string{"token", "register", "introspect"} {
 		var out bytes.Buffer
-		err := run(t.Context(), []string{"-targets", srv.URL + "," + srv.URL, "-client-id", c.ClientID, "-client-secret", secret.Expose(),
+		err := run(t.Context(), []string{"-targets", e.URL + "," + e.URL, "-client-id", c.ClientID, "-client-secret", secret.Expose(),
 			"-scenario", sc, "-duration", "300ms", "-concurrency", "2", "-max-requests", "50", "-json"}, &out, io.Discard)
 		if err != nil {
 			t.Fatalf("%s: %v", sc, err)
@@ -57,12 +40,12 @@ func TestScenarios(t *testing.T) {
 		}
 	}
 	// A wrong secret is reported, not ignored.
-	err = run(t.Context(), []string{"-targets", srv.URL, "-client-id", c.ClientID, "-client-secret", "wrong", "-scenario", "register"}, io.Discard, io.Discard)
+	err = run(t.Context(), []string{"-targets", e.URL, "-client-id", c.ClientID, "-client-secret", "wrong", "-scenario", "register"}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("wrong secret: %v", err)
 	}
 	for _, args := range [][]string{{"-scenario", "token"}, {"-client-id", "x", "-client-secret", "y", "-duration", "10m"},
-		{"-client-id", "x", "-client-secret", "y", "-targets", "ftp://x"}, {"-client-id", "x", "-client-secret", "y", "-scenario", "nope", "-targets", srv.URL}} {
+		{"-client-id", "x", "-client-secret", "y", "-targets", "ftp://x"}, {"-client-id", "x", "-client-secret", "y", "-scenario", "nope", "-targets", e.URL}} {
 		if run(t.Context(), args, io.Discard, io.Discard) == nil {
 			t.Errorf("%v accepted", args)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/server/servertest"
 	"github.com/latchkey/latchkey/internal/token"
 )
 
@@ -18,7 +19,7 @@ type dialect struct {
 	valid      string
 	// checkError asserts the dialect's error shape, and that field (if
 	// any) is named where the dialect names fields.
-	checkError func(t *testing.T, r resp, status int, field string)
+	checkError func(t *testing.T, r servertest.Response, status int, field string)
 	cases      []fieldCase
 }
 
@@ -26,43 +27,43 @@ type fieldCase struct {
 	name, body, field string
 }
 
-func checkSeed001(t *testing.T, r resp, status int, field string) {
+func checkSeed001(t *testing.T, r servertest.Response, status int, field string) {
 	t.Helper()
-	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	m := r.object(t)
+	m := r.Object(t)
 	if sortedKeys(m) != "error,message" {
-		t.Errorf("error body members %s, want error,message: %s", sortedKeys(m), r.body)
+		t.Errorf("error body members %s, want error,message: %s", sortedKeys(m), r.Body)
 	}
 	if msg, _ := m["message"].(string); field != "" && !strings.Contains(msg, field) {
 		t.Errorf("message %q does not name %q", msg, field)
 	}
 }
 
-func checkSeed000(t *testing.T, r resp, status int, field string) {
+func checkSeed000(t *testing.T, r servertest.Response, status int, field string) {
 	t.Helper()
-	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	m := r.object(t)
+	m := r.Object(t)
 	if sortedKeys(m) != "message,status" || m["status"] != "error" {
-		t.Errorf("error body %s, want {status:error,message}", r.body)
+		t.Errorf("error body %s, want {status:error,message}", r.Body)
 	}
 	if msg, _ := m["message"].(string); field != "" && !strings.Contains(msg, field) {
 		t.Errorf("message %q does not name %q", msg, field)
 	}
 }
 
-func checkSeed002(t *testing.T, r resp, status int, field string) {
+func checkSeed002(t *testing.T, r servertest.Response, status int, field string) {
 	t.Helper()
-	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	m := r.object(t)
+	m := r.Object(t)
 	for _, k := range []string{"type", "title", "status", "detail"} {
 		if _, ok := m[k]; !ok {
-			t.Errorf("problem lacks %q: %s", k, r.body)
+			t.Errorf("problem lacks %q: %s", k, r.Body)
 		}
 	}
 	if m["status"] != float64(status) {
@@ -71,7 +72,7 @@ func checkSeed002(t *testing.T, r resp, status int, field string) {
 	if field != "" {
 		errs, _ := m["errors"].(map[string]any)
 		if l, _ := errs[field].([]any); len(l) == 0 {
-			t.Errorf("errors[%q] missing: %s", field, r.body)
+			t.Errorf("errors[%q] missing: %s", field, r.Body)
 		}
 	}
 }
@@ -158,25 +159,25 @@ func TestDialectsErrors(t *testing.T) {
 	for _, d := range dialects {
 		t.Run(d.name, func(t *testing.T) {
 			e := newEnv(t)
-			if _, err := e.app.Users.Create(t.Context(), userActor, userInput("human-1", false)); err != nil {
+			if _, err := e.App.Users.Create(t.Context(), userActor, userInput("human-1", false)); err != nil {
 				t.Fatal(err)
 			}
-			good := e.tokenWith("clients:create")
-			noScope := e.tokenWith("clients:read")
-			expired := e.tokenWith("clients:create")
-			revoked := e.tokenWith("clients:create")
-			claims, err := e.app.Issuer.Parse(t.Context(), revoked)
+			good := e.TokenWith("clients:create")
+			noScope := e.TokenWith("clients:read")
+			expired := e.TokenWith("clients:create")
+			revoked := e.TokenWith("clients:create")
+			claims, err := e.App.Issuer.Parse(t.Context(), revoked)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := e.app.Issuer.Revoke(t.Context(), claims); err != nil {
+			if err := e.App.Issuer.Revoke(t.Context(), claims); err != nil {
 				t.Fatal(err)
 			}
 			foreign := foreignIssuerToken(t, e)
-			before := e.countClients()
+			before := e.CountClients()
 
 			// Authentication and authorization errors (RFC 6750 §3).
-			e.clock.Advance(0)
+			e.Clock.Advance(0)
 			authCases := []struct {
 				name, token, challenge string
 				status                 int
@@ -190,17 +191,17 @@ func TestDialectsErrors(t *testing.T) {
 				{"lacks clients:create", noScope, `Bearer realm="latchkey", error="insufficient_scope", scope="clients:create"`, 403, 0},
 			}
 			for _, c := range authCases {
-				r := e.post(d.path, "application/json", c.token, strings.NewReader(d.valid))
-				if r.status != c.status || r.header.Get("WWW-Authenticate") != c.challenge {
-					t.Errorf("%s: status %d challenge %q; want %d %q", c.name, r.status, r.header.Get("WWW-Authenticate"), c.status, c.challenge)
+				r := e.Do("POST", d.path, "application/json", c.token, d.valid)
+				if r.Status != c.status || r.Header.Get("WWW-Authenticate") != c.challenge {
+					t.Errorf("%s: status %d challenge %q; want %d %q", c.name, r.Status, r.Header.Get("WWW-Authenticate"), c.status, c.challenge)
 				}
 				d.checkError(t, r, c.status, "")
 			}
 			// Token in the query string is refused, even a good one.
-			req, _ := http.NewRequest("POST", e.srv.URL+d.path+"?access_token="+good, strings.NewReader(d.valid))
+			req, _ := http.NewRequest("POST", e.URL+d.path+"?access_token="+good, strings.NewReader(d.valid))
 			req.Header.Set("Content-Type", "application/json")
-			if r := e.send(req); r.status != 400 {
-				t.Errorf("query-string token: status %d", r.status)
+			if r := e.Send(req); r.Status != 400 {
+				t.Errorf("query-string token: status %d", r.Status)
 			} else {
 				d.checkError(t, r, 400, "")
 			}
@@ -223,9 +224,9 @@ func TestDialectsErrors(t *testing.T) {
 				{"unknown field", "application/json", strings.Replace(d.valid, "{", `{"surprise":1,`, 1), 400},
 			}
 			for _, c := range bodyCases {
-				r := e.post(d.path, c.ct, good, strings.NewReader(c.body))
-				if r.status != c.status {
-					t.Errorf("%s: status %d, want %d: %s", c.name, r.status, c.status, r.body)
+				r := e.Do("POST", d.path, c.ct, good, c.body)
+				if r.Status != c.status {
+					t.Errorf("%s: status %d, want %d: %s", c.name, r.Status, c.status, r.Body)
 					continue
 				}
 				d.checkError(t, r, c.status, "")
@@ -233,30 +234,30 @@ func TestDialectsErrors(t *testing.T) {
 
 			// Field errors name the field in the dialect's own terms.
 			for _, c := range d.cases {
-				r := e.post(d.path, "application/json", good, strings.NewReader(c.body))
-				if r.status != 400 {
-					t.Errorf("%s: status %d, want 400: %s", c.name, r.status, r.body)
+				r := e.Do("POST", d.path, "application/json", good, c.body)
+				if r.Status != 400 {
+					t.Errorf("%s: status %d, want 400: %s", c.name, r.Status, r.Body)
 					continue
 				}
 				d.checkError(t, r, 400, c.field)
 			}
 
 			// Expired token: move the clock past the lifetime.
-			e.clock.Advance(2 * time.Hour)
-			r := e.post(d.path, "application/json", expired, strings.NewReader(d.valid))
-			if r.status != 401 || !strings.Contains(r.header.Get("WWW-Authenticate"), `error="invalid_token"`) {
-				t.Errorf("expired token: %d %q", r.status, r.header.Get("WWW-Authenticate"))
+			e.Clock.Advance(2 * time.Hour)
+			r := e.Do("POST", d.path, "application/json", expired, d.valid)
+			if r.Status != 401 || !strings.Contains(r.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+				t.Errorf("expired token: %d %q", r.Status, r.Header.Get("WWW-Authenticate"))
 			}
 			d.checkError(t, r, 401, "")
 
-			if after := e.countClients(); after != before {
+			if after := e.CountClients(); after != before {
 				t.Errorf("failed requests stored %d clients", after-before)
 			}
-			evs, _ := e.store.ListAudit(t.Context(), audit.Filter{Action: audit.ClientCreate})
+			evs, _ := e.Store.ListAudit(t.Context(), audit.Filter{Action: audit.ClientCreate})
 			if len(evs) != before {
 				t.Errorf("failed requests left audit events: %d events for %d clients", len(evs), before)
 			}
-			if strings.Contains(e.logs.String(), "client_secret\":\"") {
+			if strings.Contains(e.Logs.String(), "client_secret\":\"") {
 				t.Error("a secret reached the logs")
 			}
 		})
@@ -274,7 +275,7 @@ func algNoneToken(c token.Claims) string {
 
 // foreignIssuerToken is signed with e's own key but names another issuer.
 func foreignIssuerToken(t *testing.T, e *env) string {
-	other := token.NewIssuer(token.IssuerConfig{Keys: e.app.Keys, Issuer: "https://evil.example", TTL: time.Hour, Revocations: e.store, Now: e.clock.Now})
+	other := token.NewIssuer(token.IssuerConfig{Keys: e.App.Keys, Issuer: "https://evil.example", TTL: time.Hour, Revocations: e.Store, Now: e.Clock.Now})
 	tok, _, err := other.Issue("x", "x", []string{"clients:create"})
 	if err != nil {
 		t.Fatal(err)

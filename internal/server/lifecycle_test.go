@@ -3,36 +3,21 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
 // adminAll is every admin scope the lifecycle tests need.
 var adminAll = []string{"clients:create", "clients:read", "clients:update", "clients:delete", "audit:read", "users:create"}
 
-func (e *env) do(method, path, ct, tok, body string, headers ...string) resp {
+func (e *env) mustStatus(r servertest.Response, want int) {
 	e.t.Helper()
-	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
-	if tok != "" {
-		req.Header.Set("Authorization", "Bearer "+tok)
-	}
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ": ")
-		req.Header.Set(k, v)
-	}
-	return e.send(req)
-}
-
-func (e *env) mustStatus(r resp, want int) {
-	e.t.Helper()
-	if r.status != want {
-		e.t.Fatalf("status %d, want %d: %s", r.status, want, r.body)
+	if r.Status != want {
+		e.t.Fatalf("status %d, want %d: %s", r.Status, want, r.Body)
 	}
 }
 
@@ -41,41 +26,41 @@ func (e *env) mustStatus(r resp, want int) {
 func (e *env) register(tok, name string) (string, string, string) {
 	e.t.Helper()
 	body := fmt.Sprintf(`{"client_name":%q,"redirect_uris":["https://a.example/cb"],"allowed_scopes":["api:read","clients:read"]}`, name)
-	r := e.do("POST", "/v1/admin/oauth-clients", "application/json", tok, body)
+	r := e.Do("POST", "/v1/admin/oauth-clients", "application/json", tok, body)
 	e.mustStatus(r, 201)
-	m := r.object(e.t)
+	m := r.Object(e.t)
 	c := m["client"].(map[string]any)
 	return c["id"].(string), c["client_id"].(string), m["client_secret"].(string)
 }
 
 // clientToken runs the token endpoint with client_secret_post.
-func (e *env) clientToken(id, secret string) resp {
+func (e *env) clientToken(id, secret string) servertest.Response {
 	e.t.Helper()
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
-	return e.do("POST", "/oauth2/token", "application/x-www-form-urlencoded", "", form.Encode())
+	return e.Do("POST", "/oauth2/token", "application/x-www-form-urlencoded", "", form.Encode())
 }
 
 func (e *env) accessToken(id, secret string) string {
 	e.t.Helper()
 	r := e.clientToken(id, secret)
 	e.mustStatus(r, 200)
-	return r.object(e.t)["access_token"].(string)
+	return r.Object(e.t)["access_token"].(string)
 }
 
 func (e *env) active(callerID, callerSecret, tok string) bool {
 	e.t.Helper()
 	form := url.Values{"token": {tok}, "client_id": {callerID}, "client_secret": {callerSecret}}
-	r := e.do("POST", "/oauth2/introspect", "application/x-www-form-urlencoded", "", form.Encode())
+	r := e.Do("POST", "/oauth2/introspect", "application/x-www-form-urlencoded", "", form.Encode())
 	e.mustStatus(r, 200)
-	return r.object(e.t)["active"] == true
+	return r.Object(e.t)["active"] == true
 }
 
 func TestListClientsPagination(t *testing.T) {
 	e := newEnv(t)
-	tok := e.tokenWith(adminAll...)
+	tok := e.TokenWith(adminAll...)
 	for i := range 5 {
 		e.register(tok, fmt.Sprintf("Paged %d", i))
-		e.clock.Advance(time.Millisecond)
+		e.Clock.Advance(time.Millisecond)
 	}
 	var names []string
 	path := "/v1/admin/oauth-clients?limit=2&name_prefix=Paged"
@@ -83,7 +68,7 @@ func TestListClientsPagination(t *testing.T) {
 		if pages > 5 {
 			t.Fatal("pagination does not end")
 		}
-		r := e.do("GET", path, "", tok, "")
+		r := e.Do("GET", path, "", tok, "")
 		e.mustStatus(r, 200)
 		var body struct {
 			Clients []struct {
@@ -91,7 +76,7 @@ func TestListClientsPagination(t *testing.T) {
 			} `json:"clients"`
 			NextCursor *string `json:"next_cursor"`
 		}
-		if err := json.Unmarshal(r.body, &body); err != nil {
+		if err := json.Unmarshal(r.Body, &body); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range body.Clients {
@@ -106,52 +91,52 @@ func TestListClientsPagination(t *testing.T) {
 		t.Errorf("pages: %s", got)
 	}
 	for _, q := range []string{"limit=0", "limit=201", "limit=x", "cursor=garbage", "enabled=maybe", "client_type=private", "enabeld=false", "limit=1&limit=2"} {
-		r := e.do("GET", "/v1/admin/oauth-clients?"+q, "", tok, "")
-		if r.status != 400 || sortedKeys(r.object(t)) != "error,message" {
-			t.Errorf("?%s: %d %s", q, r.status, r.body)
+		r := e.Do("GET", "/v1/admin/oauth-clients?"+q, "", tok, "")
+		if r.Status != 400 || sortedKeys(r.Object(t)) != "error,message" {
+			t.Errorf("?%s: %d %s", q, r.Status, r.Body)
 		}
 	}
-	r := e.do("GET", "/v1/admin/oauth-clients?enabled=false", "", tok, "")
+	r := e.Do("GET", "/v1/admin/oauth-clients?enabled=false", "", tok, "")
 	e.mustStatus(r, 200)
-	if !strings.Contains(string(r.body), `"clients":[]`) {
-		t.Errorf("enabled=false should be empty: %s", r.body)
+	if !strings.Contains(string(r.Body), `"clients":[]`) {
+		t.Errorf("enabled=false should be empty: %s", r.Body)
 	}
-	if r := e.do("GET", "/v1/admin/oauth-clients", "", e.tokenWith("clients:create"), ""); r.status != 403 {
-		t.Errorf("list without clients:read: %d", r.status)
+	if r := e.Do("GET", "/v1/admin/oauth-clients", "", e.TokenWith("clients:create"), ""); r.Status != 403 {
+		t.Errorf("list without clients:read: %d", r.Status)
 	}
 }
 
 func TestPatchClient(t *testing.T) {
 	e := newEnv(t)
-	tok := e.tokenWith(adminAll...)
+	tok := e.TokenWith(adminAll...)
 	id, _, _ := e.register(tok, "Before")
 	path := "/v1/admin/oauth-clients/" + id
-	get := e.do("GET", path, "", tok, "")
+	get := e.Do("GET", path, "", tok, "")
 	e.mustStatus(get, 200)
-	etag := get.header.Get("ETag")
+	etag := get.Header.Get("ETag")
 	if etag == "" {
 		t.Fatal("GET sends no ETag")
 	}
-	e.clock.Advance(time.Second)
+	e.Clock.Advance(time.Second)
 
-	r := e.do("PATCH", path, "application/merge-patch+json", tok, `{"client_name":"After","client_uri":"https://a.example","allowed_origins":["https://a.example"]}`, "If-Match: "+etag)
+	r := e.Do("PATCH", path, "application/merge-patch+json", tok, `{"client_name":"After","client_uri":"https://a.example","allowed_origins":["https://a.example"]}`, "If-Match: "+etag)
 	e.mustStatus(r, 200)
-	c := r.object(t)["client"].(map[string]any)
+	c := r.Object(t)["client"].(map[string]any)
 	if c["client_name"] != "After" || c["client_uri"] != "https://a.example" || c["updated_at"] == c["created_at"] {
 		t.Errorf("after patch: %v", c)
 	}
-	if r.header.Get("ETag") == etag {
+	if r.Header.Get("ETag") == etag {
 		t.Error("ETag did not change")
 	}
 	// The stale ETag now conflicts, and changes nothing.
-	r = e.do("PATCH", path, "application/json", tok, `{"client_name":"Lost"}`, "If-Match: "+etag)
-	if r.status != 409 {
-		t.Errorf("stale If-Match: %d %s", r.status, r.body)
+	r = e.Do("PATCH", path, "application/json", tok, `{"client_name":"Lost"}`, "If-Match: "+etag)
+	if r.Status != 409 {
+		t.Errorf("stale If-Match: %d %s", r.Status, r.Body)
 	}
 	// null removes a nullable member; arrays are replaced whole.
-	r = e.do("PATCH", path, "application/json", tok, `{"client_uri":null,"redirect_uris":["https://b.example/cb","https://c.example/cb"]}`)
+	r = e.Do("PATCH", path, "application/json", tok, `{"client_uri":null,"redirect_uris":["https://b.example/cb","https://c.example/cb"]}`)
 	e.mustStatus(r, 200)
-	c = r.object(t)["client"].(map[string]any)
+	c = r.Object(t)["client"].(map[string]any)
 	if c["client_uri"] != nil || c["client_name"] != "After" || len(c["redirect_uris"].([]any)) != 2 {
 		t.Errorf("merge patch semantics: %v", c)
 	}
@@ -177,33 +162,33 @@ func TestPatchClient(t *testing.T) {
 		{"unquoted etag", "application/json", `{"client_name":"X"}`, 400, `If-Match: 123`},
 		{"oversized", "application/json", `{"client_name":"` + strings.Repeat("a", 70000) + `"}`, 413, ""},
 	}
-	before := e.do("GET", path, "", tok, "").body
+	before := e.Do("GET", path, "", tok, "").Body
 	for _, b := range bad {
 		var hs []string
 		if b.header != "" {
 			hs = append(hs, b.header)
 		}
-		r := e.do("PATCH", path, b.ct, tok, b.body, hs...)
-		if r.status != b.status {
-			t.Errorf("%s: %d, want %d: %s", b.name, r.status, b.status, r.body)
-		} else if sortedKeys(r.object(t)) != "error,message" {
-			t.Errorf("%s: error shape %s", b.name, r.body)
+		r := e.Do("PATCH", path, b.ct, tok, b.body, hs...)
+		if r.Status != b.status {
+			t.Errorf("%s: %d, want %d: %s", b.name, r.Status, b.status, r.Body)
+		} else if sortedKeys(r.Object(t)) != "error,message" {
+			t.Errorf("%s: error shape %s", b.name, r.Body)
 		}
 	}
-	if after := e.do("GET", path, "", tok, "").body; string(after) != string(before) {
+	if after := e.Do("GET", path, "", tok, "").Body; string(after) != string(before) {
 		t.Errorf("failed patches changed the client:\n%s\n%s", before, after)
 	}
-	if r := e.do("PATCH", "/v1/admin/oauth-clients/nope", "application/json", tok, `{"client_name":"X"}`); r.status != 404 {
-		t.Errorf("unknown id: %d", r.status)
+	if r := e.Do("PATCH", "/v1/admin/oauth-clients/nope", "application/json", tok, `{"client_name":"X"}`); r.Status != 404 {
+		t.Errorf("unknown id: %d", r.Status)
 	}
-	if r := e.do("PATCH", path, "application/json", e.tokenWith("clients:read"), `{"client_name":"X"}`); r.status != 403 {
-		t.Errorf("without clients:update: %d", r.status)
+	if r := e.Do("PATCH", path, "application/json", e.TokenWith("clients:read"), `{"client_name":"X"}`); r.Status != 403 {
+		t.Errorf("without clients:update: %d", r.Status)
 	}
 }
 
 func TestDisableAndDeleteStopTokens(t *testing.T) {
 	e := newEnv(t)
-	tok := e.tokenWith(adminAll...)
+	tok := e.TokenWith(adminAll...)
 	observerID, _, observerSecret := e.register(tok, "Observer")
 	_ = observerID
 	obs := e.clientIDOf(tok, observerID)
@@ -213,119 +198,119 @@ func TestDisableAndDeleteStopTokens(t *testing.T) {
 		t.Fatal("fresh token inactive")
 	}
 	path := "/v1/admin/oauth-clients/" + id
-	e.mustStatus(e.do("PATCH", path, "application/json", tok, `{"enabled":false}`), 200)
+	e.mustStatus(e.Do("PATCH", path, "application/json", tok, `{"enabled":false}`), 200)
 	if e.active(obs, observerSecret, issued) {
 		t.Error("token of a disabled client is active")
 	}
-	if r := e.clientToken(clientID, secret); r.status != 401 || r.object(t)["error"] != "invalid_client" {
-		t.Errorf("disabled client got a token: %d %s", r.status, r.body)
+	if r := e.clientToken(clientID, secret); r.Status != 401 || r.Object(t)["error"] != "invalid_client" {
+		t.Errorf("disabled client got a token: %d %s", r.Status, r.Body)
 	}
 	// Its token is refused by the admin API too (it holds clients:read).
-	if r := e.do("GET", path, "", issued, ""); r.status != 401 {
-		t.Errorf("admin API accepted a disabled client's token: %d", r.status)
+	if r := e.Do("GET", path, "", issued, ""); r.Status != 401 {
+		t.Errorf("admin API accepted a disabled client's token: %d", r.Status)
 	}
-	e.mustStatus(e.do("PATCH", path, "application/json", tok, `{"enabled":true}`), 200)
+	e.mustStatus(e.Do("PATCH", path, "application/json", tok, `{"enabled":true}`), 200)
 	if !e.active(obs, observerSecret, issued) {
 		t.Error("re-enabled client's token is still inactive")
 	}
-	e.mustStatus(e.do("DELETE", path, "", tok, ""), 204)
+	e.mustStatus(e.Do("DELETE", path, "", tok, ""), 204)
 	if e.active(obs, observerSecret, issued) {
 		t.Error("token of a deleted client is active")
 	}
-	if r := e.do("GET", path, "", tok, ""); r.status != 404 {
-		t.Errorf("GET deleted: %d", r.status)
+	if r := e.Do("GET", path, "", tok, ""); r.Status != 404 {
+		t.Errorf("GET deleted: %d", r.Status)
 	}
-	if r := e.do("DELETE", path, "", tok, ""); r.status != 404 {
-		t.Errorf("second DELETE: %d", r.status)
+	if r := e.Do("DELETE", path, "", tok, ""); r.Status != 404 {
+		t.Errorf("second DELETE: %d", r.Status)
 	}
-	if r := e.clientToken(clientID, secret); r.status != 401 {
-		t.Errorf("deleted client got a token: %d", r.status)
+	if r := e.clientToken(clientID, secret); r.Status != 401 {
+		t.Errorf("deleted client got a token: %d", r.Status)
 	}
-	if r := e.do("DELETE", "/v1/admin/oauth-clients/x", "", e.tokenWith("clients:update"), ""); r.status != 403 {
-		t.Errorf("DELETE without clients:delete: %d", r.status)
+	if r := e.Do("DELETE", "/v1/admin/oauth-clients/x", "", e.TokenWith("clients:update"), ""); r.Status != 403 {
+		t.Errorf("DELETE without clients:delete: %d", r.Status)
 	}
 }
 
 func (e *env) clientIDOf(tok, id string) string {
 	e.t.Helper()
-	r := e.do("GET", "/v1/admin/oauth-clients/"+id, "", tok, "")
+	r := e.Do("GET", "/v1/admin/oauth-clients/"+id, "", tok, "")
 	e.mustStatus(r, 200)
-	return r.object(e.t)["client"].(map[string]any)["client_id"].(string)
+	return r.Object(e.t)["client"].(map[string]any)["client_id"].(string)
 }
 
 func TestRotateSecretGracePeriod(t *testing.T) {
 	e := newEnv(t)
-	tok := e.tokenWith(adminAll...)
+	tok := e.TokenWith(adminAll...)
 	id, clientID, old := e.register(tok, "Rotating")
 	path := "/v1/admin/oauth-clients/" + id + "/secret"
 
-	r := e.do("POST", path, "application/json", tok, `{"grace_seconds":3600}`)
+	r := e.Do("POST", path, "application/json", tok, `{"grace_seconds":3600}`)
 	e.mustStatus(r, 200)
-	m := r.object(t)
+	m := r.Object(t)
 	fresh := m["client_secret"].(string)
 	if fresh == old || m["previous_secret_expires_at"] == nil {
-		t.Fatalf("rotation response: %s", r.body)
+		t.Fatalf("rotation response: %s", r.Body)
 	}
 	e.mustStatus(e.clientToken(clientID, fresh), 200)
 	e.mustStatus(e.clientToken(clientID, old), 200) // within the grace period
-	e.clock.Advance(59 * time.Minute)
+	e.Clock.Advance(59 * time.Minute)
 	e.mustStatus(e.clientToken(clientID, old), 200)
-	e.clock.Advance(2 * time.Minute)
-	if r := e.clientToken(clientID, old); r.status != 401 {
-		t.Errorf("old secret after grace: %d", r.status)
+	e.Clock.Advance(2 * time.Minute)
+	if r := e.clientToken(clientID, old); r.Status != 401 {
+		t.Errorf("old secret after grace: %d", r.Status)
 	}
 	e.mustStatus(e.clientToken(clientID, fresh), 200)
-	tok = e.tokenWith(adminAll...) // the first one expired with the clock
+	tok = e.TokenWith(adminAll...) // the first one expired with the clock
 
 	// Default grace is 24h; a second rotation leaves at most two live secrets.
-	r = e.do("POST", path, "", tok, "")
+	r = e.Do("POST", path, "", tok, "")
 	e.mustStatus(r, 200)
-	second := r.object(t)["client_secret"].(string)
-	r = e.do("POST", path, "", tok, "")
+	second := r.Object(t)["client_secret"].(string)
+	r = e.Do("POST", path, "", tok, "")
 	e.mustStatus(r, 200)
-	third := r.object(t)["client_secret"].(string)
+	third := r.Object(t)["client_secret"].(string)
 	e.mustStatus(e.clientToken(clientID, third), 200)
 	e.mustStatus(e.clientToken(clientID, second), 200)
-	if r := e.clientToken(clientID, fresh); r.status != 401 {
-		t.Errorf("third-newest secret still works: %d", r.status)
+	if r := e.clientToken(clientID, fresh); r.Status != 401 {
+		t.Errorf("third-newest secret still works: %d", r.Status)
 	}
 	// grace 0 revokes the previous secret at once.
-	r = e.do("POST", path, "application/json", tok, `{"grace_seconds":0}`)
+	r = e.Do("POST", path, "application/json", tok, `{"grace_seconds":0}`)
 	e.mustStatus(r, 200)
-	if r := e.clientToken(clientID, third); r.status != 401 {
-		t.Errorf("grace 0: previous secret still works: %d", r.status)
+	if r := e.clientToken(clientID, third); r.Status != 401 {
+		t.Errorf("grace 0: previous secret still works: %d", r.Status)
 	}
 	for _, b := range []string{`{"grace_seconds":-1}`, `{"grace_seconds":99999999}`, `{"grace_seconds":"1"}`, `{"grace":1}`} {
-		if r := e.do("POST", path, "application/json", tok, b); r.status != 400 {
-			t.Errorf("%s: %d", b, r.status)
+		if r := e.Do("POST", path, "application/json", tok, b); r.Status != 400 {
+			t.Errorf("%s: %d", b, r.Status)
 		}
 	}
-	pub := e.do("POST", "/v1/admin/oauth-clients", "application/json", tok, `{"client_name":"P","client_type":"public","redirect_uris":["https://a.example/cb"],"allowed_scopes":["openid"]}`)
+	pub := e.Do("POST", "/v1/admin/oauth-clients", "application/json", tok, `{"client_name":"P","client_type":"public","redirect_uris":["https://a.example/cb"],"allowed_scopes":["openid"]}`)
 	e.mustStatus(pub, 201)
-	pid := pub.object(t)["client"].(map[string]any)["id"].(string)
-	if r := e.do("POST", "/v1/admin/oauth-clients/"+pid+"/secret", "", tok, ""); r.status != 400 {
-		t.Errorf("public client rotation: %d", r.status)
+	pid := pub.Object(t)["client"].(map[string]any)["id"].(string)
+	if r := e.Do("POST", "/v1/admin/oauth-clients/"+pid+"/secret", "", tok, ""); r.Status != 400 {
+		t.Errorf("public client rotation: %d", r.Status)
 	}
-	if r := e.do("POST", "/v1/admin/oauth-clients/nope/secret", "", tok, ""); r.status != 404 {
-		t.Errorf("unknown client rotation: %d", r.status)
+	if r := e.Do("POST", "/v1/admin/oauth-clients/nope/secret", "", tok, ""); r.Status != 404 {
+		t.Errorf("unknown client rotation: %d", r.Status)
 	}
 }
 
 func TestAuditTrail(t *testing.T) {
 	e := newEnv(t)
-	tok := e.tokenWith(adminAll...)
+	tok := e.TokenWith(adminAll...)
 	id, _, secret := e.register(tok, "Audited")
 	path := "/v1/admin/oauth-clients/" + id
-	e.mustStatus(e.do("PATCH", path, "application/json", tok, `{"client_name":"Audited 2"}`), 200)
-	e.mustStatus(e.do("PATCH", path, "application/json", tok, `{"enabled":false}`), 200)
-	e.mustStatus(e.do("PATCH", path, "application/json", tok, `{"enabled":true}`), 200)
-	rot := e.do("POST", path+"/secret", "", tok, "")
+	e.mustStatus(e.Do("PATCH", path, "application/json", tok, `{"client_name":"Audited 2"}`), 200)
+	e.mustStatus(e.Do("PATCH", path, "application/json", tok, `{"enabled":false}`), 200)
+	e.mustStatus(e.Do("PATCH", path, "application/json", tok, `{"enabled":true}`), 200)
+	rot := e.Do("POST", path+"/secret", "", tok, "")
 	e.mustStatus(rot, 200)
-	newSecret := rot.object(t)["client_secret"].(string)
-	e.mustStatus(e.do("POST", "/v1/admin/users", "application/json", tok, `{"username":"bob","password":"correct horse battery"}`), 201)
-	e.mustStatus(e.do("DELETE", path, "", tok, ""), 204)
+	newSecret := rot.Object(t)["client_secret"].(string)
+	e.mustStatus(e.Do("POST", "/v1/admin/users", "application/json", tok, `{"username":"bob","password":"correct horse battery"}`), 201)
+	e.mustStatus(e.Do("DELETE", path, "", tok, ""), 204)
 
-	r := e.do("GET", "/v1/admin/audit?target_id="+id, "", tok, "")
+	r := e.Do("GET", "/v1/admin/audit?target_id="+id, "", tok, "")
 	e.mustStatus(r, 200)
 	var body struct {
 		Events []struct {
@@ -336,7 +321,7 @@ func TestAuditTrail(t *testing.T) {
 			Details map[string]any `json:"details"`
 		} `json:"events"`
 	}
-	if err := json.Unmarshal(r.body, &body); err != nil {
+	if err := json.Unmarshal(r.Body, &body); err != nil {
 		t.Fatal(err)
 	}
 	var actions []string
@@ -353,35 +338,35 @@ func TestAuditTrail(t *testing.T) {
 	if d, _ := body.Events[4].Details["client_name"].(map[string]any); d["from"] != "Audited" || d["to"] != "Audited 2" {
 		t.Errorf("update diff: %v", body.Events[4].Details)
 	}
-	all := e.do("GET", "/v1/admin/audit?limit=200", "", tok, "")
+	all := e.Do("GET", "/v1/admin/audit?limit=200", "", tok, "")
 	e.mustStatus(all, 200)
 	for _, s := range []string{secret, newSecret, "correct horse", "argon2", "hash"} {
-		if strings.Contains(string(all.body), s) || strings.Contains(e.logs.String(), s) {
+		if strings.Contains(string(all.Body), s) || strings.Contains(e.Logs.String(), s) {
 			t.Errorf("audit trail or logs contain %q", s)
 		}
 	}
-	if !strings.Contains(e.logs.String(), `"action":"client.rotate_secret"`) {
+	if !strings.Contains(e.Logs.String(), `"action":"client.rotate_secret"`) {
 		t.Error("no structured log line for the rotation event")
 	}
-	if r := e.do("GET", "/v1/admin/audit?action=user.create", "", tok, ""); !strings.Contains(string(r.body), `"user.create"`) {
-		t.Errorf("user.create not audited: %s", r.body)
+	if r := e.Do("GET", "/v1/admin/audit?action=user.create", "", tok, ""); !strings.Contains(string(r.Body), `"user.create"`) {
+		t.Errorf("user.create not audited: %s", r.Body)
 	}
 	// Pagination.
-	p1 := e.do("GET", "/v1/admin/audit?limit=2", "", tok, "")
+	p1 := e.Do("GET", "/v1/admin/audit?limit=2", "", tok, "")
 	e.mustStatus(p1, 200)
-	next, _ := p1.object(t)["next_cursor"].(string)
+	next, _ := p1.Object(t)["next_cursor"].(string)
 	if next == "" {
 		t.Fatal("no next_cursor")
 	}
-	p2 := e.do("GET", "/v1/admin/audit?limit=2&cursor="+url.QueryEscape(next), "", tok, "")
+	p2 := e.Do("GET", "/v1/admin/audit?limit=2&cursor="+url.QueryEscape(next), "", tok, "")
 	e.mustStatus(p2, 200)
-	if string(p1.body) == string(p2.body) {
+	if string(p1.Body) == string(p2.Body) {
 		t.Error("second page equals the first")
 	}
-	if r := e.do("GET", "/v1/admin/audit", "", e.tokenWith("clients:read"), ""); r.status != 403 {
-		t.Errorf("audit without audit:read: %d", r.status)
+	if r := e.Do("GET", "/v1/admin/audit", "", e.TokenWith("clients:read"), ""); r.Status != 403 {
+		t.Errorf("audit without audit:read: %d", r.Status)
 	}
-	if r := e.do("GET", "/v1/admin/audit?nope=1", "", tok, ""); r.status != 400 {
-		t.Errorf("unknown audit filter: %d", r.status)
+	if r := e.Do("GET", "/v1/admin/audit?nope=1", "", tok, ""); r.Status != 400 {
+		t.Errorf("unknown audit filter: %d", r.Status)
 	}
 }

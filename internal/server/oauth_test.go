@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
 func basicHeader(id, secret string) string {
@@ -18,13 +19,13 @@ func basicHeader(id, secret string) string {
 // client_credentials flow can produce, and no-store on every answer.
 func TestTokenEndpointErrors(t *testing.T) {
 	e := newEnv(t)
-	c, secret, err := e.app.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	c, secret, err := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
 		Name: "svc", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read", "api:write"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	web, webSecret, err := e.app.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	web, webSecret, err := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
 		Name: "web", GrantTypes: []string{client.GrantAuthorizationCode}, RedirectURIs: []string{"https://w.example/cb"}, AllowedScopes: []string{"openid"},
 	})
 	if err != nil {
@@ -71,43 +72,43 @@ func TestTokenEndpointErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, path := range []string{"/oauth2/token", "/openid/token"} {
-			r := e.do("POST", path, tt.ct, "", tt.body, tt.headers...)
-			if r.status != tt.status {
-				t.Errorf("%s %s: status %d, want %d: %s", tt.name, path, r.status, tt.status, r.body)
+			r := e.Do("POST", path, tt.ct, "", tt.body, tt.headers...)
+			if r.Status != tt.status {
+				t.Errorf("%s %s: status %d, want %d: %s", tt.name, path, r.Status, tt.status, r.Body)
 				continue
 			}
-			if r.header.Get("Cache-Control") != "no-store" || r.header.Get("Content-Type") != "application/json" {
-				t.Errorf("%s: headers %v", tt.name, r.header)
+			if r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("%s: headers %v", tt.name, r.Header)
 			}
-			m := r.object(t)
+			m := r.Object(t)
 			if tt.code == "" {
 				if m["token_type"] != "Bearer" || m["access_token"] == nil || m["expires_in"] != float64(3600) {
-					t.Errorf("%s: %s", tt.name, r.body)
+					t.Errorf("%s: %s", tt.name, r.Body)
 				}
 				continue
 			}
 			if m["error"] != tt.code {
 				t.Errorf("%s: error %v, want %s", tt.name, m["error"], tt.code)
 			}
-			if tt.status == 401 && !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Basic ") {
+			if tt.status == 401 && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Basic ") {
 				t.Errorf("%s: 401 without a Basic challenge", tt.name)
 			}
 		}
 	}
-	if r := e.do("GET", "/oauth2/token", "", "", ""); r.status != http.StatusMethodNotAllowed {
-		t.Errorf("GET /oauth2/token: %d", r.status)
+	if r := e.Do("GET", "/oauth2/token", "", "", ""); r.Status != http.StatusMethodNotAllowed {
+		t.Errorf("GET /oauth2/token: %d", r.Status)
 	}
 }
 
 func TestIntrospectionAndRevocation(t *testing.T) {
 	e := newEnv(t)
-	svc, svcSecret, _ := e.app.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	svc, svcSecret, _ := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
 		Name: "svc", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"},
 	})
-	other, otherSecret, _ := e.app.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	other, otherSecret, _ := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
 		Name: "other", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"},
 	})
-	pub, _, err := e.app.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	pub, _, err := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
 		Name: "spa", Type: client.Public, RedirectURIs: []string{"https://spa.example/cb"}, AllowedScopes: []string{"openid"},
 	})
 	if err != nil {
@@ -115,60 +116,60 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 	}
 	tok := e.accessToken(svc.ClientID, svcSecret.Expose())
 	const ct = "application/x-www-form-urlencoded"
-	intro := func(body string, headers ...string) resp {
-		return e.do("POST", "/oauth2/introspect", ct, "", body, headers...)
+	intro := func(body string, headers ...string) servertest.Response {
+		return e.Do("POST", "/oauth2/introspect", ct, "", body, headers...)
 	}
 
 	r := intro("token="+tok, basicHeader(other.ClientID, otherSecret.Expose()))
 	e.mustStatus(r, 200)
-	m := r.object(t)
+	m := r.Object(t)
 	if m["active"] != true || m["client_id"] != svc.ClientID || m["scope"] != "api:read" || m["sub"] != svc.ClientID || m["iss"] == nil || m["exp"] == nil {
-		t.Errorf("active introspection: %s", r.body)
+		t.Errorf("active introspection: %s", r.Body)
 	}
 	for name, body := range map[string]string{"garbage": "token=abc", "tampered": "token=" + tok[:len(tok)-4] + "AAAA"} {
 		r := intro(body, basicHeader(other.ClientID, otherSecret.Expose()))
-		if r.status != 200 || string(r.body) != "{\"active\":false}\n" {
-			t.Errorf("%s: %d %s", name, r.status, r.body)
+		if r.Status != 200 || string(r.Body) != "{\"active\":false}\n" {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
 		}
 	}
 	// Public clients (no secret) may not scan tokens (RFC 7662 §4).
-	if r := intro("token=" + tok + "&client_id=" + pub.ClientID); r.status != 401 || r.object(t)["error"] != "invalid_client" {
-		t.Errorf("public client introspection: %d %s", r.status, r.body)
+	if r := intro("token=" + tok + "&client_id=" + pub.ClientID); r.Status != 401 || r.Object(t)["error"] != "invalid_client" {
+		t.Errorf("public client introspection: %d %s", r.Status, r.Body)
 	}
-	if r := intro("token=" + tok); r.status != 401 {
-		t.Errorf("anonymous introspection: %d", r.status)
+	if r := intro("token=" + tok); r.Status != 401 {
+		t.Errorf("anonymous introspection: %d", r.Status)
 	}
-	if r := intro("", basicHeader(other.ClientID, otherSecret.Expose())); r.status != 400 || r.object(t)["error"] != "invalid_request" {
-		t.Errorf("no token parameter: %d %s", r.status, r.body)
+	if r := intro("", basicHeader(other.ClientID, otherSecret.Expose())); r.Status != 400 || r.Object(t)["error"] != "invalid_request" {
+		t.Errorf("no token parameter: %d %s", r.Status, r.Body)
 	}
 
 	// Revocation: only the owner may revoke; unknown tokens are fine.
-	rev := func(body string, headers ...string) resp {
-		return e.do("POST", "/oauth2/revoke", ct, "", body, headers...)
+	rev := func(body string, headers ...string) servertest.Response {
+		return e.Do("POST", "/oauth2/revoke", ct, "", body, headers...)
 	}
-	if r := rev("token="+tok, basicHeader(other.ClientID, otherSecret.Expose())); r.status != 400 || r.object(t)["error"] != "unauthorized_client" {
-		t.Errorf("revoking another client's token: %d %s", r.status, r.body)
+	if r := rev("token="+tok, basicHeader(other.ClientID, otherSecret.Expose())); r.Status != 400 || r.Object(t)["error"] != "unauthorized_client" {
+		t.Errorf("revoking another client's token: %d %s", r.Status, r.Body)
 	}
 	if !e.active(other.ClientID, otherSecret.Expose(), tok) {
 		t.Fatal("a refused revocation revoked the token")
 	}
-	if r := rev("token=garbage", basicHeader(svc.ClientID, svcSecret.Expose())); r.status != 200 {
-		t.Errorf("revoking garbage: %d", r.status)
+	if r := rev("token=garbage", basicHeader(svc.ClientID, svcSecret.Expose())); r.Status != 200 {
+		t.Errorf("revoking garbage: %d", r.Status)
 	}
-	if r := rev("token="+tok+"&token_type_hint=access_token", basicHeader(svc.ClientID, svcSecret.Expose())); r.status != 200 || r.header.Get("Cache-Control") != "no-store" {
-		t.Errorf("revoke own token: %d %v", r.status, r.header)
+	if r := rev("token="+tok+"&token_type_hint=access_token", basicHeader(svc.ClientID, svcSecret.Expose())); r.Status != 200 || r.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("revoke own token: %d %v", r.Status, r.Header)
 	}
 	if e.active(other.ClientID, otherSecret.Expose(), tok) {
 		t.Error("revoked token still active")
 	}
-	if r := rev("token="+tok, basicHeader(svc.ClientID, "wrong")); r.status != 401 {
-		t.Errorf("revoke with a wrong secret: %d", r.status)
+	if r := rev("token="+tok, basicHeader(svc.ClientID, "wrong")); r.Status != 401 {
+		t.Errorf("revoke with a wrong secret: %d", r.Status)
 	}
 }
 
 func TestTokenEndpointThrottlesFailedAuthentication(t *testing.T) {
 	e := newEnv(t)
-	c, secret, err := e.app.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	c, secret, err := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
 		Name: "svc", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"},
 	})
 	if err != nil {
@@ -176,12 +177,12 @@ func TestTokenEndpointThrottlesFailedAuthentication(t *testing.T) {
 	}
 	wrong := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}, "client_secret": {"guess"}}.Encode()
 	for range client.MaxAuthFailures {
-		e.mustStatus(e.do("POST", "/oauth2/token", "application/x-www-form-urlencoded", "", wrong), 401)
+		e.mustStatus(e.Do("POST", "/oauth2/token", "application/x-www-form-urlencoded", "", wrong), 401)
 	}
 	r := e.clientToken(c.ClientID, secret.Expose())
-	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != "60" || r.object(t)["error"] != "invalid_client" {
-		t.Fatalf("locked-out client: %d %v %s", r.status, r.header, r.body)
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "60" || r.Object(t)["error"] != "invalid_client" {
+		t.Fatalf("locked-out client: %d %v %s", r.Status, r.Header, r.Body)
 	}
-	e.clock.Advance(client.AuthFailureWindow)
+	e.Clock.Advance(client.AuthFailureWindow)
 	e.mustStatus(e.clientToken(c.ClientID, secret.Expose()), 200)
 }

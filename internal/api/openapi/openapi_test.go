@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -28,9 +27,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/openapi"
 	"github.com/latchkey/latchkey/internal/client"
-	"github.com/latchkey/latchkey/internal/sealed"
-	"github.com/latchkey/latchkey/internal/server"
-	"github.com/latchkey/latchkey/internal/store/sqlite"
+	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
 // ---------------------------------------------------------------------------
@@ -372,64 +369,28 @@ func (v *recorder) drain() []string {
 }
 
 // ---------------------------------------------------------------------------
-// A real server on SQLite (after internal/server/env_test.go).
+// A real server on SQLite, with every exchange validated.
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
+// env is the shared test server with the recorder in front of its handler.
 type env struct {
-	t     *testing.T
-	app   *server.App
-	store *sqlite.Store
-	srv   *httptest.Server
-	clock *clock
-	rec   *recorder
+	*servertest.Env
+	t   *testing.T
+	rec *recorder
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	_, router := mustLoad(t)
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	box, err := sealed.New(bytes.Repeat([]byte{7}, sealed.KeyBytes))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, store: st, clock: &clock{t: time.Now()},
+	e := &env{Env: servertest.New(t), t: t,
 		rec: &recorder{router: router, ops: map[string]int{}, statuses: map[string]int{}}}
-	e.srv = httptest.NewUnstartedServer(nil)
-	issuer := "http://" + e.srv.Listener.Addr().String()
-	app, err := server.Assemble(t.Context(), server.Options{
-		Store: st, Box: box, Issuer: issuer, AccessTokenTTL: time.Hour,
-		DefaultScopes: []string{"openid", "api:public"}, Now: e.clock.Now,
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.app = app
-	h := app.Handler
+	h := e.App.Handler
 	if !slices.Contains(serverRoutes(t), openAPIRoute) {
 		mux := http.NewServeMux()
 		mux.HandleFunc(openAPIRoute.String(), openapi.Handler)
-		mux.Handle("/", app.Handler)
+		mux.Handle("/", e.App.Handler)
 		h = mux
 	}
-	e.srv.Config.Handler = e.rec.wrap(h)
-	e.srv.Start()
-	t.Cleanup(e.srv.Close)
+	e.SetHandler(e.rec.wrap(h))
 	return e
 }
 
@@ -447,30 +408,15 @@ type call struct {
 	want      int
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r response) json(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("body is not a JSON object: %v: %s", err, r.body)
-	}
-	return m
-}
-
 // do sends c, checks its status and reports every mismatch the middleware
 // found between the exchange and the document.
-func (e *env) do(c call) response {
+func (e *env) do(c call) servertest.Response {
 	e.t.Helper()
 	method := c.method
 	if method == "" {
 		method = "POST"
 	}
-	req, err := http.NewRequest(method, e.srv.URL+c.path, strings.NewReader(c.body))
+	req, err := http.NewRequest(method, e.URL+c.path, strings.NewReader(c.body))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -490,25 +436,20 @@ func (e *env) do(c call) response {
 	if c.malformed != "" {
 		req.Header.Set(malformedHeader, c.malformed)
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	r := e.Send(req)
 	label := fmt.Sprintf("%s %s (%s)", method, c.path, c.name)
 	if len(label) > 160 {
 		label = label[:160] + "…"
 	}
 	switch {
-	case c.want == 0 || res.StatusCode == c.want:
+	case c.want == 0 || r.Status == c.want:
 	default:
-		e.t.Errorf("%s: status %d, want %d: %.300s", label, res.StatusCode, c.want, b)
+		e.t.Errorf("%s: status %d, want %d: %.300s", label, r.Status, c.want, r.Body)
 	}
 	for _, p := range e.rec.drain() {
 		e.t.Errorf("%s: %s", label, p)
 	}
-	return response{status: res.StatusCode, header: res.Header, body: b}
+	return r
 }
 
 func basicAuth(id, secret string) string {
@@ -548,7 +489,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 		t.Helper()
 		r := e.do(call{name: "admin token " + scope, path: "/oauth2/token", ctype: formCT, basic: adminBasic,
 			body: form("grant_type", "client_credentials", "scope", scope), want: 200})
-		return str(r.json(t), "access_token")
+		return str(r.Object(t), "access_token")
 	}
 	const allScopes = "clients:create clients:read clients:update clients:delete users:create users:read audit:read keys:rotate"
 	full := token(allScopes)
@@ -562,13 +503,13 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	// --- Operations and discovery.
 	e.do(call{name: "liveness", method: "GET", path: "/healthz", want: 200})
 	e.do(call{name: "readiness", method: "GET", path: "/readyz", want: 200})
-	if r := e.do(call{name: "document", method: "GET", path: "/openapi.json", want: 200}); !bytes.Equal(r.body, openapi.Document()) {
+	if r := e.do(call{name: "document", method: "GET", path: "/openapi.json", want: 200}); !bytes.Equal(r.Body, openapi.Document()) {
 		t.Error("/openapi.json does not serve the embedded document")
 	}
 	e.do(call{name: "jwks", method: "GET", path: "/.well-known/jwks.json", want: 200})
 	oidc := e.do(call{name: "oidc discovery", method: "GET", path: "/.well-known/openid-configuration", want: 200})
 	rfc8414 := e.do(call{name: "rfc 8414 discovery", method: "GET", path: "/.well-known/oauth-authorization-server", want: 200})
-	if !bytes.Equal(oidc.body, rfc8414.body) {
+	if !bytes.Equal(oidc.Body, rfc8414.Body) {
 		t.Error("the two discovery documents differ")
 	}
 
@@ -581,8 +522,8 @@ func TestTrafficMatchesDocument(t *testing.T) {
 				c.ctype = formCT
 			}
 			r := e.do(c)
-			if m := r.json(t); str(m, "token_type") != "Bearer" || str(m, "access_token") == "" {
-				t.Errorf("%s %s: %s", p, name, r.body)
+			if m := r.Object(t); str(m, "token_type") != "Bearer" || str(m, "access_token") == "" {
+				t.Errorf("%s %s: %s", p, name, r.Body)
 			}
 		}
 		ok("client_secret_basic", call{basic: adminBasic, body: form("grant_type", "client_credentials", "scope", "clients:read")})
@@ -598,7 +539,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 				c.ctype = formCT
 			}
 			r := e.do(c)
-			if got := str(r.json(t), "error"); got != code {
+			if got := str(r.Object(t), "error"); got != code {
 				t.Errorf("%s %s: error %q, want %q", p, name, got, code)
 			}
 		}
@@ -621,7 +562,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	}
 
 	// --- Users (seed 001 dialect).
-	users := func(c call) response {
+	users := func(c call) servertest.Response {
 		t.Helper()
 		if c.path == "" {
 			c.path = "/v1/admin/users"
@@ -648,7 +589,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	users(call{name: "text/plain", ctype: "text/plain", bearer: full, body: `{"username":"dave"}`, want: 415, malformed: "body"})
 	users(call{name: "oversized", bearer: full, body: `{"username":"dave","display_name":"` + strings.Repeat("a", 70<<10) + `"}`, want: 413, malformed: "body"})
 
-	page := users(call{name: "list, limit 2", method: "GET", path: "/v1/admin/users?limit=2", bearer: usersRead, want: 200}).json(t)
+	page := users(call{name: "list, limit 2", method: "GET", path: "/v1/admin/users?limit=2", bearer: usersRead, want: 200}).Object(t)
 	if cur := str(page, "next_cursor"); cur == "" {
 		t.Errorf("first page has no next_cursor: %v", page)
 	} else {
@@ -679,7 +620,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	}
 	e.do(call{name: "revoke a token", path: "/oauth2/revoke", ctype: formCT, basic: adminBasic, body: form("token", toRevoke), want: 200})
 	for _, d := range registrations {
-		reg := func(name string, c call) response {
+		reg := func(name string, c call) servertest.Response {
 			t.Helper()
 			c.name, c.path = name, d.path+c.path
 			if c.ctype == "" {
@@ -710,7 +651,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	}
 
 	// --- Seed 001: the admin API.
-	adminReg := func(name string, status int, body string, c call) response {
+	adminReg := func(name string, status int, body string, c call) servertest.Response {
 		t.Helper()
 		c.name, c.path, c.ctype, c.body, c.want = name, "/v1/admin/oauth-clients", jsonCT, body, status
 		if c.bearer == "" {
@@ -718,7 +659,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 		}
 		return e.do(c)
 	}
-	conf := adminReg("confidential", 201, `{"client_name":"Reporting Dashboard","redirect_uris":["https://reporting.example.com/callback"],"allowed_scopes":["openid","api:public"],"client_uri":"https://reporting.example.com"}`, call{}).json(t)
+	conf := adminReg("confidential", 201, `{"client_name":"Reporting Dashboard","redirect_uris":["https://reporting.example.com/callback"],"allowed_scopes":["openid","api:public"],"client_uri":"https://reporting.example.com"}`, call{}).Object(t)
 	adminReg("public", 201, `{"client_name":"Web Console","client_type":"public","redirect_uris":["https://console.example.com/cb","com.example.app:/cb","http://127.0.0.1:8080/cb"],"allowed_scopes":["openid"],"allowed_origins":["https://console.example.com"],"logo_uri":"https://console.example.com/logo.png"}`, call{})
 	adminReg("grant_types extension", 201, `{"client_name":"Worker","redirect_uris":["https://w.example.com/cb"],"allowed_scopes":["api:public","clients:create"],"grant_types":["client_credentials"]}`, call{})
 	if _, ok := conf["client_secret"].(string); !ok {
@@ -758,11 +699,11 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	e.do(call{name: "get, token in query", method: "GET", path: "/v1/admin/oauth-clients/" + confID + "?access_token=" + readOnly, want: 400})
 
 	// --- Client lifecycle (seed 001 dialect).
-	list := func(name, query, bearer string, status int, malformed string) response {
+	list := func(name, query, bearer string, status int, malformed string) servertest.Response {
 		t.Helper()
 		return e.do(call{name: name, method: "GET", path: "/v1/admin/oauth-clients" + query, bearer: bearer, want: status, malformed: malformed})
 	}
-	first := list("list, limit 2", "?limit=2", readOnly, 200, "").json(t)
+	first := list("list, limit 2", "?limit=2", readOnly, 200, "").Object(t)
 	if cur := str(first, "next_cursor"); cur == "" {
 		t.Errorf("first page of clients has no next_cursor: %v", first)
 	} else {
@@ -780,9 +721,9 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	list("list, lacks clients:read", "", createOnly, 403, "")
 
 	clientPath := "/v1/admin/oauth-clients/" + confID
-	etag := e.do(call{name: "get for ETag", method: "GET", path: clientPath, bearer: readOnly, want: 200}).header.Get("ETag")
-	e.clock.Advance(time.Second)
-	patch := func(name string, status int, c call) response {
+	etag := e.do(call{name: "get for ETag", method: "GET", path: clientPath, bearer: readOnly, want: 200}).Header.Get("ETag")
+	e.Clock.Advance(time.Second)
+	patch := func(name string, status int, c call) servertest.Response {
 		t.Helper()
 		c.name, c.method, c.want = name, "PATCH", status
 		if c.path == "" {
@@ -798,7 +739,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	}
 	patched := patch("merge patch with If-Match", 200, call{body: `{"client_name":"Reporting Dashboard v2","allowed_origins":["https://reporting.example.com"]}`,
 		header: http.Header{"If-Match": {etag}}})
-	if patched.header.Get("ETag") == etag {
+	if patched.Header.Get("ETag") == etag {
 		t.Error("PATCH did not change the ETag")
 	}
 	patch("application/json, null removes", 200, call{ctype: jsonCT, body: `{"client_uri":null,"logo_uri":"https://r.example.com/logo.png","is_first_party":true}`})
@@ -819,7 +760,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	patch("text/plain", 415, call{ctype: "text/plain", body: `{}`, malformed: "body"})
 	patch("oversized", 413, call{body: `{"client_name":"` + strings.Repeat("a", 70000) + `"}`, malformed: "body"})
 
-	rotate := func(name string, status int, c call) response {
+	rotate := func(name string, status int, c call) servertest.Response {
 		t.Helper()
 		c.name, c.want = name, status
 		if c.path == "" {
@@ -830,16 +771,16 @@ func TestTrafficMatchesDocument(t *testing.T) {
 		}
 		return e.do(c)
 	}
-	rot := rotate("one hour grace", 200, call{ctype: jsonCT, body: `{"grace_seconds":3600}`}).json(t)
+	rot := rotate("one hour grace", 200, call{ctype: jsonCT, body: `{"grace_seconds":3600}`}).Object(t)
 	if str(rot, "client_secret") == "" || rot["previous_secret_expires_at"] == nil {
 		t.Errorf("rotation: %v", rot)
 	}
 	rotate("empty body: default grace", 200, call{})
-	if r := rotate("revoke previous now", 200, call{ctype: jsonCT, body: `{"grace_seconds":0}`}).json(t); r["previous_secret_expires_at"] != nil {
+	if r := rotate("revoke previous now", 200, call{ctype: jsonCT, body: `{"grace_seconds":0}`}).Object(t); r["previous_secret_expires_at"] != nil {
 		t.Errorf("grace 0 still reports an expiry: %v", r)
 	}
 	pubID := ""
-	if r := list("find the public client", "?client_type=public", readOnly, 200, "").json(t); len(r["clients"].([]any)) > 0 {
+	if r := list("find the public client", "?client_type=public", readOnly, 200, "").Object(t); len(r["clients"].([]any)) > 0 {
 		pubID = str(r["clients"].([]any)[0].(map[string]any), "id")
 	}
 	rotate("public client", 400, call{path: "/v1/admin/oauth-clients/" + pubID + "/secret"})
@@ -852,7 +793,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	rotate("text/plain", 415, call{ctype: "text/plain", body: `{}`, malformed: "body"})
 	rotate("oversized", 413, call{ctype: jsonCT, body: `{"x":"` + strings.Repeat("a", 70<<10) + `"}`, malformed: "body"})
 
-	victim := adminReg("to delete", 201, `{"client_name":"Victim","redirect_uris":["https://v.example/cb"],"allowed_scopes":["openid"]}`, call{}).json(t)
+	victim := adminReg("to delete", 201, `{"client_name":"Victim","redirect_uris":["https://v.example/cb"],"allowed_scopes":["openid"]}`, call{}).Object(t)
 	victimPath := "/v1/admin/oauth-clients/" + str(victim["client"].(map[string]any), "id")
 	e.do(call{name: "delete, lacks clients:delete", method: "DELETE", path: victimPath, bearer: updater, want: 403})
 	e.do(call{name: "delete, no token", method: "DELETE", path: victimPath, want: 401})
@@ -860,14 +801,14 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	e.do(call{name: "delete again", method: "DELETE", path: victimPath, bearer: full, want: 404})
 	e.do(call{name: "get deleted", method: "GET", path: victimPath, bearer: full, want: 404})
 
-	audit := func(name, query, bearer string, status int, malformed string) response {
+	audit := func(name, query, bearer string, status int, malformed string) servertest.Response {
 		t.Helper()
 		return e.do(call{name: name, method: "GET", path: "/v1/admin/audit" + query, bearer: bearer, want: status, malformed: malformed})
 	}
-	if r := audit("every event", "?limit=200", full, 200, "").json(t); len(r["events"].([]any)) == 0 {
+	if r := audit("every event", "?limit=200", full, 200, "").Object(t); len(r["events"].([]any)) == 0 {
 		t.Errorf("no audit events: %v", r)
 	}
-	if cur := str(audit("page 1", "?limit=2", full, 200, "").json(t), "next_cursor"); cur != "" {
+	if cur := str(audit("page 1", "?limit=2", full, 200, "").Object(t), "next_cursor"); cur != "" {
 		audit("page 2", "?limit=2&cursor="+url.QueryEscape(cur), full, 200, "")
 	} else {
 		t.Error("audit page 1 has no next_cursor")
@@ -890,11 +831,11 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	e.do(call{name: "jwks after rotation", method: "GET", path: "/.well-known/jwks.json", want: 200})
 
 	// --- Seed 000.
-	flat := func(name string, status int, body string, malformed string) response {
+	flat := func(name string, status int, body string, malformed string) servertest.Response {
 		t.Helper()
 		return e.do(call{name: name, path: "/api/clients", ctype: jsonCT, bearer: createOnly, body: body, want: status, malformed: malformed})
 	}
-	seed000 := flat("seed example", 201, `{"client_name":"New Reporting Dashboard","redirect_uri":"https://reporting.ecosyscorp.ph/callback","grant_types":"password,client_credentials,refresh_token","is_confidential":true}`, "").json(t)
+	seed000 := flat("seed example", 201, `{"client_name":"New Reporting Dashboard","redirect_uri":"https://reporting.ecosyscorp.ph/callback","grant_types":"password,client_credentials,refresh_token","is_confidential":true}`, "").Object(t)
 	if str(seed000, "message") != "Client application created successfully." {
 		t.Errorf("seed 000 message: %v", seed000)
 	}
@@ -910,11 +851,11 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	flat("server-set client_secret", 400, `{"client_secret":"x","client_name":"A","redirect_uri":"https://a.example/cb","grant_types":"refresh_token","is_confidential":true}`, "body")
 
 	// --- Seed 002.
-	m2m := func(name string, status int, body string, malformed string) response {
+	m2m := func(name string, status int, body string, malformed string) servertest.Response {
 		t.Helper()
 		return e.do(call{name: name, path: "/api/v1/auth/clients", ctype: jsonCT, bearer: createOnly, body: body, want: status, malformed: malformed})
 	}
-	bot := m2m("seed M2M example", 201, `{"displayName":"Salesforce Production Integration","m2m":true,"botUserId":"bot-abc123"}`, "").json(t)
+	bot := m2m("seed M2M example", 201, `{"displayName":"Salesforce Production Integration","m2m":true,"botUserId":"bot-abc123"}`, "").Object(t)
 	m2m("seed interactive example", 201, `{"displayName":"My Web App","redirectUri":"https://myapp.example.com/oauth/callback","m2m":false}`, "")
 	m2m("seed curl example", 201, `{"displayName":"Salesforce Production Integration","redirectUri":"https://myapp.example.com/oauth/callback","m2m":true,"botUserId":"bot-2"}`, "")
 	m2m("null optional members", 201, `{"displayName":null,"redirectUri":"https://a.example/cb","m2m":false,"botUserId":null}`, "")
@@ -934,10 +875,10 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	botID, botSecret := str(bot, "clientId"), str(bot, "clientSecret")
 	botTok := e.do(call{name: "seed 002 next steps", path: "/openid/token", ctype: formCT, want: 200,
 		body: form("grant_type", "client_credentials", "client_id", botID, "client_secret", botSecret, "scope", "api:public")})
-	botToken := str(botTok.json(t), "access_token")
+	botToken := str(botTok.Object(t), "access_token")
 
 	// --- Introspection.
-	intro := func(name string, status int, c call) response {
+	intro := func(name string, status int, c call) servertest.Response {
 		t.Helper()
 		c.name, c.path, c.want = name, "/oauth2/introspect", status
 		if c.ctype == "" {
@@ -945,12 +886,12 @@ func TestTrafficMatchesDocument(t *testing.T) {
 		}
 		return e.do(c)
 	}
-	active := intro("active", 200, call{basic: adminBasic, body: form("token", botToken, "token_type_hint", "access_token")}).json(t)
+	active := intro("active", 200, call{basic: adminBasic, body: form("token", botToken, "token_type_hint", "access_token")}).Object(t)
 	if active["active"] != true {
 		t.Errorf("introspection of a live token: %v", active)
 	}
 	intro("active, client_secret_post", 200, call{body: form("token", full, "client_id", other, "client_secret", otherSecret)})
-	if r := intro("inactive: garbage", 200, call{basic: adminBasic, body: form("token", "garbage")}).json(t); r["active"] != false {
+	if r := intro("inactive: garbage", 200, call{basic: adminBasic, body: form("token", "garbage")}).Object(t); r["active"] != false {
 		t.Errorf("garbage token introspected as %v", r)
 	}
 	intro("inactive: revoked", 200, call{basic: adminBasic, body: form("token", toRevoke)})
@@ -961,7 +902,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	intro("no client authentication", 401, call{body: form("token", full)})
 
 	// --- Revocation.
-	rev := func(name string, status int, c call) response {
+	rev := func(name string, status int, c call) servertest.Response {
 		t.Helper()
 		c.name, c.path, c.want = name, "/oauth2/revoke", status
 		if c.ctype == "" {
@@ -978,7 +919,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 
 	// --- Dynamic registration (RFC 7591) and management (RFC 7592), in the
 	// default mode: an initial access token with clients:create.
-	register := func(name string, status int, c call) response {
+	register := func(name string, status int, c call) servertest.Response {
 		t.Helper()
 		c.name, c.want = name, status
 		if c.path == "" {
@@ -994,10 +935,10 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	}
 	web := register("web application", 201, call{body: `{"redirect_uris":["https://client.example.org/callback"],"client_name":"My Example Client",` +
 		`"token_endpoint_auth_method":"client_secret_basic","grant_types":["authorization_code"],"response_types":["code"],` +
-		`"logo_uri":"https://client.example.org/logo.png","scope":"openid api:public","contacts":["ops@example.org"],"x-vendor":"ignored"}`}).json(t)
+		`"logo_uri":"https://client.example.org/logo.png","scope":"openid api:public","contacts":["ops@example.org"],"x-vendor":"ignored"}`}).Object(t)
 	register("defaults", 201, call{body: `{"redirect_uris":["https://client.example.org/cb"]}`})
 	register("public", 201, call{body: `{"redirect_uris":["com.example.app:/cb"],"token_endpoint_auth_method":"none","jwks":null,"subject_type":"public"}`})
-	service := register("service", 201, call{body: `{"client_name":"Nightly export","grant_types":["client_credentials"],"scope":"api:public","token_endpoint_auth_method":"client_secret_post"}`}).json(t)
+	service := register("service", 201, call{body: `{"client_name":"Nightly export","grant_types":["client_credentials"],"scope":"api:public","token_endpoint_auth_method":"client_secret_post"}`}).Object(t)
 	register("bad redirect", 400, call{body: `{"redirect_uris":["http://evil.example/cb"]}`})
 	register("code without authorization_code", 400, call{body: `{"grant_types":["client_credentials"],"response_types":["code"]}`})
 	register("admin scope not held", 400, call{body: `{"grant_types":["client_credentials"],"scope":"users:create"}`})
@@ -1016,7 +957,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 
 	regURI, _ := url.Parse(str(web, "registration_client_uri"))
 	regPath, regToken, webID := regURI.Path, str(web, "registration_access_token"), str(web, "client_id")
-	manage := func(name, method string, status int, c call) response {
+	manage := func(name, method string, status int, c call) servertest.Response {
 		t.Helper()
 		c.name, c.method, c.want = name, method, status
 		if c.path == "" {
@@ -1055,7 +996,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	svcPath, svcToken := svcURI.Path, str(service, "registration_access_token")
 
 	// --- Expired tokens.
-	e.clock.Advance(2 * time.Hour)
+	e.Clock.Advance(2 * time.Hour)
 	for _, d := range registrations {
 		e.do(call{name: "expired token", path: d.path, ctype: jsonCT, bearer: toExpire, body: d.valid, want: 401})
 	}
@@ -1065,7 +1006,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 
 	// --- The store fails: every route that touches it answers 500 (503
 	// for readiness) in its own documented shape.
-	if err := e.store.Close(); err != nil {
+	if err := e.Store.Close(); err != nil {
 		t.Fatal(err)
 	}
 	e.do(call{name: "store down", method: "GET", path: "/readyz", want: 503})
@@ -1123,7 +1064,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 // through the core, as the CLI bootstrap does, and returns its credentials.
 func rootClient(t *testing.T, e *env, name string, scopes ...string) (id, secret string) {
 	t.Helper()
-	c, s, err := e.app.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	c, s, err := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
 		Name: name, GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: scopes,
 	})
 	if err != nil {

@@ -5,14 +5,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/latchkey/latchkey/internal/api/register"
-	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/server"
-	"github.com/latchkey/latchkey/internal/store/sqlite"
+	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
 // FuzzRegistrationRequest feeds arbitrary bodies to the registration
@@ -38,22 +35,10 @@ func FuzzRegistrationRequest(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	st, err := sqlite.Open(f.Context(), filepath.Join(f.TempDir(), "fuzz.db"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { st.Close() })
-	box, err := sealed.New(bytes.Repeat([]byte{7}, sealed.KeyBytes))
-	if err != nil {
-		f.Fatal(err)
-	}
+	// Logs are discarded: a long fuzz run would pile them up in memory.
 	log := slog.New(slog.DiscardHandler)
-	app, err := server.Assemble(f.Context(), server.Options{Store: st, Box: box, Issuer: "http://issuer.test",
-		AccessTokenTTL: time.Hour, DefaultScopes: defaultScopes, Registration: register.ModeOpen, Log: log})
-	if err != nil {
-		f.Fatal(err)
-	}
-	h, err := register.New(register.Deps{Clients: app.Clients, Mode: register.ModeOpen, Issuer: "http://issuer.test", Log: log})
+	e := servertest.New(f, func(o *server.Options) { o.Registration, o.Log = register.ModeOpen, log })
+	h, err := register.New(register.Deps{Clients: e.App.Clients, Mode: register.ModeOpen, Issuer: e.URL, Log: log})
 	if err != nil {
 		f.Fatal(err)
 	}

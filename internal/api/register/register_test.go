@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/register"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
 func strs(v any) []string {
@@ -28,24 +29,24 @@ func strs(v any) []string {
 	return out
 }
 
-func wantError(t *testing.T, r resp, status int, code string) {
+func wantError(t *testing.T, r servertest.Response, status int, code string) {
 	t.Helper()
-	if r.status != status {
-		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	if r.Status != status {
+		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
 	}
-	m := r.object(t)
+	m := r.Object(t)
 	if m["error"] != code {
-		t.Errorf("error = %v, want %s: %s", m["error"], code, r.body)
+		t.Errorf("error = %v, want %s: %s", m["error"], code, r.Body)
 	}
 	if status != http.StatusInternalServerError {
 		if d, _ := m["error_description"].(string); d == "" {
-			t.Errorf("no error_description: %s", r.body)
+			t.Errorf("no error_description: %s", r.Body)
 		}
 	}
-	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q", ct)
 	}
-	if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("Cache-Control = %q", cc)
 	}
 }
@@ -74,10 +75,10 @@ func discovery(t *testing.T, e *env) map[string]any {
 	var last map[string]any
 	for _, p := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
 		r := e.do("GET", p, "", "")
-		if r.status != http.StatusOK {
-			t.Fatalf("%s: %d", p, r.status)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: %d", p, r.Status)
 		}
-		m := r.object(t)
+		m := r.Object(t)
 		if last != nil && fmt.Sprint(m["registration_endpoint"]) != fmt.Sprint(last["registration_endpoint"]) {
 			t.Errorf("the two discovery documents disagree on registration_endpoint")
 		}
@@ -90,7 +91,7 @@ const ccBody = `{"client_name":"CC app","grant_types":["client_credentials"],"sc
 
 func TestModeOpen(t *testing.T) {
 	e := newEnv(t, register.ModeOpen)
-	if got := discovery(t, e)["registration_endpoint"]; got != e.srv.URL+"/oauth2/register" {
+	if got := discovery(t, e)["registration_endpoint"]; got != e.URL+"/oauth2/register" {
 		t.Errorf("registration_endpoint = %v", got)
 	}
 	m := e.register("", ccBody)
@@ -103,38 +104,38 @@ func TestModeOpen(t *testing.T) {
 
 func TestModeToken(t *testing.T) {
 	e := newEnv(t, register.ModeToken)
-	if got := discovery(t, e)["registration_endpoint"]; got != e.srv.URL+"/oauth2/register" {
+	if got := discovery(t, e)["registration_endpoint"]; got != e.URL+"/oauth2/register" {
 		t.Errorf("registration_endpoint = %v", got)
 	}
-	before := e.countClients()
+	before := e.CountClients()
 
 	r := e.do("POST", "/oauth2/register", "", ccBody)
 	wantError(t, r, http.StatusUnauthorized, "invalid_token")
-	if ch := r.header.Get("WWW-Authenticate"); ch != `Bearer realm="latchkey"` {
+	if ch := r.Header.Get("WWW-Authenticate"); ch != `Bearer realm="latchkey"` {
 		t.Errorf("no-token challenge = %q, want no error code", ch)
 	}
 
 	r = e.do("POST", "/oauth2/register", "not-a-real-token", ccBody)
 	wantError(t, r, http.StatusUnauthorized, "invalid_token")
-	if ch := r.header.Get("WWW-Authenticate"); !strings.Contains(ch, `error="invalid_token"`) {
+	if ch := r.Header.Get("WWW-Authenticate"); !strings.Contains(ch, `error="invalid_token"`) {
 		t.Errorf("bad-token challenge = %q", ch)
 	}
 
-	r = e.do("POST", "/oauth2/register", e.tokenWith("clients:read"), ccBody)
+	r = e.do("POST", "/oauth2/register", e.TokenWith("clients:read"), ccBody)
 	wantError(t, r, http.StatusForbidden, "insufficient_scope")
-	if ch := r.header.Get("WWW-Authenticate"); !strings.Contains(ch, `error="insufficient_scope"`) || !strings.Contains(ch, `scope="clients:create"`) {
+	if ch := r.Header.Get("WWW-Authenticate"); !strings.Contains(ch, `error="insufficient_scope"`) || !strings.Contains(ch, `scope="clients:create"`) {
 		t.Errorf("insufficient-scope challenge = %q", ch)
 	}
 
-	req, _ := http.NewRequest("POST", e.srv.URL+"/oauth2/register?access_token=x", strings.NewReader(ccBody))
+	req, _ := http.NewRequest("POST", e.URL+"/oauth2/register?access_token=x", strings.NewReader(ccBody))
 	req.Header.Set("Content-Type", "application/json")
-	wantError(t, e.send(req), http.StatusBadRequest, "invalid_request")
+	wantError(t, e.Send(req), http.StatusBadRequest, "invalid_request")
 
-	if n := e.countClients(); n != before+1 { // +1: the clients:read caller
+	if n := e.CountClients(); n != before+1 { // +1: the clients:read caller
 		t.Fatalf("refused requests created clients: %d → %d", before, n)
 	}
 
-	tok := e.tokenWith("clients:create")
+	tok := e.TokenWith("clients:create")
 	m := e.register(tok, ccBody)
 	// The initial access token's holder may pass on scopes it holds, and
 	// no others.
@@ -143,11 +144,11 @@ func TestModeToken(t *testing.T) {
 	wantError(t, r, http.StatusBadRequest, "invalid_client_metadata")
 
 	// The registration is audited under the token's subject.
-	c, err := e.app.Clients.Lookup(t.Context(), m["client_id"].(string))
+	c, err := e.App.Clients.Lookup(t.Context(), m["client_id"].(string))
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs, err := e.store.ListAudit(t.Context(), audit.Filter{TargetID: c.ID})
+	evs, err := e.Store.ListAudit(t.Context(), audit.Filter{TargetID: c.ID})
 	if err != nil || len(evs) != 1 {
 		t.Fatalf("audit: %v, %v", evs, err)
 	}
@@ -161,19 +162,19 @@ func TestModeOff(t *testing.T) {
 	if _, ok := discovery(t, e)["registration_endpoint"]; ok {
 		t.Error("discovery advertises registration_endpoint while registration is off")
 	}
-	tok := e.tokenWith("clients:create")
-	before := e.countClients()
+	tok := e.TokenWith("clients:create")
+	before := e.CountClients()
 	for _, tc := range []struct{ method, path, body string }{
 		{"POST", "/oauth2/register", ccBody},
 		{"GET", "/oauth2/register/abc", ""},
 		{"PUT", "/oauth2/register/abc", `{"client_id":"abc"}`},
 		{"DELETE", "/oauth2/register/abc", ""},
 	} {
-		if r := e.do(tc.method, tc.path, tok, tc.body); r.status != http.StatusNotFound {
-			t.Errorf("%s %s: %d, want 404", tc.method, tc.path, r.status)
+		if r := e.do(tc.method, tc.path, tok, tc.body); r.Status != http.StatusNotFound {
+			t.Errorf("%s %s: %d, want 404", tc.method, tc.path, r.Status)
 		}
 	}
-	if n := e.countClients(); n != before {
+	if n := e.CountClients(); n != before {
 		t.Errorf("clients %d → %d", before, n)
 	}
 }
@@ -191,23 +192,23 @@ func TestRegisterThenClientCredentials(t *testing.T) {
 		"software_id": "4NRB1-0XZABZI9E6-5SM3R",
 		"software_version": "2.1"
 	}`)
-	if r.status != http.StatusCreated {
-		t.Fatalf("%d %s", r.status, r.body)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("%d %s", r.Status, r.Body)
 	}
-	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q", ct)
 	}
-	if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("Cache-Control = %q", cc)
 	}
-	m := r.object(t)
+	m := r.Object(t)
 	id, _ := m["client_id"].(string)
 	secret, _ := m["client_secret"].(string)
 	regToken, _ := m["registration_access_token"].(string)
 	if id == "" || len(secret) < 43 || len(regToken) < 43 || secret == regToken {
-		t.Fatalf("credentials: %s", r.body)
+		t.Fatalf("credentials: %s", r.Body)
 	}
-	if m["registration_client_uri"] != e.srv.URL+"/oauth2/register/"+id {
+	if m["registration_client_uri"] != e.URL+"/oauth2/register/"+id {
 		t.Errorf("registration_client_uri = %v", m["registration_client_uri"])
 	}
 	if iat, _ := m["client_id_issued_at"].(float64); iat <= 0 {
@@ -241,7 +242,7 @@ func TestRegisterThenClientCredentials(t *testing.T) {
 	}
 
 	// The credentials work at the token endpoint with the real client.
-	cfg := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: e.srv.URL + "/oauth2/token", Scopes: []string{"api:public"}}
+	cfg := clientcredentials.Config{ClientID: id, ClientSecret: secret, TokenURL: e.URL + "/oauth2/token", Scopes: []string{"api:public"}}
 	tok, err := cfg.Token(context.Background())
 	if err != nil {
 		t.Fatalf("client credentials: %v", err)
@@ -260,7 +261,7 @@ func TestClientSecretPost(t *testing.T) {
 	e := newEnv(t, register.ModeOpen)
 	m := e.register("", `{"grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_post"}`)
 	cfg := clientcredentials.Config{ClientID: m["client_id"].(string), ClientSecret: m["client_secret"].(string),
-		TokenURL: e.srv.URL + "/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}
+		TokenURL: e.URL + "/oauth2/token", AuthStyle: oauth2.AuthStyleInParams}
 	if _, err := cfg.Token(context.Background()); err != nil {
 		t.Fatalf("client_secret_post: %v", err)
 	}
@@ -287,7 +288,7 @@ func TestPublicClient(t *testing.T) {
 	if rt := strs(m["response_types"]); !reflect.DeepEqual(rt, []string{"code"}) {
 		t.Errorf("response_types = %v", rt)
 	}
-	c, err := e.app.Clients.Lookup(t.Context(), m["client_id"].(string))
+	c, err := e.App.Clients.Lookup(t.Context(), m["client_id"].(string))
 	if err != nil || c.Type != client.Public || len(c.Secrets) != 0 {
 		t.Errorf("stored: %+v, %v", c, err)
 	}
@@ -302,7 +303,7 @@ func TestDefaults(t *testing.T) {
 	want := map[string]any{
 		"token_endpoint_auth_method": "client_secret_basic",
 		"client_name":                register.DefaultClientName,
-		"scope":                      strings.Join(defaultScopes, " "),
+		"scope":                      strings.Join(servertest.DefaultScopes, " "),
 	}
 	for k, v := range want {
 		if m[k] != v {
@@ -349,7 +350,7 @@ func TestUnknownMembersIgnored(t *testing.T) {
 
 func TestRegistrationErrors(t *testing.T) {
 	e := newEnv(t, register.ModeOpen)
-	before := e.countClients()
+	before := e.CountClients()
 	const (
 		redirect = "invalid_redirect_uri"
 		metadata = "invalid_client_metadata"
@@ -409,15 +410,15 @@ func TestRegistrationErrors(t *testing.T) {
 		})
 	}
 	t.Run("no content type", func(t *testing.T) {
-		req, _ := http.NewRequest("POST", e.srv.URL+"/oauth2/register", strings.NewReader(ccBody))
-		wantError(t, e.send(req), http.StatusUnsupportedMediaType, "unsupported_media_type")
+		req, _ := http.NewRequest("POST", e.URL+"/oauth2/register", strings.NewReader(ccBody))
+		wantError(t, e.Send(req), http.StatusUnsupportedMediaType, "unsupported_media_type")
 	})
 	t.Run("form body", func(t *testing.T) {
-		req, _ := http.NewRequest("POST", e.srv.URL+"/oauth2/register", strings.NewReader("client_name=x"))
+		req, _ := http.NewRequest("POST", e.URL+"/oauth2/register", strings.NewReader("client_name=x"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		wantError(t, e.send(req), http.StatusUnsupportedMediaType, "unsupported_media_type")
+		wantError(t, e.Send(req), http.StatusUnsupportedMediaType, "unsupported_media_type")
 	})
-	if n := e.countClients(); n != before {
+	if n := e.CountClients(); n != before {
 		t.Errorf("rejected registrations created clients: %d → %d", before, n)
 	}
 }
@@ -443,13 +444,13 @@ func TestManagementRead(t *testing.T) {
 	e := newEnv(t, register.ModeOpen)
 	c := registerOne(t, e, acBody)
 	r := e.do("GET", c.path, c.token, "")
-	if r.status != http.StatusOK {
-		t.Fatalf("GET: %d %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET: %d %s", r.Status, r.Body)
 	}
-	if r.header.Get("Cache-Control") != "no-store" || r.header.Get("Content-Type") != "application/json" {
-		t.Errorf("headers: %v", r.header)
+	if r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("headers: %v", r.Header)
 	}
-	got := r.object(t)
+	got := r.Object(t)
 	if _, ok := got["client_secret"]; ok {
 		t.Error("GET shows the client secret again")
 	}
@@ -464,7 +465,7 @@ func TestManagementAuthentication(t *testing.T) {
 	e := newEnv(t, register.ModeOpen)
 	a := registerOne(t, e, acBody)
 	b := registerOne(t, e, acBody)
-	plain, _, err := e.app.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{Name: "admin-made", GrantTypes: []string{client.GrantClientCredentials}})
+	plain, _, err := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{Name: "admin-made", GrantTypes: []string{client.GrantClientCredentials}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -485,22 +486,22 @@ func TestManagementAuthentication(t *testing.T) {
 			{"the client secret", b.path, b.secret, `Bearer realm="latchkey", error="invalid_token"`},
 		} {
 			r := e.do(method, tc.path, tc.token, body)
-			if r.status != http.StatusUnauthorized {
-				t.Errorf("%s %s: %d, want 401: %s", method, tc.name, r.status, r.body)
+			if r.Status != http.StatusUnauthorized {
+				t.Errorf("%s %s: %d, want 401: %s", method, tc.name, r.Status, r.Body)
 				continue
 			}
-			if ch := r.header.Get("WWW-Authenticate"); ch != tc.challenge {
+			if ch := r.Header.Get("WWW-Authenticate"); ch != tc.challenge {
 				t.Errorf("%s %s: challenge %q, want %q", method, tc.name, ch, tc.challenge)
 			}
-			if r.object(t)["error"] != "invalid_token" {
-				t.Errorf("%s %s: body %s", method, tc.name, r.body)
+			if r.Object(t)["error"] != "invalid_token" {
+				t.Errorf("%s %s: body %s", method, tc.name, r.Body)
 			}
 		}
 	}
 	// Nothing changed.
 	for _, c := range []registered{a, b} {
-		if r := e.do("GET", c.path, c.token, ""); r.status != http.StatusOK || fmt.Sprint(strs(r.object(t)["redirect_uris"])) != "[https://web.example.com/cb]" {
-			t.Errorf("client %s changed: %d %s", c.id, r.status, r.body)
+		if r := e.do("GET", c.path, c.token, ""); r.Status != http.StatusOK || fmt.Sprint(strs(r.Object(t)["redirect_uris"])) != "[https://web.example.com/cb]" {
+			t.Errorf("client %s changed: %d %s", c.id, r.Status, r.Body)
 		}
 	}
 }
@@ -518,13 +519,13 @@ func TestManagementReplace(t *testing.T) {
 		"client_uri": "https://web.example.com",
 		"unknown_thing": 1
 	}`)
-	if r.status != http.StatusOK {
-		t.Fatalf("PUT: %d %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", r.Status, r.Body)
 	}
-	m := r.object(t)
+	m := r.Object(t)
 	if m["client_name"] != "Web app v2" || m["scope"] != "api:public" || m["client_uri"] != "https://web.example.com" ||
 		m["registration_access_token"] != c.token || m["client_id"] != c.id {
-		t.Errorf("PUT response: %s", r.body)
+		t.Errorf("PUT response: %s", r.Body)
 	}
 	if _, ok := m["client_secret"]; ok {
 		t.Error("PUT shows the client secret")
@@ -532,25 +533,25 @@ func TestManagementReplace(t *testing.T) {
 	if g := strs(m["grant_types"]); !reflect.DeepEqual(g, []string{"authorization_code", "client_credentials"}) {
 		t.Errorf("grant_types = %v", g)
 	}
-	if got := e.do("GET", c.path, c.token, "").object(t); fmt.Sprint(got) != fmt.Sprint(m) {
+	if got := e.do("GET", c.path, c.token, "").Object(t); fmt.Sprint(got) != fmt.Sprint(m) {
 		t.Errorf("GET after PUT:\n got %v\nwant %v", got, m)
 	}
 	// The secret still works after the update.
-	cfg := clientcredentials.Config{ClientID: c.id, ClientSecret: c.secret, TokenURL: e.srv.URL + "/oauth2/token"}
+	cfg := clientcredentials.Config{ClientID: c.id, ClientSecret: c.secret, TokenURL: e.URL + "/oauth2/token"}
 	if _, err := cfg.Token(context.Background()); err != nil {
 		t.Errorf("token after PUT: %v", err)
 	}
 
 	// Omitted values are reset to their defaults (a full replacement).
 	r = e.do("PUT", c.path, c.token, `{"client_id":"`+c.id+`","redirect_uris":["https://web.example.com/cb"]}`)
-	if r.status != http.StatusOK {
-		t.Fatalf("minimal PUT: %d %s", r.status, r.body)
+	if r.Status != http.StatusOK {
+		t.Fatalf("minimal PUT: %d %s", r.Status, r.Body)
 	}
-	m = r.object(t)
-	if m["client_name"] != register.DefaultClientName || m["scope"] != strings.Join(defaultScopes, " ") ||
+	m = r.Object(t)
+	if m["client_name"] != register.DefaultClientName || m["scope"] != strings.Join(servertest.DefaultScopes, " ") ||
 		fmt.Sprint(strs(m["grant_types"])) != "[authorization_code]" || m["client_uri"] != nil ||
 		m["token_endpoint_auth_method"] != "client_secret_basic" {
-		t.Errorf("minimal PUT did not reset to defaults: %s", r.body)
+		t.Errorf("minimal PUT did not reset to defaults: %s", r.Body)
 	}
 }
 
@@ -593,8 +594,8 @@ func TestManagementReplaceErrors(t *testing.T) {
 		wantError(t, r, 400, "invalid_client_metadata")
 		// Omitting the method keeps the client public.
 		r = e.do("PUT", pub.path, pub.token, `{"client_id":"`+pub.id+`","redirect_uris":["http://127.0.0.1/cb2"]}`)
-		if r.status != http.StatusOK || r.object(t)["token_endpoint_auth_method"] != "none" {
-			t.Errorf("%d %s", r.status, r.body)
+		if r.Status != http.StatusOK || r.Object(t)["token_endpoint_auth_method"] != "none" {
+			t.Errorf("%d %s", r.Status, r.Body)
 		}
 	})
 	t.Run("a public client has no secret to present", func(t *testing.T) {
@@ -609,7 +610,7 @@ func TestManagementReplaceErrors(t *testing.T) {
 func TestManagementDelete(t *testing.T) {
 	e := newEnv(t, register.ModeOpen)
 	c := registerOne(t, e, `{"grant_types":["client_credentials"]}`)
-	cfg := clientcredentials.Config{ClientID: c.id, ClientSecret: c.secret, TokenURL: e.srv.URL + "/oauth2/token"}
+	cfg := clientcredentials.Config{ClientID: c.id, ClientSecret: c.secret, TokenURL: e.URL + "/oauth2/token"}
 	tok, err := cfg.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -618,8 +619,8 @@ func TestManagementDelete(t *testing.T) {
 		t.Fatal("token inactive before delete")
 	}
 	r := e.do("DELETE", c.path, c.token, "")
-	if r.status != http.StatusNoContent || len(r.body) != 0 {
-		t.Fatalf("DELETE: %d %s", r.status, r.body)
+	if r.Status != http.StatusNoContent || len(r.Body) != 0 {
+		t.Fatalf("DELETE: %d %s", r.Status, r.Body)
 	}
 	if e.introspect(tok.AccessToken) {
 		t.Error("the deleted client's token is still active")
@@ -628,8 +629,8 @@ func TestManagementDelete(t *testing.T) {
 		t.Error("the deleted client still gets tokens")
 	}
 	for _, method := range []string{"GET", "DELETE"} {
-		if r := e.do(method, c.path, c.token, ""); r.status != http.StatusUnauthorized {
-			t.Errorf("%s after delete: %d, want 401", method, r.status)
+		if r := e.do(method, c.path, c.token, ""); r.Status != http.StatusUnauthorized {
+			t.Errorf("%s after delete: %d, want 401", method, r.Status)
 		}
 	}
 }
@@ -637,20 +638,20 @@ func TestManagementDelete(t *testing.T) {
 func TestAuditAndLogsHoldNoSecrets(t *testing.T) {
 	e := newEnv(t, register.ModeOpen)
 	c := registerOne(t, e, acBody)
-	if r := e.do("PUT", c.path, c.token, `{"client_id":"`+c.id+`","client_secret":"`+c.secret+`","client_name":"Renamed","redirect_uris":["https://web.example.com/cb"]}`); r.status != http.StatusOK {
-		t.Fatalf("PUT: %d %s", r.status, r.body)
+	if r := e.do("PUT", c.path, c.token, `{"client_id":"`+c.id+`","client_secret":"`+c.secret+`","client_name":"Renamed","redirect_uris":["https://web.example.com/cb"]}`); r.Status != http.StatusOK {
+		t.Fatalf("PUT: %d %s", r.Status, r.Body)
 	}
-	stored, err := e.app.Clients.Lookup(t.Context(), c.id)
+	stored, err := e.App.Clients.Lookup(t.Context(), c.id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(stored.RegistrationTokenHash) == 0 {
 		t.Fatal("no registration token hash stored")
 	}
-	if r := e.do("DELETE", c.path, c.token, ""); r.status != http.StatusNoContent {
-		t.Fatalf("DELETE: %d %s", r.status, r.body)
+	if r := e.do("DELETE", c.path, c.token, ""); r.Status != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", r.Status, r.Body)
 	}
-	evs, err := e.store.ListAudit(t.Context(), audit.Filter{TargetID: stored.ID})
+	evs, err := e.Store.ListAudit(t.Context(), audit.Filter{TargetID: stored.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -677,7 +678,7 @@ func TestAuditAndLogsHoldNoSecrets(t *testing.T) {
 			}
 		}
 	}
-	logs := e.logs.String()
+	logs := e.Logs.String()
 	if !strings.Contains(logs, `"client registered"`) {
 		t.Error("registration was not logged")
 	}
