@@ -37,7 +37,7 @@ func TestEndToEnd(t *testing.T) {
 
 	r := ts.do(t, "POST", "/v1/admin/oauth-clients", seed001Body, authz(admin), jsonCT)
 	mustStatus(t, r, http.StatusCreated)
-	body := r.JSON(t)
+	body := r.Object(t)
 	c, _ := body["client"].(map[string]any)
 	for _, f := range []string{"id", "client_id", "client_name", "client_uri", "logo_uri", "client_type", "redirect_uris",
 		"allowed_scopes", "allowed_origins", "owner_id", "brand_id", "is_first_party", "enabled", "created_at", "updated_at"} {
@@ -76,7 +76,7 @@ func TestEndToEnd(t *testing.T) {
 	if bytes.Contains(r.Body, []byte(secret)) || bytes.Contains(r.Body, []byte("secret")) {
 		t.Errorf("GET leaks a secret: %s", r.Body)
 	}
-	if str(r.JSON(t), "client", "client_id") != clientID {
+	if str(r.Object(t), "client", "client_id") != clientID {
 		t.Errorf("GET returned %s", r.Body)
 	}
 
@@ -85,7 +85,7 @@ func TestEndToEnd(t *testing.T) {
 	introspect := func(tok string) map[string]any {
 		r := ts.do(t, "POST", "/oauth2/introspect", url.Values{"token": {tok}}.Encode(), formCT, basic(clientID, secret))
 		mustStatus(t, r, http.StatusOK)
-		return r.JSON(t)
+		return r.Object(t)
 	}
 	if m := introspect(admin); m["active"] != true || m["client_id"] != adminID || m["token_type"] != "Bearer" {
 		t.Errorf("introspect admin token: %v", m)
@@ -171,7 +171,7 @@ func TestSecretsNeverStoredInPlaintext(t *testing.T) {
 	for range 3 {
 		r := ts.do(t, "POST", "/v1/admin/oauth-clients", seed001Body, authz(admin), jsonCT)
 		mustStatus(t, r, http.StatusCreated)
-		secrets = append(secrets, str(r.JSON(t), "client_secret"))
+		secrets = append(secrets, str(r.Object(t), "client_secret"))
 	}
 	check := func(when string) {
 		for _, suffix := range []string{"", "-wal", "-shm"} {

@@ -3,17 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
 // Bootstrap credentials the test servers start with.
@@ -26,26 +26,9 @@ const (
 type testServer struct {
 	URL    string
 	DBPath string
-	stderr *syncBuffer
+	stderr *servertest.LockedBuffer
 	cancel context.CancelFunc
 	done   chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func freeAddr(t *testing.T) string {
@@ -77,7 +60,7 @@ func startServerOn(t *testing.T, db string, extraEnv map[string]string, args ...
 	for k, v := range extraEnv {
 		env[k] = v
 	}
-	ts := &testServer{URL: "http://" + addr, DBPath: strings.TrimPrefix(db, "sqlite:"), stderr: &syncBuffer{}, done: make(chan error, 1)}
+	ts := &testServer{URL: "http://" + addr, DBPath: strings.TrimPrefix(db, "sqlite:"), stderr: &servertest.LockedBuffer{}, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	ts.cancel = cancel
 	argv := append([]string{"serve", "--addr", addr, "--db", db}, args...)
@@ -128,20 +111,8 @@ func (ts *testServer) adminToken(t *testing.T, scopes ...string) string {
 	return ts.token(t, adminID, adminSecret, scopes...)
 }
 
-type response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-func (r response) JSON(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.Body, &m); err != nil {
-		t.Fatalf("response is not a JSON object: %v\n%s", err, r.Body)
-	}
-	return m
-}
+// response is the shared test harness's response type.
+type response = servertest.Response
 
 // do sends a request; body may be a string, []byte or nil. headers are
 // "Key: value" strings.

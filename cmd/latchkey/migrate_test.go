@@ -47,7 +47,7 @@ func TestMigrateStore(t *testing.T) {
 			admin := src.adminToken(t, "clients:create", "clients:read", "audit:read")
 			r := src.do(t, "POST", "/v1/admin/oauth-clients", seed001Body, authz(admin), jsonCT)
 			mustStatus(t, r, http.StatusCreated)
-			body := r.JSON(t)
+			body := r.Object(t)
 			clientID, secret := str(body, "client", "client_id"), str(body, "client_secret")
 			live := src.token(t, clientID, secret, "reports:read")
 			src.stop() // stop writes before copying
@@ -68,7 +68,7 @@ func TestMigrateStore(t *testing.T) {
 			dst := startServerOn(t, to, env, "--issuer", issuer)
 			introspect := dst.do(t, "POST", "/oauth2/introspect", "token="+live, formCT, basic(adminID, adminSecret))
 			mustStatus(t, introspect, http.StatusOK)
-			if introspect.JSON(t)["active"] != true {
+			if introspect.Object(t)["active"] != true {
 				t.Error("a token issued before the move is not active after it")
 			}
 			dst.token(t, clientID, secret, "reports:read")

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/server/servertest"
 	"github.com/latchkey/latchkey/internal/store/postgres/pgtest"
 )
 
@@ -32,13 +33,13 @@ func TestMain(m *testing.M) {
 type node struct {
 	URL string
 	cmd *exec.Cmd
-	log *syncBuffer
+	log *servertest.LockedBuffer
 }
 
 func startNode(t *testing.T, dsn, masterKey, issuer string) *node {
 	t.Helper()
 	addr := freeAddr(t)
-	n := &node{URL: "http://" + addr, log: &syncBuffer{}}
+	n := &node{URL: "http://" + addr, log: &servertest.LockedBuffer{}}
 	n.cmd = exec.Command(os.Args[0], "serve", "--addr", addr, "--db", dsn, "--issuer", issuer,
 		"--key-refresh", "500ms", "--key-publish-delay", "3s", "--client-cache-ttl", "1s", "--log-level", "warn")
 	n.cmd.Env = append(os.Environ(), "LATCHKEY_TEST_EXEC_MAIN=1", "LATCHKEY_MASTER_KEY="+masterKey,
@@ -131,13 +132,13 @@ func TestMultiNode(t *testing.T) {
 	admin := A.adminToken(t, "clients:create", "clients:read", "clients:update", "keys:rotate")
 	r := A.do(t, "POST", "/v1/admin/oauth-clients", seed001Body, authz(admin), jsonCT)
 	mustStatus(t, r, http.StatusCreated)
-	body := r.JSON(t)
+	body := r.Object(t)
 	id, clientID, secret := str(body, "client", "id"), str(body, "client", "client_id"), str(body, "client_secret")
 	tok := B.token(t, clientID, secret, "reports:read")
 	introspect := func(s *testServer, tok string) bool {
 		r := s.do(t, "POST", "/oauth2/introspect", url.Values{"token": {tok}}.Encode(), formCT, basic(adminID, adminSecret))
 		mustStatus(t, r, http.StatusOK)
-		return r.JSON(t)["active"] == true
+		return r.Object(t)["active"] == true
 	}
 	if !introspect(A, tok) {
 		t.Fatal("token from B is not active on A")
@@ -173,7 +174,7 @@ func TestMultiNode(t *testing.T) {
 	r = A.do(t, "POST", "/v1/admin/keys/rotate", nil, authz(admin))
 	mustStatus(t, r, http.StatusCreated)
 	var newKid string
-	for _, k := range r.JSON(t)["keys"].([]any) {
+	for _, k := range r.Object(t)["keys"].([]any) {
 		if m := k.(map[string]any); m["signing"] == false && m["published"] == true && m["kid"] != before {
 			newKid = m["kid"].(string)
 		}
@@ -218,7 +219,7 @@ func TestMultiNode(t *testing.T) {
 					t.Errorf("concurrent register on %s: %d %s", s.URL, r.Status, r.Body)
 					return
 				}
-				ids <- str(r.JSON(t), "client", "client_id")
+				ids <- str(r.Object(t), "client", "client_id")
 			})
 		}
 	}
@@ -233,7 +234,7 @@ func TestMultiNode(t *testing.T) {
 	}
 	r = B.do(t, "GET", "/v1/admin/oauth-clients?limit=200&name_prefix=concurrent", nil, authz(admin))
 	mustStatus(t, r, http.StatusOK)
-	listed := r.JSON(t)["clients"].([]any)
+	listed := r.Object(t)["clients"].([]any)
 	if len(seen) != 2*perNode || len(listed) != 2*perNode {
 		t.Errorf("registered %d, listed %d, want %d", len(seen), len(listed), 2*perNode)
 	}
@@ -244,7 +245,7 @@ func TestMultiNode(t *testing.T) {
 	}
 	// One bootstrap admin for the fleet, not one per node.
 	r = A.do(t, "GET", "/v1/admin/oauth-clients?limit=200&name_prefix=Latchkey", nil, authz(admin))
-	if n := len(r.JSON(t)["clients"].([]any)); n != 1 {
+	if n := len(r.Object(t)["clients"].([]any)); n != 1 {
 		t.Errorf("%d bootstrap admin clients, want 1", n)
 	}
 }

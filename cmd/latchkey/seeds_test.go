@@ -103,7 +103,7 @@ func TestSeed000Golden(t *testing.T) {
 	raw, _ := json.Marshal(reqBody)
 	r := ts.do(t, "POST", "/api/clients", raw, authz(admin), jsonCT)
 	mustStatus(t, r, http.StatusCreated)
-	got := r.JSON(t)
+	got := r.Object(t)
 	if !slices.Equal(memberNames(got), memberNames(documented)) {
 		t.Errorf("top-level keys %v, documented %v", memberNames(got), memberNames(documented))
 	}
@@ -145,11 +145,11 @@ func TestSeed001Golden(t *testing.T) {
 	} {
 		r := ts.do(t, "POST", "/v1/admin/oauth-clients", body, authz(admin), jsonCT)
 		mustStatus(t, r, http.StatusCreated)
-		conformsTo(t, "201", r.JSON(t), respSchema)
+		conformsTo(t, "201", r.Object(t), respSchema)
 	}
 	r := ts.do(t, "POST", "/v1/admin/oauth-clients", `{"client_name":""}`, authz(admin), jsonCT)
 	mustStatus(t, r, http.StatusBadRequest)
-	conformsTo(t, "400", r.JSON(t), errSchema)
+	conformsTo(t, "400", r.Object(t), errSchema)
 }
 
 func toStrings(v any) []string {
@@ -247,7 +247,7 @@ func TestSeed002Golden(t *testing.T) {
 		raw, _ := json.Marshal(req)
 		r := ts.do(t, "POST", "/api/v1/auth/clients", raw, authz(admin), jsonCT)
 		mustStatus(t, r, http.StatusCreated)
-		got := r.JSON(t)
+		got := r.Object(t)
 		if !slices.Equal(memberNames(got), []string{"clientId", "clientSecret"}) {
 			t.Errorf("example %d: response keys %v", i, memberNames(got))
 		}
@@ -271,7 +271,7 @@ func TestSeed002Golden(t *testing.T) {
 	body := strings.NewReplacer("oauth_client_xyz789", url.QueryEscape(m2mID), "secret_abcdef123456", url.QueryEscape(m2mSecret)).Replace(documented)
 	r = ts.do(t, "POST", "/openid/token", body, formCT)
 	mustStatus(t, r, http.StatusOK)
-	resp := r.JSON(t)
+	resp := r.Object(t)
 	if resp["scope"] != "api:public" || resp["token_type"] != "Bearer" {
 		t.Errorf("token response %v", resp)
 	}
