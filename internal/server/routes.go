@@ -6,12 +6,13 @@ import (
 	"github.com/latchkey/latchkey/internal/api/openapi"
 )
 
-func addRoutes(mux *http.ServeMux, d Deps) {
+func addRoutes(mux *http.ServeMux, d Deps, metrics http.Handler) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /openapi.json", openapi.Handler)
+	mux.Handle("GET /metrics", metrics) // Prometheus text format
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if err := d.Store.Ping(r.Context()); err != nil {

@@ -36,8 +36,9 @@ type Deps struct {
 // New returns the server's root handler.
 func New(d Deps) http.Handler {
 	mux := http.NewServeMux()
-	addRoutes(mux, d)
-	return recoverer(d.Log, logRequests(d.Log, securityHeaders(mux)))
+	m := newMetrics()
+	addRoutes(mux, d, m.handler())
+	return recoverer(d.Log, logRequests(d.Log, m, securityHeaders(mux)))
 }
 
 // NewHTTPServer returns an http.Server with timeouts set, so slow or idle
@@ -84,16 +85,21 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
-// logRequests logs one line per request: never headers or bodies, which
-// carry secrets and tokens.
-func logRequests(log *slog.Logger, next http.Handler) http.Handler {
+// logRequests logs one line per request (never headers or bodies, which
+// carry secrets and tokens) and records it in the metrics.
+func logRequests(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
+		took := time.Since(start)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		m.observe(r, rec.status, took)
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
+			slog.Int("status", rec.status), slog.Duration("duration", took))
 	})
 }
 

@@ -1133,7 +1133,7 @@ func TestValidationCatchesDrift(t *testing.T) {
 			http.Header{"Cache-Control": {"no-store"}, "Content-Type": {"application/json"}}, `{}`, false},
 		{"health body changed", httptest.NewRequest("GET", "/healthz", nil), "", 200, http.Header{"Content-Type": {"text/plain; charset=utf-8"}}, "OK\n", false},
 		{"request breaks the schema", jsonReq("POST", "/api/v1/auth/clients", `{"m2m":true}`), `{"m2m":true}`, 201, noStore, `{"clientId":"a","clientSecret":"b"}`, false},
-		{"undocumented route", httptest.NewRequest("GET", "/metrics", nil), "", 200, http.Header{"Content-Type": {"text/plain"}}, "x", false},
+		{"undocumented route", httptest.NewRequest("GET", "/debug/vars", nil), "", 200, http.Header{"Content-Type": {"text/plain"}}, "x", false},
 	}
 	for _, c := range cases {
 		if strings.HasPrefix(c.req.URL.Path, "/oauth2/") {

@@ -1,0 +1,33 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMetrics(t *testing.T) {
+	e := newEnv(t)
+	e.Do("GET", "/healthz", "", "", "")
+	e.Do("POST", "/oauth2/token", "application/x-www-form-urlencoded", "", "grant_type=client_credentials&client_id=x&client_secret=y")
+	e.Do("GET", "/no/such/path/"+strings.Repeat("x", 10), "", "", "")
+	e.Do("GET", "/v1/admin/oauth-clients/some-id", "", "", "")
+	r := e.Do("GET", "/metrics", "", "", "")
+	e.mustStatus(r, 200)
+	body := string(r.Body)
+	for _, want := range []string{
+		`latchkey_http_requests_total{code="200",method="GET",route="GET /healthz"} 1`,
+		`latchkey_http_requests_total{code="401",method="POST",route="POST /oauth2/token"} 1`,
+		`latchkey_http_requests_total{code="404",method="GET",route="unmatched"} 1`,
+		// Path parameters do not become label values.
+		`latchkey_http_requests_total{code="401",method="GET",route="GET /v1/admin/oauth-clients/{id}"} 1`,
+		`latchkey_http_request_duration_seconds_bucket{method="GET",route="GET /healthz",le="+Inf"} 1`,
+		"go_goroutines", "process_resident_memory_bytes",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(body, "some-id") || strings.Contains(body, "/no/such") {
+		t.Error("request paths leaked into label values")
+	}
+}
