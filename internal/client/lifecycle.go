@@ -51,6 +51,9 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, p Patch, i
 		if ifVersion != "" && ifVersion != old.Version() {
 			return Client{}, audit.Event{}, ErrPrecondition
 		}
+		if err := checkControl(actor, old); err != nil {
+			return Client{}, audit.Event{}, err
+		}
 		c := old
 		c.RedirectURIs, c.AllowedScopes = slices.Clone(old.RedirectURIs), slices.Clone(old.AllowedScopes)
 		applyPatch(&c, p)
@@ -133,6 +136,9 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkControl(actor, c); err != nil {
+		return err
+	}
 	ev, err := audit.New(s.now(), actor.auditSubject(), actor.ClientID, audit.ClientDelete, "client", id, Summary(c))
 	if err != nil {
 		return err
@@ -162,6 +168,9 @@ func (s *Service) RotateSecret(ctx context.Context, actor Actor, id string, grac
 	secret := NewSecret()
 	var notify audit.Event
 	c, err := s.repo.UpdateClient(ctx, id, func(old Client) (Client, audit.Event, error) {
+		if err := checkControl(actor, old); err != nil {
+			return Client{}, audit.Event{}, err
+		}
 		if old.Type != Confidential {
 			return Client{}, audit.Event{}, &ValidationError{Errors: []FieldError{{Field: "client_type", Message: "a public client has no secret to rotate"}}}
 		}
@@ -209,6 +218,22 @@ func (s *Service) stamp(prev time.Time) time.Time {
 		t = prev.Add(time.Microsecond)
 	}
 	return t
+}
+
+// checkControl refuses any change to a client that holds an admin scope
+// the actor's own token lacks: whoever can rotate a client's secret,
+// disable or delete it, or edit it, can act as that client, so managing it
+// needs the same power as granting its scopes. A client may manage itself.
+func checkControl(actor Actor, target Client) error {
+	if actor.Root || (actor.ClientID != "" && actor.ClientID == target.ClientID) {
+		return nil
+	}
+	for _, sc := range target.AllowedScopes {
+		if IsAdminScope(sc) && !slices.Contains(actor.Scopes, sc) {
+			return &PrivilegeError{Scope: sc, Manage: true}
+		}
+	}
+	return nil
 }
 
 // checkPrivilege refuses to add admin scopes the actor does not hold;

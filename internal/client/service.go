@@ -99,10 +99,17 @@ func Summary(c Client) map[string]any {
 	}
 }
 
-// PrivilegeError says the actor tried to grant a scope it does not hold.
-type PrivilegeError struct{ Scope string }
+// PrivilegeError says the actor tried to grant a scope it does not hold,
+// or (Manage) to change a client holding such a scope.
+type PrivilegeError struct {
+	Scope  string
+	Manage bool
+}
 
 func (e *PrivilegeError) Error() string {
+	if e.Manage {
+		return fmt.Sprintf("caller may not manage a client that holds scope %q: its own token does not hold it", e.Scope)
+	}
 	return fmt.Sprintf("caller may not grant scope %q: its own token does not hold it", e.Scope)
 }
 

@@ -370,3 +370,49 @@ func TestAuditTrail(t *testing.T) {
 		t.Errorf("unknown audit filter: %d", r.Status)
 	}
 }
+
+// TestCannotManageMorePowerfulClients: a caller holding clients:update and
+// clients:delete but not the admin's other scopes must not be able to
+// rotate the admin's secret (and so become the admin), disable, edit or
+// delete it; it may still manage ordinary clients and itself.
+func TestCannotManageMorePowerfulClients(t *testing.T) {
+	e := newEnv(t)
+	root := e.TokenWith(append(adminAll, "keys:rotate")...)
+	adminID, _, _ := e.register(root, "Admin")
+	e.mustStatus(e.Do("PATCH", "/v1/admin/oauth-clients/"+adminID, "application/json", root, `{"allowed_scopes":["clients:read","keys:rotate","users:create"]}`), 200)
+	plainID, _, _ := e.register(root, "Plain")
+
+	limitedBody := `{"client_name":"Limited","redirect_uris":["https://a.example/cb"],"allowed_scopes":["clients:read","clients:update","clients:delete"]}`
+	r := e.Do("POST", "/v1/admin/oauth-clients", "application/json", root, limitedBody)
+	e.mustStatus(r, 201)
+	m := r.Object(t)
+	limitedID := m["client"].(map[string]any)["id"].(string)
+	limitedClientID := m["client"].(map[string]any)["client_id"].(string)
+	limited := e.accessToken(limitedClientID, m["client_secret"].(string))
+
+	admin := "/v1/admin/oauth-clients/" + adminID
+	for _, attempt := range []struct{ method, path, body string }{
+		{"POST", admin + "/secret", `{"grace_seconds":0}`},
+		{"PATCH", admin, `{"enabled":false}`},
+		{"PATCH", admin, `{"client_name":"Mine now"}`},
+		{"PATCH", admin, `{"redirect_uris":["https://attacker.example/cb"]}`},
+		{"DELETE", admin, ""},
+	} {
+		ct := ""
+		if attempt.body != "" {
+			ct = "application/json"
+		}
+		r := e.Do(attempt.method, attempt.path, ct, limited, attempt.body)
+		if r.Status != 403 || r.Object(t)["error"] != "insufficient_privilege" {
+			t.Errorf("%s %s by a less privileged caller: %d %s", attempt.method, attempt.path, r.Status, r.Body)
+		}
+	}
+	if r := e.Do("GET", admin, "", root, ""); r.Object(t)["client"].(map[string]any)["enabled"] != true {
+		t.Fatal("the admin client was changed")
+	}
+	// Ordinary clients and the caller itself remain manageable.
+	e.mustStatus(e.Do("POST", "/v1/admin/oauth-clients/"+plainID+"/secret", "", limited, ""), 200)
+	e.mustStatus(e.Do("PATCH", "/v1/admin/oauth-clients/"+plainID, "application/json", limited, `{"enabled":false}`), 200)
+	e.mustStatus(e.Do("POST", "/v1/admin/oauth-clients/"+limitedID+"/secret", "", limited, ""), 200)
+	e.mustStatus(e.Do("DELETE", "/v1/admin/oauth-clients/"+plainID, "", limited, ""), 204)
+}
