@@ -97,7 +97,10 @@ func (m *Manager) Load(ctx context.Context) error {
 	ks := make([]*Key, 0, len(recs))
 	for _, r := range recs {
 		if k, ok := known[r.KID]; ok && k.RetireAt.Equal(r.RetireAt) {
-			ks = append(ks, k) // already decrypted
+			// Already decrypted; copy it, because readers may hold the old
+			// *Key while supersededAt is set below.
+			c := *k
+			ks = append(ks, &c)
 			continue
 		}
 		k, err := m.open(r)

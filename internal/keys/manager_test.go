@@ -132,3 +132,47 @@ func TestWrongMasterKeyCannotLoad(t *testing.T) {
 		t.Errorf("stored key records: %d", len(recs))
 	}
 }
+
+// TestReloadWhileServing reloads keys (as the 30s refresh and unknown-kid
+// lookups do) while other goroutines sign and publish; run with -race.
+func TestReloadWhileServing(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	box, _ := sealed.New(bytes.Repeat([]byte{4}, sealed.KeyBytes))
+	m := keys.NewManager(st, box, nil, time.Hour)
+	if err := m.Load(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Rotate(t.Context(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if _, err := m.Current(); err != nil {
+					t.Error(err)
+					return
+				}
+				m.JWKS()
+				m.Statuses()
+			}
+		})
+	}
+	for range 30 {
+		if err := m.Load(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	wg.Wait()
+}
