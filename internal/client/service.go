@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -288,21 +289,43 @@ func (s *Service) Lookup(ctx context.Context, clientID string) (Client, error) {
 // disabled client whose secret was right, and *ThrottledError after too
 // many failures for the client_id (see MaxAuthFailures).
 func (s *Service) Authenticate(ctx context.Context, clientID, secret string) (Client, error) {
+	return s.AuthenticateFrom(ctx, "", clientID, secret)
+}
+
+// MaxClientIDLen bounds a client_id; longer ones cannot exist, so they are
+// refused before any lookup or bookkeeping.
+const MaxClientIDLen = 255
+
+// ValidID reports whether id could name a record: valid UTF-8, no NUL, at
+// most MaxClientIDLen bytes. Anything else is "not found" without asking
+// the store (PostgreSQL rejects such text with an error, not a miss).
+func ValidID(id string) bool {
+	return id != "" && len(id) <= MaxClientIDLen && utf8.ValidString(id) && !strings.ContainsRune(id, 0)
+}
+
+// AuthenticateFrom is Authenticate for a request from source (the caller's
+// address), which scopes the failed-attempt throttle.
+func (s *Service) AuthenticateFrom(ctx context.Context, source, clientID, secret string) (Client, error) {
+	if !ValidID(clientID) {
+		s.hasher.Hash(secret)
+		return Client{}, ErrAuthentication
+	}
 	now := s.now()
-	if err := s.throttle.check(clientID, now); err != nil {
+	key := throttleKey(source, clientID)
+	if err := s.throttle.check(key, now); err != nil {
 		return Client{}, err
 	}
 	c, err := s.byClientID(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
 		s.hasher.Hash(secret) // spend the same work as a real check
-		s.throttle.fail(clientID, now)
+		s.throttle.fail(key, now)
 		return Client{}, ErrAuthentication
 	}
 	if err != nil {
 		return Client{}, fmt.Errorf("look up client: %w", err)
 	}
 	if !s.SecretMatches(c, secret) {
-		s.throttle.fail(clientID, now)
+		s.throttle.fail(key, now)
 		return Client{}, ErrAuthentication
 	}
 	if !c.Enabled {

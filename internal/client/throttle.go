@@ -7,11 +7,12 @@ import (
 )
 
 // Failed-authentication limits (SPEC §5): after MaxAuthFailures failures
-// for one client_id within AuthFailureWindow, further attempts for it are
-// refused, without checking the secret, until the window ends. The count
-// is per node; a fleet of n nodes allows at most n times as many guesses,
-// which is still nothing against a 256-bit secret, but stops a client from
-// being used to flood the logs and the store.
+// for one client_id from one source address within AuthFailureWindow,
+// further attempts from there are refused, without checking the secret,
+// until the window ends. Counting per source means a guesser locks out
+// only itself, not the real client (client_ids are not secret). The count
+// is per node; a fleet of n nodes allows n times as many guesses, which is
+// still nothing against a 256-bit secret.
 const (
 	MaxAuthFailures   = 10
 	AuthFailureWindow = time.Minute
@@ -35,11 +36,13 @@ type failureWindow struct {
 	count int
 }
 
-// check reports whether clientID may try to authenticate at now.
-func (t *throttle) check(clientID string, now time.Time) error {
+func throttleKey(source, clientID string) string { return source + "\x00" + clientID }
+
+// check reports whether key may try to authenticate at now.
+func (t *throttle) check(key string, now time.Time) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	w, ok := t.failures[clientID]
+	w, ok := t.failures[key]
 	if !ok || now.Sub(w.start) >= AuthFailureWindow {
 		return nil
 	}
@@ -49,17 +52,30 @@ func (t *throttle) check(clientID string, now time.Time) error {
 	return nil
 }
 
-// fail records a failed attempt for clientID.
-func (t *throttle) fail(clientID string, now time.Time) {
+// fail records a failed attempt for key.
+func (t *throttle) fail(key string, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.failures == nil || len(t.failures) >= maxTracked {
-		t.failures = map[string]*failureWindow{} // bounded memory under a spray of ids
+	if t.failures == nil {
+		t.failures = map[string]*failureWindow{}
 	}
-	w, ok := t.failures[clientID]
-	if !ok || now.Sub(w.start) >= AuthFailureWindow {
-		t.failures[clientID] = &failureWindow{start: now, count: 1}
+	w, ok := t.failures[key]
+	if ok && now.Sub(w.start) < AuthFailureWindow {
+		w.count++
 		return
 	}
-	w.count++
+	if !ok && len(t.failures) >= maxTracked {
+		// Full: drop finished windows. Never drop live ones, or a spray of
+		// junk ids would reset the count of the client under attack; if
+		// still full, this new key goes untracked (memory stays bounded).
+		for k, w := range t.failures {
+			if now.Sub(w.start) >= AuthFailureWindow {
+				delete(t.failures, k)
+			}
+		}
+		if len(t.failures) >= maxTracked {
+			return
+		}
+	}
+	t.failures[key] = &failureWindow{start: now, count: 1}
 }

@@ -25,6 +25,9 @@ type Credentials struct {
 	ClientID string
 	Secret   string
 	Method   AuthMethod
+	// Source is the caller's address; failed attempts are throttled per
+	// client_id and source.
+	Source string
 }
 
 // Request is a token request parsed once from the wire.
@@ -78,7 +81,7 @@ func (s *Service) Authenticate(ctx context.Context, cr Credentials) (client.Clie
 		}
 		return c, nil
 	}
-	c, err := s.clients.Authenticate(ctx, cr.ClientID, cr.Secret)
+	c, err := s.clients.AuthenticateFrom(ctx, cr.Source, cr.ClientID, cr.Secret)
 	var throttled *client.ThrottledError
 	switch {
 	case errors.As(err, &throttled):

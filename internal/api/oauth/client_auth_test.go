@@ -167,6 +167,7 @@ func TestParseClientRequestCredentials(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseClientRequest: %v", err)
 			}
+			tt.want.Source = "192.0.2.1" // httptest's RemoteAddr: the throttle's key
 			if creds != tt.want {
 				t.Errorf("creds = %+v, want %+v", creds, tt.want)
 			}

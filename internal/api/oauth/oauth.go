@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -144,7 +145,18 @@ func parseClientRequest(w http.ResponseWriter, r *http.Request) (url.Values, tok
 	default:
 		creds = token.Credentials{ClientID: form.Get("client_id"), Method: token.AuthNone}
 	}
+	creds.Source = sourceOf(r)
 	return form, creds, nil
+}
+
+// sourceOf is the caller's address for throttling. Behind a proxy this is
+// the proxy's address (no forwarding header is trusted).
+func sourceOf(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // basicAuth decodes an HTTP Basic header; per RFC 6749 §2.3.1 the id and
