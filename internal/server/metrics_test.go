@@ -11,6 +11,9 @@ func TestMetrics(t *testing.T) {
 	e.Do("POST", "/oauth2/token", "application/x-www-form-urlencoded", "", "grant_type=client_credentials&client_id=x&client_secret=y")
 	e.Do("GET", "/no/such/path/"+strings.Repeat("x", 10), "", "", "")
 	e.Do("GET", "/v1/admin/oauth-clients/some-id", "", "", "")
+	for i := range 3 {
+		e.Do("XMETHOD"+strings.Repeat("Z", i), "/anything", "", "", "")
+	}
 	r := e.Do("GET", "/metrics", "", "", "")
 	e.mustStatus(r, 200)
 	body := string(r.Body)
@@ -21,13 +24,15 @@ func TestMetrics(t *testing.T) {
 		// Path parameters do not become label values.
 		`latchkey_http_requests_total{code="401",method="GET",route="GET /v1/admin/oauth-clients/{id}"} 1`,
 		`latchkey_http_request_duration_seconds_bucket{method="GET",route="GET /healthz",le="+Inf"} 1`,
+		// Made-up methods share one label value.
+		`latchkey_http_requests_total{code="404",method="other",route="unmatched"} 3`,
 		"go_goroutines", "process_resident_memory_bytes",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	if strings.Contains(body, "some-id") || strings.Contains(body, "/no/such") {
+	if strings.Contains(body, "some-id") || strings.Contains(body, "/no/such") || strings.Contains(body, "XMETHOD") {
 		t.Error("request paths leaked into label values")
 	}
 }
