@@ -53,11 +53,17 @@ func insertSecrets(ctx context.Context, tx pgx.Tx, pk string, secrets []client.S
 
 // GetClient returns the client with internal id.
 func (s *Store) GetClient(ctx context.Context, id string) (client.Client, error) {
+	if !storable(id) {
+		return client.Client{}, fmt.Errorf("client %q: %w", id, client.ErrNotFound)
+	}
 	return getClient(ctx, s.pool, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id)
 }
 
 // GetClientByClientID returns the client with OAuth client_id.
 func (s *Store) GetClientByClientID(ctx context.Context, clientID string) (client.Client, error) {
+	if !storable(clientID) {
+		return client.Client{}, fmt.Errorf("client %q: %w", clientID, client.ErrNotFound)
+	}
 	return getClient(ctx, s.pool, `SELECT `+clientColumns+` FROM clients WHERE client_id = $1`, clientID)
 }
 
@@ -122,6 +128,9 @@ func (a *args) add(v any) string {
 
 // ListClients returns clients matching f in creation order, without secrets.
 func (s *Store) ListClients(ctx context.Context, f client.Filter) ([]client.Client, error) {
+	if !storable(f.OwnerID) || !storable(f.NamePrefix) || !storable(f.AfterID) {
+		return []client.Client{}, nil // no row can hold such text
+	}
 	var where []string
 	var a args
 	if f.Type != "" {
@@ -177,6 +186,9 @@ func (s *Store) ListClients(ctx context.Context, f client.Filter) ([]client.Clie
 // write is lost; under READ COMMITTED the secrets read that follows the
 // lock sees the same committed state.
 func (s *Store) UpdateClient(ctx context.Context, id string, fn func(client.Client) (client.Client, audit.Event, error)) (client.Client, error) {
+	if !storable(id) {
+		return client.Client{}, fmt.Errorf("client %q: %w", id, client.ErrNotFound)
+	}
 	var out client.Client
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		old, err := getClient(ctx, tx, `SELECT `+clientColumns+` FROM clients WHERE id = $1 FOR UPDATE`, id)
@@ -218,6 +230,9 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(client.Clie
 
 // DeleteClient removes a client and its secrets, recording ev.
 func (s *Store) DeleteClient(ctx context.Context, id string, ev audit.Event) error {
+	if !storable(id) {
+		return fmt.Errorf("client %q: %w", id, client.ErrNotFound)
+	}
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
 		if err != nil {
@@ -250,6 +265,9 @@ func insertAudit(ctx context.Context, tx pgx.Tx, ev audit.Event) error {
 
 // ListAudit returns events matching f, newest first.
 func (s *Store) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
+	if !storable(f.Action) || !storable(f.TargetID) || !storable(f.Actor) || !storable(f.BeforeID) {
+		return []audit.Event{}, nil // no row can hold such text
+	}
 	var where []string
 	var a args
 	if f.Action != "" {

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -345,9 +346,19 @@ func (s *Store) RevokeToken(ctx context.Context, jti string, expiresAt time.Time
 
 // TokenRevoked reports whether jti is revoked.
 func (s *Store) TokenRevoked(ctx context.Context, jti string) (bool, error) {
+	if !storable(jti) {
+		return false, nil
+	}
 	var revoked bool
 	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)`, jti).Scan(&revoked); err != nil {
 		return false, fmt.Errorf("check revocation: %w", err)
 	}
 	return revoked, nil
+}
+
+// storable reports whether PostgreSQL can hold s in a text column: valid
+// UTF-8 without NUL. Anything else cannot match a stored row, and asking
+// would fail with SQLSTATE 22021 (a 500) instead of a plain miss.
+func storable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

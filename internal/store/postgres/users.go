@@ -40,6 +40,9 @@ func (s *Store) GetUserByUsername(ctx context.Context, username string) (user.Us
 }
 
 func (s *Store) getUser(ctx context.Context, q, arg string) (user.User, error) {
+	if !storable(arg) {
+		return user.User{}, fmt.Errorf("user %q: %w", arg, user.ErrNotFound)
+	}
 	u, err := scanUser(s.pool.QueryRow(ctx, q, arg))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return user.User{}, fmt.Errorf("user %q: %w", arg, user.ErrNotFound)

@@ -361,3 +361,45 @@ func testBotUserReference(t *testing.T, s store.Store) {
 		t.Errorf("bot_user_id round trip: %q, %v", got.BotUserID, err)
 	}
 }
+
+// testHostileIdentifiers: text no row can hold (NUL, invalid UTF-8) is a
+// plain miss on every lookup, never an error (which the API would turn
+// into a 500).
+func testHostileIdentifiers(t *testing.T, s store.Store) {
+	mustCreate(t, s, SampleClient(1))
+	for _, bad := range []string{"\x00", "a\x00b", "\xff", "bad\xc3", "\xed\xa0\x80"} {
+		if _, err := s.GetClient(ctx(t), bad); !errors.Is(err, client.ErrNotFound) {
+			t.Errorf("GetClient(%q): %v", bad, err)
+		}
+		if _, err := s.GetClientByClientID(ctx(t), bad); !errors.Is(err, client.ErrNotFound) {
+			t.Errorf("GetClientByClientID(%q): %v", bad, err)
+		}
+		if _, err := s.UpdateClient(ctx(t), bad, func(c client.Client) (client.Client, audit.Event, error) {
+			return c, Event(audit.ClientUpdate, bad), nil
+		}); !errors.Is(err, client.ErrNotFound) {
+			t.Errorf("UpdateClient(%q): %v", bad, err)
+		}
+		if err := s.DeleteClient(ctx(t), bad, Event(audit.ClientDelete, "x")); !errors.Is(err, client.ErrNotFound) {
+			t.Errorf("DeleteClient(%q): %v", bad, err)
+		}
+		if _, err := s.GetUser(ctx(t), bad); !errors.Is(err, user.ErrNotFound) {
+			t.Errorf("GetUser(%q): %v", bad, err)
+		}
+		if _, err := s.GetUserByUsername(ctx(t), bad); !errors.Is(err, user.ErrNotFound) {
+			t.Errorf("GetUserByUsername(%q): %v", bad, err)
+		}
+		for name, f := range map[string]client.Filter{"owner": {OwnerID: bad}, "prefix": {NamePrefix: bad}, "cursor": {AfterID: bad, AfterCreated: base}} {
+			if cs, err := s.ListClients(ctx(t), f); err != nil || (name != "cursor" && len(cs) != 0) {
+				t.Errorf("ListClients(%s %q): %d, %v", name, bad, len(cs), err)
+			}
+		}
+		for _, f := range []audit.Filter{{Action: bad}, {TargetID: bad}, {Actor: bad}} {
+			if evs, err := s.ListAudit(ctx(t), f); err != nil || len(evs) != 0 {
+				t.Errorf("ListAudit(%+v): %d, %v", f, len(evs), err)
+			}
+		}
+		if r, err := s.TokenRevoked(ctx(t), bad); err != nil || r {
+			t.Errorf("TokenRevoked(%q): %v, %v", bad, r, err)
+		}
+	}
+}

@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UsersPagination", testUsersPagination},
 		{"BotUserReference", testBotUserReference},
 		{"CopyOperations", testCopyOperations},
+		{"HostileIdentifiers", testHostileIdentifiers},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
