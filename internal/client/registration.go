@@ -5,6 +5,8 @@ import (
 	"crypto/hmac"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // Dynamic client registration (RFC 7591) and its management protocol
@@ -22,6 +24,11 @@ const DCRSubject = "dcr"
 // access token: 256 random bits, returned here once and stored only as its
 // keyed hash in the same record.
 func (s *Service) Register(ctx context.Context, actor Actor, in CreateInput) (Client, Secret, Secret, error) {
+	if actor.Anonymous {
+		if err := s.checkAnonymousScopes(in.AllowedScopes); err != nil {
+			return Client{}, Secret{}, Secret{}, err
+		}
+	}
 	regToken := NewSecret()
 	c, secret, err := s.createWith(ctx, actor, in, s.hasher.Hash(regToken.Expose()))
 	if err != nil {
@@ -37,6 +44,9 @@ func (s *Service) Register(ctx context.Context, actor Actor, in CreateInput) (Cl
 // time.
 func (s *Service) AuthenticateRegistration(ctx context.Context, clientID, regToken string) (Client, error) {
 	h := s.hasher.Hash(regToken) // computed first so every path spends the same work
+	if !ValidID(clientID) {
+		return Client{}, fmt.Errorf("registration access token: %w", ErrAuthentication)
+	}
 	c, err := s.repo.GetClientByClientID(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
 		return Client{}, fmt.Errorf("registration access token: %w", ErrAuthentication)
@@ -47,7 +57,25 @@ func (s *Service) AuthenticateRegistration(ctx context.Context, clientID, regTok
 	if regToken == "" || len(c.RegistrationTokenHash) == 0 || !hmac.Equal(h, c.RegistrationTokenHash) {
 		return Client{}, fmt.Errorf("registration access token: %w", ErrAuthentication)
 	}
+	// A disabled client is suspended by an admin; it must not be able to
+	// rewrite its own registration meanwhile.
+	if !c.Enabled {
+		return Client{}, fmt.Errorf("registration access token: %w", ErrDisabled)
+	}
 	return c, nil
+}
+
+// checkAnonymousScopes keeps a registration nobody authenticated (open
+// mode) to the server's default client scopes: otherwise anyone could mint
+// tokens with any scope a resource server trusts.
+func (s *Service) checkAnonymousScopes(scopes []string) error {
+	for _, sc := range scopes {
+		if !slices.Contains(s.policy.DefaultScopes, sc) {
+			return &ValidationError{Errors: []FieldError{{Field: "allowed_scopes",
+				Message: fmt.Sprintf("scope %q may not be requested by an unauthenticated registration (allowed: %s)", sc, strings.Join(s.policy.DefaultScopes, " "))}}}
+		}
+	}
+	return nil
 }
 
 // Metadata is what a client's owner may replace wholesale (RFC 7592 §2.2).
@@ -86,6 +114,12 @@ func (s *Service) ReplaceMetadata(ctx context.Context, actor Actor, id string, m
 	scopes := m.AllowedScopes
 	if scopes == nil {
 		scopes = append([]string{}, s.policy.DefaultScopes...)
+	}
+	// A client registered anonymously stays within the default scopes.
+	if old.OwnerID == DCRSubject {
+		if err := s.checkAnonymousScopes(scopes); err != nil {
+			return Client{}, err
+		}
 	}
 	grants := m.GrantTypes
 	if grants == nil {

@@ -80,6 +80,9 @@ type Actor struct {
 	ClientID string
 	Scopes   []string
 	Root     bool
+	// Anonymous marks a caller nobody authenticated (open dynamic
+	// registration): it may ask only for the default client scopes.
+	Anonymous bool
 }
 
 func (a Actor) auditSubject() string {

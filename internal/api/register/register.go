@@ -130,7 +130,7 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	actor := client.Actor{Subject: client.DCRSubject}
+	actor := client.Actor{Subject: client.DCRSubject, Anonymous: true}
 	if h.mode == ModeToken {
 		claims, f := h.auth.Require(w, r, Scope)
 		if f != nil {
@@ -284,7 +284,7 @@ type registrationVerifier struct {
 
 func (v *registrationVerifier) Verify(ctx context.Context, raw string) (token.Claims, error) {
 	c, err := v.clients.AuthenticateRegistration(ctx, v.clientID, raw)
-	if errors.Is(err, client.ErrAuthentication) {
+	if errors.Is(err, client.ErrAuthentication) || errors.Is(err, client.ErrDisabled) {
 		return token.Claims{}, fmt.Errorf("%w: %w", token.ErrInvalidToken, err)
 	}
 	if err != nil {

@@ -688,3 +688,51 @@ func TestAuditAndLogsHoldNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenModeScopes: nobody authenticated an open registration, so it may
+// ask only for the default client scopes, at registration and later
+// through RFC 7592; an initial access token lifts the limit.
+func TestOpenModeScopes(t *testing.T) {
+	e := newEnv(t, register.ModeOpen)
+	for _, scope := range []string{"payments:write", "openid payments:write", "admin superuser"} {
+		body := `{"grant_types":["client_credentials"],"scope":"` + scope + `"}`
+		r := e.do("POST", "/oauth2/register", "", body)
+		if r.Status != 400 || r.Object(t)["error"] != "invalid_client_metadata" {
+			t.Errorf("open registration with scope %q: %d %s", scope, r.Status, r.Body)
+		}
+	}
+	m := e.register("", `{"grant_types":["client_credentials"],"scope":"api:public"}`)
+	p := path(t, m["registration_client_uri"])
+	tok := m["registration_access_token"].(string)
+	r := e.do("PUT", p, tok, `{"client_id":"`+m["client_id"].(string)+`","grant_types":["client_credentials"],"scope":"payments:write"}`)
+	if r.Status != 400 || r.Object(t)["error"] != "invalid_client_metadata" {
+		t.Errorf("RFC 7592 replace widening an anonymous client's scopes: %d %s", r.Status, r.Body)
+	}
+	// With an initial access token, other non-admin scopes are fine.
+	te := newEnv(t, register.ModeToken)
+	te.register(te.TokenWith("clients:create"), `{"grant_types":["client_credentials"],"scope":"payments:write"}`)
+}
+
+// TestDisabledClientCannotManageItsRegistration: an admin suspended it.
+func TestDisabledClientCannotManageItsRegistration(t *testing.T) {
+	e := newEnv(t, register.ModeOpen)
+	m := e.register("", ccBody)
+	p := path(t, m["registration_client_uri"])
+	tok := m["registration_access_token"].(string)
+	c, err := e.App.Clients.Lookup(t.Context(), m["client_id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.App.Clients.SetEnabled(t.Context(), client.Actor{Root: true}, c.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, method := range []string{"GET", "PUT", "DELETE"} {
+		body := ""
+		if method == "PUT" {
+			body = `{"client_id":"` + m["client_id"].(string) + `","grant_types":["client_credentials"]}`
+		}
+		if r := e.do(method, p, tok, body); r.Status != 401 {
+			t.Errorf("%s by a disabled client: %d %s", method, r.Status, r.Body)
+		}
+	}
+}
