@@ -113,7 +113,7 @@ func TestClientCache(t *testing.T) {
 	if err := s.Delete(ctx, Actor{Root: true}, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := s.ClientActive(ctx, c.ClientID); ok {
+	if ok, _, _ := s.ClientActive(ctx, c.ClientID); ok {
 		t.Error("deleted client still active through the cache")
 	}
 	// Misses are not cached: every unknown id goes to the store.

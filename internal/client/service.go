@@ -368,17 +368,18 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// ClientActive reports whether clientID names an existing, enabled client;
-// token verification uses it so tokens die with their client.
-func (s *Service) ClientActive(ctx context.Context, clientID string) (bool, error) {
+// ClientActive reports whether clientID names an existing, enabled client,
+// and which scopes it may hold now; token verification uses it so tokens
+// die with their client and lose scopes taken from it.
+func (s *Service) ClientActive(ctx context.Context, clientID string) (bool, []string, error) {
 	c, err := s.byClientID(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
-		return false, nil
+		return false, nil, nil
 	}
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
-	return c.Enabled, nil
+	return c.Enabled, c.AllowedScopes, nil
 }
 
 // MinChosenSecretLen keeps operator-chosen secrets at a useful strength.

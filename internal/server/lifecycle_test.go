@@ -416,3 +416,24 @@ func TestCannotManageMorePowerfulClients(t *testing.T) {
 	e.mustStatus(e.Do("POST", "/v1/admin/oauth-clients/"+limitedID+"/secret", "", limited, ""), 200)
 	e.mustStatus(e.Do("DELETE", "/v1/admin/oauth-clients/"+plainID, "", limited, ""), 204)
 }
+
+// TestRemovedScopesLeaveIssuedTokens: narrowing a client's allowed scopes
+// narrows the tokens it already holds (admin API and introspection).
+func TestRemovedScopesLeaveIssuedTokens(t *testing.T) {
+	e := newEnv(t)
+	root := e.TokenWith(adminAll...)
+	id, clientID, secret := e.register(root, "Narrowed") // api:read clients:read
+	tok := e.accessToken(clientID, secret)
+	e.mustStatus(e.Do("GET", "/v1/admin/oauth-clients/"+id, "", tok, ""), 200)
+	e.mustStatus(e.Do("PATCH", "/v1/admin/oauth-clients/"+id, "application/json", root, `{"allowed_scopes":["api:read"]}`), 200)
+	if r := e.Do("GET", "/v1/admin/oauth-clients/"+id, "", tok, ""); r.Status != 403 {
+		t.Errorf("a token whose client lost clients:read still reads: %d", r.Status)
+	}
+	obsID, _, obsSecret := e.register(root, "Observer")
+	r := e.Do("POST", "/oauth2/introspect", "application/x-www-form-urlencoded", "", "token="+tok,
+		basicHeader(e.clientIDOf(root, obsID), obsSecret))
+	e.mustStatus(r, 200)
+	if m := r.Object(t); m["active"] != true || m["scope"] != "api:read" {
+		t.Errorf("introspection after narrowing: %s", r.Body)
+	}
+}

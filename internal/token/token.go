@@ -49,7 +49,7 @@ type Revocations interface {
 // ClientStatus tells whether the client a token was issued to may still
 // use it (exists and is enabled).
 type ClientStatus interface {
-	ClientActive(ctx context.Context, clientID string) (bool, error)
+	ClientActive(ctx context.Context, clientID string) (active bool, allowedScopes []string, err error)
 }
 
 // Issuer signs access tokens and verifies the ones it (or another node on
@@ -194,13 +194,22 @@ func (i *Issuer) Verify(ctx context.Context, raw string) (Claims, error) {
 		return Claims{}, fmt.Errorf("%w: revoked", ErrInvalidToken)
 	}
 	if i.clients != nil {
-		ok, err := i.clients.ClientActive(ctx, c.ClientID)
+		ok, allowed, err := i.clients.ClientActive(ctx, c.ClientID)
 		if err != nil {
 			return Claims{}, fmt.Errorf("check client: %w", err)
 		}
 		if !ok {
 			return Claims{}, fmt.Errorf("%w: client no longer active", ErrInvalidToken)
 		}
+		// A scope taken from the client since issuance is taken from its
+		// tokens too.
+		var kept []string
+		for _, sc := range c.Scopes() {
+			if slices.Contains(allowed, sc) {
+				kept = append(kept, sc)
+			}
+		}
+		c.Scope = strings.Join(kept, " ")
 	}
 	return c, nil
 }
