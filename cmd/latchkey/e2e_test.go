@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -192,4 +194,20 @@ func TestSecretsNeverStoredInPlaintext(t *testing.T) {
 	if strings.Contains(ts.stderr.String(), adminSecret) {
 		t.Error("the bootstrap secret from the environment was printed")
 	}
+}
+
+// TestBootstrapRejectsBadChoicesWithoutWriting: a first start with an
+// unusable bootstrap secret fails and leaves nothing behind, so the
+// corrected restart creates the admin.
+func TestBootstrapRejectsBadChoicesWithoutWriting(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "b.db")
+	for _, bad := range []string{"short", strings.Repeat("a", 40) + "+%"} {
+		env := map[string]string{"LATCHKEY_BOOTSTRAP_CLIENT_ID": adminID, "LATCHKEY_BOOTSTRAP_CLIENT_SECRET": bad}
+		err := run(context.Background(), []string{"serve", "--addr", freeAddr(t), "--db", db}, func(k string) string { return env[k] }, nil, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "LATCHKEY_BOOTSTRAP_CLIENT") {
+			t.Fatalf("secret %q: %v", bad, err)
+		}
+	}
+	ts := startServerOn(t, db, nil)
+	ts.adminToken(t, "clients:read") // the admin exists after all
 }

@@ -94,20 +94,30 @@ func bootstrap(ctx context.Context, b *backend, clients *client.Service, getenv 
 	if n > 0 {
 		return nil
 	}
+	// Check the operator's choices before writing the marker: a bad value
+	// must leave the store untouched so that a corrected restart works.
+	chosenID, chosenSecret := getenv("LATCHKEY_BOOTSTRAP_CLIENT_ID"), client.SecretFrom(getenv("LATCHKEY_BOOTSTRAP_CLIENT_SECRET"))
+	if err := client.ValidateChosenCredentials(chosenID, chosenSecret); err != nil {
+		return fmt.Errorf("LATCHKEY_BOOTSTRAP_CLIENT_ID/_SECRET: %w", err)
+	}
 	marker := randomKey()
 	got, err := b.store.InitSetting(ctx, bootstrapSetting, marker)
 	if err != nil {
 		return err
 	}
 	if string(got) != string(marker) {
-		return nil // another node bootstraps
+		// Another node bootstraps now, or a first start died between the
+		// marker and the admin client. Say so rather than run silently
+		// without any admin.
+		fmt.Fprintln(stderr, "latchkey: warning: the store has no clients but was bootstrapped before; if no other node is starting, create an admin with: latchkey client create --name admin --grant-types client_credentials --scopes \""+strings.Join(BootstrapScopes, " ")+"\"")
+		return nil
 	}
 	c, secret, err := clients.Create(ctx, client.Actor{Root: true}, client.CreateInput{
 		Name:          "Latchkey bootstrap admin",
 		GrantTypes:    []string{client.GrantClientCredentials},
 		AllowedScopes: BootstrapScopes,
-		ClientID:      getenv("LATCHKEY_BOOTSTRAP_CLIENT_ID"),
-		Secret:        client.SecretFrom(getenv("LATCHKEY_BOOTSTRAP_CLIENT_SECRET")),
+		ClientID:      chosenID,
+		Secret:        chosenSecret,
 	})
 	if err != nil {
 		return fmt.Errorf("bootstrap admin client: %w", err)

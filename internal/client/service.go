@@ -385,20 +385,34 @@ func (s *Service) ClientActive(ctx context.Context, clientID string) (bool, []st
 // MinChosenSecretLen keeps operator-chosen secrets at a useful strength.
 const MinChosenSecretLen = 32
 
+// ValidateChosenCredentials checks an operator-chosen client_id and secret
+// without storing anything, so a bad bootstrap configuration fails before
+// any write. Both must use RFC 3986 unreserved characters: they travel in
+// HTTP Basic, where RFC 6749 §2.3.1 form-encodes them, so "+" or "%" would
+// silently change meaning in clients that forget to encode.
+func ValidateChosenCredentials(clientID string, secret Secret) error {
+	return checkChosenCredentials(CreateInput{ClientID: clientID, Secret: secret}, Confidential)
+}
+
+func unreserved(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~", r)
+}
+
 func checkChosenCredentials(in CreateInput, t Type) error {
 	var v validator
 	if in.ClientID != "" {
-		if len(in.ClientID) > MaxNameLen || strings.ContainsFunc(in.ClientID, func(r rune) bool {
-			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~", r))
-		}) {
+		if len(in.ClientID) > MaxNameLen || strings.ContainsFunc(in.ClientID, func(r rune) bool { return !unreserved(r) }) {
 			v.add("client_id", "must be 1-255 characters from A-Z a-z 0-9 - . _ ~")
 		}
 	}
 	if !in.Secret.IsZero() {
-		if t != Confidential {
+		switch plain := in.Secret.Expose(); {
+		case t != Confidential:
 			v.add("client_secret", "a public client has no secret")
-		} else if len(in.Secret.Expose()) < MinChosenSecretLen {
-			v.add("client_secret", "must be at least %d characters", MinChosenSecretLen)
+		case len(plain) < MinChosenSecretLen || len(plain) > MaxNameLen:
+			v.add("client_secret", "must be %d to %d characters", MinChosenSecretLen, MaxNameLen)
+		case strings.ContainsFunc(plain, func(r rune) bool { return !unreserved(r) }):
+			v.add("client_secret", "must use only A-Z a-z 0-9 - . _ ~")
 		}
 	}
 	return v.err()
