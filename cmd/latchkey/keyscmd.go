@@ -56,7 +56,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	if args[0] == "rotate" {
-		rec, err := km.Rotate(ctx, delay)
+		rec, err := km.Rotate(ctx, delay, keys.Actor{Subject: "cli"})
 		if err != nil {
 			return err
 		}

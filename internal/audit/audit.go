@@ -19,6 +19,7 @@ const (
 	ClientEnable       = "client.enable"
 	ClientDisable      = "client.disable"
 	UserCreate         = "user.create"
+	KeyRotate          = "key.rotate"
 )
 
 // Event is one recorded change. Details holds a JSON object with the

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/sealed"
 )
 
@@ -81,7 +82,7 @@ func (m *Manager) Load(ctx context.Context) error {
 		// Nodes starting together on an empty store all try the same kid;
 		// one insert wins and the others load it, so the fleet never signs
 		// with a key some node does not publish.
-		if _, err := m.create(ctx, 0, InitialKID); err != nil && !errors.Is(err, ErrDuplicateKey) {
+		if _, err := m.create(ctx, 0, InitialKID, nil); err != nil && !errors.Is(err, ErrDuplicateKey) {
 			return err
 		}
 		if recs, err = m.repo.ListSigningKeys(ctx); err != nil {
@@ -124,13 +125,16 @@ func (m *Manager) Load(ctx context.Context) error {
 // refresh interval and the JWKS cache lifetime, so that no verifier sees a
 // token signed by a key it has not yet fetched. The previous key keeps
 // signing until then and stays published for retireAfter beyond that.
-func (m *Manager) Rotate(ctx context.Context, publishDelay time.Duration) (Record, error) {
-	r, err := m.Create(ctx, publishDelay)
+func (m *Manager) Rotate(ctx context.Context, publishDelay time.Duration, by Actor) (Record, error) {
+	r, err := m.create(ctx, publishDelay, "", &by)
 	if err != nil {
 		return Record{}, err
 	}
 	return r, m.Load(ctx)
 }
+
+// Actor is who rotates a key, for the audit trail.
+type Actor struct{ Subject, ClientID string }
 
 // Run reloads the keys every interval until ctx ends, so rotations made by
 // any node reach this one.
@@ -174,10 +178,12 @@ var ErrDuplicateKey = errors.New("signing key id already exists")
 // Create generates a new ES256 key, seals it and stores it. It signs only
 // after delay, so that every node has published it by then.
 func (m *Manager) Create(ctx context.Context, delay time.Duration) (Record, error) {
-	return m.create(ctx, delay, "")
+	return m.create(ctx, delay, "", nil)
 }
 
-func (m *Manager) create(ctx context.Context, delay time.Duration, kid string) (Record, error) {
+// create makes and stores a key; by, when set, is recorded in the audit
+// trail with it.
+func (m *Manager) create(ctx context.Context, delay time.Duration, kid string, by *Actor) (Record, error) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return Record{}, fmt.Errorf("generate signing key: %w", err)
@@ -202,7 +208,14 @@ func (m *Manager) create(ctx context.Context, delay time.Duration, kid string) (
 		CreatedAt: now,
 		SignFrom:  now.Add(delay),
 	}
-	if err := m.repo.CreateSigningKey(ctx, r); err != nil {
+	var ev audit.Event
+	if by != nil {
+		if ev, err = audit.New(now, by.Subject, by.ClientID, audit.KeyRotate, "key", kid,
+			map[string]any{"kid": kid, "sign_from": r.SignFrom}); err != nil {
+			return Record{}, err
+		}
+	}
+	if err := m.repo.CreateSigningKey(ctx, r, ev); err != nil {
 		return Record{}, fmt.Errorf("store signing key: %w", err)
 	}
 	return r, nil

@@ -6,6 +6,8 @@ package keys
 import (
 	"context"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/audit"
 )
 
 // Record is a signing key as stored. Private is sealed (see package sealed).
@@ -24,6 +26,8 @@ type Record struct {
 
 // Repository is what key management needs from storage.
 type Repository interface {
-	CreateSigningKey(ctx context.Context, r Record) error
+	// CreateSigningKey stores r and ev (when ev.ID is set) in one
+	// transaction.
+	CreateSigningKey(ctx context.Context, r Record, ev audit.Event) error
 	ListSigningKeys(ctx context.Context) ([]Record, error)
 }

@@ -437,3 +437,23 @@ func TestRemovedScopesLeaveIssuedTokens(t *testing.T) {
 		t.Errorf("introspection after narrowing: %s", r.Body)
 	}
 }
+
+func TestKeyRotationIsAudited(t *testing.T) {
+	e := newEnv(t)
+	tok := e.TokenWith("keys:rotate", "audit:read")
+	r := e.Do("POST", "/v1/admin/keys/rotate", "", tok, "")
+	e.mustStatus(r, 201)
+	r = e.Do("GET", "/v1/admin/audit?action=key.rotate", "", tok, "")
+	e.mustStatus(r, 200)
+	evs := r.Object(t)["events"].([]any)
+	if len(evs) != 1 {
+		t.Fatalf("key.rotate events: %s", r.Body)
+	}
+	ev := evs[0].(map[string]any)
+	if ev["target"].(map[string]any)["type"] != "key" || ev["actor"].(map[string]any)["subject"] == "" {
+		t.Errorf("event: %v", ev)
+	}
+	if strings.Contains(string(r.Body), "PRIVATE") || strings.Contains(string(r.Body), `"d"`) {
+		t.Error("key material in the audit trail")
+	}
+}

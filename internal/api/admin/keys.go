@@ -13,7 +13,7 @@ const ScopeKeysRotate = "keys:rotate"
 
 // KeyRotator is the key manager as the admin API uses it.
 type KeyRotator interface {
-	Rotate(ctx context.Context, publishDelay time.Duration) (keys.Record, error)
+	Rotate(ctx context.Context, publishDelay time.Duration, by keys.Actor) (keys.Record, error)
 	Statuses() []keys.Status
 }
 
@@ -59,7 +59,7 @@ func (h *Handler) RotateKeys(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rec, err := h.keys.Rotate(r.Context(), h.keyPublishDelay)
+	rec, err := h.keys.Rotate(r.Context(), h.keyPublishDelay, keys.Actor{Subject: claims.Subject, ClientID: claims.ClientID})
 	if err != nil {
 		h.writeDomainError(w, r, err)
 		return

@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -293,17 +294,19 @@ func (s *Store) InitSetting(ctx context.Context, name string, value []byte) ([]b
 	return out, nil
 }
 
-// CreateSigningKey stores a new signing key.
-func (s *Store) CreateSigningKey(ctx context.Context, r keys.Record) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO signing_keys (kid, algorithm, private, public, created_at, sign_from, retire_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-		r.KID, r.Algorithm, r.Private, r.Public, ts(r.CreatedAt), ts(r.SignFrom), nullTS(r.RetireAt))
-	if isUnique(err) {
-		return fmt.Errorf("signing key %s: %w: %w", r.KID, keys.ErrDuplicateKey, err)
-	}
-	if err != nil {
-		return fmt.Errorf("insert signing key: %w", err)
-	}
-	return nil
+// CreateSigningKey stores a new signing key and its audit event.
+func (s *Store) CreateSigningKey(ctx context.Context, r keys.Record, ev audit.Event) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (kid, algorithm, private, public, created_at, sign_from, retire_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+			r.KID, r.Algorithm, r.Private, r.Public, ts(r.CreatedAt), ts(r.SignFrom), nullTS(r.RetireAt))
+		if isUnique(err) {
+			return fmt.Errorf("signing key %s: %w: %w", r.KID, keys.ErrDuplicateKey, err)
+		}
+		if err != nil {
+			return fmt.Errorf("insert signing key: %w", err)
+		}
+		return insertAudit(ctx, tx, ev)
+	})
 }
 
 // ListSigningKeys returns every stored signing key, oldest first.

@@ -105,7 +105,7 @@ func Copy(ctx context.Context, src, dst store.Store, srcBox, dstBox *sealed.Box)
 		f.AfterCreated, f.AfterID = cs[len(cs)-1].CreatedAt, cs[len(cs)-1].ID
 	}
 	for _, r := range recs {
-		if err := dst.CreateSigningKey(ctx, r); err != nil {
+		if err := dst.CreateSigningKey(ctx, r, audit.Event{}); err != nil {
 			return st, err
 		}
 		st.Keys++
