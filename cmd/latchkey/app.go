@@ -27,6 +27,9 @@ type backend struct {
 // openBackend opens the store named by cfg.DB, applying migrations, and
 // loads (or, beside a new SQLite file, creates) the master key.
 func openBackend(ctx context.Context, cfg config.Store, stderr io.Writer) (*backend, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
 	var (
 		s   store.Store
 		key []byte

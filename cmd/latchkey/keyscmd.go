@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/admin"
+	"github.com/latchkey/latchkey/internal/api/oauth"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/server"
@@ -18,9 +19,9 @@ const keysUsage = `Usage: latchkey keys list [--json]
        latchkey keys rotate [--publish-delay 2m] [--json]
 
 rotate stores a new ES256 signing key in the database. Every node publishes
-it in its JWKS at its next refresh (within 30s); nodes sign with it only
-after --publish-delay, which must exceed that refresh interval and the
-JWKS cache lifetime (60s). The previous key stays published until every
+it in its JWKS at its next refresh (within --key-refresh, 30s); nodes sign
+with it only after --publish-delay, which must exceed that refresh
+interval plus the JWKS cache lifetime (--jwks-max-age, 60s). The previous key stays published until every
 token it signed has expired.
 `
 
@@ -43,8 +44,11 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	if delay < 0 {
-		return fmt.Errorf("%w: --publish-delay must not be negative", errUsage)
+	if delay <= 0 && args[0] == "rotate" {
+		return fmt.Errorf("%w: --publish-delay must be positive: no node may sign with a key verifiers have not fetched", errUsage)
+	}
+	if minimum := server.DefaultKeyRefresh + oauth.DefaultJWKSMaxAge; args[0] == "rotate" && delay <= minimum {
+		fmt.Fprintf(stderr, "latchkey: warning: --publish-delay %s must exceed the fleet's --key-refresh plus --jwks-max-age (%s with the defaults)\n", delay, minimum)
 	}
 	b, err := openBackend(ctx, cfg, stderr)
 	if err != nil {

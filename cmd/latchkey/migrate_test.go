@@ -93,3 +93,16 @@ func TestMigrateStore(t *testing.T) {
 		t.Errorf("missing source: %v", err)
 	}
 }
+
+// A malformed environment value stops every command instead of silently
+// meaning the default.
+func TestMalformedEnvironmentIsAnError(t *testing.T) {
+	env := map[string]string{"LATCHKEY_DB_STATEMENT_TIMEOUT": "abc"}
+	db := "sqlite:" + filepath.Join(t.TempDir(), "e.db")
+	for _, args := range [][]string{{"migrate", "--db", db}, {"serve", "--db", db, "--addr", "127.0.0.1:0"}} {
+		_, err := runCLI(t, env, args...)
+		if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), "LATCHKEY_DB_STATEMENT_TIMEOUT") {
+			t.Errorf("%v: %v", args[0], err)
+		}
+	}
+}

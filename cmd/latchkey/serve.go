@@ -42,8 +42,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	app, err := server.Assemble(ctx, server.Options{
 		Store: b.store, Box: b.box, Issuer: cfg.Issuer, AccessTokenTTL: cfg.AccessTokenTTL,
 		DefaultScopes: cfg.DefaultScopes, Log: log, ClientCacheTTL: cfg.ClientCacheTTL,
-		KeyPublishDelay: cfg.KeyPublishDelay,
-		Registration:    register.Mode(cfg.Registration),
+		KeyPublishDelay: cfg.KeyPublishDelay, JWKSMaxAge: cfg.JWKSMaxAge,
+		Registration: register.Mode(cfg.Registration),
 	})
 	if err != nil {
 		return err

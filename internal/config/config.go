@@ -25,7 +25,14 @@ type Store struct {
 	MaxConns         int
 	StatementTimeout time.Duration
 	ConnectRetries   int
+
+	// envErrs are LATCHKEY_* values that did not parse; Validate reports
+	// them, so a typo fails loudly instead of quietly meaning the default.
+	envErrs []error
 }
+
+// Validate reports environment values that did not parse.
+func (s *Store) Validate() error { return errors.Join(s.envErrs...) }
 
 // Serve is the configuration of `latchkey serve`.
 type Serve struct {
@@ -43,9 +50,39 @@ type Serve struct {
 	// KeyPublishDelay how long a rotated key is published before it signs.
 	KeyRefresh      time.Duration
 	KeyPublishDelay time.Duration
+	// JWKSMaxAge is how long verifiers may cache the JWKS.
+	JWKSMaxAge time.Duration
 }
 
 type env func(string) string
+
+// envInt and envDuration read an environment default; a value that does
+// not parse is recorded in errs and def is used until Validate reports it.
+func envInt(get env, name string, def int, errs *[]error) int {
+	v := get(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s=%q is not an integer", name, v))
+		return def
+	}
+	return n
+}
+
+func envDuration(get env, name string, def time.Duration, errs *[]error) time.Duration {
+	v := get(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s=%q is not a duration such as 30s or 2m", name, v))
+		return def
+	}
+	return d
+}
 
 func (e env) or(name, def string) string {
 	if v := e(name); v != "" {
@@ -60,25 +97,9 @@ func AddStoreFlags(fs *flag.FlagSet, getenv func(string) string, s *Store) {
 	fs.StringVar(&s.DB, "db", e.or("LATCHKEY_DB", "sqlite:latchkey.db"), "database: sqlite:PATH (file created at PATH) or postgres://... (env LATCHKEY_DB)")
 	fs.StringVar(&s.MasterKeyFile, "master-key-file", e("LATCHKEY_MASTER_KEY_FILE"), "file holding the base64 master key that encrypts signing keys at rest (env LATCHKEY_MASTER_KEY_FILE; default PATH.masterkey beside a SQLite database, created if missing; LATCHKEY_MASTER_KEY gives the key itself)")
 	s.MasterKey = getenv("LATCHKEY_MASTER_KEY")
-	fs.IntVar(&s.MaxConns, "db-max-conns", envInt(e("LATCHKEY_DB_MAX_CONNS"), 0), "PostgreSQL: connection pool size per node, 0 = max(4, CPUs) (env LATCHKEY_DB_MAX_CONNS)")
-	fs.DurationVar(&s.StatementTimeout, "db-statement-timeout", envDuration(e("LATCHKEY_DB_STATEMENT_TIMEOUT"), 5*time.Second), "PostgreSQL: server-side statement timeout, 0 = none (env LATCHKEY_DB_STATEMENT_TIMEOUT)")
-	fs.IntVar(&s.ConnectRetries, "db-connect-retries", envInt(e("LATCHKEY_DB_CONNECT_RETRIES"), 10), "PostgreSQL: how many times to retry the first connection, one second apart (env LATCHKEY_DB_CONNECT_RETRIES)")
-}
-
-// envInt and envDuration parse an environment default; a bad value falls
-// back to def and the flag package reports nothing, so Validate checks.
-func envInt(v string, def int) int {
-	if n, err := strconv.Atoi(v); err == nil {
-		return n
-	}
-	return def
-}
-
-func envDuration(v string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(v); err == nil {
-		return d
-	}
-	return def
+	fs.IntVar(&s.MaxConns, "db-max-conns", envInt(e, "LATCHKEY_DB_MAX_CONNS", 0, &s.envErrs), "PostgreSQL: connection pool size per node, 0 = max(4, CPUs) (env LATCHKEY_DB_MAX_CONNS)")
+	fs.DurationVar(&s.StatementTimeout, "db-statement-timeout", envDuration(e, "LATCHKEY_DB_STATEMENT_TIMEOUT", 5*time.Second, &s.envErrs), "PostgreSQL: server-side statement timeout, 0 = none (env LATCHKEY_DB_STATEMENT_TIMEOUT)")
+	fs.IntVar(&s.ConnectRetries, "db-connect-retries", envInt(e, "LATCHKEY_DB_CONNECT_RETRIES", 10, &s.envErrs), "PostgreSQL: how many times to retry the first connection, one second apart (env LATCHKEY_DB_CONNECT_RETRIES)")
 }
 
 // IsPostgres reports whether db names a PostgreSQL database.
@@ -94,15 +115,12 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 	fs.StringVar(&s.Issuer, "issuer", e("LATCHKEY_ISSUER"), "issuer URL in tokens and discovery (env LATCHKEY_ISSUER; default http://ADDR)")
 	scopes := new(string)
 	fs.StringVar(scopes, "default-scopes", e.or("LATCHKEY_DEFAULT_SCOPES", DefaultScopes), "space-separated scopes for clients registered without scopes (env LATCHKEY_DEFAULT_SCOPES)")
-	ttl := e.or("LATCHKEY_ACCESS_TOKEN_TTL", "1h")
-	d, err := time.ParseDuration(ttl)
-	if err != nil {
-		d = -1 // reported by Finish
-	}
-	fs.DurationVar(&s.AccessTokenTTL, "access-token-ttl", d, "access token lifetime (env LATCHKEY_ACCESS_TOKEN_TTL)")
-	fs.DurationVar(&s.ClientCacheTTL, "client-cache-ttl", envDuration(e("LATCHKEY_CLIENT_CACHE_TTL"), 2*time.Second), "how long a node may serve a client from memory; bounds how soon a change made on another node takes effect here, 0 disables (env LATCHKEY_CLIENT_CACHE_TTL)")
-	fs.DurationVar(&s.KeyRefresh, "key-refresh", envDuration(e("LATCHKEY_KEY_REFRESH"), 30*time.Second), "how often each node reloads signing keys from the store (env LATCHKEY_KEY_REFRESH)")
-	fs.DurationVar(&s.KeyPublishDelay, "key-publish-delay", envDuration(e("LATCHKEY_KEY_PUBLISH_DELAY"), 2*time.Minute), "how long a rotated key is published before any node signs with it; must exceed --key-refresh and the 60s JWKS cache (env LATCHKEY_KEY_PUBLISH_DELAY)")
+	errs := &s.envErrs
+	fs.DurationVar(&s.AccessTokenTTL, "access-token-ttl", envDuration(e, "LATCHKEY_ACCESS_TOKEN_TTL", time.Hour, errs), "access token lifetime (env LATCHKEY_ACCESS_TOKEN_TTL)")
+	fs.DurationVar(&s.ClientCacheTTL, "client-cache-ttl", envDuration(e, "LATCHKEY_CLIENT_CACHE_TTL", 2*time.Second, errs), "how long a node may serve a client from memory; bounds how soon a change made on another node takes effect here, 0 disables (env LATCHKEY_CLIENT_CACHE_TTL)")
+	fs.DurationVar(&s.KeyRefresh, "key-refresh", envDuration(e, "LATCHKEY_KEY_REFRESH", 30*time.Second, errs), "how often each node reloads signing keys from the store (env LATCHKEY_KEY_REFRESH)")
+	fs.DurationVar(&s.KeyPublishDelay, "key-publish-delay", envDuration(e, "LATCHKEY_KEY_PUBLISH_DELAY", 2*time.Minute, errs), "how long a rotated key is published before any node signs with it; must exceed --key-refresh plus --jwks-max-age (env LATCHKEY_KEY_PUBLISH_DELAY)")
+	fs.DurationVar(&s.JWKSMaxAge, "jwks-max-age", envDuration(e, "LATCHKEY_JWKS_MAX_AGE", 60*time.Second, errs), "how long verifiers may cache /.well-known/jwks.json (env LATCHKEY_JWKS_MAX_AGE)")
 	fs.StringVar(&s.LogLevel, "log-level", e.or("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (env LATCHKEY_LOG_LEVEL)")
 	fs.StringVar(&s.Registration, "registration", e.or("LATCHKEY_REGISTRATION", "token"), "RFC 7591 dynamic client registration: open (anyone), token (needs an access token with clients:create) or off (env LATCHKEY_REGISTRATION)")
 	return scopes
@@ -110,9 +128,15 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 
 // Finish validates s after parsing and fills derived defaults.
 func (s *Serve) Finish(scopes string) error {
+	if err := s.Store.Validate(); err != nil {
+		return err
+	}
 	s.DefaultScopes = strings.Fields(scopes)
-	if s.KeyRefresh <= 0 || s.KeyPublishDelay <= s.KeyRefresh {
-		return errors.New("--key-publish-delay must be longer than --key-refresh, which must be positive")
+	// A verifier may hold a JWKS fetched just before a node's refresh for
+	// another max-age: only after refresh plus max-age has every verifier
+	// seen a new key, so only then may any node sign with it.
+	if s.KeyRefresh <= 0 || s.JWKSMaxAge <= 0 || s.KeyPublishDelay <= s.KeyRefresh+s.JWKSMaxAge {
+		return fmt.Errorf("--key-publish-delay (%s) must be longer than --key-refresh (%s) plus --jwks-max-age (%s), both positive", s.KeyPublishDelay, s.KeyRefresh, s.JWKSMaxAge)
 	}
 	if s.ClientCacheTTL < 0 {
 		return errors.New("--client-cache-ttl must not be negative")

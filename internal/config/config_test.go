@@ -65,11 +65,16 @@ func TestInvalid(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"bad ttl env", map[string]string{"LATCHKEY_ACCESS_TOKEN_TTL": "soon"}, nil, "access-token-ttl"},
+		{"bad ttl env", map[string]string{"LATCHKEY_ACCESS_TOKEN_TTL": "soon"}, nil, "LATCHKEY_ACCESS_TOKEN_TTL"},
+		{"bad duration env", map[string]string{"LATCHKEY_KEY_PUBLISH_DELAY": "10"}, nil, "LATCHKEY_KEY_PUBLISH_DELAY"},
+		{"bad store env", map[string]string{"LATCHKEY_DB_STATEMENT_TIMEOUT": "abc"}, nil, "LATCHKEY_DB_STATEMENT_TIMEOUT"},
+		{"bad integer env", map[string]string{"LATCHKEY_DB_MAX_CONNS": "many"}, nil, "LATCHKEY_DB_MAX_CONNS"},
+		{"publish delay inside the JWKS cache", nil, []string{"--key-refresh", "60s", "--key-publish-delay", "90s"}, "key-publish-delay"},
 		{"zero ttl", nil, []string{"--access-token-ttl", "0s"}, "access-token-ttl"},
 		{"addr without port", nil, []string{"--addr", "localhost"}, "--addr"},
 		{"issuer not http", nil, []string{"--issuer", "ftp://x"}, "--issuer"},
 		{"publish delay not longer than refresh", nil, []string{"--key-refresh", "1m", "--key-publish-delay", "1m"}, "key-publish-delay"},
+		{"zero jwks max-age", nil, []string{"--jwks-max-age", "0s"}, "jwks-max-age"},
 		{"zero refresh", nil, []string{"--key-refresh", "0s"}, "key-refresh"},
 		{"negative cache", nil, []string{"--client-cache-ttl", "-1s"}, "client-cache-ttl"},
 		{"unknown registration mode", nil, []string{"--registration", "maybe"}, "registration"},

@@ -35,6 +35,8 @@ type Options struct {
 	// KeyPublishDelay is how long a rotated key is published before it
 	// signs; it must exceed KeyRefresh and the JWKS cache lifetime.
 	KeyPublishDelay time.Duration
+	// JWKSMaxAge is how long verifiers may cache the JWKS (0: default).
+	JWKSMaxAge time.Duration
 	// ClientCacheTTL bounds how long a change made on another node may
 	// take to reach this one's client lookups; 0 disables the cache.
 	ClientCacheTTL time.Duration
@@ -95,7 +97,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	}
 	h := New(Deps{
 		Log:   o.Log,
-		OAuth: oauth.New(tokens, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint())),
+		OAuth: oauth.New(tokens, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge)),
 		Admin: admin.New(admin.Deps{Clients: clients, Users: users, Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
 		Flat:  flat.New(clients, auth, o.Log),
 		M2M:   m2m.New(clients, auth, o.Log),

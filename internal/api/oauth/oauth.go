@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/token"
@@ -32,6 +33,7 @@ type Handler struct {
 	// registrationEndpoint is advertised in discovery; "" when dynamic
 	// registration is off.
 	registrationEndpoint string
+	jwksMaxAge           time.Duration
 }
 
 // Option configures a Handler.
@@ -45,7 +47,7 @@ func WithRegistrationEndpoint(url string) Option {
 
 // New returns a Handler. issuer is the issuer identifier (no trailing slash).
 func New(tokens *token.Service, keys *keys.Manager, issuer string, log *slog.Logger, opts ...Option) *Handler {
-	h := &Handler{tokens: tokens, keys: keys, issuer: strings.TrimSuffix(issuer, "/"), log: log}
+	h := &Handler{tokens: tokens, keys: keys, issuer: strings.TrimSuffix(issuer, "/"), log: log, jwksMaxAge: DefaultJWKSMaxAge}
 	for _, o := range opts {
 		o(h)
 	}
@@ -247,14 +249,23 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// JWKSMaxAge is how long verifiers may cache the JWKS; key rotation's
-// publish delay must exceed it.
-const JWKSMaxAge = 60
+// DefaultJWKSMaxAge is how long verifiers may cache the JWKS unless
+// configured; key rotation's publish delay must exceed it.
+const DefaultJWKSMaxAge = 60 * time.Second
+
+// WithJWKSMaxAge sets the JWKS Cache-Control max-age.
+func WithJWKSMaxAge(d time.Duration) Option {
+	return func(h *Handler) {
+		if d > 0 {
+			h.jwksMaxAge = d
+		}
+	}
+}
 
 // JWKS serves /.well-known/jwks.json.
 func (h *Handler) JWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", JWKSMaxAge))
+	w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(h.jwksMaxAge/time.Second)))
 	_ = json.NewEncoder(w).Encode(h.keys.JWKS())
 }
 
