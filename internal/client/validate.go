@@ -185,6 +185,14 @@ func originProblem(o string) string {
 		strings.HasSuffix(p.Host, ":") {
 		return "must be an origin (scheme, host and optional port only)"
 	}
+	// Browsers send origins in lowercase and without a default port; any
+	// other spelling could never match an Origin header.
+	if o != strings.ToLower(o) {
+		return "must be lowercase, as browsers send it"
+	}
+	if port := p.Port(); (p.Scheme == "https" && port == "443") || (p.Scheme == "http" && port == "80") {
+		return "must not name the scheme's default port, as browsers omit it"
+	}
 	switch strings.ToLower(p.Scheme) {
 	case "https":
 	case "http":

@@ -435,3 +435,16 @@ func TestValidateListItemErrorsNameIndex(t *testing.T) {
 		t.Errorf("Error() = %q, want item 2 named as listed twice", msg)
 	}
 }
+
+func TestOriginsBrowsersCanSend(t *testing.T) {
+	for _, o := range []string{"HTTPS://A.EXAMPLE", "https://A.example", "https://a.example:443", "http://localhost:80"} {
+		if p := originProblem(o); p == "" {
+			t.Errorf("%s accepted; a browser never sends it", o)
+		}
+	}
+	for _, o := range []string{"https://a.example", "https://a.example:8443", "http://localhost:3000", "http://127.0.0.1"} {
+		if p := originProblem(o); p != "" {
+			t.Errorf("%s: %s", o, p)
+		}
+	}
+}

@@ -186,3 +186,20 @@ func TestTokenEndpointThrottlesFailedAuthentication(t *testing.T) {
 	e.Clock.Advance(client.AuthFailureWindow)
 	e.mustStatus(e.clientToken(c.ClientID, secret.Expose()), 200)
 }
+
+// With client_id alone, a confidential client and an unknown one get the
+// same answer, so client_ids cannot be enumerated.
+func TestNoneAuthDoesNotRevealClients(t *testing.T) {
+	e := newEnv(t)
+	c, _, err := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+		Name: "svc", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := e.Do("POST", "/oauth2/token", "application/x-www-form-urlencoded", "", "grant_type=client_credentials&client_id="+c.ClientID)
+	unknown := e.Do("POST", "/oauth2/token", "application/x-www-form-urlencoded", "", "grant_type=client_credentials&client_id=nobody")
+	if known.Status != unknown.Status || string(known.Body) != string(unknown.Body) {
+		t.Errorf("answers differ:\n%d %s\n%d %s", known.Status, known.Body, unknown.Status, unknown.Body)
+	}
+}

@@ -75,7 +75,8 @@ func (s *Service) Authenticate(ctx context.Context, cr Credentials) (client.Clie
 		case err != nil:
 			return client.Client{}, fmt.Errorf("look up client: %w", err)
 		case c.Type != client.Public:
-			return client.Client{}, oauthErr(CodeInvalidClient, "client authentication failed: this client must authenticate with its secret")
+			// Same answer as for an unknown id: no client_id enumeration.
+			return client.Client{}, oauthErr(CodeInvalidClient, "client authentication failed")
 		case !c.Enabled:
 			return client.Client{}, oauthErr(CodeInvalidClient, "client is disabled")
 		}

@@ -77,6 +77,11 @@ const (
 	MaxPasswordLen    = 1024
 )
 
+// ReservedIDs are audit subjects of the operator (CLI) and of anonymous
+// registrations; a user (whose id becomes a token subject) may not take
+// them, or its actions would read as the operator's.
+var ReservedIDs = []string{"cli", "dcr"}
+
 // CreateInput describes a new user. ID is optional (generated if empty),
 // so users can keep identifiers from another system.
 type CreateInput struct {
@@ -114,6 +119,11 @@ func validate(in CreateInput) error {
 	add := func(f, format string, a ...any) { errs = append(errs, FieldError{f, fmt.Sprintf(format, a...)}) }
 	if in.ID != "" && (len(in.ID) > MaxIDLen || strings.IndexFunc(in.ID, func(r rune) bool { return !idChar(r) }) >= 0) {
 		add("id", "must be 1-%d characters from A-Z a-z 0-9 - . _ ~ @ +", MaxIDLen)
+	}
+	for _, reserved := range ReservedIDs {
+		if strings.EqualFold(in.ID, reserved) {
+			add("id", "%q is reserved: the audit trail uses it for the operator", in.ID)
+		}
 	}
 	switch {
 	case in.Username == "":

@@ -136,3 +136,14 @@ func TestValidationErrorString(t *testing.T) {
 		t.Errorf("Error() = %q", got)
 	}
 }
+
+func TestReservedIDs(t *testing.T) {
+	for _, id := range []string{"cli", "CLI", "dcr"} {
+		if err := validate(CreateInput{ID: id, Username: "x", Bot: true}); err == nil {
+			t.Errorf("id %q accepted", id)
+		}
+	}
+	if err := validate(CreateInput{ID: "client", Username: "x", Bot: true}); err != nil {
+		t.Errorf("an id merely starting with cli: %v", err)
+	}
+}
