@@ -83,10 +83,10 @@ func runClientCreate(ctx context.Context, args []string, getenv func(string) str
 		public, asJSON, firstParty bool
 		redirects, origins         multiFlag
 	)
-	fs := newFlagSet("client create", "client create --name N --grant-types G --scopes \"S ...\" [--public] [--redirect-uri U]... [--json]", stderr)
+	fs := newFlagSet("client create", "client create --name N --scopes \"S ...\" [--grant-types G] [--public] [--redirect-uri U]... [--json]", stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	fs.StringVar(&name, "name", "", "client name (required)")
-	fs.StringVar(&grants, "grant-types", "", "grant types, comma- or space-separated (default: by client type)")
+	fs.StringVar(&grants, "grant-types", "", "grant types, comma- or space-separated (default: client_credentials for a confidential client without --redirect-uri, else by client type)")
 	fs.StringVar(&scopes, "scopes", "", "space-separated allowed scopes (required)")
 	fs.BoolVar(&public, "public", false, "register a public client (no secret)")
 	fs.BoolVar(&firstParty, "first-party", false, "mark the client first-party")
@@ -112,8 +112,13 @@ func runClientCreate(ctx context.Context, args []string, getenv func(string) str
 		AllowedOrigins: origins,
 		FirstParty:     firstParty,
 	}
-	if grants != "" {
+	switch {
+	case grants != "":
 		in.GrantTypes = strings.FieldsFunc(grants, func(r rune) bool { return r == ',' || r == ' ' })
+	case !public && len(redirects) == 0:
+		// A client made at the command line without a redirect URI is a
+		// service (like the bootstrap admin): it can only use this grant.
+		in.GrantTypes = []string{client.GrantClientCredentials}
 	}
 	svc, closeDB, err := openClientService(ctx, cfg, stderr, false)
 	if err != nil {
@@ -184,6 +189,13 @@ func openExistingBackend(ctx context.Context, cfg config.Store, stderr io.Writer
 // clientError turns a domain error into the CLI's: validation and
 // privilege errors are usage errors (exit 2), an unknown client names the
 // identifier the operator typed.
+// flagNames rewrites the core's field names as the flags that set them.
+var flagNames = strings.NewReplacer(
+	"client_name", "--name", "redirect_uris", "--redirect-uri", "allowed_scopes", "--scopes",
+	"allowed_origins", "--allowed-origin", "grant_types", "--grant-types", "client_uri", "--client-uri",
+	"logo_uri", "--logo-uri", "client_type", "--public", "grace_seconds", "--grace",
+)
+
 func clientError(err error, id string) error {
 	var (
 		ve *client.ValidationError
@@ -193,7 +205,7 @@ func clientError(err error, id string) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &ve):
-		return fmt.Errorf("%w: %v", errUsage, ve)
+		return fmt.Errorf("%w: %s", errUsage, flagNames.Replace(ve.Error()))
 	case errors.As(err, &pe):
 		return fmt.Errorf("%w: %v", errUsage, pe)
 	case errors.Is(err, client.ErrNotFound):

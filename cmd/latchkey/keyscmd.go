@@ -9,46 +9,51 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/admin"
-	"github.com/latchkey/latchkey/internal/api/oauth"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/keys"
-	"github.com/latchkey/latchkey/internal/server"
 )
 
 const keysUsage = `Usage: latchkey keys list [--json]
-       latchkey keys rotate [--publish-delay 2m] [--json]
+       latchkey keys rotate [--key-publish-delay 2m] [--key-refresh 30s] [--jwks-max-age 60s] [--json]
 
 rotate stores a new ES256 signing key in the database. Every node publishes
 it in its JWKS at its next refresh (within --key-refresh, 30s); nodes sign
-with it only after --publish-delay, which must exceed that refresh
-interval plus the JWKS cache lifetime (--jwks-max-age, 60s). The previous key stays published until every
+with it only after --key-publish-delay, which must exceed that refresh
+interval plus the JWKS cache lifetime (--jwks-max-age, 60s); give the
+values your nodes run with (the same LATCHKEY_* variables apply). The previous key stays published until every
 token it signed has expired.
 `
 
 func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprint(stdout, keysUsage)
+		return nil
+	}
 	if len(args) == 0 || (args[0] != "list" && args[0] != "rotate") {
 		fmt.Fprint(stderr, keysUsage)
 		return fmt.Errorf("%w: keys needs list or rotate", errUsage)
 	}
 	var (
 		cfg    config.Store
-		delay  time.Duration
+		timing config.Serve
 		asJSON bool
 	)
 	fs := newFlagSet("keys "+args[0], "keys "+args[0]+" [flags]", stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	if args[0] == "rotate" {
-		fs.DurationVar(&delay, "publish-delay", server.DefaultKeyPublishDelay, "how long the new key is published before it signs")
+		// The same flags and environment as serve, checked the same way:
+		// the delay must cover the fleet's refresh plus the JWKS cache.
+		config.AddKeyTimingFlags(fs, getenv, &timing)
 	}
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	if delay <= 0 && args[0] == "rotate" {
-		return fmt.Errorf("%w: --publish-delay must be positive: no node may sign with a key verifiers have not fetched", errUsage)
-	}
-	if minimum := server.DefaultKeyRefresh + oauth.DefaultJWKSMaxAge; args[0] == "rotate" && delay <= minimum {
-		fmt.Fprintf(stderr, "latchkey: warning: --publish-delay %s must exceed the fleet's --key-refresh plus --jwks-max-age (%s with the defaults)\n", delay, minimum)
+	if args[0] == "rotate" {
+		timing.Store = cfg
+		if err := timing.ValidateKeyTiming(); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
 	}
 	b, err := openBackend(ctx, cfg, stderr)
 	if err != nil {
@@ -60,12 +65,13 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	if args[0] == "rotate" {
-		rec, err := km.Rotate(ctx, delay, keys.Actor{Subject: "cli"})
+		rec, err := km.Rotate(ctx, timing.KeyPublishDelay, keys.Actor{Subject: "cli"})
 		if err != nil {
 			return err
 		}
 		if !asJSON {
-			fmt.Fprintf(stdout, "new signing key %s is published now and signs from %s\n", rec.KID, rec.SignFrom.Format(time.RFC3339))
+			fmt.Fprintf(stdout, "stored new signing key %s: every node publishes it at its next key refresh (within %s) and signs with it from %s\n",
+				rec.KID, timing.KeyRefresh, rec.SignFrom.Format(time.RFC3339))
 		}
 	}
 	sts := admin.KeysToJSON(km.Statuses())

@@ -25,11 +25,17 @@ func main() {
 }
 
 func exitCode(err error) int {
-	if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
+	switch {
+	case errors.Is(err, flag.ErrHelp): // -h asked for help: not a failure
+		return 0
+	case errors.Is(err, errUsage):
 		return 2
 	}
 	return 1
 }
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "help" }
 
 var errUsage = errors.New("usage error")
 
@@ -50,7 +56,7 @@ Usage:
   latchkey migrate                  apply pending database migrations and exit
   latchkey migrate-store --from DSN --to DSN
                                     copy everything to a new store (e.g. SQLite to PostgreSQL)
-  latchkey keys list|rotate         show signing keys; publish a new one (signs after --publish-delay)
+  latchkey keys list|rotate         show signing keys; store a new one (signs after --key-publish-delay)
   latchkey help                     show this help
 
 Every flag has a LATCHKEY_* environment variable; run "latchkey COMMAND -h"

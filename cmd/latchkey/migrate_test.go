@@ -106,3 +106,25 @@ func TestMalformedEnvironmentIsAnError(t *testing.T) {
 		}
 	}
 }
+
+func TestCLIDefaultsAndKeyTiming(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "k.db")
+	// A confidential client without a redirect URI is a service client.
+	out, err := runCLI(t, nil, "client", "create", "--db", db, "--name", "Svc", "--scopes", "reports:read", "--json")
+	if err != nil || !strings.Contains(out, `"client_credentials"`) || strings.Contains(out, "authorization_code") {
+		t.Errorf("client create without --grant-types: %v\n%s", err, out)
+	}
+	// keys rotate obeys the same rule as serve.
+	if _, err := runCLI(t, nil, "keys", "rotate", "--db", db, "--key-publish-delay", "1s"); exitCode(err) != 2 {
+		t.Errorf("rotate with a 1s delay: %v", err)
+	}
+	env := map[string]string{"LATCHKEY_KEY_REFRESH": "1s", "LATCHKEY_JWKS_MAX_AGE": "1s", "LATCHKEY_KEY_PUBLISH_DELAY": "3s"}
+	if out, err := runCLI(t, env, "keys", "rotate", "--db", db); err != nil || !strings.Contains(out, "next key refresh") {
+		t.Errorf("rotate with a fleet's own timing: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{{"keys", "-h"}, {"user", "-h"}, {"serve", "-h"}, {"help"}} {
+		if _, err := runCLI(t, nil, args...); err != nil && exitCode(err) != 0 {
+			t.Errorf("%v: exit %d (%v)", args, exitCode(err), err)
+		}
+	}
+}

@@ -19,6 +19,10 @@ Subcommands:
 `
 
 func runUser(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprint(stdout, userUsage)
+		return nil
+	}
 	if len(args) == 0 || args[0] != "create" {
 		fmt.Fprint(stderr, userUsage)
 		return fmt.Errorf("%w: user needs the subcommand create", errUsage)

@@ -118,26 +118,41 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 	errs := &s.envErrs
 	fs.DurationVar(&s.AccessTokenTTL, "access-token-ttl", envDuration(e, "LATCHKEY_ACCESS_TOKEN_TTL", time.Hour, errs), "access token lifetime (env LATCHKEY_ACCESS_TOKEN_TTL)")
 	fs.DurationVar(&s.ClientCacheTTL, "client-cache-ttl", envDuration(e, "LATCHKEY_CLIENT_CACHE_TTL", 2*time.Second, errs), "how long a node may serve a client from memory; bounds how soon a change made on another node takes effect here, 0 disables (env LATCHKEY_CLIENT_CACHE_TTL)")
-	fs.DurationVar(&s.KeyRefresh, "key-refresh", envDuration(e, "LATCHKEY_KEY_REFRESH", 30*time.Second, errs), "how often each node reloads signing keys from the store (env LATCHKEY_KEY_REFRESH)")
-	fs.DurationVar(&s.KeyPublishDelay, "key-publish-delay", envDuration(e, "LATCHKEY_KEY_PUBLISH_DELAY", 2*time.Minute, errs), "how long a rotated key is published before any node signs with it; must exceed --key-refresh plus --jwks-max-age (env LATCHKEY_KEY_PUBLISH_DELAY)")
-	fs.DurationVar(&s.JWKSMaxAge, "jwks-max-age", envDuration(e, "LATCHKEY_JWKS_MAX_AGE", 60*time.Second, errs), "how long verifiers may cache /.well-known/jwks.json (env LATCHKEY_JWKS_MAX_AGE)")
+	AddKeyTimingFlags(fs, getenv, s)
 	fs.StringVar(&s.LogLevel, "log-level", e.or("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (env LATCHKEY_LOG_LEVEL)")
 	fs.StringVar(&s.Registration, "registration", e.or("LATCHKEY_REGISTRATION", "token"), "RFC 7591 dynamic client registration: open (anyone), token (needs an access token with clients:create) or off (env LATCHKEY_REGISTRATION)")
 	return scopes
 }
 
-// Finish validates s after parsing and fills derived defaults.
-func (s *Serve) Finish(scopes string) error {
+// AddKeyTimingFlags registers --key-refresh, --key-publish-delay and
+// --jwks-max-age (serve, and keys rotate, which must obey the same rule).
+func AddKeyTimingFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) {
+	e, errs := env(getenv), &s.envErrs
+	fs.DurationVar(&s.KeyRefresh, "key-refresh", envDuration(e, "LATCHKEY_KEY_REFRESH", 30*time.Second, errs), "how often each node reloads signing keys from the store (env LATCHKEY_KEY_REFRESH)")
+	fs.DurationVar(&s.KeyPublishDelay, "key-publish-delay", envDuration(e, "LATCHKEY_KEY_PUBLISH_DELAY", 2*time.Minute, errs), "how long a rotated key is published before any node signs with it; must exceed --key-refresh plus --jwks-max-age (env LATCHKEY_KEY_PUBLISH_DELAY)")
+	fs.DurationVar(&s.JWKSMaxAge, "jwks-max-age", envDuration(e, "LATCHKEY_JWKS_MAX_AGE", 60*time.Second, errs), "how long verifiers may cache /.well-known/jwks.json (env LATCHKEY_JWKS_MAX_AGE)")
+}
+
+// ValidateKeyTiming checks the rotation rule. A verifier may hold a JWKS
+// fetched just before a node's refresh for another max-age: only after
+// refresh plus max-age has every verifier seen a new key, so only then may
+// any node sign with it.
+func (s *Serve) ValidateKeyTiming() error {
 	if err := s.Store.Validate(); err != nil {
 		return err
 	}
-	s.DefaultScopes = strings.Fields(scopes)
-	// A verifier may hold a JWKS fetched just before a node's refresh for
-	// another max-age: only after refresh plus max-age has every verifier
-	// seen a new key, so only then may any node sign with it.
 	if s.KeyRefresh <= 0 || s.JWKSMaxAge <= 0 || s.KeyPublishDelay <= s.KeyRefresh+s.JWKSMaxAge {
 		return fmt.Errorf("--key-publish-delay (%s) must be longer than --key-refresh (%s) plus --jwks-max-age (%s), both positive", s.KeyPublishDelay, s.KeyRefresh, s.JWKSMaxAge)
 	}
+	return nil
+}
+
+// Finish validates s after parsing and fills derived defaults.
+func (s *Serve) Finish(scopes string) error {
+	if err := s.ValidateKeyTiming(); err != nil {
+		return err
+	}
+	s.DefaultScopes = strings.Fields(scopes)
 	if s.ClientCacheTTL < 0 {
 		return errors.New("--client-cache-ttl must not be negative")
 	}
