@@ -30,31 +30,16 @@ func openBackend(ctx context.Context, cfg config.Store, stderr io.Writer) (*back
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	var (
-		s   store.Store
-		key []byte
-		err error
-	)
-	switch path := config.SQLitePath(cfg.DB); {
-	case config.IsPostgres(cfg.DB):
-		if cfg.MasterKey == "" && cfg.MasterKeyFile == "" {
-			return nil, errors.New("a PostgreSQL store needs the master key every node shares: set LATCHKEY_MASTER_KEY (base64 of 32 bytes, e.g. from `openssl rand -base64 32`) or --master-key-file")
-		}
-		if key, err = masterKey(cfg, "", stderr); err != nil {
-			return nil, err
-		}
-		s, err = postgres.Open(ctx, cfg.DB, postgres.Options{
-			MaxConns: int32(cfg.MaxConns), StatementTimeout: cfg.StatementTimeout, ConnectRetries: cfg.ConnectRetries,
-		})
-	case path != "" && !strings.HasPrefix(path, "//"):
-		if key, err = masterKey(cfg, path, stderr); err != nil {
-			return nil, err
-		}
-		s, err = sqlite.Open(ctx, path)
-	default:
-		return nil, fmt.Errorf("--db %q: want sqlite:PATH (e.g. sqlite:latchkey.db) or postgres://...", cfg.DB)
+	if config.IsPostgres(cfg.DB) && cfg.MasterKey == "" && cfg.MasterKeyFile == "" {
+		return nil, errors.New("a PostgreSQL store needs the master key every node shares: set LATCHKEY_MASTER_KEY (base64 of 32 bytes, e.g. from `openssl rand -base64 32`) or name a master key file")
 	}
+	s, err := openStore(ctx, cfg) // first: it rejects a --db of the wrong form
 	if err != nil {
+		return nil, err
+	}
+	key, err := masterKey(cfg, config.SQLitePath(cfg.DB), stderr)
+	if err != nil {
+		s.Close()
 		return nil, err
 	}
 	box, err := sealed.New(key)
@@ -63,6 +48,22 @@ func openBackend(ctx context.Context, cfg config.Store, stderr io.Writer) (*back
 		return nil, err
 	}
 	return &backend{store: s, box: box}, nil
+}
+
+// openStore opens the store named by cfg.DB and applies migrations.
+func openStore(ctx context.Context, cfg config.Store) (store.Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	switch path := config.SQLitePath(cfg.DB); {
+	case config.IsPostgres(cfg.DB):
+		return postgres.Open(ctx, cfg.DB, postgres.Options{
+			MaxConns: int32(cfg.MaxConns), StatementTimeout: cfg.StatementTimeout, ConnectRetries: cfg.ConnectRetries,
+		})
+	case path != "" && !strings.HasPrefix(path, "//"):
+		return sqlite.Open(ctx, path)
+	}
+	return nil, fmt.Errorf("%w: --db %q: want sqlite:PATH (e.g. sqlite:latchkey.db) or postgres://...", errUsage, cfg.DB)
 }
 
 func masterKey(cfg config.Store, sqlitePath string, stderr io.Writer) ([]byte, error) {

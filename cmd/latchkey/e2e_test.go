@@ -200,13 +200,17 @@ func TestSecretsNeverStoredInPlaintext(t *testing.T) {
 // unusable bootstrap secret fails and leaves nothing behind, so the
 // corrected restart creates the admin.
 func TestBootstrapRejectsBadChoicesWithoutWriting(t *testing.T) {
-	db := "sqlite:" + filepath.Join(t.TempDir(), "b.db")
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "b.db")
 	for _, bad := range []string{"short", strings.Repeat("a", 40) + "+%"} {
 		env := map[string]string{"LATCHKEY_BOOTSTRAP_CLIENT_ID": adminID, "LATCHKEY_BOOTSTRAP_CLIENT_SECRET": bad}
 		err := run(context.Background(), []string{"serve", "--addr", freeAddr(t), "--db", db}, func(k string) string { return env[k] }, nil, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "LATCHKEY_BOOTSTRAP_CLIENT") {
 			t.Fatalf("secret %q: %v", bad, err)
 		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("a rejected start left files behind: %v", left)
 	}
 	ts := startServerOn(t, db, nil)
 	ts.adminToken(t, "clients:read") // the admin exists after all

@@ -18,11 +18,12 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	b, err := openBackend(ctx, cfg, stderr)
+	// Migrations need no master key: nothing sealed is read or written.
+	s, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer b.store.Close()
+	defer s.Close()
 	fmt.Fprintln(stdout, "schema is up to date")
 	return nil
 }

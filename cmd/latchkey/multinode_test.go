@@ -126,6 +126,11 @@ func TestMultiNode(t *testing.T) {
 	b := startNode(t, dsn, masterKey, issuer)
 	a.waitReady(t)
 	b.waitReady(t)
+	for _, n := range []*node{a, b} {
+		if strings.Contains(n.log.String(), "bootstrapped before") {
+			t.Errorf("node %s warned of a missing admin while the other node bootstrapped:\n%s", n.URL, n.log)
+		}
+	}
 	A, B := a.as(), b.as()
 
 	// Register on A, get a token on B, validate it on A.

@@ -34,6 +34,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	// Check the operator's bootstrap choices before anything is opened or
+	// written, so that a bad value leaves no trace and a corrected
+	// restart starts clean.
+	chosenID, chosenSecret := getenv("LATCHKEY_BOOTSTRAP_CLIENT_ID"), client.SecretFrom(getenv("LATCHKEY_BOOTSTRAP_CLIENT_SECRET"))
+	if err := client.ValidateChosenCredentials(chosenID, chosenSecret); err != nil {
+		return fmt.Errorf("%w: LATCHKEY_BOOTSTRAP_CLIENT_ID/_SECRET: %v", errUsage, err)
+	}
 	b, err := openBackend(ctx, cfg.Store, stderr)
 	if err != nil {
 		return err
@@ -48,7 +55,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	if err := bootstrap(ctx, b, app.Clients, getenv, stderr); err != nil {
+	if err := bootstrap(ctx, b, app.Clients, chosenID, chosenSecret, stderr); err != nil {
 		return err
 	}
 	handler := app.Handler
@@ -86,19 +93,13 @@ const bootstrapSetting = "bootstrapped"
 // bootstrap creates the first admin client on an empty store and prints its
 // credentials once to stderr. LATCHKEY_BOOTSTRAP_CLIENT_ID/_SECRET choose
 // them instead, for automation.
-func bootstrap(ctx context.Context, b *backend, clients *client.Service, getenv func(string) string, stderr io.Writer) error {
+func bootstrap(ctx context.Context, b *backend, clients *client.Service, chosenID string, chosenSecret client.Secret, stderr io.Writer) error {
 	n, err := b.store.CountClients(ctx)
 	if err != nil {
 		return err
 	}
 	if n > 0 {
 		return nil
-	}
-	// Check the operator's choices before writing the marker: a bad value
-	// must leave the store untouched so that a corrected restart works.
-	chosenID, chosenSecret := getenv("LATCHKEY_BOOTSTRAP_CLIENT_ID"), client.SecretFrom(getenv("LATCHKEY_BOOTSTRAP_CLIENT_SECRET"))
-	if err := client.ValidateChosenCredentials(chosenID, chosenSecret); err != nil {
-		return fmt.Errorf("LATCHKEY_BOOTSTRAP_CLIENT_ID/_SECRET: %w", err)
 	}
 	marker := randomKey()
 	got, err := b.store.InitSetting(ctx, bootstrapSetting, marker)
@@ -107,8 +108,18 @@ func bootstrap(ctx context.Context, b *backend, clients *client.Service, getenv 
 	}
 	if string(got) != string(marker) {
 		// Another node bootstraps now, or a first start died between the
-		// marker and the admin client. Say so rather than run silently
-		// without any admin.
+		// marker and the admin client. Give the other node a moment; if
+		// still no client exists, say so rather than run without an admin.
+		for range 50 {
+			if n, err := b.store.CountClients(ctx); err == nil && n > 0 {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
 		fmt.Fprintln(stderr, "latchkey: warning: the store has no clients but was bootstrapped before; if no other node is starting, create an admin with: latchkey client create --name admin --grant-types client_credentials --scopes \""+strings.Join(BootstrapScopes, " ")+"\"")
 		return nil
 	}
@@ -122,7 +133,7 @@ func bootstrap(ctx context.Context, b *backend, clients *client.Service, getenv 
 	if err != nil {
 		return fmt.Errorf("bootstrap admin client: %w", err)
 	}
-	if getenv("LATCHKEY_BOOTSTRAP_CLIENT_SECRET") != "" {
+	if !chosenSecret.IsZero() {
 		fmt.Fprintf(stderr, "latchkey: created bootstrap admin client %s with the secret from LATCHKEY_BOOTSTRAP_CLIENT_SECRET\n", c.ClientID)
 		return nil
 	}
