@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
 
 	"github.com/latchkey/latchkey/internal/api/admin"
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/config"
 )
 
@@ -45,8 +47,8 @@ func runAuditList(ctx context.Context, args []string, getenv func(string) string
 	)
 	fs := newFlagSet("audit list", "audit list [--action A] [--target ID] [--actor S] [--limit N] [--json]", stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
-	fs.StringVar(&action, "action", "", "only events of this action, e.g. client.create, client.update, client.delete, client.rotate_secret, client.enable, client.disable, user.create")
-	fs.StringVar(&target, "target", "", "only events about the client or user with this internal id")
+	fs.StringVar(&action, "action", "", "only events of this action, e.g. client.create, client.update, client.delete, client.rotate_secret, client.enable, client.disable, user.create, key.rotate")
+	fs.StringVar(&target, "target", "", "only events about this client (internal id or client_id), user id or key id")
 	fs.StringVar(&actor, "actor", "", "only events by this subject (\"cli\" for changes made here)")
 	fs.IntVar(&limit, "limit", 50, "at most this many events")
 	fs.BoolVar(&asJSON, "json", false, `print {"events":[...]} instead of a table`)
@@ -61,6 +63,15 @@ func runAuditList(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	defer b.store.Close()
+	// Events name clients by internal id; accept a client_id too, as the
+	// client commands do.
+	if target != "" {
+		if _, err := b.store.GetClient(ctx, target); errors.Is(err, client.ErrNotFound) {
+			if c, err := b.store.GetClientByClientID(ctx, target); err == nil {
+				target = c.ID
+			}
+		}
+	}
 	evs, err := b.store.ListAudit(ctx, audit.Filter{Action: action, TargetID: target, Actor: actor, Limit: limit + 1})
 	if err != nil {
 		return err

@@ -129,3 +129,24 @@ func TestCLIDefaultsAndKeyTiming(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditListAcceptsClientID(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "a.db")
+	out, err := runCLI(t, nil, "client", "create", "--db", db, "--name", "Svc", "--scopes", "x", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		ID       string `json:"id"`
+		ClientID string `json:"client_id"`
+	}
+	if err := json.Unmarshal([]byte(out[:strings.LastIndex(out, "}")+1]), &c); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, target := range []string{c.ID, c.ClientID} {
+		out, err := runCLI(t, nil, "audit", "list", "--db", db, "--target", target, "--json")
+		if err != nil || !strings.Contains(out, `"client.create"`) {
+			t.Errorf("--target %s: %v\n%s", target, err, out)
+		}
+	}
+}
