@@ -441,6 +441,9 @@ func TestRemovedScopesLeaveIssuedTokens(t *testing.T) {
 func TestKeyRotationIsAudited(t *testing.T) {
 	e := newEnv(t)
 	tok := e.TokenWith("keys:rotate", "audit:read")
+	if r := e.Do("POST", "/v1/admin/keys/rotate", "application/json", tok, `{"publish_delay_seconds":5}`); r.Status != 400 {
+		t.Errorf("a body that would be ignored: %d", r.Status)
+	}
 	r := e.Do("POST", "/v1/admin/keys/rotate", "", tok, "")
 	e.mustStatus(r, 201)
 	r = e.Do("GET", "/v1/admin/audit?action=key.rotate", "", tok, "")

@@ -59,6 +59,12 @@ func (h *Handler) RotateKeys(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// Timing is the server's configuration, not the caller's: a body would
+	// suggest otherwise, so one is refused rather than ignored.
+	if r.ContentLength != 0 {
+		writeError(w, http.StatusBadRequest, "invalid_request", "this endpoint takes no request body; the publish delay is the server's --key-publish-delay")
+		return
+	}
 	rec, err := h.keys.Rotate(r.Context(), h.keyPublishDelay, keys.Actor{Subject: claims.Subject, ClientID: claims.ClientID})
 	if err != nil {
 		h.writeDomainError(w, r, err)
