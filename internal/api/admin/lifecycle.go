@@ -47,11 +47,7 @@ func (h *Handler) ListClients(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	if msg := checkQuery(q, "limit", "cursor", "client_type", "enabled", "owner_id", "name_prefix"); msg != "" {
-		writeError(w, http.StatusBadRequest, "invalid_request", msg)
-		return
-	}
-	limit, after, afterID, msg := pageParams(r)
+	limit, after, afterID, msg := pageParams(r, "client_type", "enabled", "owner_id", "name_prefix")
 	if msg != "" {
 		writeError(w, http.StatusBadRequest, "invalid_request", msg)
 		return
@@ -304,11 +300,7 @@ func (h *Handler) ListAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	if msg := checkQuery(q, "limit", "cursor", "action", "target_id", "actor"); msg != "" {
-		writeError(w, http.StatusBadRequest, "invalid_request", msg)
-		return
-	}
-	limit, before, beforeID, msg := pageParams(r)
+	limit, before, beforeID, msg := pageParams(r, "action", "target_id", "actor")
 	if msg != "" {
 		writeError(w, http.StatusBadRequest, "invalid_request", msg)
 		return

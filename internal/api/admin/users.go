@@ -109,10 +109,6 @@ func (h *Handler) ListUsers(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.authorize(w, r, ScopeUsersRead); !ok {
 		return
 	}
-	if msg := checkQuery(r.URL.Query(), "limit", "cursor"); msg != "" {
-		writeError(w, http.StatusBadRequest, "invalid_request", msg)
-		return
-	}
 	limit, after, afterID, msg := pageParams(r)
 	if msg != "" {
 		writeError(w, http.StatusBadRequest, "invalid_request", msg)
@@ -153,9 +149,13 @@ const (
 	MaxLimit     = 200
 )
 
-// pageParams reads limit and cursor; msg is non-empty when they are bad.
-func pageParams(r *http.Request) (limit int, after time.Time, afterID, msg string) {
+// pageParams reads limit and cursor, and refuses query parameters other
+// than those and filters; msg is non-empty when something is wrong.
+func pageParams(r *http.Request, filters ...string) (limit int, after time.Time, afterID, msg string) {
 	q := r.URL.Query()
+	if msg := checkQuery(q, append([]string{"limit", "cursor"}, filters...)...); msg != "" {
+		return 0, time.Time{}, "", msg
+	}
 	limit = DefaultLimit
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -5,7 +5,6 @@
 package flat
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -163,9 +162,4 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, failure{Status: "error", Message: msg})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { jsonbody.Write(w, status, "", v) }

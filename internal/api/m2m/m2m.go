@@ -5,7 +5,6 @@
 package m2m
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -101,10 +100,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.InfoContext(r.Context(), "client created", "dialect", "m2m", "client_id", c.ClientID, "actor", claims.Subject)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusCreated)
-	_ = json.NewEncoder(w).Encode(response{ClientID: c.ClientID, ClientSecret: secret.Expose()})
+	jsonbody.Write(w, http.StatusCreated, "", response{ClientID: c.ClientID, ClientSecret: secret.Expose()})
 }
 
 // toInput applies the dialect's own switches: an M2M client is confidential
@@ -166,8 +162,5 @@ func writeProblem(w http.ResponseWriter, status int, detail string, errs map[str
 	if !ok {
 		typ = "about:blank"
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: detail, Errors: errs})
+	jsonbody.Write(w, status, "application/problem+json", Problem{Type: typ, Title: http.StatusText(status), Status: status, Detail: detail, Errors: errs})
 }

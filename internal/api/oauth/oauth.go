@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/token"
 )
@@ -241,12 +242,10 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 	writeJSON(w, status, errorBody{Error: oe.Code, Description: oe.Description})
 }
 
+// writeJSON adds the HTTP/1.0 cache directive RFC 6749 §5.1 asks for.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	jsonbody.Write(w, status, "", v)
 }
 
 // DefaultJWKSMaxAge is how long verifiers may cache the JWKS unless

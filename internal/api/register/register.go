@@ -8,7 +8,6 @@ package register
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/api/bearer"
+	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/token"
 )
@@ -381,10 +381,8 @@ func writeError(w http.ResponseWriter, status int, code, description string) {
 	writeJSON(w, status, errorBody{Error: code, Description: description})
 }
 
+// writeJSON adds the HTTP/1.0 cache directive RFC 6749 §5.1 asks for.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	jsonbody.Write(w, status, "", v)
 }
