@@ -28,6 +28,29 @@ const (
 // KnownGrantTypes lists every grant type a client may be registered for.
 var KnownGrantTypes = []string{GrantAuthorizationCode, GrantClientCredentials, GrantRefreshToken, GrantPassword}
 
+// Token endpoint authentication methods (RFC 7591 §2) a client may
+// register. The protocol core (oauth2/clientauth) implements one method
+// for each; this is the one place their names are declared.
+const (
+	AuthMethodSecretBasic = "client_secret_basic"
+	AuthMethodSecretPost  = "client_secret_post"
+	AuthMethodNone        = "none"
+)
+
+// AuthMethods lists every method a client may register, in the order
+// discovery advertises them.
+var AuthMethods = []string{AuthMethodSecretBasic, AuthMethodSecretPost, AuthMethodNone}
+
+// DefaultAuthMethod is the method a client of type t gets when its
+// registration names none: RFC 7591 §2's default for confidential clients,
+// and none for public ones, which hold no secret.
+func DefaultAuthMethod(t Type) string {
+	if t == Public {
+		return AuthMethodNone
+	}
+	return AuthMethodSecretBasic
+}
+
 // DefaultBrandID is the tenant every client belongs to until tenants exist.
 const DefaultBrandID = "default"
 
@@ -42,14 +65,17 @@ type Client struct {
 	AllowedScopes  []string
 	AllowedOrigins []string
 	GrantTypes     []string
-	ClientURI      string // "" means none
-	LogoURI        string // "" means none
-	OwnerID        string // subject of the token that created it; "" means none
-	BrandID        string
-	FirstParty     bool
-	Enabled        bool
-	BotUserID      string // tokens of an M2M client carry this as sub; "" means none
-	Secrets        []SecretHash
+	// TokenEndpointAuthMethod is how the client authenticates at the
+	// token, introspection and revocation endpoints (one of AuthMethods).
+	TokenEndpointAuthMethod string
+	ClientURI               string // "" means none
+	LogoURI                 string // "" means none
+	OwnerID                 string // subject of the token that created it; "" means none
+	BrandID                 string
+	FirstParty              bool
+	Enabled                 bool
+	BotUserID               string // tokens of an M2M client carry this as sub; "" means none
+	Secrets                 []SecretHash
 	// RegistrationTokenHash is the keyed hash of the RFC 7592 registration
 	// access token; nil for clients not made by dynamic registration.
 	RegistrationTokenHash []byte

@@ -20,8 +20,10 @@ type Patch struct {
 	GrantTypes     *[]string
 	ClientURI      *string
 	LogoURI        *string
-	FirstParty     *bool
-	Enabled        *bool
+	// TokenEndpointAuthMethod "" resets it to the type's default.
+	TokenEndpointAuthMethod *string
+	FirstParty              *bool
+	Enabled                 *bool
 }
 
 // errNoChange aborts the store transaction of an update that changes
@@ -91,7 +93,8 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, p Patch, i
 
 func onlyEnabledChanged(p Patch) bool {
 	return p.Name == nil && p.RedirectURIs == nil && p.AllowedScopes == nil && p.AllowedOrigins == nil &&
-		p.GrantTypes == nil && p.ClientURI == nil && p.LogoURI == nil && p.FirstParty == nil
+		p.GrantTypes == nil && p.ClientURI == nil && p.LogoURI == nil && p.FirstParty == nil &&
+		p.TokenEndpointAuthMethod == nil
 }
 
 func applyPatch(c *Client, p Patch) {
@@ -115,6 +118,12 @@ func applyPatch(c *Client, p Patch) {
 	}
 	if p.LogoURI != nil {
 		c.LogoURI = *p.LogoURI
+	}
+	if p.TokenEndpointAuthMethod != nil {
+		c.TokenEndpointAuthMethod = *p.TokenEndpointAuthMethod
+		if c.TokenEndpointAuthMethod == "" {
+			c.TokenEndpointAuthMethod = DefaultAuthMethod(c.Type)
+		}
 	}
 	if p.FirstParty != nil {
 		c.FirstParty = *p.FirstParty

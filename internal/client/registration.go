@@ -93,6 +93,8 @@ type Metadata struct {
 	GrantTypes     []string // nil → defaults for the type (SPEC §1)
 	ClientURI      string
 	LogoURI        string
+	// TokenEndpointAuthMethod "" → the default for the client's type.
+	TokenEndpointAuthMethod string
 }
 
 // ReplaceMetadata replaces every field of m on the client with internal
@@ -134,6 +136,8 @@ func (s *Service) ReplaceMetadata(ctx context.Context, actor Actor, id string, m
 		GrantTypes:     &grants,
 		ClientURI:      &m.ClientURI,
 		LogoURI:        &m.LogoURI,
+
+		TokenEndpointAuthMethod: &m.TokenEndpointAuthMethod,
 	}
 	return s.Update(ctx, actor, id, p, "")
 }

@@ -98,7 +98,7 @@ func Summary(c Client) map[string]any {
 	return map[string]any{
 		"client_id": c.ClientID, "client_name": c.Name, "client_type": c.Type, "redirect_uris": c.RedirectURIs,
 		"allowed_scopes": c.AllowedScopes, "allowed_origins": c.AllowedOrigins, "grant_types": c.GrantTypes,
-		"client_uri": c.ClientURI, "logo_uri": c.LogoURI, "owner_id": c.OwnerID, "brand_id": c.BrandID,
+		"token_endpoint_auth_method": c.TokenEndpointAuthMethod, "client_uri": c.ClientURI, "logo_uri": c.LogoURI, "owner_id": c.OwnerID, "brand_id": c.BrandID,
 		"is_first_party": c.FirstParty, "enabled": c.Enabled, "bot_user_id": c.BotUserID,
 	}
 }
@@ -126,10 +126,12 @@ type CreateInput struct {
 	AllowedScopes  []string // nil → Policy.DefaultScopes
 	AllowedOrigins []string
 	GrantTypes     []string // nil → defaults for the type (SPEC §1)
-	ClientURI      string
-	LogoURI        string
-	BotUserID      string
-	FirstParty     bool
+	// TokenEndpointAuthMethod "" → DefaultAuthMethod for the type.
+	TokenEndpointAuthMethod string
+	ClientURI               string
+	LogoURI                 string
+	BotUserID               string
+	FirstParty              bool
 	// ClientID and Secret let the operator (a Root actor) choose the
 	// credentials, e.g. to bootstrap automation; empty means generate.
 	ClientID string
@@ -197,12 +199,14 @@ func (s *Service) createWith(ctx context.Context, actor Actor, in CreateInput, r
 		ClientURI:      in.ClientURI,
 		LogoURI:        in.LogoURI,
 		OwnerID:        actor.Subject,
-		BrandID:        s.policy.BrandID,
-		FirstParty:     in.FirstParty,
-		Enabled:        true,
-		BotUserID:      in.BotUserID,
-		CreatedAt:      now,
-		UpdatedAt:      now,
+
+		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod,
+		BrandID:                 s.policy.BrandID,
+		FirstParty:              in.FirstParty,
+		Enabled:                 true,
+		BotUserID:               in.BotUserID,
+		CreatedAt:               now,
+		UpdatedAt:               now,
 
 		RegistrationTokenHash: regTokenHash,
 	}
@@ -214,6 +218,9 @@ func (s *Service) createWith(ctx context.Context, actor Actor, in CreateInput, r
 	}
 	if c.GrantTypes == nil {
 		c.GrantTypes = DefaultGrantTypes(c.Type)
+	}
+	if c.TokenEndpointAuthMethod == "" {
+		c.TokenEndpointAuthMethod = DefaultAuthMethod(c.Type)
 	}
 	if err := validate(&c); err != nil {
 		return Client{}, Secret{}, err

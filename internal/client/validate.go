@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -288,8 +289,27 @@ func validate(c *Client) error {
 			}
 		}
 	}
+	if p := authMethodProblem(c.Type, c.TokenEndpointAuthMethod); p != "" {
+		v.add("token_endpoint_auth_method", "%s", p)
+	}
 	if c.BotUserID != "" {
 		v.text("bot_user_id", c.BotUserID, 1, MaxBotUserIDLen)
 	}
 	return v.err()
+}
+
+// authMethodProblem says why method does not suit a client of type t: a
+// public client holds no secret, so it authenticates with none, and a
+// confidential one with one of the secret methods.
+func authMethodProblem(t Type, method string) string {
+	switch {
+	case method == "": // filled with DefaultAuthMethod before storing
+	case !slices.Contains(AuthMethods, method):
+		return fmt.Sprintf("%q is not supported (supported: %s)", method, strings.Join(AuthMethods, ", "))
+	case t == Public && method != AuthMethodNone:
+		return "a public client holds no secret and must use none"
+	case t == Confidential && method == AuthMethodNone:
+		return "a confidential client must authenticate with its secret (client_secret_basic or client_secret_post)"
+	}
+	return ""
 }
