@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 )
@@ -18,7 +19,7 @@ import (
 func TestScenarios(t *testing.T) {
 	// Real time, not the test clock: the load generator measures it.
 	e := servertest.New(t, func(o *server.Options) { o.ClientCacheTTL, o.Now = time.Second, time.Now })
-	c, secret, err := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	c, secret, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
 		Name: "load", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"clients:create"},
 	})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/admin"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/domain"
 )
 
 // multiFlag collects a repeatable string flag.
@@ -44,7 +45,7 @@ Run "latchkey client SUBCOMMAND -h" for a subcommand's flags.
 
 // cliActor is the operator at the command line: may grant anything, and
 // is recorded in the audit log as "cli".
-var cliActor = client.Actor{Root: true, Subject: "cli"}
+var cliActor = domain.Actor{Root: true, Subject: "cli"}
 
 func runClient(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -198,7 +199,7 @@ var flagNames = strings.NewReplacer(
 
 func clientError(err error, id string) error {
 	var (
-		ve *client.ValidationError
+		ve *domain.ValidationError
 		pe *client.PrivilegeError
 	)
 	switch {

@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/register"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/server"
 )
 
@@ -123,7 +124,7 @@ func bootstrap(ctx context.Context, b *backend, clients *client.Service, chosenI
 		fmt.Fprintln(stderr, "latchkey: warning: the store has no clients but was bootstrapped before; if no other node is starting, create an admin with: latchkey client create --name admin --grant-types client_credentials --scopes \""+strings.Join(BootstrapScopes, " ")+"\"")
 		return nil
 	}
-	c, secret, err := clients.Create(ctx, client.Actor{Root: true}, client.CreateInput{
+	c, secret, err := clients.Create(ctx, domain.Actor{Root: true}, client.CreateInput{
 		Name:          "Latchkey bootstrap admin",
 		GrantTypes:    []string{client.GrantClientCredentials},
 		AllowedScopes: BootstrapScopes,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/admin"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/user"
 )
 
@@ -51,10 +52,10 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer b.store.Close()
-	u, err := user.NewService(b.store, nil).Create(ctx, user.Actor{Subject: "cli"}, user.CreateInput{
+	u, err := user.NewService(b.store, nil).Create(ctx, domain.Actor{Subject: "cli"}, user.CreateInput{
 		ID: id, Username: name, DisplayName: displayName, Bot: bot, Password: getenv("LATCHKEY_USER_PASSWORD"),
 	})
-	var ve *user.ValidationError
+	var ve *domain.ValidationError
 	switch {
 	case errors.As(err, &ve):
 		return fmt.Errorf("%w: %v", errUsage, ve)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/domain"
 )
 
 // countingRepo is an in-memory Repository that counts lookups.
@@ -64,7 +65,7 @@ func TestClientCache(t *testing.T) {
 	s := NewService(repo, nil, h, Policy{}, func() time.Time { return now })
 	s.EnableCache(2 * time.Second)
 	ctx := t.Context()
-	c, secret, err := s.Create(ctx, Actor{Root: true}, CreateInput{Name: "c", GrantTypes: []string{GrantClientCredentials}, AllowedScopes: []string{"a"}})
+	c, secret, err := s.Create(ctx, domain.Actor{Root: true}, CreateInput{Name: "c", GrantTypes: []string{GrantClientCredentials}, AllowedScopes: []string{"a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,17 +91,17 @@ func TestClientCache(t *testing.T) {
 	// Enabling an enabled client changes nothing: no write, same version.
 	cur, _ := s.Get(ctx, c.ID)
 	version := cur.Version()
-	if same, err := s.SetEnabled(ctx, Actor{Root: true}, c.ID, false); err != nil || same.Version() != version {
+	if same, err := s.SetEnabled(ctx, domain.Actor{Root: true}, c.ID, false); err != nil || same.Version() != version {
 		t.Errorf("no-op update: version %s -> %s, %v", version, same.Version(), err)
 	}
 	// A write through this service applies at once.
-	if _, err := s.SetEnabled(ctx, Actor{Root: true}, c.ID, true); err != nil {
+	if _, err := s.SetEnabled(ctx, domain.Actor{Root: true}, c.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Authenticate(ctx, c.ClientID, secret.Expose()); err != nil {
 		t.Errorf("local enable not seen at once: %v", err)
 	}
-	_, fresh, err := s.RotateSecret(ctx, Actor{Root: true}, c.ID, 0)
+	_, fresh, err := s.RotateSecret(ctx, domain.Actor{Root: true}, c.ID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestClientCache(t *testing.T) {
 	if _, err := s.Authenticate(ctx, c.ClientID, fresh.Expose()); err != nil {
 		t.Errorf("new secret: %v", err)
 	}
-	if err := s.Delete(ctx, Actor{Root: true}, c.ID); err != nil {
+	if err := s.Delete(ctx, domain.Actor{Root: true}, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	if ok, _, _ := s.ClientActive(ctx, c.ClientID); ok {

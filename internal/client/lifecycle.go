@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/domain"
 )
 
 // Patch is a partial update in domain terms: nil fields stay as they are.
@@ -46,7 +47,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Client, error) {
 // Update applies p to the client with id, validating the result exactly as
 // Create does. If ifVersion is not empty it must equal the client's current
 // Version, or ErrPrecondition is returned and nothing changes.
-func (s *Service) Update(ctx context.Context, actor Actor, id string, p Patch, ifVersion string) (Client, error) {
+func (s *Service) Update(ctx context.Context, actor domain.Actor, id string, p Patch, ifVersion string) (Client, error) {
 	var notify audit.Event
 	var unchanged Client
 	c, err := s.repo.UpdateClient(ctx, id, func(old Client) (Client, audit.Event, error) {
@@ -76,7 +77,7 @@ func (s *Service) Update(ctx context.Context, actor Actor, id string, p Patch, i
 		if c.Enabled != old.Enabled && onlyEnabledChanged(p) {
 			action = map[bool]string{true: audit.ClientEnable, false: audit.ClientDisable}[c.Enabled]
 		}
-		ev, err := audit.New(s.now(), actor.auditSubject(), actor.ClientID, action, "client", c.ID, diff)
+		ev, err := audit.New(s.now(), actor.AuditSubject(), actor.ClientID, action, "client", c.ID, diff)
 		notify = ev
 		return c, ev, err
 	})
@@ -135,12 +136,12 @@ func applyPatch(c *Client, p Patch) {
 
 // SetEnabled enables or disables a client. A disabled client gets no new
 // tokens and its existing tokens stop being active.
-func (s *Service) SetEnabled(ctx context.Context, actor Actor, id string, enabled bool) (Client, error) {
+func (s *Service) SetEnabled(ctx context.Context, actor domain.Actor, id string, enabled bool) (Client, error) {
 	return s.Update(ctx, actor, id, Patch{Enabled: &enabled}, "")
 }
 
 // Delete removes a client; its tokens stop being active.
-func (s *Service) Delete(ctx context.Context, actor Actor, id string) error {
+func (s *Service) Delete(ctx context.Context, actor domain.Actor, id string) error {
 	c, err := s.repo.GetClient(ctx, id)
 	if err != nil {
 		return err
@@ -148,7 +149,7 @@ func (s *Service) Delete(ctx context.Context, actor Actor, id string) error {
 	if err := checkControl(actor, c); err != nil {
 		return err
 	}
-	ev, err := audit.New(s.now(), actor.auditSubject(), actor.ClientID, audit.ClientDelete, "client", id, Summary(c))
+	ev, err := audit.New(s.now(), actor.AuditSubject(), actor.ClientID, audit.ClientDelete, "client", id, Summary(c))
 	if err != nil {
 		return err
 	}
@@ -170,9 +171,9 @@ const (
 // newest previous secret keeps working for grace (0 revokes it at once);
 // any older ones stop now, so a client never has more than two live
 // secrets.
-func (s *Service) RotateSecret(ctx context.Context, actor Actor, id string, grace time.Duration) (Client, Secret, error) {
+func (s *Service) RotateSecret(ctx context.Context, actor domain.Actor, id string, grace time.Duration) (Client, Secret, error) {
 	if grace < 0 || grace > MaxGrace {
-		return Client{}, Secret{}, &ValidationError{Errors: []FieldError{{Field: "grace_seconds", Message: fmt.Sprintf("must be between 0 and %d", int(MaxGrace/time.Second))}}}
+		return Client{}, Secret{}, &domain.ValidationError{Errors: []domain.FieldError{{Field: "grace_seconds", Message: fmt.Sprintf("must be between 0 and %d", int(MaxGrace/time.Second))}}}
 	}
 	secret := NewSecret()
 	var notify audit.Event
@@ -181,7 +182,7 @@ func (s *Service) RotateSecret(ctx context.Context, actor Actor, id string, grac
 			return Client{}, audit.Event{}, err
 		}
 		if old.Type != Confidential {
-			return Client{}, audit.Event{}, &ValidationError{Errors: []FieldError{{Field: "client_type", Message: "a public client has no secret to rotate"}}}
+			return Client{}, audit.Event{}, &domain.ValidationError{Errors: []domain.FieldError{{Field: "client_type", Message: "a public client has no secret to rotate"}}}
 		}
 		now := s.now().UTC().Truncate(time.Microsecond)
 		c := old
@@ -195,7 +196,7 @@ func (s *Service) RotateSecret(ctx context.Context, actor Actor, id string, grac
 			c.Secrets = append([]SecretHash{prev}, c.Secrets...)
 		}
 		c.UpdatedAt = s.stamp(old.UpdatedAt)
-		ev, err := audit.New(now, actor.auditSubject(), actor.ClientID, audit.ClientRotateSecret, "client", c.ID,
+		ev, err := audit.New(now, actor.AuditSubject(), actor.ClientID, audit.ClientRotateSecret, "client", c.ID,
 			map[string]any{"grace_seconds": int64(grace / time.Second), "live_secrets": len(c.Secrets)})
 		notify = ev
 		return c, ev, err
@@ -233,7 +234,7 @@ func (s *Service) stamp(prev time.Time) time.Time {
 // the actor's own token lacks: whoever can rotate a client's secret,
 // disable or delete it, or edit it, can act as that client, so managing it
 // needs the same power as granting its scopes. A client may manage itself.
-func checkControl(actor Actor, target Client) error {
+func checkControl(actor domain.Actor, target Client) error {
 	if actor.Root || (actor.ClientID != "" && actor.ClientID == target.ClientID) {
 		return nil
 	}
@@ -247,7 +248,7 @@ func checkControl(actor Actor, target Client) error {
 
 // checkPrivilege refuses to add admin scopes the actor does not hold;
 // scopes the client already had may stay.
-func (s *Service) checkPrivilege(actor Actor, scopes, already []string) error {
+func (s *Service) checkPrivilege(actor domain.Actor, scopes, already []string) error {
 	if actor.Root {
 		return nil
 	}

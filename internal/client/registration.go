@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/latchkey/latchkey/internal/domain"
 )
 
 // Dynamic client registration (RFC 7591) and its management protocol
@@ -23,7 +25,7 @@ const DCRSubject = "dcr"
 // defaults, privilege check and audit event) and gives it a registration
 // access token: 256 random bits, returned here once and stored only as its
 // keyed hash in the same record.
-func (s *Service) Register(ctx context.Context, actor Actor, in CreateInput) (Client, Secret, Secret, error) {
+func (s *Service) Register(ctx context.Context, actor domain.Actor, in CreateInput) (Client, Secret, Secret, error) {
 	if actor.Anonymous {
 		if err := s.checkAnonymousScopes(in.AllowedScopes); err != nil {
 			return Client{}, Secret{}, Secret{}, err
@@ -71,7 +73,7 @@ func (s *Service) AuthenticateRegistration(ctx context.Context, clientID, regTok
 func (s *Service) checkAnonymousScopes(scopes []string) error {
 	for _, sc := range scopes {
 		if !slices.Contains(s.policy.DefaultScopes, sc) {
-			return &ValidationError{Errors: []FieldError{{Field: "allowed_scopes",
+			return &domain.ValidationError{Errors: []domain.FieldError{{Field: "allowed_scopes",
 				Message: fmt.Sprintf("scope %q may not be requested by an unauthenticated registration (allowed: %s)", sc, strings.Join(s.policy.DefaultScopes, " "))}}}
 		}
 	}
@@ -102,7 +104,7 @@ type Metadata struct {
 // admin scopes the actor does not hold cannot be added, and the change is
 // audited. Credentials, the bot user, first-party and enabled flags are
 // not metadata and stay as they are.
-func (s *Service) ReplaceMetadata(ctx context.Context, actor Actor, id string, m Metadata) (Client, error) {
+func (s *Service) ReplaceMetadata(ctx context.Context, actor domain.Actor, id string, m Metadata) (Client, error) {
 	old, err := s.repo.GetClient(ctx, id)
 	if err != nil {
 		return Client{}, err
@@ -110,7 +112,7 @@ func (s *Service) ReplaceMetadata(ctx context.Context, actor Actor, id string, m
 	// No path changes a client's type, so checking it outside Update's
 	// transaction cannot race.
 	if m.Type != "" && m.Type != old.Type {
-		return Client{}, &ValidationError{Errors: []FieldError{{Field: "client_type",
+		return Client{}, &domain.ValidationError{Errors: []domain.FieldError{{Field: "client_type",
 			Message: fmt.Sprintf("cannot be changed from %s to %s; register a new client instead", old.Type, m.Type)}}}
 	}
 	scopes := m.AllowedScopes

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/domain"
 )
 
 // Repository is what the client core needs from storage. Implementations
@@ -70,26 +71,6 @@ func IsAdminScope(scope string) bool {
 		}
 	}
 	return false
-}
-
-// Actor is who asks for a change: the subject and client of the admin
-// token, and the scopes it holds. Root is the operator at the command line,
-// who may grant anything.
-type Actor struct {
-	Subject  string
-	ClientID string
-	Scopes   []string
-	Root     bool
-	// Anonymous marks a caller nobody authenticated (open dynamic
-	// registration): it may ask only for the default client scopes.
-	Anonymous bool
-}
-
-func (a Actor) auditSubject() string {
-	if a.Subject == "" && a.Root {
-		return "cli"
-	}
-	return a.Subject
 }
 
 // Summary is the redacted view of a client recorded in audit events: every
@@ -181,13 +162,13 @@ func (s *Service) Now() time.Time { return s.now() }
 
 // Create validates in, fills defaults, stores the client and returns it
 // with its plaintext secret ("" for public clients), shown this once.
-func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (Client, Secret, error) {
+func (s *Service) Create(ctx context.Context, actor domain.Actor, in CreateInput) (Client, Secret, error) {
 	return s.createWith(ctx, actor, in, nil)
 }
 
 // createWith is Create that also stores regTokenHash, the hash of an RFC
 // 7592 registration access token (nil for none), in the same record.
-func (s *Service) createWith(ctx context.Context, actor Actor, in CreateInput, regTokenHash []byte) (Client, Secret, error) {
+func (s *Service) createWith(ctx context.Context, actor domain.Actor, in CreateInput, regTokenHash []byte) (Client, Secret, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	c := Client{
 		Name:           in.Name,
@@ -234,7 +215,7 @@ func (s *Service) createWith(ctx context.Context, actor Actor, in CreateInput, r
 		}
 	}
 	if (in.ClientID != "" || !in.Secret.IsZero()) && !actor.Root {
-		return Client{}, Secret{}, &ValidationError{Errors: []FieldError{{Field: "client_id", Message: "only the operator may choose client credentials"}}}
+		return Client{}, Secret{}, &domain.ValidationError{Errors: []domain.FieldError{{Field: "client_id", Message: "only the operator may choose client credentials"}}}
 	}
 	if err := checkChosenCredentials(in, c.Type); err != nil {
 		return Client{}, Secret{}, err
@@ -256,7 +237,7 @@ func (s *Service) createWith(ctx context.Context, actor Actor, in CreateInput, r
 		}
 		c.Secrets = []SecretHash{{Hash: s.hasher.Hash(secret.Expose()), CreatedAt: now}}
 	}
-	ev, err := audit.New(now, actor.auditSubject(), actor.ClientID, audit.ClientCreate, "client", c.ID, Summary(c))
+	ev, err := audit.New(now, actor.AuditSubject(), actor.ClientID, audit.ClientCreate, "client", c.ID, Summary(c))
 	if err != nil {
 		return Client{}, Secret{}, err
 	}
@@ -269,16 +250,16 @@ func (s *Service) createWith(ctx context.Context, actor Actor, in CreateInput, r
 
 func (s *Service) checkBot(ctx context.Context, id string) error {
 	if s.bots == nil {
-		return &ValidationError{Errors: []FieldError{{Field: "bot_user_id", Message: "bot users are not available"}}}
+		return &domain.ValidationError{Errors: []domain.FieldError{{Field: "bot_user_id", Message: "bot users are not available"}}}
 	}
 	exists, bot, err := s.bots.BotStatus(ctx, id)
 	switch {
 	case err != nil:
 		return fmt.Errorf("look up bot user: %w", err)
 	case !exists:
-		return &ValidationError{Errors: []FieldError{{Field: "bot_user_id", Message: fmt.Sprintf("no bot user has id %q", id)}}}
+		return &domain.ValidationError{Errors: []domain.FieldError{{Field: "bot_user_id", Message: fmt.Sprintf("no bot user has id %q", id)}}}
 	case !bot:
-		return &ValidationError{Errors: []FieldError{{Field: "bot_user_id", Message: fmt.Sprintf("user %q is not a bot user", id)}}}
+		return &domain.ValidationError{Errors: []domain.FieldError{{Field: "bot_user_id", Message: fmt.Sprintf("user %q is not a bot user", id)}}}
 	}
 	return nil
 }

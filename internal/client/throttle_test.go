@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/domain"
 )
 
 func TestFailedAuthenticationIsThrottled(t *testing.T) {
@@ -14,7 +16,7 @@ func TestFailedAuthenticationIsThrottled(t *testing.T) {
 	h, _ := NewHasher(make([]byte, HashKeyBytes))
 	s := NewService(repo, nil, h, Policy{}, func() time.Time { return now })
 	ctx := t.Context()
-	c, secret, err := s.Create(ctx, Actor{Root: true}, CreateInput{Name: "c", GrantTypes: []string{GrantClientCredentials}, AllowedScopes: []string{"a"}})
+	c, secret, err := s.Create(ctx, domain.Actor{Root: true}, CreateInput{Name: "c", GrantTypes: []string{GrantClientCredentials}, AllowedScopes: []string{"a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +58,7 @@ func TestThrottleIsPerSource(t *testing.T) {
 	h, _ := NewHasher(make([]byte, HashKeyBytes))
 	s := NewService(repo, nil, h, Policy{}, nil)
 	ctx := t.Context()
-	c, secret, err := s.Create(ctx, Actor{Root: true}, CreateInput{Name: "c", GrantTypes: []string{GrantClientCredentials}, AllowedScopes: []string{"a"}})
+	c, secret, err := s.Create(ctx, domain.Actor{Root: true}, CreateInput{Name: "c", GrantTypes: []string{GrantClientCredentials}, AllowedScopes: []string{"a"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/latchkey/latchkey/internal/domain"
 )
 
 // Limits that keep one registration from exhausting the store.
@@ -20,55 +22,17 @@ const (
 	minPrivateScheme = 3
 )
 
-// FieldError names one field that failed validation. Field is the domain
-// field name (the seed 001 spelling); dialects map it to their own names.
-// Path adds the item index for list fields ("redirect_uris[0]").
-type FieldError struct {
-	Field   string
-	Path    string
-	Message string
-}
-
-// Where returns Path, or Field when the error is about the whole field.
-func (fe FieldError) Where() string {
-	if fe.Path != "" {
-		return fe.Path
-	}
-	return fe.Field
-}
-
-// ValidationError lists every problem found in an input.
-type ValidationError struct {
-	Errors []FieldError
-}
-
-func (e *ValidationError) Error() string {
-	var b strings.Builder
-	for i, fe := range e.Errors {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(fe.Where())
-		b.WriteString(": ")
-		b.WriteString(fe.Message)
-	}
-	return b.String()
-}
-
-// First returns the first field error, for dialects that report one.
-func (e *ValidationError) First() FieldError { return e.Errors[0] }
-
-type validator struct{ errs []FieldError }
+type validator struct{ errs []domain.FieldError }
 
 func (v *validator) add(field, format string, args ...any) {
-	v.errs = append(v.errs, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, domain.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) err() error {
 	if len(v.errs) == 0 {
 		return nil
 	}
-	return &ValidationError{Errors: v.errs}
+	return &domain.ValidationError{Errors: v.errs}
 }
 
 // text checks a display string: valid UTF-8, no control characters, length
@@ -238,11 +202,11 @@ func (v *validator) list(field string, items []string, minItems int, check func(
 	for i, it := range items {
 		path := fmt.Sprintf("%s[%d]", field, i)
 		if p := check(it); p != "" {
-			v.errs = append(v.errs, FieldError{Field: field, Path: path, Message: p})
+			v.errs = append(v.errs, domain.FieldError{Field: field, Path: path, Message: p})
 			continue
 		}
 		if seen[it] {
-			v.errs = append(v.errs, FieldError{Field: field, Path: path, Message: fmt.Sprintf("%q is listed twice", it)})
+			v.errs = append(v.errs, domain.FieldError{Field: field, Path: path, Message: fmt.Sprintf("%q is listed twice", it)})
 		}
 		seen[it] = true
 	}

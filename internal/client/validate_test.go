@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/latchkey/latchkey/internal/domain"
 )
 
 func TestRedirectURIProblem(t *testing.T) {
@@ -358,9 +360,9 @@ func TestValidateInvalid(t *testing.T) {
 			if err == nil {
 				t.Fatalf("validate accepted %+v", c)
 			}
-			var ve *ValidationError
+			var ve *domain.ValidationError
 			if !errors.As(err, &ve) {
-				t.Fatalf("validate returned %T (%v), want *ValidationError", err, err)
+				t.Fatalf("validate returned %T (%v), want *domain.ValidationError", err, err)
 			}
 			var got []string
 			for _, fe := range ve.Errors {
@@ -415,7 +417,7 @@ func TestValidateListItemErrorsNameIndex(t *testing.T) {
 	c := validClient()
 	c.AllowedScopes = []string{"ok", "bad scope", "ok"}
 	err := validate(&c)
-	var ve *ValidationError
+	var ve *domain.ValidationError
 	if !errors.As(err, &ve) {
 		t.Fatalf("validate: %v", err)
 	}

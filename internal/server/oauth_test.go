@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
@@ -19,13 +20,13 @@ func basicHeader(id, secret string) string {
 // client_credentials flow can produce, and no-store on every answer.
 func TestTokenEndpointErrors(t *testing.T) {
 	e := newEnv(t)
-	c, secret, err := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	c, secret, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
 		Name: "svc", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read", "api:write"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	web, webSecret, err := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	web, webSecret, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
 		Name: "web", GrantTypes: []string{client.GrantAuthorizationCode}, RedirectURIs: []string{"https://w.example/cb"}, AllowedScopes: []string{"openid"},
 	})
 	if err != nil {
@@ -102,13 +103,13 @@ func TestTokenEndpointErrors(t *testing.T) {
 
 func TestIntrospectionAndRevocation(t *testing.T) {
 	e := newEnv(t)
-	svc, svcSecret, _ := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	svc, svcSecret, _ := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
 		Name: "svc", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"},
 	})
-	other, otherSecret, _ := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	other, otherSecret, _ := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
 		Name: "other", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"},
 	})
-	pub, _, err := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	pub, _, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
 		Name: "spa", Type: client.Public, RedirectURIs: []string{"https://spa.example/cb"}, AllowedScopes: []string{"openid"},
 	})
 	if err != nil {
@@ -169,7 +170,7 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 
 func TestTokenEndpointThrottlesFailedAuthentication(t *testing.T) {
 	e := newEnv(t)
-	c, secret, err := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	c, secret, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
 		Name: "svc", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"},
 	})
 	if err != nil {
@@ -191,7 +192,7 @@ func TestTokenEndpointThrottlesFailedAuthentication(t *testing.T) {
 // same answer, so client_ids cannot be enumerated.
 func TestNoneAuthDoesNotRevealClients(t *testing.T) {
 	e := newEnv(t)
-	c, _, err := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	c, _, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
 		Name: "svc", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"},
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
@@ -48,7 +49,7 @@ func newFixtureCache(tb testing.TB, cacheTTL time.Duration) fixture {
 	hasher, _ := client.NewHasher(bytes.Repeat([]byte{2}, client.HashKeyBytes))
 	clients := client.NewService(st, nil, hasher, client.Policy{}, nil)
 	clients.EnableCache(cacheTTL)
-	c, secret, err := clients.Create(tb.Context(), client.Actor{Root: true}, client.CreateInput{
+	c, secret, err := clients.Create(tb.Context(), domain.Actor{Root: true}, client.CreateInput{
 		Name: "bench", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"clients:create", "api:read"},
 	})
 	if err != nil {

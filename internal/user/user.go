@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/domain"
 )
 
 // User is a person or a bot.
@@ -52,20 +53,6 @@ type Repository interface {
 	GetUser(ctx context.Context, id string) (User, error)
 	GetUserByUsername(ctx context.Context, username string) (User, error)
 	ListUsers(ctx context.Context, p Page) ([]User, error)
-}
-
-// FieldError names one invalid field.
-type FieldError struct{ Field, Message string }
-
-// ValidationError lists what is wrong with an input.
-type ValidationError struct{ Errors []FieldError }
-
-func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Errors))
-	for i, fe := range e.Errors {
-		parts[i] = fe.Field + ": " + fe.Message
-	}
-	return strings.Join(parts, "; ")
 }
 
 // Limits.
@@ -115,8 +102,8 @@ func idChar(r rune) bool {
 }
 
 func validate(in CreateInput) error {
-	var errs []FieldError
-	add := func(f, format string, a ...any) { errs = append(errs, FieldError{f, fmt.Sprintf(format, a...)}) }
+	var errs []domain.FieldError
+	add := func(f, format string, a ...any) { errs = append(errs, domain.FieldError{Field: f, Message: fmt.Sprintf(format, a...)}) }
 	if in.ID != "" && (len(in.ID) > MaxIDLen || strings.IndexFunc(in.ID, func(r rune) bool { return !idChar(r) }) >= 0) {
 		add("id", "must be 1-%d characters from A-Z a-z 0-9 - . _ ~ @ +", MaxIDLen)
 	}
@@ -142,16 +129,13 @@ func validate(in CreateInput) error {
 		add("password", "must be %d to %d characters", MinPasswordLen, MaxPasswordLen)
 	}
 	if errs != nil {
-		return &ValidationError{Errors: errs}
+		return &domain.ValidationError{Errors: errs}
 	}
 	return nil
 }
 
-// Actor is who creates a user, for the audit trail.
-type Actor struct{ Subject, ClientID string }
-
 // Create validates and stores a new user.
-func (s *Service) Create(ctx context.Context, actor Actor, in CreateInput) (User, error) {
+func (s *Service) Create(ctx context.Context, actor domain.Actor, in CreateInput) (User, error) {
 	if err := validate(in); err != nil {
 		return User{}, err
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/latchkey/latchkey/internal/domain"
 )
 
 func validInput() CreateInput {
@@ -95,9 +97,9 @@ func TestValidateInvalid(t *testing.T) {
 			if err == nil {
 				t.Fatalf("validate accepted %+v", in)
 			}
-			var ve *ValidationError
+			var ve *domain.ValidationError
 			if !errors.As(err, &ve) {
-				t.Fatalf("validate returned %T (%v), want *ValidationError", err, err)
+				t.Fatalf("validate returned %T (%v), want *domain.ValidationError", err, err)
 			}
 			var got []string
 			for _, fe := range ve.Errors {

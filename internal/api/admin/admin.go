@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/token"
 	"github.com/latchkey/latchkey/internal/user"
 )
@@ -235,12 +236,12 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, scope string
 	return token.Claims{}, false
 }
 
-func actor(c token.Claims) client.Actor {
-	return client.Actor{Subject: c.Subject, ClientID: c.ClientID, Scopes: c.Scopes()}
+func actor(c token.Claims) domain.Actor {
+	return domain.Actor{Subject: c.Subject, ClientID: c.ClientID, Scopes: c.Scopes()}
 }
 
 func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err error) {
-	var ve *client.ValidationError
+	var ve *domain.ValidationError
 	var pe *client.PrivilegeError
 	switch {
 	case errors.As(err, &ve):

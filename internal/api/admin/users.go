@@ -8,6 +8,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/cursor"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/user"
 )
 
@@ -70,8 +71,8 @@ func (h *Handler) CreateUser(w http.ResponseWriter, r *http.Request) {
 	if req.Bot != nil {
 		in.Bot = *req.Bot
 	}
-	u, err := h.users.Create(r.Context(), user.Actor{Subject: claims.Subject, ClientID: claims.ClientID}, in)
-	var ve *user.ValidationError
+	u, err := h.users.Create(r.Context(), domain.Actor{Subject: claims.Subject, ClientID: claims.ClientID}, in)
+	var ve *domain.ValidationError
 	switch {
 	case errors.As(err, &ve):
 		writeError(w, http.StatusBadRequest, "invalid_request", ve.Error())

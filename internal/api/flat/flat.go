@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/bearer"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/domain"
 )
 
 // Scope is what the route requires.
@@ -85,8 +86,8 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
-	c, secret, err := h.clients.Create(r.Context(), client.Actor{Subject: claims.Subject, ClientID: claims.ClientID, Scopes: claims.Scopes()}, in)
-	var ve *client.ValidationError
+	c, secret, err := h.clients.Create(r.Context(), domain.Actor{Subject: claims.Subject, ClientID: claims.ClientID, Scopes: claims.Scopes()}, in)
+	var ve *domain.ValidationError
 	var pe *client.PrivilegeError
 	switch {
 	case errors.As(err, &ve):
@@ -149,7 +150,7 @@ func ParseGrantTypes(s string) ([]string, string) {
 	return parts, ""
 }
 
-func describe(ve *client.ValidationError) string {
+func describe(ve *domain.ValidationError) string {
 	fe := ve.First()
 	name, ok := fieldNames[fe.Field]
 	if !ok {

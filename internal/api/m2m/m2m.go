@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/bearer"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/domain"
 )
 
 // Scope is what the route requires.
@@ -84,8 +85,8 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusBadRequest, "One or more fields are invalid.", errs)
 		return
 	}
-	c, secret, err := h.clients.Create(r.Context(), client.Actor{Subject: claims.Subject, ClientID: claims.ClientID, Scopes: claims.Scopes()}, in)
-	var ve *client.ValidationError
+	c, secret, err := h.clients.Create(r.Context(), domain.Actor{Subject: claims.Subject, ClientID: claims.ClientID, Scopes: claims.Scopes()}, in)
+	var ve *domain.ValidationError
 	var pe *client.PrivilegeError
 	switch {
 	case errors.As(err, &ve):
@@ -135,7 +136,7 @@ func (req request) toInput() (client.CreateInput, map[string][]string) {
 	return in, nil
 }
 
-func fieldErrors(ve *client.ValidationError) map[string][]string {
+func fieldErrors(ve *domain.ValidationError) map[string][]string {
 	out := map[string][]string{}
 	for _, fe := range ve.Errors {
 		name, ok := fieldNames[fe.Field]

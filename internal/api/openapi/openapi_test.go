@@ -27,6 +27,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/openapi"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
@@ -1074,7 +1075,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 // through the core, as the CLI bootstrap does, and returns its credentials.
 func rootClient(t *testing.T, e *env, name string, scopes ...string) (id, secret string) {
 	t.Helper()
-	c, s, err := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{
+	c, s, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
 		Name: name, GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: scopes,
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/register"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 )
@@ -49,7 +50,7 @@ func (e *env) register(token, body string) map[string]any {
 // confidential client.
 func (e *env) introspect(tok string) bool {
 	e.t.Helper()
-	c, secret, err := e.App.Clients.Create(e.t.Context(), client.Actor{Root: true}, client.CreateInput{
+	c, secret, err := e.App.Clients.Create(e.t.Context(), domain.Actor{Root: true}, client.CreateInput{
 		Name: "introspector", GrantTypes: []string{client.GrantClientCredentials},
 	})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/bearer"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/token"
 )
 
@@ -130,14 +131,14 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	actor := client.Actor{Subject: client.DCRSubject, Anonymous: true}
+	actor := domain.Actor{Subject: client.DCRSubject, Anonymous: true}
 	if h.mode == ModeToken {
 		claims, f := h.auth.Require(w, r, Scope)
 		if f != nil {
 			h.writeBearerFailure(w, r, f)
 			return
 		}
-		actor = client.Actor{Subject: claims.Subject, ClientID: claims.ClientID, Scopes: claims.Scopes()}
+		actor = domain.Actor{Subject: claims.Subject, ClientID: claims.ClientID, Scopes: claims.Scopes()}
 	}
 	var req metadata
 	if e := decode(w, r, &req); e != nil {
@@ -224,8 +225,8 @@ func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) {
 
 // selfActor is a client managing its own registration: it holds no
 // scopes, so it cannot add admin scopes to itself.
-func selfActor(c client.Client) client.Actor {
-	return client.Actor{Subject: c.ClientID, ClientID: c.ClientID}
+func selfActor(c client.Client) domain.Actor {
+	return domain.Actor{Subject: c.ClientID, ClientID: c.ClientID}
 }
 
 // checkUpdateRequest applies RFC 7592 §2.2: the body names the client it
@@ -320,7 +321,7 @@ var fieldNames = map[string]string{
 }
 
 func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err error) {
-	var ve *client.ValidationError
+	var ve *domain.ValidationError
 	var pe *client.PrivilegeError
 	switch {
 	case errors.As(err, &ve):
@@ -340,7 +341,7 @@ func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err e
 
 // validationCode is invalid_redirect_uri when every problem is with a
 // redirect URI, invalid_client_metadata otherwise (RFC 7591 §3.2.2).
-func validationCode(ve *client.ValidationError) string {
+func validationCode(ve *domain.ValidationError) string {
 	for _, fe := range ve.Errors {
 		if fe.Field != "redirect_uris" {
 			return CodeInvalidClientMetadata
@@ -349,7 +350,7 @@ func validationCode(ve *client.ValidationError) string {
 	return CodeInvalidRedirectURI
 }
 
-func describe(ve *client.ValidationError) string {
+func describe(ve *domain.ValidationError) string {
 	parts := make([]string, 0, len(ve.Errors))
 	for _, fe := range ve.Errors {
 		where := fe.Where()

@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/register"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
@@ -465,7 +466,7 @@ func TestManagementAuthentication(t *testing.T) {
 	e := newEnv(t, register.ModeOpen)
 	a := registerOne(t, e, acBody)
 	b := registerOne(t, e, acBody)
-	plain, _, err := e.App.Clients.Create(t.Context(), client.Actor{Root: true}, client.CreateInput{Name: "admin-made", GrantTypes: []string{client.GrantClientCredentials}})
+	plain, _, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{Name: "admin-made", GrantTypes: []string{client.GrantClientCredentials}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -723,7 +724,7 @@ func TestDisabledClientCannotManageItsRegistration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.App.Clients.SetEnabled(t.Context(), client.Actor{Root: true}, c.ID, false); err != nil {
+	if _, err := e.App.Clients.SetEnabled(t.Context(), domain.Actor{Root: true}, c.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	for _, method := range []string{"GET", "PUT", "DELETE"} {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
@@ -159,7 +160,7 @@ func (e *Env) serve(w http.ResponseWriter, r *http.Request) {
 func (e *Env) TokenWith(scopes ...string) string {
 	e.t.Helper()
 	// "x" keeps AllowedScopes non-empty when no scope is asked for.
-	c, _, err := e.App.Clients.Create(e.t.Context(), client.Actor{Root: true}, client.CreateInput{
+	c, _, err := e.App.Clients.Create(e.t.Context(), domain.Actor{Root: true}, client.CreateInput{
 		Name: "caller", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: append([]string{"x"}, scopes...),
 	})
 	if err != nil {

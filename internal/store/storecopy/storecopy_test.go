@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
@@ -58,8 +59,8 @@ func TestCopy(t *testing.T) {
 			src := openSQLite(t)
 			app := assemble(t, src, srcBox)
 			ctx := t.Context()
-			root := client.Actor{Root: true, Subject: "test"}
-			if _, err := app.Users.Create(ctx, user.Actor{Subject: "test"}, user.CreateInput{ID: "bot-1", Username: "bot", Bot: true}); err != nil {
+			root := domain.Actor{Root: true, Subject: "test"}
+			if _, err := app.Users.Create(ctx, domain.Actor{Subject: "test"}, user.CreateInput{ID: "bot-1", Username: "bot", Bot: true}); err != nil {
 				t.Fatal(err)
 			}
 			var ids []string
