@@ -10,6 +10,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/admin"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/keys"
 )
 
@@ -65,7 +66,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	if args[0] == "rotate" {
-		rec, err := km.Rotate(ctx, timing.KeyPublishDelay, keys.Actor{Subject: "cli"})
+		rec, err := km.Rotate(ctx, timing.KeyPublishDelay, domain.Actor{Subject: "cli"})
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/sealed"
 )
 
@@ -33,13 +34,19 @@ type Key struct {
 	SignFrom time.Time
 	RetireAt time.Time // explicit retirement; zero: none
 	signer   jose.Signer
+	idSigner jose.Signer
 	// supersededAt is when the next key starts signing; zero while this
 	// is the newest key.
 	supersededAt time.Time
 }
 
-// Signer returns a go-jose signer that stamps kid and typ at+jwt.
+// Signer returns a go-jose signer that stamps kid and typ at+jwt, for
+// access tokens (RFC 9068 §2.1).
 func (k *Key) Signer() jose.Signer { return k.signer }
+
+// IDSigner returns a go-jose signer that stamps kid and typ JWT, for ID
+// tokens, which must not pass for access tokens (RFC 8725 §3.11).
+func (k *Key) IDSigner() jose.Signer { return k.idSigner }
 
 // Manager holds the decrypted signing keys in memory and chooses which one
 // signs. It is safe for concurrent use.
@@ -125,16 +132,13 @@ func (m *Manager) Load(ctx context.Context) error {
 // refresh interval and the JWKS cache lifetime, so that no verifier sees a
 // token signed by a key it has not yet fetched. The previous key keeps
 // signing until then and stays published for retireAfter beyond that.
-func (m *Manager) Rotate(ctx context.Context, publishDelay time.Duration, by Actor) (Record, error) {
+func (m *Manager) Rotate(ctx context.Context, publishDelay time.Duration, by domain.Actor) (Record, error) {
 	r, err := m.create(ctx, publishDelay, "", &by)
 	if err != nil {
 		return Record{}, err
 	}
 	return r, m.Load(ctx)
 }
-
-// Actor is who rotates a key, for the audit trail.
-type Actor struct{ Subject, ClientID string }
 
 // Run reloads the keys every interval until ctx ends, so rotations made by
 // any node reach this one.
@@ -183,7 +187,7 @@ func (m *Manager) Create(ctx context.Context, delay time.Duration) (Record, erro
 
 // create makes and stores a key; by, when set, is recorded in the audit
 // trail with it.
-func (m *Manager) create(ctx context.Context, delay time.Duration, kid string, by *Actor) (Record, error) {
+func (m *Manager) create(ctx context.Context, delay time.Duration, kid string, by *domain.Actor) (Record, error) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return Record{}, fmt.Errorf("generate signing key: %w", err)
@@ -240,14 +244,17 @@ func (m *Manager) open(r Record) (*Key, error) {
 	if !ok {
 		return nil, fmt.Errorf("signing key %s: not an ECDSA key", r.KID)
 	}
-	signer, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: Algorithm, Key: jose.JSONWebKey{Key: priv, KeyID: r.KID}},
-		(&jose.SignerOptions{}).WithType("at+jwt"),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("signing key %s: %w", r.KID, err)
+	k := &Key{KID: r.KID, Private: priv, SignFrom: r.SignFrom, RetireAt: r.RetireAt}
+	for typ, dst := range map[jose.ContentType]*jose.Signer{"at+jwt": &k.signer, "JWT": &k.idSigner} {
+		*dst, err = jose.NewSigner(
+			jose.SigningKey{Algorithm: Algorithm, Key: jose.JSONWebKey{Key: priv, KeyID: r.KID}},
+			(&jose.SignerOptions{}).WithType(typ),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("signing key %s: %w", r.KID, err)
+		}
 	}
-	return &Key{KID: r.KID, Private: priv, SignFrom: r.SignFrom, RetireAt: r.RetireAt, signer: signer}, nil
+	return k, nil
 }
 
 // published reports whether k is in the JWKS at now: until its explicit

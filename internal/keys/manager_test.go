@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
@@ -64,7 +65,7 @@ func TestRotationAcrossNodes(t *testing.T) {
 	}
 
 	clk.Advance(10 * time.Minute)
-	rec, err := a.Rotate(t.Context(), 2*time.Minute, keys.Actor{Subject: "test"})
+	rec, err := a.Rotate(t.Context(), 2*time.Minute, domain.Actor{Subject: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +147,7 @@ func TestReloadWhileServing(t *testing.T) {
 	if err := m.Load(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Rotate(t.Context(), time.Minute, keys.Actor{Subject: "test"}); err != nil {
+	if _, err := m.Rotate(t.Context(), time.Minute, domain.Actor{Subject: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})

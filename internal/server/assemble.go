@@ -17,6 +17,10 @@ import (
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/oauth2"
+	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/clientcredentials"
+	"github.com/latchkey/latchkey/internal/oauth2/provider"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/token"
@@ -60,7 +64,9 @@ type App struct {
 	Users   *user.Service
 	Keys    *keys.Manager
 	Issuer  *token.Issuer
-	Tokens  *token.Service
+	// Provider is the protocol core behind the token, introspection,
+	// revocation and discovery endpoints.
+	Provider *provider.Provider
 }
 
 // Assemble builds every service on o.Store and the HTTP handler over them.
@@ -89,7 +95,11 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: clients, Now: o.Now})
-	tokens := token.NewService(clients, issuer)
+	grants, err := oauth2.NewGrants(clientcredentials.Handler{Tokens: issuer})
+	if err != nil {
+		return nil, err
+	}
+	prov := provider.New(clientauth.Default(clients), grants, issuer)
 	auth := bearer.New(issuer, "latchkey", o.Log)
 	reg, err := register.New(register.Deps{Clients: clients, Auth: auth, Mode: o.Registration, Issuer: o.Issuer, Realm: "latchkey", Log: o.Log})
 	if err != nil {
@@ -97,7 +107,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	}
 	h := New(Deps{
 		Log:   o.Log,
-		OAuth: oauth.New(tokens, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge)),
+		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge)),
 		Admin: admin.New(admin.Deps{Clients: clients, Users: users, Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
 		Flat:  flat.New(clients, auth, o.Log),
 		M2M:   m2m.New(clients, auth, o.Log),
@@ -105,7 +115,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 
 		Register: reg,
 	})
-	return &App{Handler: h, Clients: clients, Users: users, Keys: km, Issuer: issuer, Tokens: tokens}, nil
+	return &App{Handler: h, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov}, nil
 }
 
 // hashKeySetting names the sealed secret-hash key in the store.

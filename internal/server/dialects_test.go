@@ -265,7 +265,7 @@ func TestDialectsErrors(t *testing.T) {
 }
 
 // algNoneToken re-packs real claims under an unsigned "alg":"none" header.
-func algNoneToken(c token.Claims) string {
+func algNoneToken(c token.Principal) string {
 	enc := base64.RawURLEncoding
 	h := enc.EncodeToString([]byte(`{"alg":"none","typ":"at+jwt"}`))
 	p := enc.EncodeToString([]byte(fmt.Sprintf(`{"iss":%q,"sub":%q,"aud":%q,"exp":%d,"iat":%d,"jti":"x","client_id":%q,"scope":"clients:create"}`,
@@ -276,9 +276,9 @@ func algNoneToken(c token.Claims) string {
 // foreignIssuerToken is signed with e's own key but names another issuer.
 func foreignIssuerToken(t *testing.T, e *env) string {
 	other := token.NewIssuer(token.IssuerConfig{Keys: e.App.Keys, Issuer: "https://evil.example", TTL: time.Hour, Revocations: e.Store, Now: e.Clock.Now})
-	tok, _, err := other.Issue("x", "x", []string{"clients:create"})
+	m, err := other.Mint(t.Context(), token.Spec{Subject: "x", ClientID: "x", Scopes: []string{"clients:create"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tok
+	return m.Raw
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/m2m"
 	"github.com/latchkey/latchkey/internal/api/oauth"
 	"github.com/latchkey/latchkey/internal/api/register"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 // Pinger reports whether the store is reachable.
@@ -33,12 +34,36 @@ type Deps struct {
 	Register *register.Handler
 }
 
-// New returns the server's root handler.
+// New returns the server's root handler. Every request is logged and
+// counted; each route then runs behind one of two chains (see router).
 func New(d Deps) http.Handler {
 	mux := http.NewServeMux()
 	m := newMetrics()
-	addRoutes(mux, d, m.handler())
-	return recoverer(d.Log, logRequests(d.Log, m, securityHeaders(mux)))
+	addRoutes(router{mux: mux, log: d.Log}, d, m.handler())
+	return logRequests(d.Log, m, mux)
+}
+
+// router registers routes behind the chain their audience needs.
+type router struct {
+	mux *http.ServeMux
+	log *slog.Logger
+}
+
+// api registers a machine-facing route: JSON errors (a panic is a JSON
+// 500), no framing, no sniffing. CORS for browser apps goes in this chain.
+func (r router) api(pattern string, h http.HandlerFunc) {
+	r.mux.Handle(pattern, apiChain(r.log, h))
+}
+
+// page registers a browser route: HTML error pages, a strict CSP, no
+// framing, no caching, and never CORS (web.Chain). Session cookies and
+// CSRF checks are applied by the pages in internal/web.
+func (r router) page(pattern string, h http.Handler) {
+	r.mux.Handle(pattern, web.Chain(r.log, h))
+}
+
+func apiChain(log *slog.Logger, next http.Handler) http.Handler {
+	return recoverer(log, securityHeaders(next))
 }
 
 // NewHTTPServer returns an http.Server with timeouts set, so slow or idle

@@ -1,6 +1,7 @@
-// Package token issues and verifies access tokens (RFC 9068 JWTs) and
-// implements the token endpoint's grants, introspection and revocation in
-// protocol terms. HTTP framing lives in api/oauth.
+// Package token mints and verifies the JWTs Latchkey issues: access tokens
+// (RFC 9068) and ID tokens (OIDC Core §2). It knows nothing of grants or
+// endpoints: a grant says what to mint in a Spec, and whoever checks a
+// bearer token gets back a Principal.
 package token
 
 import (
@@ -16,26 +17,101 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
 
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/keys"
 )
 
-// Claims are the claims of a Latchkey access token (RFC 9068 §2.2).
-type Claims struct {
-	Issuer   string           `json:"iss"`
-	Subject  string           `json:"sub"`
-	Audience jwt.Audience     `json:"aud"`
-	Expiry   *jwt.NumericDate `json:"exp"`
-	IssuedAt *jwt.NumericDate `json:"iat"`
-	JTI      string           `json:"jti"`
-	ClientID string           `json:"client_id"`
-	Scope    string           `json:"scope,omitempty"`
+// Kind says what a minted token is for.
+type Kind int
+
+const (
+	// Access is an RFC 9068 access token (typ at+jwt).
+	Access Kind = iota
+	// ID is an OpenID Connect ID token (typ JWT), for the client itself.
+	ID
+)
+
+// Confirmation binds a token to a key its holder proves possession of
+// (RFC 7800 cnf; RFC 9449 §6 jkt for DPoP).
+type Confirmation struct {
+	JKT string `json:"jkt,omitempty"`
 }
 
-// Scopes splits the scope claim.
-func (c Claims) Scopes() []string { return strings.Fields(c.Scope) }
+// Act names the party acting on the subject's behalf (RFC 8693 §4.1).
+type Act struct {
+	Subject  string `json:"sub"`
+	ClientID string `json:"client_id,omitempty"`
+}
 
-// HasScope reports whether the token carries scope s.
-func (c Claims) HasScope(s string) bool { return slices.Contains(c.Scopes(), s) }
+// Spec is what a grant asks to be minted. Zero fields are left out,
+// except where noted.
+type Spec struct {
+	Kind     Kind
+	Subject  string
+	ClientID string
+	Scopes   []string
+	// Audience defaults to the issuer for access tokens and to ClientID
+	// for ID tokens.
+	Audience []string
+	// TTL defaults to the issuer's access token lifetime.
+	TTL          time.Duration
+	AuthTime     time.Time
+	Nonce        string
+	SessionID    string
+	AccessHash   string // at_hash (OIDC Core §3.1.3.6)
+	Confirmation *Confirmation
+	Act          *Act
+}
+
+// Claims are the claims Latchkey puts in the tokens it mints.
+type Claims struct {
+	Issuer       string           `json:"iss"`
+	Subject      string           `json:"sub"`
+	Audience     jwt.Audience     `json:"aud"`
+	Expiry       *jwt.NumericDate `json:"exp"`
+	IssuedAt     *jwt.NumericDate `json:"iat"`
+	AuthTime     *jwt.NumericDate `json:"auth_time,omitempty"`
+	JTI          string           `json:"jti,omitempty"`
+	ClientID     string           `json:"client_id,omitempty"`
+	AZP          string           `json:"azp,omitempty"`
+	Scope        string           `json:"scope,omitempty"`
+	Nonce        string           `json:"nonce,omitempty"`
+	SessionID    string           `json:"sid,omitempty"`
+	AccessHash   string           `json:"at_hash,omitempty"`
+	Confirmation *Confirmation    `json:"cnf,omitempty"`
+	Act          *Act             `json:"act,omitempty"`
+}
+
+// Minted is a signed token and when it expires.
+type Minted struct {
+	Raw       string
+	ID        string // jti
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	Scope     string
+}
+
+// Principal is who a verified access token speaks for: what an endpoint
+// that accepts bearer tokens needs, and nothing about how they are encoded.
+type Principal struct {
+	Subject      string
+	ClientID     string
+	Scopes       []string
+	Audience     []string
+	Confirmation *Confirmation // nil unless the token is sender-constrained
+	TokenID      string
+	Issuer       string
+	IssuedAt     time.Time
+	ExpiresAt    time.Time
+}
+
+// Actor is the principal as the domain cores record who made a change.
+func (p Principal) Actor() domain.Actor {
+	return domain.Actor{Subject: p.Subject, ClientID: p.ClientID, Scopes: p.Scopes}
+}
+
+// HasScope reports whether the principal holds scope s.
+func (p Principal) HasScope(s string) bool { return slices.Contains(p.Scopes, s) }
 
 // ErrInvalidToken is wrapped by every verification failure.
 var ErrInvalidToken = errors.New("invalid token")
@@ -52,8 +128,8 @@ type ClientStatus interface {
 	ClientActive(ctx context.Context, clientID string) (active bool, allowedScopes []string, err error)
 }
 
-// Issuer signs access tokens and verifies the ones it (or another node on
-// the same store) signed.
+// Issuer mints tokens and verifies the access tokens it (or another node
+// on the same store) minted.
 type Issuer struct {
 	keys        *keys.Manager
 	issuer      string
@@ -90,43 +166,68 @@ func (i *Issuer) Name() string { return i.issuer }
 // TTL returns the access token lifetime.
 func (i *Issuer) TTL() time.Duration { return i.ttl }
 
-// Issue signs an access token for subject sub, client clientID and scopes.
-func (i *Issuer) Issue(sub, clientID string, scopes []string) (string, Claims, error) {
+// Mint signs the token spec describes.
+func (i *Issuer) Mint(_ context.Context, spec Spec) (Minted, error) {
 	k, err := i.keys.Current()
 	if err != nil {
-		return "", Claims{}, fmt.Errorf("issue token: %w", err)
+		return Minted{}, fmt.Errorf("mint token: %w", err)
 	}
 	now := i.now()
-	id, err := uuid.NewV7()
-	if err != nil {
-		return "", Claims{}, fmt.Errorf("issue token: %w", err)
+	ttl := spec.TTL
+	if ttl <= 0 {
+		ttl = i.ttl
 	}
 	c := Claims{
-		Issuer:   i.issuer,
-		Subject:  sub,
-		Audience: jwt.Audience{i.issuer},
-		Expiry:   jwt.NewNumericDate(now.Add(i.ttl)),
-		IssuedAt: jwt.NewNumericDate(now),
-		JTI:      id.String(),
-		ClientID: clientID,
-		Scope:    strings.Join(scopes, " "),
+		Issuer:       i.issuer,
+		Subject:      spec.Subject,
+		Audience:     jwt.Audience(spec.Audience),
+		Expiry:       jwt.NewNumericDate(now.Add(ttl)),
+		IssuedAt:     jwt.NewNumericDate(now),
+		Nonce:        spec.Nonce,
+		SessionID:    spec.SessionID,
+		AccessHash:   spec.AccessHash,
+		Confirmation: spec.Confirmation,
+		Act:          spec.Act,
+	}
+	if !spec.AuthTime.IsZero() {
+		c.AuthTime = jwt.NewNumericDate(spec.AuthTime)
+	}
+	signer := k.Signer()
+	switch spec.Kind {
+	case Access:
+		id, err := uuid.NewV7()
+		if err != nil {
+			return Minted{}, fmt.Errorf("mint token: %w", err)
+		}
+		c.JTI, c.ClientID, c.Scope = id.String(), spec.ClientID, strings.Join(spec.Scopes, " ")
+		if len(c.Audience) == 0 {
+			c.Audience = jwt.Audience{i.issuer}
+		}
+	case ID:
+		signer = k.IDSigner()
+		c.AZP = spec.ClientID
+		if len(c.Audience) == 0 {
+			c.Audience = jwt.Audience{spec.ClientID}
+		}
+	default:
+		return Minted{}, fmt.Errorf("mint token: unknown kind %d", spec.Kind)
 	}
 	// Sign the marshalled claims with go-jose's JWS signer directly: the
 	// jwt builder would marshal, unmarshal into a map and marshal again,
 	// which cost a fifth of issuance.
 	payload, err := json.Marshal(c)
 	if err != nil {
-		return "", Claims{}, fmt.Errorf("encode claims: %w", err)
+		return Minted{}, fmt.Errorf("encode claims: %w", err)
 	}
-	jws, err := k.Signer().Sign(payload)
+	jws, err := signer.Sign(payload)
 	if err != nil {
-		return "", Claims{}, fmt.Errorf("sign token: %w", err)
+		return Minted{}, fmt.Errorf("sign token: %w", err)
 	}
 	raw, err := jws.CompactSerialize()
 	if err != nil {
-		return "", Claims{}, fmt.Errorf("serialize token: %w", err)
+		return Minted{}, fmt.Errorf("serialize token: %w", err)
 	}
-	return raw, c, nil
+	return Minted{Raw: raw, ID: c.JTI, IssuedAt: c.IssuedAt.Time(), ExpiresAt: c.Expiry.Time(), Scope: c.Scope}, nil
 }
 
 // maxTokenLen bounds what we try to parse.
@@ -135,86 +236,83 @@ const maxTokenLen = 8192
 // leeway tolerates small clock differences between nodes.
 const leeway = 30 * time.Second
 
-// Parse verifies signature, typ, issuer, audience and lifetime, without
-// consulting the store (but for loading a key another node just made). It
-// returns errors wrapping ErrInvalidToken.
-func (i *Issuer) Parse(ctx context.Context, raw string) (Claims, error) {
+// Parse verifies an access token's signature, typ, issuer, audience and
+// lifetime, without consulting the store (but for loading a key another
+// node just made). It returns errors wrapping ErrInvalidToken.
+func (i *Issuer) Parse(ctx context.Context, raw string) (Principal, error) {
 	if len(raw) > maxTokenLen {
-		return Claims{}, fmt.Errorf("%w: too long", ErrInvalidToken)
+		return Principal{}, fmt.Errorf("%w: too long", ErrInvalidToken)
 	}
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{keys.Algorithm})
 	if err != nil {
-		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	if len(tok.Headers) != 1 {
-		return Claims{}, fmt.Errorf("%w: want one signature", ErrInvalidToken)
+		return Principal{}, fmt.Errorf("%w: want one signature", ErrInvalidToken)
 	}
 	h := tok.Headers[0]
 	typ, _ := h.ExtraHeaders[jose.HeaderType].(string)
 	if !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
-		return Claims{}, fmt.Errorf("%w: typ %q is not at+jwt", ErrInvalidToken, typ)
+		return Principal{}, fmt.Errorf("%w: typ %q is not at+jwt", ErrInvalidToken, typ)
 	}
 	pub, err := i.keys.Public(ctx, h.KeyID)
 	if err != nil {
-		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	var c Claims
 	if err := tok.Claims(pub, &c); err != nil {
-		return Claims{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	if c.Expiry == nil || c.IssuedAt == nil || c.JTI == "" || c.ClientID == "" || c.Subject == "" {
-		return Claims{}, fmt.Errorf("%w: required claim missing", ErrInvalidToken)
+		return Principal{}, fmt.Errorf("%w: required claim missing", ErrInvalidToken)
 	}
 	now := i.now()
 	switch {
 	case c.Issuer != i.issuer:
-		return Claims{}, fmt.Errorf("%w: issuer %q is not this server", ErrInvalidToken, c.Issuer)
+		return Principal{}, fmt.Errorf("%w: issuer %q is not this server", ErrInvalidToken, c.Issuer)
 	case !c.Audience.Contains(i.issuer):
-		return Claims{}, fmt.Errorf("%w: audience does not include this server", ErrInvalidToken)
+		return Principal{}, fmt.Errorf("%w: audience does not include this server", ErrInvalidToken)
 	case !now.Before(c.Expiry.Time().Add(leeway)):
-		return Claims{}, fmt.Errorf("%w: expired", ErrInvalidToken)
+		return Principal{}, fmt.Errorf("%w: expired", ErrInvalidToken)
 	case c.IssuedAt.Time().After(now.Add(leeway)):
-		return Claims{}, fmt.Errorf("%w: issued in the future", ErrInvalidToken)
+		return Principal{}, fmt.Errorf("%w: issued in the future", ErrInvalidToken)
 	}
-	return c, nil
+	return Principal{
+		Subject: c.Subject, ClientID: c.ClientID, Scopes: strings.Fields(c.Scope), Audience: c.Audience,
+		Confirmation: c.Confirmation, TokenID: c.JTI, Issuer: c.Issuer,
+		IssuedAt: c.IssuedAt.Time(), ExpiresAt: c.Expiry.Time(),
+	}, nil
 }
 
 // Verify is Parse plus the store checks: the token is not revoked and its
-// client still exists and is enabled.
-func (i *Issuer) Verify(ctx context.Context, raw string) (Claims, error) {
-	c, err := i.Parse(ctx, raw)
+// client still exists and is enabled. Scopes taken from the client since
+// issuance are taken from the principal too.
+func (i *Issuer) Verify(ctx context.Context, raw string) (Principal, error) {
+	p, err := i.Parse(ctx, raw)
 	if err != nil {
-		return Claims{}, err
+		return Principal{}, err
 	}
-	revoked, err := i.revocations.TokenRevoked(ctx, c.JTI)
+	revoked, err := i.revocations.TokenRevoked(ctx, p.TokenID)
 	if err != nil {
-		return Claims{}, fmt.Errorf("check revocation: %w", err)
+		return Principal{}, fmt.Errorf("check revocation: %w", err)
 	}
 	if revoked {
-		return Claims{}, fmt.Errorf("%w: revoked", ErrInvalidToken)
+		return Principal{}, fmt.Errorf("%w: revoked", ErrInvalidToken)
 	}
 	if i.clients != nil {
-		ok, allowed, err := i.clients.ClientActive(ctx, c.ClientID)
+		ok, allowed, err := i.clients.ClientActive(ctx, p.ClientID)
 		if err != nil {
-			return Claims{}, fmt.Errorf("check client: %w", err)
+			return Principal{}, fmt.Errorf("check client: %w", err)
 		}
 		if !ok {
-			return Claims{}, fmt.Errorf("%w: client no longer active", ErrInvalidToken)
+			return Principal{}, fmt.Errorf("%w: client no longer active", ErrInvalidToken)
 		}
-		// A scope taken from the client since issuance is taken from its
-		// tokens too.
-		var kept []string
-		for _, sc := range c.Scopes() {
-			if slices.Contains(allowed, sc) {
-				kept = append(kept, sc)
-			}
-		}
-		c.Scope = strings.Join(kept, " ")
+		p.Scopes = slices.DeleteFunc(p.Scopes, func(sc string) bool { return !slices.Contains(allowed, sc) })
 	}
-	return c, nil
+	return p, nil
 }
 
-// Revoke records the token's jti as revoked until it expires.
-func (i *Issuer) Revoke(ctx context.Context, c Claims) error {
-	return i.revocations.RevokeToken(ctx, c.JTI, c.Expiry.Time())
+// Revoke records the token's id as revoked until it expires.
+func (i *Issuer) Revoke(ctx context.Context, p Principal) error {
+	return i.revocations.RevokeToken(ctx, p.TokenID, p.ExpiresAt)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
+	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/token"
 	"github.com/latchkey/latchkey/internal/user"
 )
@@ -68,6 +69,9 @@ type createRequest struct {
 	ClientURI      *string   `json:"client_uri"`
 	LogoURI        *string   `json:"logo_uri"`
 	GrantTypes     *[]string `json:"grant_types"`
+	// TokenEndpointAuthMethod is an extension beyond the seed, as in
+	// RFC 7591 §2; absent, it defaults from client_type.
+	TokenEndpointAuthMethod *string `json:"token_endpoint_auth_method"`
 }
 
 // serverSet are client fields the caller may not supply.
@@ -86,12 +90,14 @@ type ClientJSON struct {
 	AllowedScopes  []string `json:"allowed_scopes"`
 	AllowedOrigins []string `json:"allowed_origins"`
 	GrantTypes     []string `json:"grant_types"`
-	OwnerID        *string  `json:"owner_id"`
-	BrandID        string   `json:"brand_id"`
-	IsFirstParty   bool     `json:"is_first_party"`
-	Enabled        bool     `json:"enabled"`
-	CreatedAt      string   `json:"created_at"`
-	UpdatedAt      string   `json:"updated_at"`
+	// TokenEndpointAuthMethod is how the client authenticates (RFC 7591 §2).
+	TokenEndpointAuthMethod string  `json:"token_endpoint_auth_method"`
+	OwnerID                 *string `json:"owner_id"`
+	BrandID                 string  `json:"brand_id"`
+	IsFirstParty            bool    `json:"is_first_party"`
+	Enabled                 bool    `json:"enabled"`
+	CreatedAt               string  `json:"created_at"`
+	UpdatedAt               string  `json:"updated_at"`
 }
 
 // ToJSON renders a client in the seed 001 shape. It never includes secrets.
@@ -99,7 +105,7 @@ func ToJSON(c client.Client) ClientJSON {
 	return ClientJSON{
 		ID: c.ID, ClientID: c.ClientID, ClientName: c.Name, ClientURI: nullable(c.ClientURI), LogoURI: nullable(c.LogoURI),
 		ClientType: string(c.Type), RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes,
-		AllowedOrigins: c.AllowedOrigins, GrantTypes: c.GrantTypes, OwnerID: nullable(c.OwnerID), BrandID: c.BrandID,
+		AllowedOrigins: c.AllowedOrigins, GrantTypes: c.GrantTypes, TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, OwnerID: nullable(c.OwnerID), BrandID: c.BrandID,
 		IsFirstParty: c.FirstParty, Enabled: c.Enabled,
 		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano), UpdatedAt: c.UpdatedAt.UTC().Format(time.RFC3339Nano),
 	}
@@ -143,7 +149,7 @@ func (h *Handler) CreateClient(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", msg)
 		return
 	}
-	c, secret, err := h.clients.Create(r.Context(), actor(claims), in)
+	c, secret, err := h.clients.Create(r.Context(), claims.Actor(), in)
 	if err != nil {
 		h.writeDomainError(w, r, err)
 		return
@@ -190,6 +196,12 @@ func (req createRequest) toInput() (client.CreateInput, string) {
 	if req.GrantTypes != nil {
 		in.GrantTypes = *req.GrantTypes
 	}
+	if req.TokenEndpointAuthMethod != nil {
+		if *req.TokenEndpointAuthMethod == "" {
+			return client.CreateInput{}, "token_endpoint_auth_method must not be empty"
+		}
+		in.TokenEndpointAuthMethod = *req.TokenEndpointAuthMethod
+	}
 	if req.ClientURI != nil {
 		if *req.ClientURI == "" {
 			return client.CreateInput{}, "client_uri must be a URI"
@@ -219,25 +231,21 @@ func (h *Handler) GetClient(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, getResponse{Client: ToJSON(c)})
 }
 
-func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, scope string) (token.Claims, bool) {
-	claims, f := h.auth.Require(w, r, scope)
+func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, scope string) (token.Principal, bool) {
+	p, f := h.auth.Require(w, r, scope)
 	if f == nil {
-		return claims, true
+		return p, true
 	}
-	if f.Status == http.StatusInternalServerError {
-		writeError(w, f.Status, "server_error", "internal error")
-		return token.Claims{}, false
+	if f.Code == oauth2.CodeServerError {
+		writeError(w, f.HTTPStatus(), f.Code, "internal error")
+		return token.Principal{}, false
 	}
 	code := f.Code
 	if code == "" {
 		code = "unauthorized"
 	}
-	writeError(w, f.Status, code, f.Message)
-	return token.Claims{}, false
-}
-
-func actor(c token.Claims) domain.Actor {
-	return domain.Actor{Subject: c.Subject, ClientID: c.ClientID, Scopes: c.Scopes()}
+	writeError(w, f.HTTPStatus(), code, f.Description)
+	return token.Principal{}, false
 }
 
 func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err error) {

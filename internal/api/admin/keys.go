@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/keys"
 )
 
@@ -13,7 +14,7 @@ const ScopeKeysRotate = "keys:rotate"
 
 // KeyRotator is the key manager as the admin API uses it.
 type KeyRotator interface {
-	Rotate(ctx context.Context, publishDelay time.Duration, by keys.Actor) (keys.Record, error)
+	Rotate(ctx context.Context, publishDelay time.Duration, by domain.Actor) (keys.Record, error)
 	Statuses() []keys.Status
 }
 
@@ -65,7 +66,7 @@ func (h *Handler) RotateKeys(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "this endpoint takes no request body; the publish delay is the server's --key-publish-delay")
 		return
 	}
-	rec, err := h.keys.Rotate(r.Context(), h.keyPublishDelay, keys.Actor{Subject: claims.Subject, ClientID: claims.ClientID})
+	rec, err := h.keys.Rotate(r.Context(), h.keyPublishDelay, claims.Actor())
 	if err != nil {
 		h.writeDomainError(w, r, err)
 		return

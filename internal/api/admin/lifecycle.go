@@ -92,6 +92,9 @@ type patchRequest struct {
 	LogoURI        jsonbody.Optional[string]   `json:"logo_uri"`
 	IsFirstParty   jsonbody.Optional[bool]     `json:"is_first_party"`
 	Enabled        jsonbody.Optional[bool]     `json:"enabled"`
+	// TokenEndpointAuthMethod null resets it to the default for the
+	// client's type.
+	TokenEndpointAuthMethod jsonbody.Optional[string] `json:"token_endpoint_auth_method"`
 }
 
 // immutable are members a patch may not touch.
@@ -147,6 +150,10 @@ func (p patchRequest) toPatch() (client.Patch, string) {
 	out.GrantTypes = list(p.GrantTypes)
 	out.FirstParty = boolean("is_first_party", p.IsFirstParty)
 	out.Enabled = boolean("enabled", p.Enabled)
+	if o := p.TokenEndpointAuthMethod; o.Set {
+		v := o.Value // null: "", the default
+		out.TokenEndpointAuthMethod = &v
+	}
 	return out, msg
 }
 
@@ -192,7 +199,7 @@ func (h *Handler) PatchClient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	version, _ := ifMatch(r)
-	c, err := h.clients.Update(r.Context(), actor(claims), r.PathValue("id"), p, version)
+	c, err := h.clients.Update(r.Context(), claims.Actor(), r.PathValue("id"), p, version)
 	if err != nil {
 		h.writeDomainError(w, r, err)
 		return
@@ -207,7 +214,7 @@ func (h *Handler) DeleteClient(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := h.clients.Delete(r.Context(), actor(claims), r.PathValue("id")); err != nil {
+	if err := h.clients.Delete(r.Context(), claims.Actor(), r.PathValue("id")); err != nil {
 		h.writeDomainError(w, r, err)
 		return
 	}
@@ -247,7 +254,7 @@ func (h *Handler) RotateSecret(w http.ResponseWriter, r *http.Request) {
 			grace = time.Duration(*req.GraceSeconds) * time.Second
 		}
 	}
-	c, secret, err := h.clients.RotateSecret(r.Context(), actor(claims), r.PathValue("id"), grace)
+	c, secret, err := h.clients.RotateSecret(r.Context(), claims.Actor(), r.PathValue("id"), grace)
 	if err != nil {
 		h.writeDomainError(w, r, err)
 		return

@@ -71,7 +71,7 @@ func (h *Handler) CreateUser(w http.ResponseWriter, r *http.Request) {
 	if req.Bot != nil {
 		in.Bot = *req.Bot
 	}
-	u, err := h.users.Create(r.Context(), domain.Actor{Subject: claims.Subject, ClientID: claims.ClientID}, in)
+	u, err := h.users.Create(r.Context(), claims.Actor(), in)
 	var ve *domain.ValidationError
 	switch {
 	case errors.As(err, &ve):

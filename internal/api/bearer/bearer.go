@@ -1,6 +1,7 @@
-// Package bearer authenticates admin API requests with this server's own
-// access tokens (RFC 6750) and enforces the scope each route needs. It sets
-// the WWW-Authenticate challenge; each dialect writes its own error body.
+// Package bearer authenticates requests that carry this server's access
+// tokens (RFC 6750) and enforces the scope each route needs. It sets the
+// WWW-Authenticate challenge; each dialect writes its own error body from
+// the *oauth2.Error it returns.
 package bearer
 
 import (
@@ -11,31 +12,16 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/token"
 )
 
-// Verifier checks a raw access token.
+// Verifier checks a raw access token and says whom it speaks for.
 type Verifier interface {
-	Verify(ctx context.Context, raw string) (token.Claims, error)
+	Verify(ctx context.Context, raw string) (token.Principal, error)
 }
 
-// RFC 6750 §3.1 error codes.
-const (
-	CodeInvalidRequest    = "invalid_request"
-	CodeInvalidToken      = "invalid_token"
-	CodeInsufficientScope = "insufficient_scope"
-)
-
-// Failure says why a request was refused. Code is "" when no credentials
-// were sent at all (RFC 6750 §3.1: no error code in that case).
-type Failure struct {
-	Status  int
-	Code    string
-	Message string
-	Cause   error // for logs only
-}
-
-// Authenticator checks bearer tokens.
+// Authenticator checks bearer tokens. Build it once and share it.
 type Authenticator struct {
 	verifier Verifier
 	realm    string
@@ -49,68 +35,86 @@ func New(v Verifier, realm string, log *slog.Logger) *Authenticator {
 	return &Authenticator{verifier: v, realm: realm, log: log}
 }
 
-// Require authenticates r and checks it holds scope. On failure it sets the
-// WWW-Authenticate header on w and returns the Failure for the dialect to
-// render; on success it returns the token's claims.
-func (a *Authenticator) Require(w http.ResponseWriter, r *http.Request, scope string) (token.Claims, *Failure) {
-	claims, f := a.authenticate(r, scope)
-	if f != nil {
-		if f.Status == http.StatusInternalServerError { // our fault, not the caller's credentials
+// Require authenticates r and checks it holds scope ("" for none). On
+// failure it sets the WWW-Authenticate header on w and returns the error
+// for the dialect to render: Code is "" (status 401) when no credentials
+// were sent at all (RFC 6750 §3.1), and server_error (500, no challenge)
+// when verification itself failed.
+func (a *Authenticator) Require(w http.ResponseWriter, r *http.Request, scope string) (token.Principal, *oauth2.Error) {
+	p, e := a.authenticate(r, scope)
+	if e != nil {
+		if e.Code == oauth2.CodeServerError { // our fault, not the caller's credentials
 			if a.log != nil {
-				a.log.ErrorContext(r.Context(), "token verification failed", "path", r.URL.Path, "err", f.Cause)
+				a.log.ErrorContext(r.Context(), "token verification failed", "path", r.URL.Path, "err", e.Cause)
 			}
-			return token.Claims{}, f
+			return token.Principal{}, e
 		}
-		w.Header().Set("WWW-Authenticate", a.challenge(f, scope))
-		return token.Claims{}, f
+		Challenge(w, a.realm, e, scope)
+		return token.Principal{}, e
 	}
-	return claims, nil
+	return p, nil
 }
 
-func (a *Authenticator) authenticate(r *http.Request, scope string) (token.Claims, *Failure) {
+func (a *Authenticator) authenticate(r *http.Request, scope string) (token.Principal, *oauth2.Error) {
+	raw, e := Token(r)
+	if e != nil {
+		return token.Principal{}, e
+	}
+	p, err := a.verifier.Verify(r.Context(), raw)
+	if errors.Is(err, token.ErrInvalidToken) {
+		return token.Principal{}, (&oauth2.Error{Code: oauth2.CodeInvalidToken,
+			Description: "the access token is invalid, expired or revoked"}).WithCause(err)
+	}
+	if err != nil {
+		return token.Principal{}, (&oauth2.Error{Code: oauth2.CodeServerError, Description: "could not verify the access token"}).WithCause(err)
+	}
+	if scope != "" && !p.HasScope(scope) {
+		return token.Principal{}, oauth2.Errorf(oauth2.CodeInsufficientScope, "the access token lacks the required scope %q", scope)
+	}
+	return p, nil
+}
+
+// Token returns the bearer token in r's Authorization header (RFC 6750
+// §2.1, the only place it is accepted), or why there is none usable.
+func Token(r *http.Request) (string, *oauth2.Error) {
 	if r.URL.Query().Has("access_token") {
-		return token.Claims{}, &Failure{Status: http.StatusBadRequest, Code: CodeInvalidRequest,
-			Message: "access tokens are accepted only in the Authorization header, not in the query string"}
+		return "", oauth2.Errorf(oauth2.CodeInvalidRequest, "access tokens are accepted only in the Authorization header, not in the query string")
 	}
 	headers := r.Header.Values("Authorization")
 	if len(headers) == 0 {
-		return token.Claims{}, &Failure{Status: http.StatusUnauthorized, Message: "an access token is required (Authorization: Bearer <token>)"}
+		return "", noCredentials("an access token is required (Authorization: Bearer <token>)")
 	}
 	if len(headers) > 1 {
-		return token.Claims{}, &Failure{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "more than one Authorization header"}
+		return "", oauth2.Errorf(oauth2.CodeInvalidRequest, "more than one Authorization header")
 	}
 	scheme, raw, ok := strings.Cut(headers[0], " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return token.Claims{}, &Failure{Status: http.StatusUnauthorized, Message: "the Authorization header must use the Bearer scheme"}
+		return "", noCredentials("the Authorization header must use the Bearer scheme")
 	}
 	raw = strings.TrimLeft(raw, " ")
 	if raw == "" || !isToken68(raw) {
-		return token.Claims{}, &Failure{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Message: "the access token is malformed"}
+		return "", oauth2.Errorf(oauth2.CodeInvalidToken, "the access token is malformed")
 	}
-	claims, err := a.verifier.Verify(r.Context(), raw)
-	if errors.Is(err, token.ErrInvalidToken) {
-		return token.Claims{}, &Failure{Status: http.StatusUnauthorized, Code: CodeInvalidToken,
-			Message: "the access token is invalid, expired or revoked", Cause: err}
-	}
-	if err != nil {
-		return token.Claims{}, &Failure{Status: http.StatusInternalServerError, Message: "could not verify the access token", Cause: err}
-	}
-	if scope != "" && !claims.HasScope(scope) {
-		return token.Claims{}, &Failure{Status: http.StatusForbidden, Code: CodeInsufficientScope,
-			Message: fmt.Sprintf("the access token lacks the required scope %q", scope)}
-	}
-	return claims, nil
+	return raw, nil
 }
 
-func (a *Authenticator) challenge(f *Failure, scope string) string {
-	c := fmt.Sprintf("Bearer realm=%q", a.realm)
-	if f.Code != "" {
-		c += fmt.Sprintf(", error=%q", f.Code)
+// noCredentials is RFC 6750 §3.1's case of a request with no usable
+// credentials: 401 and no error code.
+func noCredentials(msg string) *oauth2.Error {
+	return &oauth2.Error{Description: msg, Status: http.StatusUnauthorized}
+}
+
+// Challenge sets the RFC 6750 §3 WWW-Authenticate header for e, naming
+// scope when it was missing from the token.
+func Challenge(w http.ResponseWriter, realm string, e *oauth2.Error, scope string) {
+	c := fmt.Sprintf("Bearer realm=%q", realm)
+	if e.Code != "" {
+		c += fmt.Sprintf(", error=%q", e.Code)
 	}
-	if f.Code == CodeInsufficientScope {
+	if e.Code == oauth2.CodeInsufficientScope {
 		c += fmt.Sprintf(", scope=%q", scope)
 	}
-	return c
+	w.Header().Set("WWW-Authenticate", c)
 }
 
 // isToken68 checks RFC 9110 token68 syntax: 1*( ALPHA / DIGIT / "-" / "." /

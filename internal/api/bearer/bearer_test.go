@@ -12,29 +12,30 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/token"
 )
 
 // fakeVerifier accepts the tokens in claims and fails every other token
 // with err (token.ErrInvalidToken-wrapping unless set).
 type fakeVerifier struct {
-	claims map[string]token.Claims
+	claims map[string]token.Principal
 	err    error
 	calls  []string
 }
 
-func (f *fakeVerifier) Verify(ctx context.Context, raw string) (token.Claims, error) {
+func (f *fakeVerifier) Verify(ctx context.Context, raw string) (token.Principal, error) {
 	f.calls = append(f.calls, raw)
 	if ctx == nil {
-		return token.Claims{}, errors.New("nil context")
+		return token.Principal{}, errors.New("nil context")
 	}
 	if c, ok := f.claims[raw]; ok {
 		return c, nil
 	}
 	if f.err != nil {
-		return token.Claims{}, f.err
+		return token.Principal{}, f.err
 	}
-	return token.Claims{}, fmt.Errorf("%w: unknown token", token.ErrInvalidToken)
+	return token.Principal{}, fmt.Errorf("%w: unknown token", token.ErrInvalidToken)
 }
 
 const (
@@ -45,9 +46,9 @@ const (
 )
 
 func newVerifier() *fakeVerifier {
-	return &fakeVerifier{claims: map[string]token.Claims{
-		goodToken: {Subject: "admin", ClientID: "cli", JTI: "j1", Scope: "openid clients:create clients:read"},
-		weakToken: {Subject: "reader", ClientID: "cli", JTI: "j2", Scope: "clients:read clients:created"},
+	return &fakeVerifier{claims: map[string]token.Principal{
+		goodToken: {Subject: "admin", ClientID: "cli", TokenID: "j1", Scopes: strings.Fields("openid clients:create clients:read")},
+		weakToken: {Subject: "reader", ClientID: "cli", TokenID: "j2", Scopes: strings.Fields("clients:read clients:created")},
 	}}
 }
 
@@ -82,49 +83,49 @@ func TestRequire(t *testing.T) {
 			challenge: `Bearer realm="test"`},
 		{name: "token without scheme", headers: []string{goodToken}, status: 401, code: "",
 			challenge: `Bearer realm="test"`},
-		{name: "empty token", headers: []string{"Bearer "}, status: 401, code: CodeInvalidToken,
+		{name: "empty token", headers: []string{"Bearer "}, status: 401, code: oauth2.CodeInvalidToken,
 			challenge: `Bearer realm="test", error="invalid_token"`},
-		{name: "token with space", headers: []string{"Bearer abc def"}, status: 401, code: CodeInvalidToken,
+		{name: "token with space", headers: []string{"Bearer abc def"}, status: 401, code: oauth2.CodeInvalidToken,
 			challenge: `Bearer realm="test", error="invalid_token"`},
-		{name: "token with quote", headers: []string{`Bearer abc"def`}, status: 401, code: CodeInvalidToken,
+		{name: "token with quote", headers: []string{`Bearer abc"def`}, status: 401, code: oauth2.CodeInvalidToken,
 			challenge: `Bearer realm="test", error="invalid_token"`},
-		{name: "token with comma", headers: []string{"Bearer abc,def"}, status: 401, code: CodeInvalidToken,
+		{name: "token with comma", headers: []string{"Bearer abc,def"}, status: 401, code: oauth2.CodeInvalidToken,
 			challenge: `Bearer realm="test", error="invalid_token"`},
-		{name: "token with non-ASCII", headers: []string{"Bearer abcé"}, status: 401, code: CodeInvalidToken,
+		{name: "token with non-ASCII", headers: []string{"Bearer abcé"}, status: 401, code: oauth2.CodeInvalidToken,
 			challenge: `Bearer realm="test", error="invalid_token"`},
-		{name: "token with control char", headers: []string{"Bearer abc\x01"}, status: 401, code: CodeInvalidToken,
+		{name: "token with control char", headers: []string{"Bearer abc\x01"}, status: 401, code: oauth2.CodeInvalidToken,
 			challenge: `Bearer realm="test", error="invalid_token"`},
-		{name: "padding in the middle", headers: []string{"Bearer abc=def"}, status: 401, code: CodeInvalidToken,
+		{name: "padding in the middle", headers: []string{"Bearer abc=def"}, status: 401, code: oauth2.CodeInvalidToken,
 			challenge: `Bearer realm="test", error="invalid_token"`},
-		{name: "only padding", headers: []string{"Bearer ==="}, status: 401, code: CodeInvalidToken,
+		{name: "only padding", headers: []string{"Bearer ==="}, status: 401, code: oauth2.CodeInvalidToken,
 			challenge: `Bearer realm="test", error="invalid_token"`},
-		{name: "trailing space", headers: []string{"Bearer " + goodToken + " "}, status: 401, code: CodeInvalidToken,
+		{name: "trailing space", headers: []string{"Bearer " + goodToken + " "}, status: 401, code: oauth2.CodeInvalidToken,
 			challenge: `Bearer realm="test", error="invalid_token"`},
 
-		{name: "verifier rejects token", headers: []string{"Bearer unknown"}, status: 401, code: CodeInvalidToken,
+		{name: "verifier rejects token", headers: []string{"Bearer unknown"}, status: 401, code: oauth2.CodeInvalidToken,
 			challenge: `Bearer realm="test", error="invalid_token"`, verified: true},
 		{name: "verifier error wraps ErrInvalidToken twice", headers: []string{"Bearer unknown"},
 			verifyErr: fmt.Errorf("outer: %w", fmt.Errorf("%w: expired", token.ErrInvalidToken)),
-			status:    401, code: CodeInvalidToken,
+			status:    401, code: oauth2.CodeInvalidToken,
 			challenge: `Bearer realm="test", error="invalid_token"`, verified: true},
 		{name: "verifier infrastructure error", headers: []string{"Bearer unknown"},
-			verifyErr: errors.New("database is locked"), status: 500, code: "",
+			verifyErr: errors.New("database is locked"), status: 500, code: oauth2.CodeServerError,
 			challenge: "", verified: true}, // our failure: no challenge to the caller
 
 		{name: "missing scope", headers: []string{"Bearer " + weakToken}, scope: createScope, status: 403,
-			code:      CodeInsufficientScope,
+			code:      oauth2.CodeInsufficientScope,
 			challenge: `Bearer realm="test", error="insufficient_scope", scope="clients:create"`, verified: true},
 
-		{name: "token in query", url: "/admin/clients?access_token=" + goodToken, status: 400, code: CodeInvalidRequest,
+		{name: "token in query", url: "/admin/clients?access_token=" + goodToken, status: 400, code: oauth2.CodeInvalidRequest,
 			challenge: `Bearer realm="test", error="invalid_request"`},
-		{name: "empty token in query", url: "/admin/clients?access_token=", status: 400, code: CodeInvalidRequest,
+		{name: "empty token in query", url: "/admin/clients?access_token=", status: 400, code: oauth2.CodeInvalidRequest,
 			challenge: `Bearer realm="test", error="invalid_request"`},
 		{name: "token in query and header", url: "/admin/clients?access_token=x", headers: []string{"Bearer " + goodToken},
-			status: 400, code: CodeInvalidRequest, challenge: `Bearer realm="test", error="invalid_request"`},
+			status: 400, code: oauth2.CodeInvalidRequest, challenge: `Bearer realm="test", error="invalid_request"`},
 		{name: "two Authorization headers", headers: []string{"Bearer " + goodToken, "Bearer " + goodToken},
-			status: 400, code: CodeInvalidRequest, challenge: `Bearer realm="test", error="invalid_request"`},
+			status: 400, code: oauth2.CodeInvalidRequest, challenge: `Bearer realm="test", error="invalid_request"`},
 		{name: "Bearer and Basic headers", headers: []string{"Bearer " + goodToken, "Basic YTpi"},
-			status: 400, code: CodeInvalidRequest, challenge: `Bearer realm="test", error="invalid_request"`},
+			status: 400, code: oauth2.CodeInvalidRequest, challenge: `Bearer realm="test", error="invalid_request"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,7 +154,7 @@ func TestRequire(t *testing.T) {
 					t.Errorf("WWW-Authenticate set on success: %q", got)
 				}
 				want := v.claims[v.calls[0]]
-				if claims.Subject != want.Subject || claims.JTI != want.JTI || claims.Scope != want.Scope || claims.ClientID != want.ClientID {
+				if !reflect.DeepEqual(claims, want) {
 					t.Errorf("claims = %+v, want %+v", claims, want)
 				}
 				return
@@ -161,13 +162,13 @@ func TestRequire(t *testing.T) {
 			if f == nil {
 				t.Fatalf("Require succeeded with claims %+v, want %d", claims, tt.status)
 			}
-			if f.Status != tt.status || f.Code != tt.code {
-				t.Errorf("failure = %d %q, want %d %q (%s)", f.Status, f.Code, tt.status, tt.code, f.Message)
+			if f.HTTPStatus() != tt.status || f.Code != tt.code {
+				t.Errorf("failure = %d %q, want %d %q (%s)", f.HTTPStatus(), f.Code, tt.status, tt.code, f.Description)
 			}
-			if f.Message == "" {
+			if f.Description == "" {
 				t.Error("failure has no message")
 			}
-			if !reflect.DeepEqual(claims, token.Claims{}) {
+			if !reflect.DeepEqual(claims, token.Principal{}) {
 				t.Errorf("claims returned with failure: %+v", claims)
 			}
 			got := w.Header().Values("WWW-Authenticate")
@@ -197,14 +198,14 @@ func TestRequirePassesRawToken(t *testing.T) {
 // The scope must match a whole space-separated entry, not a prefix or a
 // substring of one.
 func TestRequireScopeIsExact(t *testing.T) {
-	v := &fakeVerifier{claims: map[string]token.Claims{
-		"t": {Subject: "s", Scope: "clients:created xclients:create clients:create:all"},
+	v := &fakeVerifier{claims: map[string]token.Principal{
+		"t": {Subject: "s", Scopes: strings.Fields("clients:created xclients:create clients:create:all")},
 	}}
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.Header.Set("Authorization", "Bearer t")
 	w := httptest.NewRecorder()
 	_, f := New(v, realm, nil).Require(w, r, createScope)
-	if f == nil || f.Status != http.StatusForbidden {
+	if f == nil || f.HTTPStatus() != http.StatusForbidden {
 		t.Fatalf("Require = %+v, want 403", f)
 	}
 }
@@ -249,7 +250,7 @@ func TestRequireLogsInfrastructureFailures(t *testing.T) {
 	r := httptest.NewRequest("POST", "/x", nil)
 	r.Header.Set("Authorization", "Bearer secret-token-value")
 	w := httptest.NewRecorder()
-	if _, f := New(v, "test", log).Require(w, r, ""); f == nil || f.Status != 500 {
+	if _, f := New(v, "test", log).Require(w, r, ""); f == nil || f.HTTPStatus() != 500 {
 		t.Fatalf("failure = %+v", f)
 	}
 	out := buf.String()

@@ -73,7 +73,7 @@ var fieldNames = map[string]string{
 func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 	claims, f := h.auth.Require(w, r, Scope)
 	if f != nil {
-		writeError(w, f.Status, f.Message)
+		writeError(w, f.HTTPStatus(), f.Description)
 		return
 	}
 	var req request
@@ -86,7 +86,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
-	c, secret, err := h.clients.Create(r.Context(), domain.Actor{Subject: claims.Subject, ClientID: claims.ClientID, Scopes: claims.Scopes()}, in)
+	c, secret, err := h.clients.Create(r.Context(), claims.Actor(), in)
 	var ve *domain.ValidationError
 	var pe *client.PrivilegeError
 	switch {

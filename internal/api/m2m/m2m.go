@@ -68,7 +68,7 @@ var fieldNames = map[string]string{
 func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 	claims, f := h.auth.Require(w, r, Scope)
 	if f != nil {
-		writeProblem(w, f.Status, f.Message, nil)
+		writeProblem(w, f.HTTPStatus(), f.Description, nil)
 		return
 	}
 	var req request
@@ -85,7 +85,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusBadRequest, "One or more fields are invalid.", errs)
 		return
 	}
-	c, secret, err := h.clients.Create(r.Context(), domain.Actor{Subject: claims.Subject, ClientID: claims.ClientID, Scopes: claims.Scopes()}, in)
+	c, secret, err := h.clients.Create(r.Context(), claims.Actor(), in)
 	var ve *domain.ValidationError
 	var pe *client.PrivilegeError
 	switch {

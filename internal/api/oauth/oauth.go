@@ -1,10 +1,10 @@
 // Package oauth is the HTTP adapter for the protocol endpoints: token
 // (RFC 6749), introspection (RFC 7662), revocation (RFC 7009), discovery
-// (RFC 8414 / OIDC Discovery) and the JWKS.
+// (RFC 8414 / OIDC Discovery) and the JWKS. It reads forms and writes
+// JSON; the protocol itself lives in internal/oauth2.
 package oauth
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,7 +19,9 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/keys"
-	"github.com/latchkey/latchkey/internal/token"
+	"github.com/latchkey/latchkey/internal/oauth2"
+	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
+	"github.com/latchkey/latchkey/internal/oauth2/provider"
 )
 
 // MaxFormBytes bounds a form-encoded request body.
@@ -27,10 +29,10 @@ const MaxFormBytes = 16 << 10
 
 // Handler serves the OAuth endpoints.
 type Handler struct {
-	tokens *token.Service
-	keys   *keys.Manager
-	issuer string
-	log    *slog.Logger
+	provider *provider.Provider
+	keys     *keys.Manager
+	issuer   string
+	log      *slog.Logger
 	// registrationEndpoint is advertised in discovery; "" when dynamic
 	// registration is off.
 	registrationEndpoint string
@@ -47,8 +49,8 @@ func WithRegistrationEndpoint(url string) Option {
 }
 
 // New returns a Handler. issuer is the issuer identifier (no trailing slash).
-func New(tokens *token.Service, keys *keys.Manager, issuer string, log *slog.Logger, opts ...Option) *Handler {
-	h := &Handler{tokens: tokens, keys: keys, issuer: strings.TrimSuffix(issuer, "/"), log: log, jwksMaxAge: DefaultJWKSMaxAge}
+func New(p *provider.Provider, keys *keys.Manager, issuer string, log *slog.Logger, opts ...Option) *Handler {
+	h := &Handler{provider: p, keys: keys, issuer: strings.TrimSuffix(issuer, "/"), log: log, jwksMaxAge: DefaultJWKSMaxAge}
 	for _, o := range opts {
 		o(h)
 	}
@@ -62,13 +64,12 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, creds.Method)
 		return
 	}
-	req := token.Request{GrantType: form.Get("grant_type"), Client: creds, Scope: form.Get("scope"), HasScope: form.Has("scope")}
-	resp, err := h.tokens.Exchange(r.Context(), req)
+	resp, err := h.provider.Token(r.Context(), oauth2.ParseTokenRequest(form, creds))
 	if err != nil {
 		h.writeError(w, r, err, creds.Method)
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	WriteJSON(w, http.StatusOK, resp)
 }
 
 // Introspect serves POST /oauth2/introspect.
@@ -78,12 +79,12 @@ func (h *Handler) Introspect(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, creds.Method)
 		return
 	}
-	res, err := h.tokens.Introspect(r.Context(), creds, form.Get("token"))
+	res, err := h.provider.Introspect(r.Context(), creds, form.Get("token"))
 	if err != nil {
 		h.writeError(w, r, err, creds.Method)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	WriteJSON(w, http.StatusOK, res)
 }
 
 // Revoke serves POST /oauth2/revoke.
@@ -93,7 +94,7 @@ func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, creds.Method)
 		return
 	}
-	if err := h.tokens.Revoke(r.Context(), creds, form.Get("token")); err != nil {
+	if err := h.provider.Revoke(r.Context(), creds, form.Get("token")); err != nil {
 		h.writeError(w, r, err, creds.Method)
 		return
 	}
@@ -102,53 +103,36 @@ func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseClientRequest reads a form-encoded POST body (never the query
-// string), rejects repeated parameters (RFC 6749 §3.2) and extracts client
-// credentials from Basic auth or the body, but not both (§2.3).
-func parseClientRequest(w http.ResponseWriter, r *http.Request) (url.Values, token.Credentials, error) {
-	var creds token.Credentials
+// string), rejects repeated parameters (RFC 6749 §3.2) and finds the client
+// credentials in it and the Authorization header.
+func parseClientRequest(w http.ResponseWriter, r *http.Request) (url.Values, oauth2.Credentials, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, creds, invalidRequest("the request body must be application/x-www-form-urlencoded")
+		return nil, oauth2.Credentials{}, invalidRequest("the request body must be application/x-www-form-urlencoded")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFormBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, creds, &token.Error{Code: token.CodeInvalidRequest, Description: "request body is too large"}
+			return nil, oauth2.Credentials{}, invalidRequest("request body is too large")
 		}
-		return nil, creds, invalidRequest("could not read the request body")
+		return nil, oauth2.Credentials{}, invalidRequest("could not read the request body")
 	}
 	// Only the body counts (RFC 6749 §3.2); r.ParseForm would also read
 	// the URL query.
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		return nil, creds, invalidRequest("the request body is not a valid form")
+		return nil, oauth2.Credentials{}, invalidRequest("the request body is not a valid form")
 	}
 	for k, v := range form {
 		if len(v) > 1 {
-			return nil, creds, invalidRequest("parameter " + truncate(k) + " is repeated")
+			return nil, oauth2.Credentials{}, invalidRequest("parameter " + oauth2.Truncate(k) + " is repeated")
 		}
 	}
-	basicID, basicSecret, hasBasic, err := basicAuth(r)
+	creds, err := clientauth.FromRequest(r.Header.Get("Authorization"), form, sourceOf(r))
 	if err != nil {
-		creds.Method = token.AuthBasic
 		return nil, creds, err
 	}
-	switch {
-	case hasBasic && form.Has("client_secret"):
-		creds.Method = token.AuthBasic
-		return nil, creds, invalidRequest("use one client authentication method: HTTP Basic or client_secret in the body, not both")
-	case hasBasic && form.Has("client_id") && form.Get("client_id") != basicID:
-		creds.Method = token.AuthBasic
-		return nil, creds, invalidRequest("client_id in the body does not match the HTTP Basic credentials")
-	case hasBasic:
-		creds = token.Credentials{ClientID: basicID, Secret: basicSecret, Method: token.AuthBasic}
-	case form.Has("client_secret"):
-		creds = token.Credentials{ClientID: form.Get("client_id"), Secret: form.Get("client_secret"), Method: token.AuthPost}
-	default:
-		creds = token.Credentials{ClientID: form.Get("client_id"), Method: token.AuthNone}
-	}
-	creds.Source = sourceOf(r)
 	return form, creds, nil
 }
 
@@ -162,88 +146,45 @@ func sourceOf(r *http.Request) string {
 	return host
 }
 
-// basicAuth decodes an HTTP Basic header; per RFC 6749 §2.3.1 the id and
-// secret are form-urlencoded before base64.
-func basicAuth(r *http.Request) (id, secret string, ok bool, err error) {
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		return "", "", false, nil
-	}
-	scheme, payload, _ := strings.Cut(h, " ")
-	if !strings.EqualFold(scheme, "Basic") {
-		return "", "", false, invalidRequest("the Authorization header must use the Basic scheme at this endpoint")
-	}
-	id, secret, err = DecodeBasic(strings.TrimSpace(payload))
-	if err != nil {
-		return "", "", false, &token.Error{Code: token.CodeInvalidClient, Description: "malformed HTTP Basic credentials", Cause: err}
-	}
-	return id, secret, true, nil
+func invalidRequest(desc string) *oauth2.Error {
+	return &oauth2.Error{Code: oauth2.CodeInvalidRequest, Description: desc}
 }
 
-// DecodeBasic decodes the base64 payload of a Basic header into a client id
-// and secret, undoing the form-urlencoding RFC 6749 §2.3.1 requires.
-func DecodeBasic(payload string) (id, secret string, err error) {
-	raw, err := base64.StdEncoding.DecodeString(payload)
-	if err != nil {
-		return "", "", errors.New("not base64")
-	}
-	rawID, rawSecret, ok := strings.Cut(string(raw), ":")
-	if !ok {
-		return "", "", errors.New("no colon")
-	}
-	if id, err = url.QueryUnescape(rawID); err != nil {
-		return "", "", errors.New("bad client_id encoding")
-	}
-	if secret, err = url.QueryUnescape(rawSecret); err != nil {
-		return "", "", errors.New("bad client_secret encoding")
-	}
-	if id == "" {
-		return "", "", errors.New("empty client_id")
-	}
-	return id, secret, nil
-}
-
-func invalidRequest(desc string) *token.Error {
-	return &token.Error{Code: token.CodeInvalidRequest, Description: desc}
-}
-
-func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
-}
-
-type errorBody struct {
+// ErrorBody is the RFC 6749 §5.2 error body, which RFC 7009 and RFC 7591
+// share.
+type ErrorBody struct {
 	Error       string `json:"error"`
 	Description string `json:"error_description,omitempty"`
 }
 
-// writeError renders an RFC 6749 §5.2 error. invalid_client is 401 with a
-// Basic challenge (RFC 9110 requires a challenge on every 401).
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, method token.AuthMethod) {
-	var oe *token.Error
+// WriteError renders e as an RFC 6749 §5.2 error with the status e gives,
+// and Retry-After when it was throttled. Callers set any challenge.
+func WriteError(w http.ResponseWriter, e *oauth2.Error) {
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", fmt.Sprintf("%d", int(e.RetryAfter.Seconds()+0.999)))
+	}
+	WriteJSON(w, e.HTTPStatus(), ErrorBody{Error: e.Code, Description: e.Description})
+}
+
+// writeError renders err. invalid_client is 401 with a Basic challenge
+// (RFC 9110 requires a challenge on every 401); anything but an
+// *oauth2.Error is logged and answered server_error.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, method string) {
+	var oe *oauth2.Error
 	if !errors.As(err, &oe) {
 		h.log.ErrorContext(r.Context(), "oauth endpoint failed", "path", r.URL.Path, "err", err)
-		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "server_error", Description: "internal error"})
+		WriteError(w, &oauth2.Error{Code: oauth2.CodeServerError, Description: "internal error"})
 		return
 	}
-	status := http.StatusBadRequest
-	if oe.RetryAfter > 0 {
-		w.Header().Set("Retry-After", fmt.Sprintf("%d", int(oe.RetryAfter.Seconds()+0.999)))
-		writeJSON(w, http.StatusTooManyRequests, errorBody{Error: oe.Code, Description: oe.Description})
-		return
-	}
-	if oe.Code == token.CodeInvalidClient {
-		status = http.StatusUnauthorized
+	if oe.Code == oauth2.CodeInvalidClient && oe.RetryAfter == 0 {
 		w.Header().Set("WWW-Authenticate", `Basic realm="latchkey", charset="UTF-8"`)
-		h.log.InfoContext(r.Context(), "client authentication failed", "path", r.URL.Path, "method", string(method), "reason", oe.Description)
+		h.log.InfoContext(r.Context(), "client authentication failed", "path", r.URL.Path, "method", method, "reason", oe.Description)
 	}
-	writeJSON(w, status, errorBody{Error: oe.Code, Description: oe.Description})
+	WriteError(w, oe)
 }
 
 // writeJSON adds the HTTP/1.0 cache directive RFC 6749 §5.1 asks for.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Pragma", "no-cache")
 	jsonbody.Write(w, status, "", v)
 }
@@ -268,48 +209,19 @@ func (h *Handler) JWKS(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(h.keys.JWKS())
 }
 
-// Metadata is the discovery document (RFC 8414 §2, OIDC Discovery §3).
-type Metadata struct {
-	Issuer                           string   `json:"issuer"`
-	TokenEndpoint                    string   `json:"token_endpoint"`
-	JWKSURI                          string   `json:"jwks_uri"`
-	IntrospectionEndpoint            string   `json:"introspection_endpoint"`
-	RevocationEndpoint               string   `json:"revocation_endpoint"`
-	GrantTypesSupported              []string `json:"grant_types_supported"`
-	ResponseTypesSupported           []string `json:"response_types_supported"`
-	TokenEndpointAuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
-	IntrospectionEndpointAuthMethods []string `json:"introspection_endpoint_auth_methods_supported"`
-	RevocationEndpointAuthMethods    []string `json:"revocation_endpoint_auth_methods_supported"`
-	SubjectTypesSupported            []string `json:"subject_types_supported"`
-	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
-	AccessTokenSigningAlgValues      []string `json:"access_token_signing_alg_values_supported"`
-	ScopesSupported                  []string `json:"scopes_supported,omitempty"`
-	ServiceDocumentation             string   `json:"service_documentation,omitempty"`
-	RegistrationEndpoint             string   `json:"registration_endpoint,omitempty"`
-}
-
 // Discovery serves both /.well-known/openid-configuration and
-// /.well-known/oauth-authorization-server. The authorization endpoint is
-// not implemented yet, so no response type is advertised.
+// /.well-known/oauth-authorization-server. The document is derived from
+// the registered grants and authentication methods (provider.Metadata).
 func (h *Handler) Discovery(w http.ResponseWriter, r *http.Request) {
-	methods := []string{string(token.AuthBasic), string(token.AuthPost)}
-	m := Metadata{
-		Issuer:                           h.issuer,
-		TokenEndpoint:                    h.issuer + "/oauth2/token",
-		JWKSURI:                          h.issuer + "/.well-known/jwks.json",
-		IntrospectionEndpoint:            h.issuer + "/oauth2/introspect",
-		RevocationEndpoint:               h.issuer + "/oauth2/revoke",
-		GrantTypesSupported:              []string{"client_credentials"},
-		ResponseTypesSupported:           []string{},
-		TokenEndpointAuthMethods:         methods,
-		IntrospectionEndpointAuthMethods: methods,
-		RevocationEndpointAuthMethods:    methods,
-		SubjectTypesSupported:            []string{"public"},
-		IDTokenSigningAlgValuesSupported: []string{string(keys.Algorithm)},
-		AccessTokenSigningAlgValues:      []string{string(keys.Algorithm)},
-		ServiceDocumentation:             h.issuer + "/openapi.json",
-		RegistrationEndpoint:             h.registrationEndpoint,
-	}
+	m := h.provider.Metadata(provider.Endpoints{
+		Issuer:               h.issuer,
+		Token:                h.issuer + "/oauth2/token",
+		JWKS:                 h.issuer + "/.well-known/jwks.json",
+		Introspection:        h.issuer + "/oauth2/introspect",
+		Revocation:           h.issuer + "/oauth2/revoke",
+		ServiceDocumentation: h.issuer + "/openapi.json",
+		Registration:         h.registrationEndpoint,
+	})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	_ = json.NewEncoder(w).Encode(m)

@@ -156,9 +156,9 @@ type route struct{ method, path string }
 
 func (r route) String() string { return r.method + " " + r.path }
 
-var routePattern = regexp.MustCompile(`mux\.Handle(?:Func)?\(\s*"(?:([A-Z]+) +)?(/[^"]*)"`)
+var routePattern = regexp.MustCompile(`r\.(?:api|page)\(\s*"(?:([A-Z]+) +)?(/[^"]*)"`)
 
-// serverRoutes parses every mux.HandleFunc("METHOD /path", ...) in
+// serverRoutes parses every r.api("METHOD /path", ...) and r.page(...) in
 // routes.go and converts ServeMux wildcards to OpenAPI templates.
 func serverRoutes(t testing.TB) []route {
 	t.Helper()

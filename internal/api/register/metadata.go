@@ -13,13 +13,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/keys"
-)
-
-// RFC 7591 §2 token_endpoint_auth_method values this server implements.
-const (
-	AuthClientSecretBasic = "client_secret_basic"
-	AuthClientSecretPost  = "client_secret_post"
-	AuthNone              = "none"
+	"github.com/latchkey/latchkey/internal/oauth2"
 )
 
 // ResponseTypeCode is the only response type supported (RFC 7591 §2).
@@ -102,12 +96,12 @@ var unsupported = map[string][]any{
 
 // decode reads the body: jsonbody's Content-Type and size limits, wrong
 // types and duplicate members refused, unknown members kept aside.
-func decode(w http.ResponseWriter, r *http.Request, dst *metadata) *httpError {
+func decode(w http.ResponseWriter, r *http.Request, dst *metadata) *oauth2.Error {
 	if e := jsonbody.Decode(w, r, dst, jsonbody.Options{IgnoreUnknown: true}); e != nil {
 		if e.Status == http.StatusBadRequest {
 			return metadataError("%s", e.Message)
 		}
-		return &httpError{status: e.Status, code: e.Code, description: e.Message}
+		return &oauth2.Error{Status: e.Status, Code: e.Code, Description: e.Message}
 	}
 	return nil
 }
@@ -121,35 +115,37 @@ type translated struct {
 	grants    []string
 	clientURI string
 	logoURI   string
+	// authMethod "" → the default for the type.
+	authMethod string
 }
 
 func (t translated) createInput() client.CreateInput {
 	return client.CreateInput{Name: t.name, Type: t.typ, RedirectURIs: t.redirects, AllowedScopes: t.scopes,
-		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI}
+		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod}
 }
 
 func (t translated) metadata() client.Metadata {
 	return client.Metadata{Name: t.name, Type: t.typ, RedirectURIs: t.redirects, AllowedScopes: t.scopes,
-		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI}
+		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod}
 }
 
 // translate maps the wire metadata onto the core's input, applying the
 // RFC 7591 §2 defaults. It checks only what has no place in the core: the
 // metadata this server refuses, the auth method and response_types, which
 // the core does not carry. Everything else is validated by the core.
-func (m metadata) translate() (translated, *httpError) {
+func (m metadata) translate() (translated, *oauth2.Error) {
 	if e := checkUnsupported(m.Unknown); e != nil {
 		return translated{}, e
 	}
 	t := translated{typ: client.Confidential, name: DefaultClientName, grants: []string{client.GrantAuthorizationCode}}
 	if m.TokenEndpointAuthMethod != nil {
-		switch *m.TokenEndpointAuthMethod {
-		case AuthClientSecretBasic, AuthClientSecretPost:
-		case AuthNone:
+		switch t.authMethod = *m.TokenEndpointAuthMethod; t.authMethod {
+		case client.AuthMethodSecretBasic, client.AuthMethodSecretPost:
+		case client.AuthMethodNone:
 			t.typ = client.Public
 		default:
-			return translated{}, metadataError("token_endpoint_auth_method %q is not supported (supported: %s, %s, %s)",
-				truncate(*m.TokenEndpointAuthMethod), AuthClientSecretBasic, AuthClientSecretPost, AuthNone)
+			return translated{}, metadataError("token_endpoint_auth_method %q is not supported (supported: %s)",
+				truncate(*m.TokenEndpointAuthMethod), strings.Join(client.AuthMethods, ", "))
 		}
 	}
 	if m.GrantTypes != nil {
@@ -178,7 +174,7 @@ func (m metadata) translate() (translated, *httpError) {
 	return t, nil
 }
 
-func checkUnsupported(unknown map[string]jsontext.Value) *httpError {
+func checkUnsupported(unknown map[string]jsontext.Value) *oauth2.Error {
 	names := make([]string, 0, len(unknown))
 	for name := range unknown {
 		if _, ok := unsupported[name]; ok {
@@ -201,7 +197,7 @@ func checkUnsupported(unknown map[string]jsontext.Value) *httpError {
 // checkResponseTypes allows only "code", and requires response_types and
 // grant_types to agree (RFC 7591 §2.1): code if and only if
 // authorization_code.
-func checkResponseTypes(rts, grants []string) *httpError {
+func checkResponseTypes(rts, grants []string) *oauth2.Error {
 	for i, rt := range rts {
 		if rt != ResponseTypeCode {
 			return metadataError("response_types[%d]: %q is not supported (supported: code)", i, truncate(rt))
@@ -285,7 +281,7 @@ func (h *Handler) info(c client.Client, regToken string) info {
 		RedirectURIs:            nonNil(c.RedirectURIs),
 		GrantTypes:              nonNil(c.GrantTypes),
 		ResponseTypes:           []string{},
-		TokenEndpointAuthMethod: AuthNone,
+		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
 		ClientName:              c.Name,
 		ClientURI:               c.ClientURI,
 		LogoURI:                 c.LogoURI,
@@ -295,7 +291,6 @@ func (h *Handler) info(c client.Client, regToken string) info {
 		b.ResponseTypes = []string{ResponseTypeCode}
 	}
 	if c.Type == client.Confidential {
-		b.TokenEndpointAuthMethod = AuthClientSecretBasic
 		var never int64
 		b.ClientSecretExpiresAt = &never
 	}

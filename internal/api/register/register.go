@@ -7,7 +7,6 @@
 package register
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,10 +15,10 @@ import (
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/api/bearer"
-	"github.com/latchkey/latchkey/internal/api/jsonbody"
+	"github.com/latchkey/latchkey/internal/api/oauth"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
-	"github.com/latchkey/latchkey/internal/token"
+	"github.com/latchkey/latchkey/internal/oauth2"
 )
 
 // Mode says who may register clients.
@@ -57,13 +56,6 @@ const Scope = "clients:create"
 
 // Path is where registration is served; management lives under it.
 const Path = "/oauth2/register"
-
-// RFC 7591 §3.2.2 error codes, and the RFC 6749 one for failures.
-const (
-	CodeInvalidRedirectURI    = "invalid_redirect_uri"
-	CodeInvalidClientMetadata = "invalid_client_metadata"
-	CodeServerError           = "server_error"
-)
 
 // Deps are what the handler needs.
 type Deps struct {
@@ -133,21 +125,21 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 	}
 	actor := domain.Actor{Subject: client.DCRSubject, Anonymous: true}
 	if h.mode == ModeToken {
-		claims, f := h.auth.Require(w, r, Scope)
+		p, f := h.auth.Require(w, r, Scope)
 		if f != nil {
-			h.writeBearerFailure(w, r, f)
+			writeBearerFailure(w, f)
 			return
 		}
-		actor = domain.Actor{Subject: claims.Subject, ClientID: claims.ClientID, Scopes: claims.Scopes()}
+		actor = p.Actor()
 	}
 	var req metadata
 	if e := decode(w, r, &req); e != nil {
-		writeError(w, e.status, e.code, e.description)
+		oauth.WriteError(w, e)
 		return
 	}
 	tr, e := req.translate()
 	if e != nil {
-		writeError(w, e.status, e.code, e.description)
+		oauth.WriteError(w, e)
 		return
 	}
 	c, secret, regToken, err := h.clients.Register(r.Context(), actor, tr.createInput())
@@ -161,7 +153,7 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.InfoContext(r.Context(), "client registered", "dialect", "rfc7591", "client_id", c.ClientID,
 		"mode", string(h.mode), "actor", actor.Subject)
-	writeJSON(w, http.StatusCreated, body)
+	oauth.WriteJSON(w, http.StatusCreated, body)
 }
 
 // Read serves GET /oauth2/register/{client_id} (RFC 7592 §2.1). The
@@ -171,7 +163,7 @@ func (h *Handler) Read(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, h.info(c, raw))
+	oauth.WriteJSON(w, http.StatusOK, h.info(c, raw))
 }
 
 // Replace serves PUT /oauth2/register/{client_id} (RFC 7592 §2.2): the
@@ -183,16 +175,16 @@ func (h *Handler) Replace(w http.ResponseWriter, r *http.Request) {
 	}
 	var req metadata
 	if e := decode(w, r, &req); e != nil {
-		writeError(w, e.status, e.code, e.description)
+		oauth.WriteError(w, e)
 		return
 	}
 	if e := h.checkUpdateRequest(c, req); e != nil {
-		writeError(w, e.status, e.code, e.description)
+		oauth.WriteError(w, e)
 		return
 	}
 	tr, e := req.translate()
 	if e != nil {
-		writeError(w, e.status, e.code, e.description)
+		oauth.WriteError(w, e)
 		return
 	}
 	if req.TokenEndpointAuthMethod == nil {
@@ -204,7 +196,7 @@ func (h *Handler) Replace(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.InfoContext(r.Context(), "client registration updated", "dialect", "rfc7592", "client_id", c.ClientID)
-	writeJSON(w, http.StatusOK, h.info(updated, raw))
+	oauth.WriteJSON(w, http.StatusOK, h.info(updated, raw))
 }
 
 // Delete serves DELETE /oauth2/register/{client_id} (RFC 7592 §2.3). The
@@ -232,7 +224,7 @@ func selfActor(c client.Client) domain.Actor {
 // checkUpdateRequest applies RFC 7592 §2.2: the body names the client it
 // updates, carries none of the server-issued values, and a client_secret,
 // if given, is the client's current one.
-func (h *Handler) checkUpdateRequest(c client.Client, req metadata) *httpError {
+func (h *Handler) checkUpdateRequest(c client.Client, req metadata) *oauth2.Error {
 	for _, name := range []string{"registration_access_token", "registration_client_uri", "client_id_issued_at", "client_secret_expires_at"} {
 		if _, ok := req.Unknown[name]; ok {
 			return metadataError("%s is issued by the server and must not be sent in an update", name)
@@ -259,54 +251,50 @@ func (h *Handler) checkUpdateRequest(c client.Client, req metadata) *httpError {
 }
 
 // authenticate checks the registration access token for the client named
-// in the path. On failure it has written the response.
+// in the path: the same header parsing and RFC 6750 challenges as access
+// tokens, but checked against the client's stored registration token
+// rather than pretending to be an access token. On failure it has written
+// the response.
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (client.Client, string, bool) {
 	if h.mode == ModeOff {
 		http.NotFound(w, r)
 		return client.Client{}, "", false
 	}
-	v := &registrationVerifier{clients: h.clients, clientID: r.PathValue("client_id")}
-	if _, f := bearer.New(v, h.realm, h.log).Require(w, r, ""); f != nil {
-		h.writeBearerFailure(w, r, f)
+	raw, e := bearer.Token(r)
+	var c client.Client
+	if e == nil {
+		var err error
+		c, err = h.clients.AuthenticateRegistration(r.Context(), r.PathValue("client_id"), raw)
+		switch {
+		case errors.Is(err, client.ErrAuthentication) || errors.Is(err, client.ErrDisabled):
+			e = (&oauth2.Error{Code: oauth2.CodeInvalidToken, Description: "the access token is invalid, expired or revoked"}).WithCause(err)
+		case err != nil:
+			h.log.ErrorContext(r.Context(), "registration token check failed", "path", r.URL.Path, "err", err)
+			e = &oauth2.Error{Code: oauth2.CodeServerError, Description: "internal error"}
+		}
+	}
+	if e != nil {
+		if e.Code != oauth2.CodeServerError {
+			bearer.Challenge(w, h.realm, e, "")
+		}
+		writeBearerFailure(w, e)
 		return client.Client{}, "", false
 	}
-	return v.client, v.raw, true
+	return c, raw, true
 }
 
-// registrationVerifier adapts AuthenticateRegistration to bearer's
-// Verifier, so registration access tokens get the same header parsing and
-// RFC 6750 challenges as access tokens.
-type registrationVerifier struct {
-	clients  *client.Service
-	clientID string
-	client   client.Client
-	raw      string
-}
-
-func (v *registrationVerifier) Verify(ctx context.Context, raw string) (token.Claims, error) {
-	c, err := v.clients.AuthenticateRegistration(ctx, v.clientID, raw)
-	if errors.Is(err, client.ErrAuthentication) || errors.Is(err, client.ErrDisabled) {
-		return token.Claims{}, fmt.Errorf("%w: %w", token.ErrInvalidToken, err)
-	}
-	if err != nil {
-		return token.Claims{}, err
-	}
-	v.client, v.raw = c, raw
-	return token.Claims{Subject: c.ClientID, ClientID: c.ClientID}, nil
-}
-
-// writeBearerFailure renders a refused token; bearer has set the
-// WWW-Authenticate challenge.
-func (h *Handler) writeBearerFailure(w http.ResponseWriter, r *http.Request, f *bearer.Failure) {
-	if f.Status == http.StatusInternalServerError {
-		writeError(w, http.StatusInternalServerError, CodeServerError, "internal error")
+// writeBearerFailure renders a refused token; the challenge is set.
+// RFC 7591 has no answer without an error code, so a request with no
+// credentials gets invalid_token in the body (the header has none).
+func writeBearerFailure(w http.ResponseWriter, e *oauth2.Error) {
+	if e.Code == oauth2.CodeServerError {
+		oauth.WriteError(w, &oauth2.Error{Code: oauth2.CodeServerError, Description: "internal error"})
 		return
 	}
-	code := f.Code
-	if code == "" {
-		code = bearer.CodeInvalidToken
+	if e.Code == "" {
+		e = &oauth2.Error{Code: oauth2.CodeInvalidToken, Description: e.Description, Status: e.HTTPStatus()}
 	}
-	writeError(w, f.Status, code, f.Message)
+	oauth.WriteError(w, e)
 }
 
 // fieldNames maps the core's field names to RFC 7591 metadata names.
@@ -325,17 +313,18 @@ func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err e
 	var pe *client.PrivilegeError
 	switch {
 	case errors.As(err, &ve):
-		writeError(w, http.StatusBadRequest, validationCode(ve), describe(ve))
+		oauth.WriteError(w, oauth2.Errorf(validationCode(ve), "%s", describe(ve)))
 	case errors.As(err, &pe):
-		writeError(w, http.StatusBadRequest, CodeInvalidClientMetadata, "scope: "+pe.Error())
+		oauth.WriteError(w, oauth2.Errorf(oauth2.CodeInvalidClientMetadata, "scope: %s", pe.Error()))
 	case errors.Is(err, client.ErrNotFound):
 		// Deleted between authentication and the change: the token no
 		// longer names a client (RFC 7592 §2).
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf("Bearer realm=%q, error=%q", h.realm, bearer.CodeInvalidToken))
-		writeError(w, http.StatusUnauthorized, bearer.CodeInvalidToken, "the client no longer exists")
+		e := oauth2.Errorf(oauth2.CodeInvalidToken, "the client no longer exists")
+		bearer.Challenge(w, h.realm, e, "")
+		oauth.WriteError(w, e)
 	default:
 		h.log.ErrorContext(r.Context(), "registration request failed", "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, CodeServerError, "internal error; nothing was changed")
+		oauth.WriteError(w, oauth2.Errorf(oauth2.CodeServerError, "internal error; nothing was changed"))
 	}
 }
 
@@ -344,10 +333,10 @@ func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err e
 func validationCode(ve *domain.ValidationError) string {
 	for _, fe := range ve.Errors {
 		if fe.Field != "redirect_uris" {
-			return CodeInvalidClientMetadata
+			return oauth2.CodeInvalidClientMetadata
 		}
 	}
-	return CodeInvalidRedirectURI
+	return oauth2.CodeInvalidRedirectURI
 }
 
 func describe(ve *domain.ValidationError) string {
@@ -362,28 +351,6 @@ func describe(ve *domain.ValidationError) string {
 	return strings.Join(parts, "; ")
 }
 
-// httpError is a response the adapter decided on before reaching the core.
-type httpError struct {
-	status      int
-	code        string
-	description string
-}
-
-func metadataError(format string, args ...any) *httpError {
-	return &httpError{status: http.StatusBadRequest, code: CodeInvalidClientMetadata, description: fmt.Sprintf(format, args...)}
-}
-
-type errorBody struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description,omitempty"`
-}
-
-func writeError(w http.ResponseWriter, status int, code, description string) {
-	writeJSON(w, status, errorBody{Error: code, Description: description})
-}
-
-// writeJSON adds the HTTP/1.0 cache directive RFC 6749 §5.1 asks for.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Pragma", "no-cache")
-	jsonbody.Write(w, status, "", v)
+func metadataError(format string, args ...any) *oauth2.Error {
+	return oauth2.Errorf(oauth2.CodeInvalidClientMetadata, format, args...)
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
+	"github.com/latchkey/latchkey/internal/token"
 )
 
 // DefaultScopes are the scopes New gives clients registered without any,
@@ -166,11 +167,11 @@ func (e *Env) TokenWith(scopes ...string) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	tok, _, err := e.App.Issuer.Issue(c.ClientID, c.ClientID, scopes)
+	m, err := e.App.Issuer.Mint(e.t.Context(), token.Spec{Subject: c.ClientID, ClientID: c.ClientID, Scopes: scopes})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return tok
+	return m.Raw
 }
 
 // CountClients returns how many clients the store holds, so a test can

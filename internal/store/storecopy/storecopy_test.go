@@ -19,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/internal/store/postgres/pgtest"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 	"github.com/latchkey/latchkey/internal/store/storecopy"
+	"github.com/latchkey/latchkey/internal/token"
 	"github.com/latchkey/latchkey/internal/user"
 )
 
@@ -79,11 +80,14 @@ func TestCopy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tok, claims, err := app.Issuer.Issue(ids[0], ids[0], []string{"api:read"})
+			minted, err := app.Issuer.Mint(ctx, token.Spec{Subject: ids[0], ClientID: ids[0], Scopes: []string{"api:read"}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			revoked, revokedClaims, _ := app.Issuer.Issue(ids[2], ids[2], []string{"api:read"})
+			tok := minted.Raw
+			revokedMint, _ := app.Issuer.Mint(ctx, token.Spec{Subject: ids[2], ClientID: ids[2], Scopes: []string{"api:read"}})
+			revoked := revokedMint.Raw
+			revokedClaims, _ := app.Issuer.Parse(ctx, revoked)
 			if err := app.Issuer.Revoke(ctx, revokedClaims); err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +112,7 @@ func TestCopy(t *testing.T) {
 				t.Errorf("rotated secret: %v", err)
 			}
 			got, err := moved.Issuer.Verify(ctx, tok)
-			if err != nil || got.JTI != claims.JTI || got.Subject != "bot-1" && got.Subject != ids[0] {
+			if err != nil || got.TokenID != minted.ID || got.Subject != "bot-1" && got.Subject != ids[0] {
 				t.Errorf("a token issued before the copy: %+v, %v", got, err)
 			}
 			if _, err := moved.Issuer.Verify(ctx, revoked); err == nil {

@@ -1,0 +1,64 @@
+package provider
+
+import (
+	"slices"
+
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/keys"
+)
+
+// Metadata is the discovery document (RFC 8414 §2, OIDC Discovery §3).
+type Metadata struct {
+	Issuer                           string   `json:"issuer"`
+	TokenEndpoint                    string   `json:"token_endpoint"`
+	JWKSURI                          string   `json:"jwks_uri"`
+	IntrospectionEndpoint            string   `json:"introspection_endpoint"`
+	RevocationEndpoint               string   `json:"revocation_endpoint"`
+	GrantTypesSupported              []string `json:"grant_types_supported"`
+	ResponseTypesSupported           []string `json:"response_types_supported"`
+	TokenEndpointAuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethods []string `json:"introspection_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethods    []string `json:"revocation_endpoint_auth_methods_supported"`
+	SubjectTypesSupported            []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
+	AccessTokenSigningAlgValues      []string `json:"access_token_signing_alg_values_supported"`
+	ScopesSupported                  []string `json:"scopes_supported,omitempty"`
+	ServiceDocumentation             string   `json:"service_documentation,omitempty"`
+	RegistrationEndpoint             string   `json:"registration_endpoint,omitempty"`
+}
+
+// Endpoints are the absolute URLs the HTTP layer serves, which the
+// provider cannot know; RegistrationEndpoint is "" when registration is off.
+type Endpoints struct {
+	Issuer                                 string
+	Token, JWKS, Introspection, Revocation string
+	ServiceDocumentation                   string
+	Registration                           string
+}
+
+// Metadata derives the discovery document from what is registered: grant
+// types and response types from the grant registry, authentication
+// methods from the authenticator. Nothing in it is written by hand, so it
+// cannot drift from what the endpoints do.
+func (p *Provider) Metadata(e Endpoints) Metadata {
+	methods := p.auth.Methods()
+	// RFC 7662 §4: introspection needs a client that proved itself.
+	withSecret := slices.DeleteFunc(slices.Clone(methods), func(m string) bool { return m == client.AuthMethodNone })
+	return Metadata{
+		Issuer:                           e.Issuer,
+		TokenEndpoint:                    e.Token,
+		JWKSURI:                          e.JWKS,
+		IntrospectionEndpoint:            e.Introspection,
+		RevocationEndpoint:               e.Revocation,
+		GrantTypesSupported:              p.grants.GrantTypes(),
+		ResponseTypesSupported:           p.grants.ResponseTypes(),
+		TokenEndpointAuthMethods:         methods,
+		IntrospectionEndpointAuthMethods: withSecret,
+		RevocationEndpointAuthMethods:    methods,
+		SubjectTypesSupported:            []string{"public"},
+		IDTokenSigningAlgValuesSupported: []string{string(keys.Algorithm)},
+		AccessTokenSigningAlgValues:      []string{string(keys.Algorithm)},
+		ServiceDocumentation:             e.ServiceDocumentation,
+		RegistrationEndpoint:             e.Registration,
+	}
+}

@@ -1,0 +1,122 @@
+// Package provider is the protocol logic of the token, introspection,
+// revocation and discovery endpoints: it authenticates the client through
+// clientauth, dispatches token requests to the registered grant handlers,
+// and derives the discovery document from what is registered. HTTP
+// framing lives in api/oauth.
+package provider
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/oauth2"
+	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
+	"github.com/latchkey/latchkey/internal/token"
+)
+
+// Tokens is what the endpoints need of the token issuer.
+type Tokens interface {
+	Parse(ctx context.Context, raw string) (token.Principal, error)
+	Verify(ctx context.Context, raw string) (token.Principal, error)
+	Revoke(ctx context.Context, p token.Principal) error
+}
+
+// Provider serves the protocol endpoints.
+type Provider struct {
+	auth   *clientauth.Authenticator
+	grants *oauth2.Grants
+	tokens Tokens
+}
+
+// New returns a Provider.
+func New(auth *clientauth.Authenticator, grants *oauth2.Grants, tokens Tokens) *Provider {
+	return &Provider{auth: auth, grants: grants, tokens: tokens}
+}
+
+// Token authenticates the client and runs the requested grant.
+func (p *Provider) Token(ctx context.Context, r *oauth2.TokenRequest) (*oauth2.TokenResponse, error) {
+	if r.GrantType == "" {
+		return nil, oauth2.Errorf(oauth2.CodeInvalidRequest, "grant_type is required")
+	}
+	h, ok := p.grants.Lookup(r.GrantType)
+	if !ok {
+		return nil, oauth2.Errorf(oauth2.CodeUnsupportedGrantType, "grant_type %q is not supported", oauth2.Truncate(r.GrantType))
+	}
+	c, err := p.auth.Authenticate(ctx, r.Credentials)
+	if err != nil {
+		return nil, err
+	}
+	if !c.HasGrant(r.GrantType) {
+		return nil, oauth2.Errorf(oauth2.CodeUnauthorizedClient, "this client is not registered for the %s grant", r.GrantType)
+	}
+	r.Client = c
+	return h.HandleToken(ctx, r)
+}
+
+// Introspection is an RFC 7662 §2.2 response.
+type Introspection struct {
+	Active    bool     `json:"active"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	TokenType string   `json:"token_type,omitempty"`
+	Exp       int64    `json:"exp,omitempty"`
+	Iat       int64    `json:"iat,omitempty"`
+	Sub       string   `json:"sub,omitempty"`
+	Aud       []string `json:"aud,omitempty"`
+	Iss       string   `json:"iss,omitempty"`
+	JTI       string   `json:"jti,omitempty"`
+}
+
+// Introspect authenticates the caller and reports on raw. Any token that
+// fails verification is simply inactive.
+func (p *Provider) Introspect(ctx context.Context, caller oauth2.Credentials, raw string) (Introspection, error) {
+	// RFC 7662 §4: the caller must be authorized, or anyone could scan
+	// tokens; a public client proves nothing, so only confidential
+	// clients may introspect.
+	if caller.Method == client.AuthMethodNone {
+		return Introspection{}, oauth2.Errorf(oauth2.CodeInvalidClient, "introspection requires client authentication with a secret")
+	}
+	if _, err := p.auth.Authenticate(ctx, caller); err != nil {
+		return Introspection{}, err
+	}
+	if raw == "" {
+		return Introspection{}, oauth2.Errorf(oauth2.CodeInvalidRequest, "token is required")
+	}
+	pr, err := p.tokens.Verify(ctx, raw)
+	if errors.Is(err, token.ErrInvalidToken) {
+		return Introspection{Active: false}, nil
+	}
+	if err != nil {
+		return Introspection{}, err
+	}
+	return Introspection{
+		Active: true, Scope: strings.Join(pr.Scopes, " "), ClientID: pr.ClientID, TokenType: "Bearer",
+		Exp: pr.ExpiresAt.Unix(), Iat: pr.IssuedAt.Unix(), Sub: pr.Subject,
+		Aud: pr.Audience, Iss: pr.Issuer, JTI: pr.TokenID,
+	}, nil
+}
+
+// Revoke implements RFC 7009: the caller may revoke only its own tokens;
+// an invalid or unknown token is not an error.
+func (p *Provider) Revoke(ctx context.Context, caller oauth2.Credentials, raw string) error {
+	c, err := p.auth.Authenticate(ctx, caller)
+	if err != nil {
+		return err
+	}
+	if raw == "" {
+		return oauth2.Errorf(oauth2.CodeInvalidRequest, "token is required")
+	}
+	pr, err := p.tokens.Parse(ctx, raw)
+	if errors.Is(err, token.ErrInvalidToken) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if pr.ClientID != c.ClientID {
+		return oauth2.Errorf(oauth2.CodeUnauthorizedClient, "the token was not issued to this client")
+	}
+	return p.tokens.Revoke(ctx, pr)
+}

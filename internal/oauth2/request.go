@@ -1,0 +1,72 @@
+package oauth2
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/latchkey/latchkey/internal/client"
+)
+
+// Credentials are the client credentials presented with a request, as the
+// HTTP adapter found them. Method names how they were presented, in
+// RFC 7591 §2 terms (client.AuthMethod*).
+type Credentials struct {
+	ClientID string
+	Secret   string
+	Method   string
+	// Source is the caller's address; failed attempts are throttled per
+	// client_id and source.
+	Source string
+}
+
+// TokenRequest is a token endpoint request (RFC 6749 §3.2), parsed once.
+// The fields a grant needs are typed here; Params keeps the whole form for
+// extension parameters.
+type TokenRequest struct {
+	GrantType   string
+	Credentials Credentials
+	// Client is the authenticated client, set by the token endpoint
+	// before a grant handler sees the request.
+	Client client.Client
+
+	Scope    []string // requested scopes, in order, without duplicates
+	HasScope bool     // the scope parameter was sent (it may be empty)
+
+	Code         string
+	RedirectURI  string
+	CodeVerifier string
+	RefreshToken string
+	Username     string
+	Password     string
+
+	Params url.Values
+}
+
+// ParseTokenRequest reads a token request from its form parameters; the
+// adapter has already refused repeated parameters (RFC 6749 §3.2).
+func ParseTokenRequest(form url.Values, creds Credentials) *TokenRequest {
+	return &TokenRequest{
+		GrantType:    form.Get("grant_type"),
+		Credentials:  creds,
+		Scope:        strings.Fields(form.Get("scope")),
+		HasScope:     form.Has("scope"),
+		Code:         form.Get("code"),
+		RedirectURI:  form.Get("redirect_uri"),
+		CodeVerifier: form.Get("code_verifier"),
+		RefreshToken: form.Get("refresh_token"),
+		Username:     form.Get("username"),
+		Password:     form.Get("password"),
+		Params:       form,
+	}
+}
+
+// TokenResponse is a successful token response (RFC 6749 §5.1, OIDC Core
+// §3.1.3.3). Empty optional members are left out.
+type TokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	Scope        string `json:"scope,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+}
