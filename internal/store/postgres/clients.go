@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 )
@@ -117,13 +115,13 @@ func scanClient(row pgx.Row) (client.Client, error) {
 	return c, nil
 }
 
-// args collects query parameters and hands out their $n placeholders, so
-// optional filters can be appended in any combination.
-type args []any
-
-func (a *args) add(v any) string {
-	*a = append(*a, v)
-	return "$" + strconv.Itoa(len(*a))
+// CountClients returns the number of clients.
+func (s *Store) CountClients(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM clients`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count clients: %w", err)
+	}
+	return n, nil
 }
 
 // ListClients returns clients matching f in creation order, without secrets.
@@ -243,78 +241,4 @@ func (s *Store) DeleteClient(ctx context.Context, id string, ev audit.Event) err
 		}
 		return insertAudit(ctx, tx, ev)
 	})
-}
-
-// insertAudit writes ev; an event without an ID records nothing, which
-// only a store copy (migrate-store) uses, since it copies the audit trail
-// itself.
-func insertAudit(ctx context.Context, tx pgx.Tx, ev audit.Event) error {
-	if ev.ID == "" {
-		return nil
-	}
-	details := string(ev.Details)
-	if details == "" {
-		details = "{}"
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_events (id, time, actor_subject, actor_client_id, action, target_type, target_id, details) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
-		ev.ID, ts(ev.Time), ev.ActorSubject, ev.ActorClientID, ev.Action, ev.TargetType, ev.TargetID, details); err != nil {
-		return fmt.Errorf("insert audit event: %w", err)
-	}
-	return nil
-}
-
-// ListAudit returns events matching f, newest first.
-func (s *Store) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
-	if !storable(f.Action) || !storable(f.TargetID) || !storable(f.Actor) || !storable(f.BeforeID) {
-		return []audit.Event{}, nil // no row can hold such text
-	}
-	var where []string
-	var a args
-	if f.Action != "" {
-		where = append(where, "action = "+a.add(f.Action))
-	}
-	if f.TargetID != "" {
-		where = append(where, "target_id = "+a.add(f.TargetID))
-	}
-	if f.Actor != "" {
-		where = append(where, "actor_subject = "+a.add(f.Actor))
-	}
-	if f.BeforeID != "" {
-		where = append(where, "(time, id) < ("+a.add(ts(f.BeforeTime))+"::timestamptz, "+a.add(f.BeforeID)+"::text)")
-	}
-	q := `SELECT id, time, actor_subject, actor_client_id, action, target_type, target_id, details::text FROM audit_events`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY time DESC, id DESC"
-	if f.Limit > 0 {
-		q += " LIMIT " + a.add(f.Limit)
-	}
-	rows, err := s.pool.Query(ctx, q, a...)
-	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	defer rows.Close()
-	out := []audit.Event{}
-	for rows.Next() {
-		var ev audit.Event
-		var details string
-		if err := rows.Scan(&ev.ID, &ev.Time, &ev.ActorSubject, &ev.ActorClientID, &ev.Action, &ev.TargetType, &ev.TargetID, &details); err != nil {
-			return nil, fmt.Errorf("scan audit event: %w", err)
-		}
-		ev.Time, ev.Details = ev.Time.UTC(), []byte(details)
-		out = append(out, ev)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	return out, nil
-}
-
-// nullBytes stores an empty hash as NULL.
-func nullBytes(b []byte) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return b
 }
