@@ -51,13 +51,16 @@ type Options struct {
 	ConnectRetryDelay time.Duration
 }
 
-// Store is a PostgreSQL-backed store.Store. It is safe for concurrent use,
-// also by several processes sharing the database.
+// Store is a PostgreSQL-backed store.Store and store.Copier. It is safe
+// for concurrent use, also by several processes sharing the database.
 type Store struct {
 	pool *pgxpool.Pool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Copier = (*Store)(nil)
+)
 
 // Open connects to the database named by dsn (a postgres:// URL or a
 // libpq keyword/value string), waits for it to answer as opts allow, and

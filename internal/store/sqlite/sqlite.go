@@ -23,7 +23,7 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store is a SQLite-backed store.Store.
+// Store is a SQLite-backed store.Store and store.Copier.
 type Store struct {
 	db *sql.DB // readers
 	// wdb has a single connection: SQLite admits one writer at a time, and
@@ -38,7 +38,10 @@ type Store struct {
 	byClientID, byID, secrets, revoked *sql.Stmt
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Copier = (*Store)(nil)
+)
 
 // Open opens (creating if needed) the database file at path and applies
 // pending migrations. synchronous=FULL makes every commit durable before

@@ -22,7 +22,7 @@ import (
 	"github.com/latchkey/latchkey/internal/user"
 )
 
-func openSQLite(t *testing.T) store.Store {
+func openSQLite(t *testing.T) storecopy.Store {
 	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -41,9 +41,9 @@ func assemble(t *testing.T, s store.Store, box *sealed.Box) *server.App {
 }
 
 func TestCopy(t *testing.T) {
-	targets := map[string]func(t *testing.T) store.Store{
+	targets := map[string]func(t *testing.T) storecopy.Store{
 		"sqlite": openSQLite,
-		"postgres": func(t *testing.T) store.Store {
+		"postgres": func(t *testing.T) storecopy.Store {
 			s, err := postgres.Open(t.Context(), pgtest.FreshDSN(t), postgres.Options{})
 			if err != nil {
 				t.Fatal(err)
