@@ -197,24 +197,24 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(client.Clie
 		if err != nil {
 			return err
 		}
-		// Identity fields never change, whatever fn returned.
-		c.ID, c.ClientID, c.CreatedAt = old.ID, old.ClientID, old.CreatedAt
+		// fn's result is stored as it is, into the row just read; keeping
+		// identity fields is the client service's rule, not the store's.
 		_, err = tx.Exec(ctx, `UPDATE clients SET client_name=$1, client_type=$2, redirect_uris=$3, allowed_scopes=$4,
 			allowed_origins=$5, grant_types=$6, client_uri=$7, logo_uri=$8, owner_id=$9, brand_id=$10, is_first_party=$11,
 			enabled=$12, bot_user_id=$13, updated_at=$14, registration_token_hash=$15 WHERE id=$16`,
 			c.Name, string(c.Type), list(c.RedirectURIs), list(c.AllowedScopes), list(c.AllowedOrigins),
 			list(c.GrantTypes), nullText(c.ClientURI), nullText(c.LogoURI), nullText(c.OwnerID), c.BrandID,
-			c.FirstParty, c.Enabled, nullText(c.BotUserID), ts(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), c.ID)
+			c.FirstParty, c.Enabled, nullText(c.BotUserID), ts(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), old.ID)
 		if isUnique(err) {
 			return fmt.Errorf("update client %s: %w: %w", c.ClientID, client.ErrConflict, err)
 		}
 		if err != nil {
 			return fmt.Errorf("update client: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM client_secrets WHERE client_pk = $1`, c.ID); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM client_secrets WHERE client_pk = $1`, old.ID); err != nil {
 			return fmt.Errorf("replace client secrets: %w", err)
 		}
-		if err := insertSecrets(ctx, tx, c.ID, c.Secrets); err != nil {
+		if err := insertSecrets(ctx, tx, old.ID, c.Secrets); err != nil {
 			return err
 		}
 		if err := insertAudit(ctx, tx, ev); err != nil {

@@ -199,24 +199,24 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(client.Clie
 		if err != nil {
 			return err
 		}
-		// Identity fields never change, whatever fn returned.
-		c.ID, c.ClientID, c.CreatedAt = old.ID, old.ClientID, old.CreatedAt
+		// fn's result is stored as it is, into the row just read; keeping
+		// identity fields is the client service's rule, not the store's.
 		_, err = tx.ExecContext(ctx, `UPDATE clients SET client_name=?, client_type=?, redirect_uris=?, allowed_scopes=?,
 			allowed_origins=?, grant_types=?, client_uri=?, logo_uri=?, owner_id=?, brand_id=?, is_first_party=?, enabled=?,
 			bot_user_id=?, updated_at=?, registration_token_hash=? WHERE id=?`,
 			c.Name, string(c.Type), jsonList(c.RedirectURIs), jsonList(c.AllowedScopes), jsonList(c.AllowedOrigins),
 			jsonList(c.GrantTypes), nullString(c.ClientURI), nullString(c.LogoURI), nullString(c.OwnerID), c.BrandID,
-			c.FirstParty, c.Enabled, nullString(c.BotUserID), micros(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), c.ID)
+			c.FirstParty, c.Enabled, nullString(c.BotUserID), micros(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), old.ID)
 		if isConstraint(err) {
 			return fmt.Errorf("update client %s: %w", c.ClientID, client.ErrConflict)
 		}
 		if err != nil {
 			return fmt.Errorf("update client: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM client_secrets WHERE client_pk = ?`, c.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM client_secrets WHERE client_pk = ?`, old.ID); err != nil {
 			return fmt.Errorf("replace client secrets: %w", err)
 		}
-		if err := insertSecrets(ctx, tx, c.ID, c.Secrets); err != nil {
+		if err := insertSecrets(ctx, tx, old.ID, c.Secrets); err != nil {
 			return err
 		}
 		if err := insertAudit(ctx, tx, ev); err != nil {

@@ -321,7 +321,6 @@ func testUpdateClient(t *testing.T, s store.Store) {
 		old.RedirectURIs = []string{"https://new.example.com/cb"}
 		old.Secrets = []client.SecretHash{{Hash: []byte("new-hash"), CreatedAt: later}}
 		old.UpdatedAt = later
-		old.ClientID = "attempted-change" // identity fields are immutable
 		return old, Event(audit.ClientUpdate, c.ID), nil
 	})
 	if err != nil {
