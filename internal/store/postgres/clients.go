@@ -14,17 +14,17 @@ import (
 
 const clientColumns = `id, client_id, client_name, client_type, redirect_uris, allowed_scopes, allowed_origins,
 	grant_types, client_uri, logo_uri, owner_id, brand_id, is_first_party, enabled, bot_user_id, created_at, updated_at,
-	registration_token_hash`
+	registration_token_hash, token_endpoint_auth_method`
 
 // CreateClient inserts c, its secret hashes and ev in one transaction.
 func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Event) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO clients (`+clientColumns+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)`,
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
 			c.ID, c.ClientID, c.Name, string(c.Type), list(c.RedirectURIs), list(c.AllowedScopes),
 			list(c.AllowedOrigins), list(c.GrantTypes), nullText(c.ClientURI), nullText(c.LogoURI),
 			nullText(c.OwnerID), c.BrandID, c.FirstParty, c.Enabled, nullText(c.BotUserID),
-			ts(c.CreatedAt), ts(c.UpdatedAt), nullBytes(c.RegistrationTokenHash))
+			ts(c.CreatedAt), ts(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), c.TokenEndpointAuthMethod)
 		if isUnique(err) {
 			return fmt.Errorf("insert client %s: %w: %w", c.ClientID, client.ErrConflict, err)
 		}
@@ -104,7 +104,7 @@ func scanClient(row pgx.Row) (client.Client, error) {
 	)
 	if err := row.Scan(&c.ID, &c.ClientID, &c.Name, &typ, &c.RedirectURIs, &c.AllowedScopes, &c.AllowedOrigins,
 		&c.GrantTypes, &clientURI, &logoURI, &owner, &c.BrandID, &c.FirstParty, &c.Enabled, &bot,
-		&c.CreatedAt, &c.UpdatedAt, &c.RegistrationTokenHash); err != nil {
+		&c.CreatedAt, &c.UpdatedAt, &c.RegistrationTokenHash, &c.TokenEndpointAuthMethod); err != nil {
 		return client.Client{}, err
 	}
 	c.Type = client.Type(typ)
@@ -201,10 +201,12 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(client.Clie
 		// identity fields is the client service's rule, not the store's.
 		_, err = tx.Exec(ctx, `UPDATE clients SET client_name=$1, client_type=$2, redirect_uris=$3, allowed_scopes=$4,
 			allowed_origins=$5, grant_types=$6, client_uri=$7, logo_uri=$8, owner_id=$9, brand_id=$10, is_first_party=$11,
-			enabled=$12, bot_user_id=$13, updated_at=$14, registration_token_hash=$15 WHERE id=$16`,
+			enabled=$12, bot_user_id=$13, updated_at=$14, registration_token_hash=$15,
+			token_endpoint_auth_method=$16 WHERE id=$17`,
 			c.Name, string(c.Type), list(c.RedirectURIs), list(c.AllowedScopes), list(c.AllowedOrigins),
 			list(c.GrantTypes), nullText(c.ClientURI), nullText(c.LogoURI), nullText(c.OwnerID), c.BrandID,
-			c.FirstParty, c.Enabled, nullText(c.BotUserID), ts(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), old.ID)
+			c.FirstParty, c.Enabled, nullText(c.BotUserID), ts(c.UpdatedAt), nullBytes(c.RegistrationTokenHash),
+			c.TokenEndpointAuthMethod, old.ID)
 		if isUnique(err) {
 			return fmt.Errorf("update client %s: %w: %w", c.ClientID, client.ErrConflict, err)
 		}

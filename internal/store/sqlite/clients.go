@@ -14,13 +14,11 @@ import (
 // CreateClient inserts c, its secret hashes and ev in one transaction.
 func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Event) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO clients (id, client_id, client_name, client_type, redirect_uris,
-			allowed_scopes, allowed_origins, grant_types, client_uri, logo_uri, owner_id, brand_id, is_first_party,
-			enabled, bot_user_id, created_at, updated_at, registration_token_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			c.ID, c.ClientID, c.Name, string(c.Type), jsonList(c.RedirectURIs), jsonList(c.AllowedScopes),
 			jsonList(c.AllowedOrigins), jsonList(c.GrantTypes), nullString(c.ClientURI), nullString(c.LogoURI),
 			nullString(c.OwnerID), c.BrandID, c.FirstParty, c.Enabled, nullString(c.BotUserID),
-			micros(c.CreatedAt), micros(c.UpdatedAt), nullBytes(c.RegistrationTokenHash))
+			micros(c.CreatedAt), micros(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), c.TokenEndpointAuthMethod)
 		if isConstraint(err) {
 			return fmt.Errorf("insert client %s: %w", c.ClientID, client.ErrConflict)
 		}
@@ -46,7 +44,7 @@ func insertSecrets(ctx context.Context, tx *sql.Tx, pk string, secrets []client.
 
 const clientColumns = `id, client_id, client_name, client_type, redirect_uris, allowed_scopes, allowed_origins,
 	grant_types, client_uri, logo_uri, owner_id, brand_id, is_first_party, enabled, bot_user_id, created_at, updated_at,
-	registration_token_hash`
+	registration_token_hash, token_endpoint_auth_method`
 
 // GetClient returns the client with internal id.
 func (s *Store) GetClient(ctx context.Context, id string) (client.Client, error) {
@@ -109,7 +107,8 @@ func scanClient(row scanner) (client.Client, error) {
 		created, updated                    int64
 	)
 	if err := row.Scan(&c.ID, &c.ClientID, &c.Name, &typ, &redirects, &scopes, &origins, &gt, &clientURI,
-		&logoURI, &owner, &c.BrandID, &c.FirstParty, &c.Enabled, &bot, &created, &updated, &c.RegistrationTokenHash); err != nil {
+		&logoURI, &owner, &c.BrandID, &c.FirstParty, &c.Enabled, &bot, &created, &updated, &c.RegistrationTokenHash,
+		&c.TokenEndpointAuthMethod); err != nil {
 		return client.Client{}, err
 	}
 	c.Type = client.Type(typ)
@@ -203,10 +202,11 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(client.Clie
 		// identity fields is the client service's rule, not the store's.
 		_, err = tx.ExecContext(ctx, `UPDATE clients SET client_name=?, client_type=?, redirect_uris=?, allowed_scopes=?,
 			allowed_origins=?, grant_types=?, client_uri=?, logo_uri=?, owner_id=?, brand_id=?, is_first_party=?, enabled=?,
-			bot_user_id=?, updated_at=?, registration_token_hash=? WHERE id=?`,
+			bot_user_id=?, updated_at=?, registration_token_hash=?, token_endpoint_auth_method=? WHERE id=?`,
 			c.Name, string(c.Type), jsonList(c.RedirectURIs), jsonList(c.AllowedScopes), jsonList(c.AllowedOrigins),
 			jsonList(c.GrantTypes), nullString(c.ClientURI), nullString(c.LogoURI), nullString(c.OwnerID), c.BrandID,
-			c.FirstParty, c.Enabled, nullString(c.BotUserID), micros(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), old.ID)
+			c.FirstParty, c.Enabled, nullString(c.BotUserID), micros(c.UpdatedAt), nullBytes(c.RegistrationTokenHash),
+			c.TokenEndpointAuthMethod, old.ID)
 		if isConstraint(err) {
 			return fmt.Errorf("update client %s: %w", c.ClientID, client.ErrConflict)
 		}

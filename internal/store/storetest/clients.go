@@ -27,12 +27,14 @@ func SampleClient(n int) client.Client {
 		AllowedScopes:  []string{"openid", "api:read"},
 		AllowedOrigins: []string{"https://app.example.com"},
 		GrantTypes:     []string{client.GrantAuthorizationCode, client.GrantClientCredentials},
-		ClientURI:      "https://app.example.com",
-		LogoURI:        "https://app.example.com/logo.png",
-		OwnerID:        "admin-subject",
-		BrandID:        client.DefaultBrandID,
-		FirstParty:     true,
-		Enabled:        true,
+		// Not the confidential default, so a store that drops it shows.
+		TokenEndpointAuthMethod: client.AuthMethodSecretPost,
+		ClientURI:               "https://app.example.com",
+		LogoURI:                 "https://app.example.com/logo.png",
+		OwnerID:                 "admin-subject",
+		BrandID:                 client.DefaultBrandID,
+		FirstParty:              true,
+		Enabled:                 true,
 		Secrets: []client.SecretHash{
 			{Hash: []byte(fmt.Sprintf("hash-one-%d", n)), CreatedAt: base},
 			{Hash: []byte(fmt.Sprintf("hash-two-%d", n)), CreatedAt: base.Add(time.Second), ExpiresAt: base.Add(24 * time.Hour)},
@@ -150,6 +152,53 @@ func testClientRegistrationTokenHash(t *testing.T, s store.Store) {
 			}
 		}
 	}
+}
+
+// testClientTokenEndpointAuthMethod: every method round-trips through
+// CreateClient on every read path, and UpdateClient changes it.
+func testClientTokenEndpointAuthMethod(t *testing.T, s store.Store) {
+	want := map[string]string{} // id -> method
+	for i, m := range client.AuthMethods {
+		c := SampleClient(i)
+		c.TokenEndpointAuthMethod = m
+		if m == client.AuthMethodNone {
+			c.Type, c.Secrets = client.Public, nil
+		}
+		mustCreate(t, s, c)
+		want[c.ID] = m
+		for name, get := range map[string]func() (client.Client, error){
+			"by id":        func() (client.Client, error) { return s.GetClient(ctx(t), c.ID) },
+			"by client_id": func() (client.Client, error) { return s.GetClientByClientID(ctx(t), c.ClientID) },
+		} {
+			got, err := get()
+			if err != nil || got.TokenEndpointAuthMethod != m {
+				t.Errorf("%s: token_endpoint_auth_method = %q, %v; want %q", name, got.TokenEndpointAuthMethod, err, m)
+			}
+		}
+	}
+	listed, err := s.ListClients(ctx(t), client.Filter{})
+	if err != nil || len(listed) != len(want) {
+		t.Fatalf("ListClients: %d, %v", len(listed), err)
+	}
+	for _, c := range listed {
+		if c.TokenEndpointAuthMethod != want[c.ID] {
+			t.Errorf("listed %s: token_endpoint_auth_method = %q, want %q", c.ID, c.TokenEndpointAuthMethod, want[c.ID])
+		}
+	}
+
+	c := SampleClient(0) // created above with AuthMethods[0], client_secret_basic
+	updated, err := s.UpdateClient(ctx(t), c.ID, func(old client.Client) (client.Client, audit.Event, error) {
+		old.TokenEndpointAuthMethod = client.AuthMethodSecretPost
+		return old, Event(audit.ClientUpdate, c.ID), nil
+	})
+	if err != nil || updated.TokenEndpointAuthMethod != client.AuthMethodSecretPost {
+		t.Fatalf("UpdateClient: %q, %v", updated.TokenEndpointAuthMethod, err)
+	}
+	got, err := s.GetClient(ctx(t), c.ID)
+	if err != nil || got.TokenEndpointAuthMethod != client.AuthMethodSecretPost {
+		t.Errorf("after update: token_endpoint_auth_method = %q, %v; want %q", got.TokenEndpointAuthMethod, err, client.AuthMethodSecretPost)
+	}
+	AssertClientEqual(t, got, updated)
 }
 
 func testClientNotFound(t *testing.T, s store.Store) {

@@ -26,6 +26,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ClientDuplicate", testClientDuplicate},
 		{"ClientEmptyLists", testClientEmptyLists},
 		{"ClientRegistrationTokenHash", testClientRegistrationTokenHash},
+		{"ClientTokenEndpointAuthMethod", testClientTokenEndpointAuthMethod},
 		{"CountClients", testCountClients},
 		{"InitSetting", testInitSetting},
 		{"InitSettingConcurrent", testInitSettingConcurrent},
