@@ -62,7 +62,14 @@ func runMigrateStore(ctx context.Context, args []string, getenv func(string) str
 		return fmt.Errorf("target: %w", err)
 	}
 	defer dst.store.Close()
-	st, err := storecopy.Copy(ctx, src.store, dst.store, src.box, dst.box)
+	// Every backend implements storecopy.Store (store.Store plus
+	// store.Copier); openStore returns only the runtime interface.
+	srcStore, srcOK := src.store.(storecopy.Store)
+	dstStore, dstOK := dst.store.(storecopy.Store)
+	if !srcOK || !dstOK {
+		return fmt.Errorf("copy: %T to %T: a store backend cannot be copied", src.store, dst.store)
+	}
+	st, err := storecopy.Copy(ctx, srcStore, dstStore, src.box, dst.box)
 	if err != nil {
 		return fmt.Errorf("copy: %w", err)
 	}

@@ -50,7 +50,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Client, error) {
 func (s *Service) Update(ctx context.Context, actor domain.Actor, id string, p Patch, ifVersion string) (Client, error) {
 	var notify audit.Event
 	var unchanged Client
-	c, err := s.repo.UpdateClient(ctx, id, func(old Client) (Client, audit.Event, error) {
+	c, err := s.updateClient(ctx, id, func(old Client) (Client, audit.Event, error) {
 		if ifVersion != "" && ifVersion != old.Version() {
 			return Client{}, audit.Event{}, ErrPrecondition
 		}
@@ -90,6 +90,21 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, id string, p P
 	s.forget(c.ClientID)
 	s.emit(notify)
 	return c, nil
+}
+
+// updateClient is repo.UpdateClient with the rule that a client's identity
+// never changes: whatever fn returns, the stored client keeps its ID,
+// ClientID and CreatedAt. Every update goes through here; the stores
+// write what fn returns.
+func (s *Service) updateClient(ctx context.Context, id string, fn func(Client) (Client, audit.Event, error)) (Client, error) {
+	return s.repo.UpdateClient(ctx, id, func(old Client) (Client, audit.Event, error) {
+		c, ev, err := fn(old)
+		if err != nil {
+			return c, ev, err
+		}
+		c.ID, c.ClientID, c.CreatedAt = old.ID, old.ClientID, old.CreatedAt
+		return c, ev, nil
+	})
 }
 
 func onlyEnabledChanged(p Patch) bool {
@@ -177,7 +192,7 @@ func (s *Service) RotateSecret(ctx context.Context, actor domain.Actor, id strin
 	}
 	secret := NewSecret()
 	var notify audit.Event
-	c, err := s.repo.UpdateClient(ctx, id, func(old Client) (Client, audit.Event, error) {
+	c, err := s.updateClient(ctx, id, func(old Client) (Client, audit.Event, error) {
 		if err := checkControl(actor, old); err != nil {
 			return Client{}, audit.Event{}, err
 		}

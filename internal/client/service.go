@@ -31,6 +31,8 @@ type Repository interface {
 	// UpdateClient reads the client, calls fn and stores what fn returns,
 	// all in one transaction. Secrets are replaced by the returned ones.
 	// An error from fn aborts the update and is returned as is.
+	// The store writes fn's result as it is into the row it read; the
+	// Service keeps identity fields (ID, ClientID, CreatedAt) unchanged.
 	UpdateClient(ctx context.Context, id string, fn func(Client) (Client, audit.Event, error)) (Client, error)
 	DeleteClient(ctx context.Context, id string, ev audit.Event) error
 }

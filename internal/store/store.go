@@ -38,16 +38,22 @@ type Store interface {
 	// TokenRevoked reports whether jti has been revoked.
 	TokenRevoked(ctx context.Context, jti string) (bool, error)
 
-	// The copy operations below serve migrate-store, which moves a whole
-	// store to another backend: writes given an audit.Event with an empty
-	// ID record no event, and AppendAudit copies events verbatim.
-	AppendAudit(ctx context.Context, ev audit.Event) error
-	ListSettings(ctx context.Context) (map[string][]byte, error)
-	ListRevocations(ctx context.Context) ([]Revocation, error)
-
 	// Ping checks the store is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Copier is what migrate-store needs beyond Store to move a whole store
+// to another backend; the server never calls it. Every backend implements
+// both. (Store writes given an audit.Event with an empty ID record no
+// event, so a copy can write the audit trail itself with AppendAudit.)
+type Copier interface {
+	// AppendAudit stores a copied audit event verbatim.
+	AppendAudit(ctx context.Context, ev audit.Event) error
+	// ListSettings returns every setting.
+	ListSettings(ctx context.Context) (map[string][]byte, error)
+	// ListRevocations returns every recorded revocation.
+	ListRevocations(ctx context.Context) ([]Revocation, error)
 }
 
 // Revocation is a revoked token id and when the token would have expired.

@@ -4,29 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 )
 
 const clientColumns = `id, client_id, client_name, client_type, redirect_uris, allowed_scopes, allowed_origins,
 	grant_types, client_uri, logo_uri, owner_id, brand_id, is_first_party, enabled, bot_user_id, created_at, updated_at,
-	registration_token_hash`
+	registration_token_hash, token_endpoint_auth_method`
 
 // CreateClient inserts c, its secret hashes and ev in one transaction.
 func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Event) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO clients (`+clientColumns+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)`,
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
 			c.ID, c.ClientID, c.Name, string(c.Type), list(c.RedirectURIs), list(c.AllowedScopes),
 			list(c.AllowedOrigins), list(c.GrantTypes), nullText(c.ClientURI), nullText(c.LogoURI),
 			nullText(c.OwnerID), c.BrandID, c.FirstParty, c.Enabled, nullText(c.BotUserID),
-			ts(c.CreatedAt), ts(c.UpdatedAt), nullBytes(c.RegistrationTokenHash))
+			ts(c.CreatedAt), ts(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), c.TokenEndpointAuthMethod)
 		if isUnique(err) {
 			return fmt.Errorf("insert client %s: %w: %w", c.ClientID, client.ErrConflict, err)
 		}
@@ -106,7 +104,7 @@ func scanClient(row pgx.Row) (client.Client, error) {
 	)
 	if err := row.Scan(&c.ID, &c.ClientID, &c.Name, &typ, &c.RedirectURIs, &c.AllowedScopes, &c.AllowedOrigins,
 		&c.GrantTypes, &clientURI, &logoURI, &owner, &c.BrandID, &c.FirstParty, &c.Enabled, &bot,
-		&c.CreatedAt, &c.UpdatedAt, &c.RegistrationTokenHash); err != nil {
+		&c.CreatedAt, &c.UpdatedAt, &c.RegistrationTokenHash, &c.TokenEndpointAuthMethod); err != nil {
 		return client.Client{}, err
 	}
 	c.Type = client.Type(typ)
@@ -117,13 +115,13 @@ func scanClient(row pgx.Row) (client.Client, error) {
 	return c, nil
 }
 
-// args collects query parameters and hands out their $n placeholders, so
-// optional filters can be appended in any combination.
-type args []any
-
-func (a *args) add(v any) string {
-	*a = append(*a, v)
-	return "$" + strconv.Itoa(len(*a))
+// CountClients returns the number of clients.
+func (s *Store) CountClients(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM clients`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count clients: %w", err)
+	}
+	return n, nil
 }
 
 // ListClients returns clients matching f in creation order, without secrets.
@@ -199,24 +197,26 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(client.Clie
 		if err != nil {
 			return err
 		}
-		// Identity fields never change, whatever fn returned.
-		c.ID, c.ClientID, c.CreatedAt = old.ID, old.ClientID, old.CreatedAt
+		// fn's result is stored as it is, into the row just read; keeping
+		// identity fields is the client service's rule, not the store's.
 		_, err = tx.Exec(ctx, `UPDATE clients SET client_name=$1, client_type=$2, redirect_uris=$3, allowed_scopes=$4,
 			allowed_origins=$5, grant_types=$6, client_uri=$7, logo_uri=$8, owner_id=$9, brand_id=$10, is_first_party=$11,
-			enabled=$12, bot_user_id=$13, updated_at=$14, registration_token_hash=$15 WHERE id=$16`,
+			enabled=$12, bot_user_id=$13, updated_at=$14, registration_token_hash=$15,
+			token_endpoint_auth_method=$16 WHERE id=$17`,
 			c.Name, string(c.Type), list(c.RedirectURIs), list(c.AllowedScopes), list(c.AllowedOrigins),
 			list(c.GrantTypes), nullText(c.ClientURI), nullText(c.LogoURI), nullText(c.OwnerID), c.BrandID,
-			c.FirstParty, c.Enabled, nullText(c.BotUserID), ts(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), c.ID)
+			c.FirstParty, c.Enabled, nullText(c.BotUserID), ts(c.UpdatedAt), nullBytes(c.RegistrationTokenHash),
+			c.TokenEndpointAuthMethod, old.ID)
 		if isUnique(err) {
 			return fmt.Errorf("update client %s: %w: %w", c.ClientID, client.ErrConflict, err)
 		}
 		if err != nil {
 			return fmt.Errorf("update client: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM client_secrets WHERE client_pk = $1`, c.ID); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM client_secrets WHERE client_pk = $1`, old.ID); err != nil {
 			return fmt.Errorf("replace client secrets: %w", err)
 		}
-		if err := insertSecrets(ctx, tx, c.ID, c.Secrets); err != nil {
+		if err := insertSecrets(ctx, tx, old.ID, c.Secrets); err != nil {
 			return err
 		}
 		if err := insertAudit(ctx, tx, ev); err != nil {
@@ -243,78 +243,4 @@ func (s *Store) DeleteClient(ctx context.Context, id string, ev audit.Event) err
 		}
 		return insertAudit(ctx, tx, ev)
 	})
-}
-
-// insertAudit writes ev; an event without an ID records nothing, which
-// only a store copy (migrate-store) uses, since it copies the audit trail
-// itself.
-func insertAudit(ctx context.Context, tx pgx.Tx, ev audit.Event) error {
-	if ev.ID == "" {
-		return nil
-	}
-	details := string(ev.Details)
-	if details == "" {
-		details = "{}"
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_events (id, time, actor_subject, actor_client_id, action, target_type, target_id, details) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
-		ev.ID, ts(ev.Time), ev.ActorSubject, ev.ActorClientID, ev.Action, ev.TargetType, ev.TargetID, details); err != nil {
-		return fmt.Errorf("insert audit event: %w", err)
-	}
-	return nil
-}
-
-// ListAudit returns events matching f, newest first.
-func (s *Store) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
-	if !storable(f.Action) || !storable(f.TargetID) || !storable(f.Actor) || !storable(f.BeforeID) {
-		return []audit.Event{}, nil // no row can hold such text
-	}
-	var where []string
-	var a args
-	if f.Action != "" {
-		where = append(where, "action = "+a.add(f.Action))
-	}
-	if f.TargetID != "" {
-		where = append(where, "target_id = "+a.add(f.TargetID))
-	}
-	if f.Actor != "" {
-		where = append(where, "actor_subject = "+a.add(f.Actor))
-	}
-	if f.BeforeID != "" {
-		where = append(where, "(time, id) < ("+a.add(ts(f.BeforeTime))+"::timestamptz, "+a.add(f.BeforeID)+"::text)")
-	}
-	q := `SELECT id, time, actor_subject, actor_client_id, action, target_type, target_id, details::text FROM audit_events`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY time DESC, id DESC"
-	if f.Limit > 0 {
-		q += " LIMIT " + a.add(f.Limit)
-	}
-	rows, err := s.pool.Query(ctx, q, a...)
-	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	defer rows.Close()
-	out := []audit.Event{}
-	for rows.Next() {
-		var ev audit.Event
-		var details string
-		if err := rows.Scan(&ev.ID, &ev.Time, &ev.ActorSubject, &ev.ActorClientID, &ev.Action, &ev.TargetType, &ev.TargetID, &details); err != nil {
-			return nil, fmt.Errorf("scan audit event: %w", err)
-		}
-		ev.Time, ev.Details = ev.Time.UTC(), []byte(details)
-		out = append(out, ev)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	return out, nil
-}
-
-// nullBytes stores an empty hash as NULL.
-func nullBytes(b []byte) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return b
 }

@@ -21,9 +21,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/latchkey/latchkey/internal/audit"
-	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -54,13 +51,16 @@ type Options struct {
 	ConnectRetryDelay time.Duration
 }
 
-// Store is a PostgreSQL-backed store.Store. It is safe for concurrent use,
-// also by several processes sharing the database.
+// Store is a PostgreSQL-backed store.Store and store.Copier. It is safe
+// for concurrent use, also by several processes sharing the database.
 type Store struct {
 	pool *pgxpool.Pool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Copier = (*Store)(nil)
+)
 
 // Open connects to the database named by dsn (a postgres:// URL or a
 // libpq keyword/value string), waits for it to answer as opts allow, and
@@ -267,96 +267,12 @@ func list(l []string) []string {
 	return l
 }
 
-// CountClients returns the number of clients.
-func (s *Store) CountClients(ctx context.Context) (int, error) {
-	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM clients`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count clients: %w", err)
-	}
-	return n, nil
-}
-
-// InitSetting stores value under name if absent and returns the stored one.
-// Under READ COMMITTED the INSERT waits for a concurrent uncommitted insert
-// of the same name and then does nothing, and the SELECT, a new statement
-// with a new snapshot, sees the winner's row.
-func (s *Store) InitSetting(ctx context.Context, name string, value []byte) ([]byte, error) {
-	var out []byte
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, value); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, `SELECT value FROM settings WHERE name = $1`, name).Scan(&out)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("setting %s: %w", name, err)
-	}
-	return out, nil
-}
-
-// CreateSigningKey stores a new signing key and its audit event.
-func (s *Store) CreateSigningKey(ctx context.Context, r keys.Record, ev audit.Event) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (kid, algorithm, private, public, created_at, sign_from, retire_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-			r.KID, r.Algorithm, r.Private, r.Public, ts(r.CreatedAt), ts(r.SignFrom), nullTS(r.RetireAt))
-		if isUnique(err) {
-			return fmt.Errorf("signing key %s: %w: %w", r.KID, keys.ErrDuplicateKey, err)
-		}
-		if err != nil {
-			return fmt.Errorf("insert signing key: %w", err)
-		}
-		return insertAudit(ctx, tx, ev)
-	})
-}
-
-// ListSigningKeys returns every stored signing key, oldest first.
-func (s *Store) ListSigningKeys(ctx context.Context) ([]keys.Record, error) {
-	rows, err := s.pool.Query(ctx, `SELECT kid, algorithm, private, public, created_at, sign_from, retire_at FROM signing_keys ORDER BY created_at, kid`)
-	if err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", err)
-	}
-	defer rows.Close()
-	out := []keys.Record{}
-	for rows.Next() {
-		var r keys.Record
-		var retire pgtype.Timestamptz
-		if err := rows.Scan(&r.KID, &r.Algorithm, &r.Private, &r.Public, &r.CreatedAt, &r.SignFrom, &retire); err != nil {
-			return nil, fmt.Errorf("scan signing key: %w", err)
-		}
-		r.CreatedAt, r.SignFrom, r.RetireAt = r.CreatedAt.UTC(), r.SignFrom.UTC(), fromNullTS(retire)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", err)
-	}
-	return out, nil
-}
-
-// RevokeToken records a revoked jti; expired rows are pruned on the way.
-// Rows live an hour past expiry so a node whose clock lags still finds
-// them while it would accept the token.
-func (s *Store) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING`, jti, ts(expiresAt)); err != nil {
-			return fmt.Errorf("revoke token: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM revoked_tokens WHERE expires_at < $1`, ts(time.Now().Add(-time.Hour))); err != nil {
-			return fmt.Errorf("prune revocations: %w", err)
-		}
+// nullBytes stores an empty hash as NULL.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
 		return nil
-	})
-}
-
-// TokenRevoked reports whether jti is revoked.
-func (s *Store) TokenRevoked(ctx context.Context, jti string) (bool, error) {
-	if !storable(jti) {
-		return false, nil
 	}
-	var revoked bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)`, jti).Scan(&revoked); err != nil {
-		return false, fmt.Errorf("check revocation: %w", err)
-	}
-	return revoked, nil
+	return b
 }
 
 // storable reports whether PostgreSQL can hold s in a text column: valid
@@ -364,4 +280,13 @@ func (s *Store) TokenRevoked(ctx context.Context, jti string) (bool, error) {
 // would fail with SQLSTATE 22021 (a 500) instead of a plain miss.
 func storable(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// args collects query parameters and hands out their $n placeholders, so
+// optional filters can be appended in any combination.
+type args []any
+
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
 }

@@ -15,19 +15,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/store"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
-
-	"github.com/latchkey/latchkey/internal/audit"
-	"github.com/latchkey/latchkey/internal/client"
-	"github.com/latchkey/latchkey/internal/keys"
-	"github.com/latchkey/latchkey/internal/store"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store is a SQLite-backed store.Store.
+// Store is a SQLite-backed store.Store and store.Copier.
 type Store struct {
 	db *sql.DB // readers
 	// wdb has a single connection: SQLite admits one writer at a time, and
@@ -42,7 +38,10 @@ type Store struct {
 	byClientID, byID, secrets, revoked *sql.Stmt
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Copier = (*Store)(nil)
+)
 
 // Open opens (creating if needed) the database file at path and applies
 // pending migrations. synchronous=FULL makes every commit durable before
@@ -221,53 +220,6 @@ func parseList(s string) ([]string, error) {
 	return l, nil
 }
 
-// CreateClient inserts c, its secret hashes and ev in one transaction.
-func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Event) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO clients (id, client_id, client_name, client_type, redirect_uris,
-			allowed_scopes, allowed_origins, grant_types, client_uri, logo_uri, owner_id, brand_id, is_first_party,
-			enabled, bot_user_id, created_at, updated_at, registration_token_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			c.ID, c.ClientID, c.Name, string(c.Type), jsonList(c.RedirectURIs), jsonList(c.AllowedScopes),
-			jsonList(c.AllowedOrigins), jsonList(c.GrantTypes), nullString(c.ClientURI), nullString(c.LogoURI),
-			nullString(c.OwnerID), c.BrandID, c.FirstParty, c.Enabled, nullString(c.BotUserID),
-			micros(c.CreatedAt), micros(c.UpdatedAt), nullBytes(c.RegistrationTokenHash))
-		if isConstraint(err) {
-			return fmt.Errorf("insert client %s: %w", c.ClientID, client.ErrConflict)
-		}
-		if err != nil {
-			return fmt.Errorf("insert client: %w", err)
-		}
-		if err := insertSecrets(ctx, tx, c.ID, c.Secrets); err != nil {
-			return err
-		}
-		return insertAudit(ctx, tx, ev)
-	})
-}
-
-func insertSecrets(ctx context.Context, tx *sql.Tx, pk string, secrets []client.SecretHash) error {
-	for _, sh := range secrets {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO client_secrets (client_pk, hash, created_at, expires_at) VALUES (?,?,?,?)`,
-			pk, sh.Hash, micros(sh.CreatedAt), nullMicros(sh.ExpiresAt)); err != nil {
-			return fmt.Errorf("insert client secret: %w", err)
-		}
-	}
-	return nil
-}
-
-const clientColumns = `id, client_id, client_name, client_type, redirect_uris, allowed_scopes, allowed_origins,
-	grant_types, client_uri, logo_uri, owner_id, brand_id, is_first_party, enabled, bot_user_id, created_at, updated_at,
-	registration_token_hash`
-
-// GetClient returns the client with internal id.
-func (s *Store) GetClient(ctx context.Context, id string) (client.Client, error) {
-	return s.getClient(ctx, s.byID, id)
-}
-
-// GetClientByClientID returns the client with OAuth client_id.
-func (s *Store) GetClientByClientID(ctx context.Context, clientID string) (client.Client, error) {
-	return s.getClient(ctx, s.byClientID, clientID)
-}
-
 // querier is a *sql.DB or *sql.Tx.
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -275,159 +227,4 @@ type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-const secretsQuery = `SELECT hash, created_at, expires_at FROM client_secrets WHERE client_pk = ? ORDER BY created_at, hash`
-
-func (s *Store) getClient(ctx context.Context, stmt *sql.Stmt, arg string) (client.Client, error) {
-	return readClient(ctx, stmt.QueryRowContext(ctx, arg), arg, func(pk string) (*sql.Rows, error) {
-		return s.secrets.QueryContext(ctx, pk)
-	})
-}
-
-func getClient(ctx context.Context, q querier, query, arg string) (client.Client, error) {
-	return readClient(ctx, q.QueryRowContext(ctx, query, arg), arg, func(pk string) (*sql.Rows, error) {
-		return q.QueryContext(ctx, secretsQuery, pk)
-	})
-}
-
-func readClient(ctx context.Context, row *sql.Row, arg string, secrets func(pk string) (*sql.Rows, error)) (client.Client, error) {
-	c, err := scanClient(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return client.Client{}, fmt.Errorf("client %q: %w", arg, client.ErrNotFound)
-	}
-	if err != nil {
-		return client.Client{}, fmt.Errorf("get client: %w", err)
-	}
-	rows, err := secrets(c.ID)
-	if err != nil {
-		return client.Client{}, fmt.Errorf("get client secrets: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var sh client.SecretHash
-		var created int64
-		var expires sql.NullInt64
-		if err := rows.Scan(&sh.Hash, &created, &expires); err != nil {
-			return client.Client{}, fmt.Errorf("scan client secret: %w", err)
-		}
-		sh.CreatedAt, sh.ExpiresAt = fromMicros(created), fromNullMicros(expires)
-		c.Secrets = append(c.Secrets, sh)
-	}
-	if err := rows.Err(); err != nil {
-		return client.Client{}, fmt.Errorf("read client secrets: %w", err)
-	}
-	return c, nil
-}
-
 type scanner interface{ Scan(dest ...any) error }
-
-func scanClient(row scanner) (client.Client, error) {
-	var (
-		c                                   client.Client
-		typ, redirects, scopes, origins, gt string
-		clientURI, logoURI, owner, bot      sql.NullString
-		created, updated                    int64
-	)
-	if err := row.Scan(&c.ID, &c.ClientID, &c.Name, &typ, &redirects, &scopes, &origins, &gt, &clientURI,
-		&logoURI, &owner, &c.BrandID, &c.FirstParty, &c.Enabled, &bot, &created, &updated, &c.RegistrationTokenHash); err != nil {
-		return client.Client{}, err
-	}
-	c.Type = client.Type(typ)
-	var err error
-	if c.RedirectURIs, err = parseList(redirects); err != nil {
-		return client.Client{}, err
-	}
-	if c.AllowedScopes, err = parseList(scopes); err != nil {
-		return client.Client{}, err
-	}
-	if c.AllowedOrigins, err = parseList(origins); err != nil {
-		return client.Client{}, err
-	}
-	if c.GrantTypes, err = parseList(gt); err != nil {
-		return client.Client{}, err
-	}
-	c.ClientURI, c.LogoURI, c.OwnerID, c.BotUserID = clientURI.String, logoURI.String, owner.String, bot.String
-	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return c, nil
-}
-
-// CountClients returns the number of clients.
-func (s *Store) CountClients(ctx context.Context) (int, error) {
-	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM clients`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count clients: %w", err)
-	}
-	return n, nil
-}
-
-// InitSetting stores value under name if absent and returns the stored one.
-func (s *Store) InitSetting(ctx context.Context, name string, value []byte) ([]byte, error) {
-	var out []byte
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, value); err != nil {
-			return err
-		}
-		return tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = ?`, name).Scan(&out)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("setting %s: %w", name, err)
-	}
-	return out, nil
-}
-
-// CreateSigningKey stores a new signing key and its audit event.
-func (s *Store) CreateSigningKey(ctx context.Context, r keys.Record, ev audit.Event) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (kid, algorithm, private, public, created_at, sign_from, retire_at) VALUES (?,?,?,?,?,?,?)`,
-			r.KID, r.Algorithm, r.Private, r.Public, micros(r.CreatedAt), micros(r.SignFrom), nullMicros(r.RetireAt))
-		if isConstraint(err) {
-			return fmt.Errorf("signing key %s: %w", r.KID, keys.ErrDuplicateKey)
-		}
-		if err != nil {
-			return fmt.Errorf("insert signing key: %w", err)
-		}
-		return insertAudit(ctx, tx, ev)
-	})
-}
-
-// ListSigningKeys returns every stored signing key, oldest first.
-func (s *Store) ListSigningKeys(ctx context.Context) ([]keys.Record, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT kid, algorithm, private, public, created_at, sign_from, retire_at FROM signing_keys ORDER BY created_at, kid`)
-	if err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", err)
-	}
-	defer rows.Close()
-	var out []keys.Record
-	for rows.Next() {
-		var r keys.Record
-		var created, signFrom int64
-		var retire sql.NullInt64
-		if err := rows.Scan(&r.KID, &r.Algorithm, &r.Private, &r.Public, &created, &signFrom, &retire); err != nil {
-			return nil, fmt.Errorf("scan signing key: %w", err)
-		}
-		r.CreatedAt, r.SignFrom, r.RetireAt = fromMicros(created), fromMicros(signFrom), fromNullMicros(retire)
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
-// RevokeToken records a revoked jti; expired rows are pruned on the way.
-func (s *Store) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO revoked_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING`, jti, micros(expiresAt)); err != nil {
-			return fmt.Errorf("revoke token: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at < ?`, micros(time.Now().Add(-time.Hour))); err != nil {
-			return fmt.Errorf("prune revocations: %w", err)
-		}
-		return nil
-	})
-}
-
-// TokenRevoked reports whether jti is revoked.
-func (s *Store) TokenRevoked(ctx context.Context, jti string) (bool, error) {
-	var n int
-	if err := s.revoked.QueryRowContext(ctx, jti).Scan(&n); err != nil {
-		return false, fmt.Errorf("check revocation: %w", err)
-	}
-	return n > 0, nil
-}

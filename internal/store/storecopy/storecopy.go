@@ -27,6 +27,13 @@ func (s Stats) String() string {
 		s.Clients, s.Users, s.Keys, s.AuditEvents, s.Revocations, s.Settings)
 }
 
+// Store is a store that can be copied from and to: the runtime interface
+// plus the copy-only operations. Every backend is one.
+type Store interface {
+	store.Store
+	store.Copier
+}
+
 // ErrTargetNotEmpty means the target already holds data; copying into it
 // could mix two deployments' keys and secrets.
 var ErrTargetNotEmpty = errors.New("the target store is not empty")
@@ -37,7 +44,7 @@ const page = 500
 // signing keys and sealed settings) are re-sealed under dstBox. dst must
 // be empty (freshly migrated). The copy is not atomic across the two
 // stores: if it fails, drop the target and run it again.
-func Copy(ctx context.Context, src, dst store.Store, srcBox, dstBox *sealed.Box) (Stats, error) {
+func Copy(ctx context.Context, src, dst Store, srcBox, dstBox *sealed.Box) (Stats, error) {
 	var st Stats
 	if err := checkEmpty(ctx, dst); err != nil {
 		return st, err
@@ -139,7 +146,7 @@ func Copy(ctx context.Context, src, dst store.Store, srcBox, dstBox *sealed.Box)
 	return st, nil
 }
 
-func checkEmpty(ctx context.Context, s store.Store) error {
+func checkEmpty(ctx context.Context, s Store) error {
 	n, err := s.CountClients(ctx)
 	if err != nil {
 		return err

@@ -19,11 +19,12 @@ import (
 	"github.com/latchkey/latchkey/internal/store/postgres/pgtest"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 	"github.com/latchkey/latchkey/internal/store/storecopy"
+	"github.com/latchkey/latchkey/internal/store/storetest"
 	"github.com/latchkey/latchkey/internal/token"
 	"github.com/latchkey/latchkey/internal/user"
 )
 
-func openSQLite(t *testing.T) store.Store {
+func openSQLite(t *testing.T) storecopy.Store {
 	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -42,9 +43,9 @@ func assemble(t *testing.T, s store.Store, box *sealed.Box) *server.App {
 }
 
 func TestCopy(t *testing.T) {
-	targets := map[string]func(t *testing.T) store.Store{
+	targets := map[string]func(t *testing.T) storecopy.Store{
 		"sqlite": openSQLite,
-		"postgres": func(t *testing.T) store.Store {
+		"postgres": func(t *testing.T) storecopy.Store {
 			s, err := postgres.Open(t.Context(), pgtest.FreshDSN(t), postgres.Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -68,7 +69,8 @@ func TestCopy(t *testing.T) {
 			var secrets []string
 			for i := range 3 {
 				c, s, err := app.Clients.Create(ctx, root, client.CreateInput{Name: "c", GrantTypes: []string{client.GrantClientCredentials},
-					AllowedScopes: []string{"api:read"}, BotUserID: map[bool]string{true: "bot-1"}[i == 0]})
+					AllowedScopes: []string{"api:read"}, BotUserID: map[bool]string{true: "bot-1"}[i == 0],
+					TokenEndpointAuthMethod: map[bool]string{true: client.AuthMethodSecretPost}[i == 2]})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -100,6 +102,22 @@ func TestCopy(t *testing.T) {
 			}
 			if st.Clients != 3 || st.Users != 1 || st.Keys != 1 || st.Revocations != 1 || st.AuditEvents != len(srcEvents) || st.Settings < 1 {
 				t.Errorf("stats: %+v (source had %d audit events)", st, len(srcEvents))
+			}
+			// Every client is copied field for field (token_endpoint_auth_method
+			// included: client 2 uses client_secret_post, the others the default).
+			for _, id := range ids {
+				want, err := src.GetClientByClientID(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := dst.GetClientByClientID(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				storetest.AssertClientEqual(t, got, want)
+			}
+			if c, _ := dst.GetClientByClientID(ctx, ids[2]); c.TokenEndpointAuthMethod != client.AuthMethodSecretPost {
+				t.Errorf("copied token_endpoint_auth_method = %q, want %q", c.TokenEndpointAuthMethod, client.AuthMethodSecretPost)
 			}
 			// The target works under its own master key.
 			moved := assemble(t, dst, dstBox)

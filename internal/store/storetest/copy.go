@@ -8,7 +8,15 @@ import (
 	"github.com/latchkey/latchkey/internal/store"
 )
 
-func testCopyOperations(t *testing.T, s store.Store) {
+func testCopyOperations(t *testing.T, st store.Store) {
+	// Every backend implements store.Copier beside store.Store.
+	s, ok := st.(interface {
+		store.Store
+		store.Copier
+	})
+	if !ok {
+		t.Fatalf("%T does not implement store.Copier", st)
+	}
 	// Writes with an empty event record none.
 	c := SampleClient(1)
 	if err := s.CreateClient(ctx(t), c, audit.Event{}); err != nil {

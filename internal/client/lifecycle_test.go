@@ -1,0 +1,64 @@
+package client
+
+import (
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/domain"
+)
+
+// TestUpdateKeepsIdentity: whatever an update's fn returns, the client
+// keeps its ID, ClientID and CreatedAt; the stores no longer enforce it.
+func TestUpdateKeepsIdentity(t *testing.T) {
+	repo := &countingRepo{clients: map[string]Client{}}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h, _ := NewHasher(make([]byte, HashKeyBytes))
+	s := NewService(repo, nil, h, Policy{}, func() time.Time { return now })
+	ctx := t.Context()
+	c, _, err := s.Create(ctx, domain.Actor{Root: true}, CreateInput{Name: "c", GrantTypes: []string{GrantClientCredentials}, AllowedScopes: []string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(name string, got Client, wantName string) {
+		t.Helper()
+		stored := repo.clients[c.ID]
+		for _, x := range []Client{got, stored} {
+			if x.ID != c.ID || x.ClientID != c.ClientID || !x.CreatedAt.Equal(c.CreatedAt) {
+				t.Errorf("%s: identity changed: id %q client_id %q created %v; want %q %q %v",
+					name, x.ID, x.ClientID, x.CreatedAt, c.ID, c.ClientID, c.CreatedAt)
+			}
+			if x.Name != wantName {
+				t.Errorf("%s: name %q, want %q (the rest of the update must stick)", name, x.Name, wantName)
+			}
+		}
+		if len(repo.clients) != 1 {
+			t.Errorf("%s: %d stored clients, want 1", name, len(repo.clients))
+		}
+	}
+
+	got, err := s.updateClient(ctx, c.ID, func(old Client) (Client, audit.Event, error) {
+		old.ID, old.ClientID, old.CreatedAt = "other-id", "other-client-id", old.CreatedAt.Add(time.Hour)
+		old.Name = "renamed"
+		return old, audit.Event{}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("updateClient", got, "renamed")
+
+	name := "patched"
+	now = now.Add(time.Minute)
+	got, err = s.Update(ctx, domain.Actor{Root: true}, c.ID, Patch{Name: &name}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Update", got, "patched")
+
+	now = now.Add(time.Minute)
+	got, _, err = s.RotateSecret(ctx, domain.Actor{Root: true}, c.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("RotateSecret", got, "patched")
+}

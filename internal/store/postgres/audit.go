@@ -1,0 +1,81 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/latchkey/latchkey/internal/audit"
+)
+
+// insertAudit writes ev; an event without an ID records nothing, which
+// only a store copy (migrate-store) uses, since it copies the audit trail
+// itself.
+func insertAudit(ctx context.Context, tx pgx.Tx, ev audit.Event) error {
+	if ev.ID == "" {
+		return nil
+	}
+	details := string(ev.Details)
+	if details == "" {
+		details = "{}"
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_events (id, time, actor_subject, actor_client_id, action, target_type, target_id, details) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
+		ev.ID, ts(ev.Time), ev.ActorSubject, ev.ActorClientID, ev.Action, ev.TargetType, ev.TargetID, details); err != nil {
+		return fmt.Errorf("insert audit event: %w", err)
+	}
+	return nil
+}
+
+// ListAudit returns events matching f, newest first.
+func (s *Store) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
+	if !storable(f.Action) || !storable(f.TargetID) || !storable(f.Actor) || !storable(f.BeforeID) {
+		return []audit.Event{}, nil // no row can hold such text
+	}
+	var where []string
+	var a args
+	if f.Action != "" {
+		where = append(where, "action = "+a.add(f.Action))
+	}
+	if f.TargetID != "" {
+		where = append(where, "target_id = "+a.add(f.TargetID))
+	}
+	if f.Actor != "" {
+		where = append(where, "actor_subject = "+a.add(f.Actor))
+	}
+	if f.BeforeID != "" {
+		where = append(where, "(time, id) < ("+a.add(ts(f.BeforeTime))+"::timestamptz, "+a.add(f.BeforeID)+"::text)")
+	}
+	q := `SELECT id, time, actor_subject, actor_client_id, action, target_type, target_id, details::text FROM audit_events`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY time DESC, id DESC"
+	if f.Limit > 0 {
+		q += " LIMIT " + a.add(f.Limit)
+	}
+	rows, err := s.pool.Query(ctx, q, a...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	defer rows.Close()
+	out := []audit.Event{}
+	for rows.Next() {
+		var ev audit.Event
+		var details string
+		if err := rows.Scan(&ev.ID, &ev.Time, &ev.ActorSubject, &ev.ActorClientID, &ev.Action, &ev.TargetType, &ev.TargetID, &details); err != nil {
+			return nil, fmt.Errorf("scan audit event: %w", err)
+		}
+		ev.Time, ev.Details = ev.Time.UTC(), []byte(details)
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	return out, nil
+}
+
+// AppendAudit stores a copied audit event as it is.
+func (s *Store) AppendAudit(ctx context.Context, ev audit.Event) error {
+	return s.tx(ctx, func(tx pgx.Tx) error { return insertAudit(ctx, tx, ev) })
+}

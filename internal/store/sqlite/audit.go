@@ -1,0 +1,76 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/latchkey/latchkey/internal/audit"
+)
+
+// insertAudit writes ev; an event without an ID records nothing, which
+// only a store copy (migrate-store) uses, since it copies the audit trail
+// itself.
+func insertAudit(ctx context.Context, q querier, ev audit.Event) error {
+	if ev.ID == "" {
+		return nil
+	}
+	details := string(ev.Details)
+	if details == "" {
+		details = "{}"
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO audit_events (id, time, actor_subject, actor_client_id, action, target_type, target_id, details) VALUES (?,?,?,?,?,?,?,?)`,
+		ev.ID, micros(ev.Time), ev.ActorSubject, ev.ActorClientID, ev.Action, ev.TargetType, ev.TargetID, details); err != nil {
+		return fmt.Errorf("insert audit event: %w", err)
+	}
+	return nil
+}
+
+// ListAudit returns events matching f, newest first.
+func (s *Store) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error) {
+	var where []string
+	var args []any
+	if f.Action != "" {
+		where, args = append(where, "action = ?"), append(args, f.Action)
+	}
+	if f.TargetID != "" {
+		where, args = append(where, "target_id = ?"), append(args, f.TargetID)
+	}
+	if f.Actor != "" {
+		where, args = append(where, "actor_subject = ?"), append(args, f.Actor)
+	}
+	if f.BeforeID != "" {
+		where = append(where, "(time < ? OR (time = ? AND id < ?))")
+		args = append(args, micros(f.BeforeTime), micros(f.BeforeTime), f.BeforeID)
+	}
+	q := `SELECT id, time, actor_subject, actor_client_id, action, target_type, target_id, details FROM audit_events`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY time DESC, id DESC"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	defer rows.Close()
+	out := []audit.Event{}
+	for rows.Next() {
+		var ev audit.Event
+		var t int64
+		var details string
+		if err := rows.Scan(&ev.ID, &t, &ev.ActorSubject, &ev.ActorClientID, &ev.Action, &ev.TargetType, &ev.TargetID, &details); err != nil {
+			return nil, fmt.Errorf("scan audit event: %w", err)
+		}
+		ev.Time, ev.Details = fromMicros(t), []byte(details)
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+// AppendAudit stores a copied audit event as it is.
+func (s *Store) AppendAudit(ctx context.Context, ev audit.Event) error {
+	return insertAudit(ctx, s.wdb, ev)
+}

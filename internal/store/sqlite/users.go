@@ -1,0 +1,88 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/user"
+)
+
+const userColumns = `id, username, display_name, bot, password_hash, created_at, updated_at`
+
+// CreateUser inserts u and ev in one transaction.
+func (s *Store) CreateUser(ctx context.Context, u user.User, ev audit.Event) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?)`,
+			u.ID, u.Username, u.DisplayName, u.Bot, nullString(u.PasswordHash), micros(u.CreatedAt), micros(u.UpdatedAt))
+		if isConstraint(err) {
+			return fmt.Errorf("user %s: %w", u.Username, user.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("insert user: %w", err)
+		}
+		return insertAudit(ctx, tx, ev)
+	})
+}
+
+// GetUser returns the user with id.
+func (s *Store) GetUser(ctx context.Context, id string) (user.User, error) {
+	return s.getUser(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
+}
+
+// GetUserByUsername returns the user with username.
+func (s *Store) GetUserByUsername(ctx context.Context, username string) (user.User, error) {
+	return s.getUser(ctx, `SELECT `+userColumns+` FROM users WHERE username = ?`, username)
+}
+
+func (s *Store) getUser(ctx context.Context, q, arg string) (user.User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, q, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return user.User{}, fmt.Errorf("user %q: %w", arg, user.ErrNotFound)
+	}
+	if err != nil {
+		return user.User{}, fmt.Errorf("get user: %w", err)
+	}
+	return u, nil
+}
+
+func scanUser(row scanner) (user.User, error) {
+	var u user.User
+	var pw sql.NullString
+	var created, updated int64
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Bot, &pw, &created, &updated); err != nil {
+		return user.User{}, err
+	}
+	u.PasswordHash, u.CreatedAt, u.UpdatedAt = pw.String, fromMicros(created), fromMicros(updated)
+	return u, nil
+}
+
+// ListUsers returns users in creation order after the page position.
+func (s *Store) ListUsers(ctx context.Context, p user.Page) ([]user.User, error) {
+	q := `SELECT ` + userColumns + ` FROM users`
+	var args []any
+	if p.AfterID != "" {
+		q += ` WHERE (created_at > ? OR (created_at = ? AND id > ?))`
+		args = append(args, micros(p.AfterCreated), micros(p.AfterCreated), p.AfterID)
+	}
+	q += ` ORDER BY created_at, id`
+	if p.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", p.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	out := []user.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan user: %w", err)
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
