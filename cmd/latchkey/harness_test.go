@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -166,3 +167,10 @@ func str(m map[string]any, path ...string) string {
 	s, _ := cur.(string)
 	return s
 }
+
+var secretMember = regexp.MustCompile(`"[A-Za-z_]*[Ss]ecret[A-Za-z_]*"\s*:`)
+
+// hasSecretMember reports whether a JSON document has a member whose name
+// speaks of a secret. (A value such as client_secret_basic, the name of an
+// authentication method, is no secret.)
+func hasSecretMember(doc []byte) bool { return secretMember.Match(doc) }
