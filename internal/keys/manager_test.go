@@ -9,18 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/clocktest"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func published(m *keys.Manager) []string {
 	var out []string
@@ -48,7 +41,7 @@ func TestRotationAcrossNodes(t *testing.T) {
 	}
 	defer st.Close()
 	box, _ := sealed.New(bytes.Repeat([]byte{3}, sealed.KeyBytes))
-	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	const retire = time.Hour
 	a := keys.NewManager(st, box, clk.Now, retire)
 	b := keys.NewManager(st, box, clk.Now, retire)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/clocktest"
 	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/server"
@@ -35,36 +36,6 @@ var DefaultScopes = []string{"openid", "api:public"}
 // masterKey is a fixed sealing key: tests need a valid one, not a secret
 // one, and a constant keeps failures reproducible.
 var masterKey = bytes.Repeat([]byte{7}, sealed.KeyBytes)
-
-// Clock is a settable time source. Tests move it instead of sleeping, so
-// expiry, grace periods and lockout windows are checked instantly and
-// deterministically. It is safe for concurrent use because the server reads
-// it from its own goroutines while the test moves it.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// Now returns the clock's current time; pass it as server.Options.Now.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d (backward if d is negative).
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// Set moves the clock to t, for tests that need an absolute instant.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // LockedBuffer is an in-memory log sink that the server's goroutines may
 // write to while the test reads it; a bare bytes.Buffer would race.
@@ -97,7 +68,7 @@ type Env struct {
 	Store  *sqlite.Store    // the store, to check what was persisted
 	Server *httptest.Server // the listener, for its client or to close it early
 	URL    string           // the server's base URL, which is also the issuer
-	Clock  *Clock           // the server's only time source
+	Clock  *clocktest.Clock // the server's only time source
 	Logs   *LockedBuffer    // every log line the server wrote, as JSON
 
 	t       testing.TB
@@ -119,7 +90,7 @@ func New(t testing.TB, opts ...func(*server.Options)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &Env{Store: st, Clock: &Clock{t: time.Now()}, Logs: &LockedBuffer{}, t: t}
+	e := &Env{Store: st, Clock: clocktest.New(time.Now()), Logs: &LockedBuffer{}, t: t}
 	// The listener must exist before Assemble, which needs the issuer;
 	// the server starts once the handler is built.
 	e.Server = httptest.NewUnstartedServer(http.HandlerFunc(e.serve))
