@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,7 +12,7 @@ import (
 )
 
 func basicHeader(id, secret string) string {
-	return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
+	return "Authorization: " + servertest.BasicAuth(id, secret)
 }
 
 // TestTokenEndpointErrors checks RFC 6749 §5.2 for every error the

@@ -3,7 +3,6 @@ package openapi_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -432,7 +431,7 @@ func (e *env) do(c call) servertest.Response {
 		req.Header.Set("Authorization", "Bearer "+c.bearer)
 	}
 	if c.basic != nil {
-		req.Header.Set("Authorization", basicAuth(c.basic[0], c.basic[1]))
+		req.Header.Set("Authorization", servertest.BasicAuth(c.basic[0], c.basic[1]))
 	}
 	if c.malformed != "" {
 		req.Header.Set(malformedHeader, c.malformed)
@@ -451,10 +450,6 @@ func (e *env) do(c call) servertest.Response {
 		e.t.Errorf("%s: %s", label, p)
 	}
 	return r
-}
-
-func basicAuth(id, secret string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
 }
 
 const (
@@ -643,7 +638,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 			return e.do(c)
 		}
 		reg("no token", call{want: 401})
-		reg("basic scheme", call{header: http.Header{"Authorization": {basicAuth(admin, adminSecret)}}, want: 401})
+		reg("basic scheme", call{header: http.Header{"Authorization": {servertest.BasicAuth(admin, adminSecret)}}, want: 401})
 		reg("garbage token", call{bearer: "garbage", want: 401})
 		reg("malformed token", call{bearer: "a b", want: 401})
 		reg("revoked token", call{bearer: toRevoke, want: 401})

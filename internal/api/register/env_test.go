@@ -58,7 +58,7 @@ func (e *env) introspect(tok string) bool {
 	}
 	req, _ := http.NewRequest("POST", e.URL+"/oauth2/introspect", strings.NewReader(url.Values{"token": {tok}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(secret.Expose()))
+	req.Header.Set("Authorization", servertest.BasicAuth(c.ClientID, secret.Expose()))
 	r := e.Send(req)
 	if r.Status != http.StatusOK {
 		e.t.Fatalf("introspect: %d %s", r.Status, r.Body)

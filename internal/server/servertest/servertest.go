@@ -8,11 +8,13 @@ package servertest
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -207,14 +209,29 @@ func (e *Env) Do(method, path, contentType, token, body string, headers ...strin
 // such as a query-string token) and reads the whole answer.
 func (e *Env) Send(req *http.Request) Response {
 	e.t.Helper()
+	return Fetch(e.t, req)
+}
+
+// Fetch sends req with the default HTTP client and reads the whole answer,
+// failing t if either fails. It serves any server under test, including a
+// real latchkey process.
+func Fetch(t testing.TB, req *http.Request) Response {
+	t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return Response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// BasicAuth returns the Authorization header value with which a client
+// authenticates by client_secret_basic: RFC 6749 §2.3.1 form-encodes the
+// id and secret before HTTP Basic encodes them.
+func BasicAuth(id, secret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
 }
