@@ -26,7 +26,6 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/openapi"
 	"github.com/latchkey/latchkey/internal/client"
-	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
@@ -1070,12 +1069,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 // through the core, as the CLI bootstrap does, and returns its credentials.
 func rootClient(t *testing.T, e *env, name string, scopes ...string) (id, secret string) {
 	t.Helper()
-	c, s, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
-		Name: name, GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: scopes,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, s := e.ServiceClient(name, scopes...)
 	return c.ClientID, s.Expose()
 }
 

@@ -127,18 +127,31 @@ func (e *Env) serve(w http.ResponseWriter, r *http.Request) {
 	(*e.handler.Load()).ServeHTTP(w, r)
 }
 
+// CreateClient creates a client straight through the core as the root
+// actor (as the CLI and bootstrap do), failing the test if it cannot.
+func (e *Env) CreateClient(in client.CreateInput) (client.Client, client.Secret) {
+	e.t.Helper()
+	c, secret, err := e.App.Clients.Create(e.t.Context(), domain.Actor{Root: true}, in)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c, secret
+}
+
+// ServiceClient creates a confidential client_credentials client that may
+// ask for scopes.
+func (e *Env) ServiceClient(name string, scopes ...string) (client.Client, client.Secret) {
+	e.t.Helper()
+	return e.CreateClient(client.CreateInput{Name: name, GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: scopes})
+}
+
 // TokenWith returns an access token carrying exactly scopes, issued to a
 // fresh confidential client that holds them. It bypasses the token
 // endpoint so tests of other endpoints do not depend on it.
 func (e *Env) TokenWith(scopes ...string) string {
 	e.t.Helper()
 	// "x" keeps AllowedScopes non-empty when no scope is asked for.
-	c, _, err := e.App.Clients.Create(e.t.Context(), domain.Actor{Root: true}, client.CreateInput{
-		Name: "caller", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: append([]string{"x"}, scopes...),
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	c, _ := e.ServiceClient("caller", append([]string{"x"}, scopes...)...)
 	tok, _, err := e.App.Issuer.Issue(c.ClientID, c.ClientID, scopes)
 	if err != nil {
 		e.t.Fatal(err)
