@@ -32,15 +32,32 @@ func current(t *testing.T, m *keys.Manager) string {
 	return k.KID
 }
 
-// TestRotationAcrossNodes runs two managers ("nodes") on one store with a
-// shared fake clock through a rotation.
-func TestRotationAcrossNodes(t *testing.T) {
+// openStore opens a fresh SQLite store that is closed when t ends.
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "k.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	box, _ := sealed.New(bytes.Repeat([]byte{3}, sealed.KeyBytes))
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// testBox returns a sealing box whose key is b repeated.
+func testBox(t *testing.T, b byte) *sealed.Box {
+	t.Helper()
+	box, err := sealed.New(bytes.Repeat([]byte{b}, sealed.KeyBytes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return box
+}
+
+// TestRotationAcrossNodes runs two managers ("nodes") on one store with a
+// shared fake clock through a rotation.
+func TestRotationAcrossNodes(t *testing.T) {
+	st := openStore(t)
+	box := testBox(t, 3)
 	clk := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	const retire = time.Hour
 	a := keys.NewManager(st, box, clk.Now, retire)
@@ -107,13 +124,9 @@ func TestRotationAcrossNodes(t *testing.T) {
 }
 
 func TestWrongMasterKeyCannotLoad(t *testing.T) {
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "k.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	box1, _ := sealed.New(bytes.Repeat([]byte{1}, sealed.KeyBytes))
-	box2, _ := sealed.New(bytes.Repeat([]byte{2}, sealed.KeyBytes))
+	st := openStore(t)
+	box1 := testBox(t, 1)
+	box2 := testBox(t, 2)
 	if err := keys.NewManager(st, box1, nil, 0).Load(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -129,12 +142,8 @@ func TestWrongMasterKeyCannotLoad(t *testing.T) {
 // TestReloadWhileServing reloads keys (as the 30s refresh and unknown-kid
 // lookups do) while other goroutines sign and publish; run with -race.
 func TestReloadWhileServing(t *testing.T) {
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "k.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	box, _ := sealed.New(bytes.Repeat([]byte{4}, sealed.KeyBytes))
+	st := openStore(t)
+	box := testBox(t, 4)
 	m := keys.NewManager(st, box, nil, time.Hour)
 	if err := m.Load(t.Context()); err != nil {
 		t.Fatal(err)

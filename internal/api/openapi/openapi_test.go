@@ -883,14 +883,18 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	botToken := str(botTok.Object(t), "access_token")
 
 	// --- Introspection.
-	intro := func(name string, status int, c call) servertest.Response {
-		t.Helper()
-		c.name, c.path, c.want = name, "/oauth2/introspect", status
-		if c.ctype == "" {
-			c.ctype = formCT
+	// formPost returns a caller of the form-encoded endpoint at path.
+	formPost := func(path string) func(name string, status int, c call) servertest.Response {
+		return func(name string, status int, c call) servertest.Response {
+			t.Helper()
+			c.name, c.path, c.want = name, path, status
+			if c.ctype == "" {
+				c.ctype = formCT
+			}
+			return e.do(c)
 		}
-		return e.do(c)
 	}
+	intro := formPost("/oauth2/introspect")
 	active := intro("active", 200, call{basic: adminBasic, body: form("token", botToken, "token_type_hint", "access_token")}).Object(t)
 	if active["active"] != true {
 		t.Errorf("introspection of a live token: %v", active)
@@ -907,14 +911,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	intro("no client authentication", 401, call{body: form("token", full)})
 
 	// --- Revocation.
-	rev := func(name string, status int, c call) servertest.Response {
-		t.Helper()
-		c.name, c.path, c.want = name, "/oauth2/revoke", status
-		if c.ctype == "" {
-			c.ctype = formCT
-		}
-		return e.do(c)
-	}
+	rev := formPost("/oauth2/revoke")
 	rev("own token", 200, call{body: form("token", botToken, "client_id", botID, "client_secret", botSecret)})
 	rev("already revoked", 200, call{body: form("token", botToken, "client_id", botID, "client_secret", botSecret)})
 	rev("garbage token", 200, call{basic: adminBasic, body: form("token", "garbage")})
