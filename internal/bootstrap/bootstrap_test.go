@@ -13,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/sealed"
+	"github.com/latchkey/latchkey/internal/sealed/sealedtest"
 )
 
 // fakeStore is an in-memory Store: first-writer-wins settings and a
@@ -74,17 +75,8 @@ func (f *fakeClients) Create(_ context.Context, actor domain.Actor, in client.Cr
 	return client.Client{ClientID: id, AllowedScopes: in.AllowedScopes}, secret, nil
 }
 
-func newBox(t *testing.T, b byte) *sealed.Box {
-	t.Helper()
-	box, err := sealed.New(bytes.Repeat([]byte{b}, sealed.KeyBytes))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return box
-}
-
 func TestSecretHasherKeepsOneKey(t *testing.T) {
-	st, box := &fakeStore{}, newBox(t, 1)
+	st, box := &fakeStore{}, sealedtest.Box(t, 1)
 	h1, err := SecretHasher(t.Context(), st, box)
 	if err != nil {
 		t.Fatal(err)
@@ -103,17 +95,17 @@ func TestSecretHasherKeepsOneKey(t *testing.T) {
 
 func TestSecretHasherWrongMasterKey(t *testing.T) {
 	st := &fakeStore{}
-	if _, err := SecretHasher(t.Context(), st, newBox(t, 1)); err != nil {
+	if _, err := SecretHasher(t.Context(), st, sealedtest.Box(t, 1)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := SecretHasher(t.Context(), st, newBox(t, 2)); !errors.Is(err, sealed.ErrOpen) {
+	if _, err := SecretHasher(t.Context(), st, sealedtest.Box(t, 2)); !errors.Is(err, sealed.ErrOpen) {
 		t.Errorf("opening with the wrong master key: %v, want sealed.ErrOpen", err)
 	}
 }
 
 func TestSecretHasherStoreError(t *testing.T) {
 	boom := errors.New("boom")
-	if _, err := SecretHasher(t.Context(), &fakeStore{err: boom}, newBox(t, 1)); !errors.Is(err, boom) {
+	if _, err := SecretHasher(t.Context(), &fakeStore{err: boom}, sealedtest.Box(t, 1)); !errors.Is(err, boom) {
 		t.Errorf("err = %v, want the store's", err)
 	}
 }

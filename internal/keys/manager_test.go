@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/internal/clocktest"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/sealed"
+	"github.com/latchkey/latchkey/internal/sealed/sealedtest"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 )
 
@@ -43,21 +44,11 @@ func openStore(t *testing.T) *sqlite.Store {
 	return st
 }
 
-// testBox returns a sealing box whose key is b repeated.
-func testBox(t *testing.T, b byte) *sealed.Box {
-	t.Helper()
-	box, err := sealed.New(bytes.Repeat([]byte{b}, sealed.KeyBytes))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return box
-}
-
 // TestRotationAcrossNodes runs two managers ("nodes") on one store with a
 // shared fake clock through a rotation.
 func TestRotationAcrossNodes(t *testing.T) {
 	st := openStore(t)
-	box := testBox(t, 3)
+	box := sealedtest.Box(t, 3)
 	clk := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	const retire = time.Hour
 	a := keys.NewManager(st, box, clk.Now, retire)
@@ -125,8 +116,8 @@ func TestRotationAcrossNodes(t *testing.T) {
 
 func TestWrongMasterKeyCannotLoad(t *testing.T) {
 	st := openStore(t)
-	box1 := testBox(t, 1)
-	box2 := testBox(t, 2)
+	box1 := sealedtest.Box(t, 1)
+	box2 := sealedtest.Box(t, 2)
 	if err := keys.NewManager(st, box1, nil, 0).Load(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +134,7 @@ func TestWrongMasterKeyCannotLoad(t *testing.T) {
 // lookups do) while other goroutines sign and publish; run with -race.
 func TestReloadWhileServing(t *testing.T) {
 	st := openStore(t)
-	box := testBox(t, 4)
+	box := sealedtest.Box(t, 4)
 	m := keys.NewManager(st, box, nil, time.Hour)
 	if err := m.Load(t.Context()); err != nil {
 		t.Fatal(err)

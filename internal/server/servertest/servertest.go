@@ -26,7 +26,7 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/clocktest"
 	"github.com/latchkey/latchkey/internal/domain"
-	"github.com/latchkey/latchkey/internal/sealed"
+	"github.com/latchkey/latchkey/internal/sealed/sealedtest"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 )
@@ -34,10 +34,6 @@ import (
 // DefaultScopes are the scopes New gives clients registered without any,
 // exported so tests can assert them without repeating the list.
 var DefaultScopes = []string{"openid", "api:public"}
-
-// masterKey is a fixed sealing key: tests need a valid one, not a secret
-// one, and a constant keeps failures reproducible.
-var masterKey = bytes.Repeat([]byte{7}, sealed.KeyBytes)
 
 // LockedBuffer is an in-memory log sink that the server's goroutines may
 // write to while the test reads it; a bare bytes.Buffer would race.
@@ -88,16 +84,12 @@ func New(t testing.TB, opts ...func(*server.Options)) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	box, err := sealed.New(masterKey)
-	if err != nil {
-		t.Fatal(err)
-	}
 	e := &Env{Store: st, Clock: clocktest.New(time.Now()), Logs: &LockedBuffer{}, t: t}
 	// The listener must exist before Assemble, which needs the issuer;
 	// the server starts once the handler is built.
 	e.Server = httptest.NewUnstartedServer(http.HandlerFunc(e.serve))
 	o := server.Options{
-		Store: st, Box: box, Issuer: "http://" + e.Server.Listener.Addr().String(), AccessTokenTTL: time.Hour,
+		Store: st, Box: sealedtest.Box(t, 7), Issuer: "http://" + e.Server.Listener.Addr().String(), AccessTokenTTL: time.Hour,
 		DefaultScopes: slices.Clone(DefaultScopes), Now: e.Clock.Now,
 		Log: slog.New(slog.NewJSONHandler(e.Logs, nil)),
 	}
