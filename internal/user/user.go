@@ -103,7 +103,9 @@ func idChar(r rune) bool {
 
 func validate(in CreateInput) error {
 	var errs []domain.FieldError
-	add := func(f, format string, a ...any) { errs = append(errs, domain.FieldError{Field: f, Message: fmt.Sprintf(format, a...)}) }
+	add := func(f, format string, a ...any) {
+		errs = append(errs, domain.FieldError{Field: f, Message: fmt.Sprintf(format, a...)})
+	}
 	if in.ID != "" && (len(in.ID) > MaxIDLen || strings.IndexFunc(in.ID, func(r rune) bool { return !idChar(r) }) >= 0) {
 		add("id", "must be 1-%d characters from A-Z a-z 0-9 - . _ ~ @ +", MaxIDLen)
 	}
