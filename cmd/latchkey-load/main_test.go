@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/latchkey/latchkey/internal/client"
-	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 )
@@ -19,12 +17,7 @@ import (
 func TestScenarios(t *testing.T) {
 	// Real time, not the test clock: the load generator measures it.
 	e := servertest.New(t, func(o *server.Options) { o.ClientCacheTTL, o.Now = time.Second, time.Now })
-	c, secret, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
-		Name: "load", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"clients:create"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, secret := e.ServiceClient("load", "clients:create")
 	for _, sc := range []string{"token", "register", "introspect"} {
 		var out bytes.Buffer
 		err := run(t.Context(), []string{"-targets", e.URL + "," + e.URL, "-client-id", c.ClientID, "-client-secret", secret.Expose(),
@@ -41,7 +34,7 @@ func TestScenarios(t *testing.T) {
 		}
 	}
 	// A wrong secret is reported, not ignored.
-	err = run(t.Context(), []string{"-targets", e.URL, "-client-id", c.ClientID, "-client-secret", "wrong", "-scenario", "register"}, io.Discard, io.Discard)
+	err := run(t.Context(), []string{"-targets", e.URL, "-client-id", c.ClientID, "-client-secret", "wrong", "-scenario", "register"}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("wrong secret: %v", err)
 	}

@@ -2,17 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 
+	"github.com/latchkey/latchkey/internal/bootstrap"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/sealed"
-	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/postgres"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
@@ -90,13 +89,7 @@ func masterKey(cfg config.Store, sqlitePath string, stderr io.Writer) ([]byte, e
 
 // hasher returns the client-secret hasher of the store.
 func (b *backend) hasher(ctx context.Context) (*client.Hasher, error) {
-	return server.SecretHasher(ctx, b.store, b.box)
-}
-
-func randomKey() []byte {
-	k := make([]byte, client.HashKeyBytes)
-	_, _ = rand.Read(k)
-	return k
+	return bootstrap.SecretHasher(ctx, b.store, b.box)
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/latchkey/latchkey/internal/api/admin"
 	"github.com/latchkey/latchkey/internal/audit"
@@ -22,20 +21,7 @@ Run "latchkey audit list -h" for its flags.
 `
 
 func runAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, auditUsage)
-		return fmt.Errorf("%w: audit needs a subcommand", errUsage)
-	}
-	switch args[0] {
-	case "list":
-		return runAuditList(ctx, args[1:], getenv, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, auditUsage)
-		return nil
-	default:
-		fmt.Fprint(stderr, auditUsage)
-		return fmt.Errorf("%w: unknown audit subcommand %q", errUsage, args[0])
-	}
+	return dispatch(ctx, map[string]command{"list": runAuditList}, auditUsage, "audit needs a subcommand", "audit subcommand", args, getenv, stdout, stderr)
 }
 
 func runAuditList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -81,16 +67,11 @@ func runAuditList(ctx context.Context, args []string, getenv func(string) string
 		fmt.Fprintf(stderr, "latchkey: showing the newest %d events; more match (raise --limit)\n", limit)
 	}
 	if asJSON {
-		out := struct {
+		return printJSON(stdout, struct {
 			Events []admin.AuditEventJSON `json:"events"`
-		}{Events: []admin.AuditEventJSON{}}
-		for _, ev := range evs {
-			out.Events = append(out.Events, admin.AuditToJSON(ev))
-		}
-		return printJSON(stdout, out)
+		}{Events: jsonList(evs, admin.AuditToJSON)})
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tACTION\tTARGET\tACTOR")
+	tw := newTable(stdout, "TIME\tACTION\tTARGET\tACTOR")
 	for _, ev := range evs {
 		who := orDash(ev.ActorSubject)
 		if ev.ActorClientID != "" {

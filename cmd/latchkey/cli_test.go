@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/api/admin"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/config"
 )
@@ -90,37 +91,17 @@ func (d *cliDB) create(args ...string) cliCreated {
 	return c
 }
 
-// cliClient is the client object the CLI prints as JSON.
-type cliClient struct {
-	ID             string   `json:"id"`
-	ClientID       string   `json:"client_id"`
-	ClientName     string   `json:"client_name"`
-	ClientURI      *string  `json:"client_uri"`
-	LogoURI        *string  `json:"logo_uri"`
-	ClientType     string   `json:"client_type"`
-	RedirectURIs   []string `json:"redirect_uris"`
-	AllowedScopes  []string `json:"allowed_scopes"`
-	AllowedOrigins []string `json:"allowed_origins"`
-	GrantTypes     []string `json:"grant_types"`
-	OwnerID        *string  `json:"owner_id"`
-	IsFirstParty   bool     `json:"is_first_party"`
-	Enabled        bool     `json:"enabled"`
-	CreatedAt      string   `json:"created_at"`
-}
-
-func (d *cliDB) get(id string) cliClient {
+func (d *cliDB) get(id string) admin.ClientJSON {
 	d.t.Helper()
-	var out struct {
-		Client cliClient `json:"client"`
-	}
+	var out clientResponse
 	d.okJSON(&out, "client", "get", id, "--json")
 	return out.Client
 }
 
-func (d *cliDB) list(args ...string) []cliClient {
+func (d *cliDB) list(args ...string) []admin.ClientJSON {
 	d.t.Helper()
 	var out struct {
-		Clients []cliClient `json:"clients"`
+		Clients []admin.ClientJSON `json:"clients"`
 	}
 	d.okJSON(&out, append([]string{"client", "list", "--json"}, args...)...)
 	if out.Clients == nil {
@@ -129,27 +110,11 @@ func (d *cliDB) list(args ...string) []cliClient {
 	return out.Clients
 }
 
-// cliEvent is one event of `audit list --json`.
-type cliEvent struct {
-	ID     string `json:"id"`
-	Time   string `json:"time"`
-	Action string `json:"action"`
-	Actor  struct {
-		Subject  string `json:"subject"`
-		ClientID string `json:"client_id"`
-	} `json:"actor"`
-	Target struct {
-		Type string `json:"type"`
-		ID   string `json:"id"`
-	} `json:"target"`
-	Details json.RawMessage `json:"details"`
-}
-
-func (d *cliDB) audit(args ...string) ([]cliEvent, string) {
+func (d *cliDB) audit(args ...string) ([]admin.AuditEventJSON, string) {
 	d.t.Helper()
 	out := d.ok(append([]string{"audit", "list", "--json"}, args...)...)
 	var resp struct {
-		Events []cliEvent `json:"events"`
+		Events []admin.AuditEventJSON `json:"events"`
 	}
 	if err := json.Unmarshal([]byte(out), &resp); err != nil {
 		d.t.Fatalf("audit list: %v\n%s", err, out)
@@ -165,20 +130,16 @@ func (d *cliDB) audit(args ...string) ([]cliEvent, string) {
 func (d *cliDB) authenticate(clientID, secret string) error {
 	d.t.Helper()
 	ctx := context.Background()
-	b, err := openBackend(ctx, config.Store{DB: d.dsn()}, io.Discard)
+	svc, closeDB, err := openClientService(ctx, config.Store{DB: d.dsn()}, io.Discard, false)
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	defer b.store.Close()
-	h, err := b.hasher(ctx)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	_, err = client.NewService(b.store, nil, h, client.Policy{}, nil).Authenticate(ctx, clientID, secret)
+	defer closeDB()
+	_, err = svc.Authenticate(ctx, clientID, secret)
 	return err
 }
 
-func cliNames(cs []cliClient) []string {
+func cliNames(cs []admin.ClientJSON) []string {
 	out := []string{}
 	for _, c := range cs {
 		out = append(out, c.ClientName)
@@ -328,9 +289,7 @@ func TestCLIClientGet(t *testing.T) {
 	}
 
 	// Flags may come before the ID too.
-	var flagsFirst struct {
-		Client cliClient `json:"client"`
-	}
+	var flagsFirst clientResponse
 	d.okJSON(&flagsFirst, "client", "get", "--json", c.ClientID)
 	if flagsFirst.Client.ID != c.ID {
 		t.Errorf("get --json ID: %+v", flagsFirst)
@@ -359,41 +318,39 @@ func TestCLIClientUpdate(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		args  []string
-		check func(cliClient) bool
+		check func(admin.ClientJSON) bool
 	}{
-		{"name", []string{"--name", "After"}, func(c cliClient) bool { return c.ClientName == "After" }},
-		{"scopes", []string{"--scopes", "read write  clients:read"}, func(c cliClient) bool {
+		{"name", []string{"--name", "After"}, func(c admin.ClientJSON) bool { return c.ClientName == "After" }},
+		{"scopes", []string{"--scopes", "read write  clients:read"}, func(c admin.ClientJSON) bool {
 			return slices.Equal(c.AllowedScopes, []string{"read", "write", "clients:read"})
 		}},
-		{"redirect-uri", []string{"--redirect-uri", "https://a.example/cb", "--redirect-uri", "http://127.0.0.1:8080/cb"}, func(c cliClient) bool {
+		{"redirect-uri", []string{"--redirect-uri", "https://a.example/cb", "--redirect-uri", "http://127.0.0.1:8080/cb"}, func(c admin.ClientJSON) bool {
 			return slices.Equal(c.RedirectURIs, []string{"https://a.example/cb", "http://127.0.0.1:8080/cb"})
 		}},
-		{"allowed-origin", []string{"--allowed-origin", "https://a.example", "--allowed-origin", "https://b.example"}, func(c cliClient) bool {
+		{"allowed-origin", []string{"--allowed-origin", "https://a.example", "--allowed-origin", "https://b.example"}, func(c admin.ClientJSON) bool {
 			return slices.Equal(c.AllowedOrigins, []string{"https://a.example", "https://b.example"})
 		}},
-		{"allowed-origin cleared", []string{"--allowed-origin", ""}, func(c cliClient) bool { return len(c.AllowedOrigins) == 0 }},
-		{"grant-types", []string{"--grant-types", "authorization_code,client_credentials"}, func(c cliClient) bool {
+		{"allowed-origin cleared", []string{"--allowed-origin", ""}, func(c admin.ClientJSON) bool { return len(c.AllowedOrigins) == 0 }},
+		{"grant-types", []string{"--grant-types", "authorization_code,client_credentials"}, func(c admin.ClientJSON) bool {
 			return slices.Equal(c.GrantTypes, []string{"authorization_code", "client_credentials"})
 		}},
-		{"client-uri", []string{"--client-uri", "https://app.example/"}, func(c cliClient) bool {
+		{"client-uri", []string{"--client-uri", "https://app.example/"}, func(c admin.ClientJSON) bool {
 			return c.ClientURI != nil && *c.ClientURI == "https://app.example/"
 		}},
-		{"logo-uri", []string{"--logo-uri", "https://app.example/logo.png"}, func(c cliClient) bool {
+		{"logo-uri", []string{"--logo-uri", "https://app.example/logo.png"}, func(c admin.ClientJSON) bool {
 			return c.LogoURI != nil && *c.LogoURI == "https://app.example/logo.png"
 		}},
-		{"first-party", []string{"--first-party"}, func(c cliClient) bool { return c.IsFirstParty }},
-		{"first-party=false", []string{"--first-party=false"}, func(c cliClient) bool { return !c.IsFirstParty }},
-		{"client-uri cleared", []string{"--client-uri", ""}, func(c cliClient) bool { return c.ClientURI == nil }},
-		{"logo-uri cleared, flags first", []string{"--logo-uri="}, func(c cliClient) bool { return c.LogoURI == nil }},
-		{"grant-types to client_credentials only, redirects cleared", []string{"--grant-types", "client_credentials", "--redirect-uri", ""}, func(c cliClient) bool {
+		{"first-party", []string{"--first-party"}, func(c admin.ClientJSON) bool { return c.IsFirstParty }},
+		{"first-party=false", []string{"--first-party=false"}, func(c admin.ClientJSON) bool { return !c.IsFirstParty }},
+		{"client-uri cleared", []string{"--client-uri", ""}, func(c admin.ClientJSON) bool { return c.ClientURI == nil }},
+		{"logo-uri cleared, flags first", []string{"--logo-uri="}, func(c admin.ClientJSON) bool { return c.LogoURI == nil }},
+		{"grant-types to client_credentials only, redirects cleared", []string{"--grant-types", "client_credentials", "--redirect-uri", ""}, func(c admin.ClientJSON) bool {
 			return slices.Equal(c.GrantTypes, []string{"client_credentials"}) && len(c.RedirectURIs) == 0
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := d.get(c.ID)
-			var out struct {
-				Client cliClient `json:"client"`
-			}
+			var out clientResponse
 			args := append([]string{"client", "update", c.ID, "--json"}, tc.args...)
 			if strings.Contains(tc.name, "flags first") {
 				args = append(append([]string{"client", "update", "--json"}, tc.args...), c.ClientID)
@@ -508,9 +465,9 @@ func TestCLIClientRotateSecret(t *testing.T) {
 
 	// JSON, by client_id, with a custom grace: previous expiry ≈ now+grace.
 	var rot struct {
-		Client          cliClient `json:"client"`
-		ClientSecret    string    `json:"client_secret"`
-		PreviousExpires *string   `json:"previous_secret_expires_at"`
+		Client          admin.ClientJSON `json:"client"`
+		ClientSecret    string           `json:"client_secret"`
+		PreviousExpires *string          `json:"previous_secret_expires_at"`
 	}
 	start := time.Now()
 	d.okJSON(&rot, "client", "rotate-secret", "--grace", "2h", c.ClientID, "--json")

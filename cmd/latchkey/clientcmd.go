@@ -47,34 +47,24 @@ Run "latchkey client SUBCOMMAND -h" for a subcommand's flags.
 // is recorded in the audit log as "cli".
 var cliActor = domain.Actor{Root: true, Subject: "cli"}
 
+// clientCommands are the subcommands of latchkey client.
+var clientCommands = map[string]command{
+	"create": runClientCreate,
+	"list":   runClientList,
+	"get":    runClientGet,
+	"update": runClientUpdate,
+	"enable": func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+		return runClientSetEnabled(ctx, args, getenv, stdout, stderr, true)
+	},
+	"disable": func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+		return runClientSetEnabled(ctx, args, getenv, stdout, stderr, false)
+	},
+	"delete":        runClientDelete,
+	"rotate-secret": runClientRotate,
+}
+
 func runClient(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, clientUsage)
-		return fmt.Errorf("%w: client needs a subcommand", errUsage)
-	}
-	sub, rest := args[0], args[1:]
-	switch sub {
-	case "create":
-		return runClientCreate(ctx, rest, getenv, stdout, stderr)
-	case "list":
-		return runClientList(ctx, rest, getenv, stdout, stderr)
-	case "get":
-		return runClientGet(ctx, rest, getenv, stdout, stderr)
-	case "update":
-		return runClientUpdate(ctx, rest, getenv, stdout, stderr)
-	case "enable", "disable":
-		return runClientSetEnabled(ctx, rest, getenv, stdout, stderr, sub == "enable")
-	case "delete":
-		return runClientDelete(ctx, rest, getenv, stdout, stderr)
-	case "rotate-secret":
-		return runClientRotate(ctx, rest, getenv, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, clientUsage)
-		return nil
-	default:
-		fmt.Fprint(stderr, clientUsage)
-		return fmt.Errorf("%w: unknown client subcommand %q", errUsage, sub)
-	}
+	return dispatch(ctx, clientCommands, clientUsage, "client needs a subcommand", "client subcommand", args, getenv, stdout, stderr)
 }
 
 func runClientCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -215,8 +205,6 @@ func clientError(err error, id string) error {
 	return err
 }
 
-// resolveClient finds a client by internal id or, failing that, by OAuth
-// client_id.
 // openClient opens the existing store named by cfg and finds the client
 // that id names (its internal id or its client_id); call closeDB when done.
 func openClient(ctx context.Context, cfg config.Store, stderr io.Writer, id string) (*client.Service, client.Client, func(), error) {
@@ -232,6 +220,18 @@ func openClient(ctx context.Context, cfg config.Store, stderr io.Writer, id stri
 	return svc, c, closeDB, nil
 }
 
+// parseAndOpenClient parses args, one client ID among the flags of fs
+// (which include the store flags filling cfg), and opens that client.
+func parseAndOpenClient(ctx context.Context, fs *flag.FlagSet, args []string, cfg *config.Store, stderr io.Writer) (id string, svc *client.Service, c client.Client, closeDB func(), err error) {
+	if id, err = parseFlagsWithID(fs, args); err != nil {
+		return "", nil, client.Client{}, nil, err
+	}
+	svc, c, closeDB, err = openClient(ctx, *cfg, stderr, id)
+	return id, svc, c, closeDB, err
+}
+
+// resolveClient finds a client by internal id or, failing that, by OAuth
+// client_id.
 func resolveClient(ctx context.Context, svc *client.Service, id string) (client.Client, error) {
 	c, err := svc.Get(ctx, id)
 	if errors.Is(err, client.ErrNotFound) {
@@ -245,11 +245,8 @@ func resolveClient(ctx context.Context, svc *client.Service, id string) (client.
 func parseFlagsWithID(fs *flag.FlagSet, args []string) (string, error) {
 	var id string
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return "", err
-			}
-			return "", fmt.Errorf("%w: %v", errUsage, err)
+		if err := parse(fs, args); err != nil {
+			return "", err
 		}
 		if fs.NArg() == 0 {
 			break
@@ -277,6 +274,23 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// jsonList maps xs to their JSON form; no xs is [], never null.
+func jsonList[T, J any](xs []T, toJSON func(T) J) []J {
+	out := make([]J, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, toJSON(x))
+	}
+	return out
+}
+
+// newTable returns a writer that aligns tab-separated columns, header
+// its first row; Flush it when done.
+func newTable(w io.Writer, header string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	return tw
 }
 
 // cliTime formats a timestamp for tables: UTC, to the second.
@@ -356,16 +370,11 @@ func runClientList(ctx context.Context, args []string, getenv func(string) strin
 		fmt.Fprintf(stderr, "latchkey: showing the first %d clients; more match (raise --limit or use --all)\n", limit)
 	}
 	if asJSON {
-		out := struct {
+		return printJSON(stdout, struct {
 			Clients []admin.ClientJSON `json:"clients"`
-		}{Clients: []admin.ClientJSON{}}
-		for _, c := range cs {
-			out.Clients = append(out.Clients, admin.ToJSON(c))
-		}
-		return printJSON(stdout, out)
+		}{Clients: jsonList(cs, admin.ToJSON)})
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCLIENT_ID\tNAME\tTYPE\tENABLED\tGRANTS\tCREATED")
+	tw := newTable(stdout, "ID\tCLIENT_ID\tNAME\tTYPE\tENABLED\tGRANTS\tCREATED")
 	for _, c := range cs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%s\t%s\n",
 			c.ID, c.ClientID, c.Name, c.Type, c.Enabled, orDash(strings.Join(c.GrantTypes, ",")), cliTime(c.CreatedAt))
@@ -436,11 +445,7 @@ func runClientGet(ctx context.Context, args []string, getenv func(string) string
 	fs := newFlagSet("client get", "client get ID [--json]\n\nID is the client's internal id or its OAuth client_id. Secrets are never shown.", stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	fs.BoolVar(&asJSON, "json", false, `print {"client":{...}}`)
-	id, err := parseFlagsWithID(fs, args)
-	if err != nil {
-		return err
-	}
-	_, c, closeDB, err := openClient(ctx, cfg, stderr, id)
+	_, _, c, closeDB, err := parseAndOpenClient(ctx, fs, args, &cfg, stderr)
 	if err != nil {
 		return err
 	}
@@ -537,11 +542,7 @@ func runClientSetEnabled(ctx context.Context, args []string, getenv func(string)
 	var cfg config.Store
 	fs := newFlagSet("client "+verb, "client "+verb+" ID\n\n"+strings.ToUpper(verb[:1])+verb[1:]+" a client: "+effect+".", stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
-	id, err := parseFlagsWithID(fs, args)
-	if err != nil {
-		return err
-	}
-	svc, c, closeDB, err := openClient(ctx, cfg, stderr, id)
+	id, svc, c, closeDB, err := parseAndOpenClient(ctx, fs, args, &cfg, stderr)
 	if err != nil {
 		return err
 	}
@@ -561,11 +562,7 @@ func runClientDelete(ctx context.Context, args []string, getenv func(string) str
 	var cfg config.Store
 	fs := newFlagSet("client delete", "client delete ID\n\nDelete a client for good; its tokens stop being active.", stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
-	id, err := parseFlagsWithID(fs, args)
-	if err != nil {
-		return err
-	}
-	svc, c, closeDB, err := openClient(ctx, cfg, stderr, id)
+	id, svc, c, closeDB, err := parseAndOpenClient(ctx, fs, args, &cfg, stderr)
 	if err != nil {
 		return err
 	}

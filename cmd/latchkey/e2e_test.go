@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/latchkey/latchkey/internal/server/servertest"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -104,11 +105,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
-func basic(id, secret string) string {
-	req, _ := http.NewRequest("GET", "/", nil)
-	req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
-	return "Authorization: " + req.Header.Get("Authorization")
-}
+func basic(id, secret string) string { return "Authorization: " + servertest.BasicAuth(id, secret) }
 
 // verifyWithDiscoveredJWKS checks tok the way a resource server would:
 // discovery → jwks_uri → signature, typ and claims.

@@ -134,13 +134,7 @@ func (ts *testServer) do(t *testing.T, method, path string, body any, headers ..
 		k, v, _ := strings.Cut(h, ": ")
 		req.Header.Add(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return servertest.Fetch(t, req)
 }
 
 func authz(tok string) string { return "Authorization: Bearer " + tok }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/admin"
@@ -79,8 +78,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if asJSON {
 		return json.NewEncoder(stdout).Encode(map[string]any{"keys": sts})
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KID\tSIGN FROM\tSIGNING\tPUBLISHED\tRETIRES")
+	tw := newTable(stdout, "KID\tSIGN FROM\tSIGNING\tPUBLISHED\tRETIRES")
 	for _, k := range sts {
 		retires := "-"
 		if k.RetiresAt != nil {

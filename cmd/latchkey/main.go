@@ -63,35 +63,45 @@ Every flag has a LATCHKEY_* environment variable; run "latchkey COMMAND -h"
 for a command's flags.
 `
 
+// command is a (sub)command: it runs with the arguments after its name.
+type command func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
+
+// commands are latchkey's top-level commands.
+var commands = map[string]command{
+	"serve":         runServe,
+	"client":        runClient,
+	"user":          runUser,
+	"audit":         runAudit,
+	"keys":          runKeys,
+	"migrate":       runMigrate,
+	"migrate-store": runMigrateStore,
+}
+
 // run is the whole program; tests call it with their own arguments,
 // environment and output streams.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return dispatch(ctx, commands, usage, "no command given", "command", args, getenv, stdout, stderr)
+}
+
+// dispatch runs the command of cmds that args[0] names with the rest of
+// args. Help prints usage to stdout; no command or an unknown one prints
+// it to stderr and is a usage error, said with missing or "unknown
+// <kind> NAME".
+func dispatch(ctx context.Context, cmds map[string]command, usage, missing, kind string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("%w: no command given", errUsage)
+		return fmt.Errorf("%w: %s", errUsage, missing)
 	}
-	switch args[0] {
-	case "serve":
-		return runServe(ctx, args[1:], getenv, stdout, stderr)
-	case "client":
-		return runClient(ctx, args[1:], getenv, stdout, stderr)
-	case "user":
-		return runUser(ctx, args[1:], getenv, stdout, stderr)
-	case "audit":
-		return runAudit(ctx, args[1:], getenv, stdout, stderr)
-	case "keys":
-		return runKeys(ctx, args[1:], getenv, stdout, stderr)
-	case "migrate":
-		return runMigrate(ctx, args[1:], getenv, stdout, stderr)
-	case "migrate-store":
-		return runMigrateStore(ctx, args[1:], getenv, stdout, stderr)
-	case "help", "-h", "--help":
+	if isHelp(args[0]) {
 		fmt.Fprint(stdout, usage)
 		return nil
-	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%w: unknown %s %q", errUsage, kind, args[0])
+	}
+	return cmd(ctx, args[1:], getenv, stdout, stderr)
 }
 
 // newFlagSet returns a FlagSet that reports errors instead of exiting.
@@ -105,15 +115,25 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseFlags parses args, which must all be flags.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	return nil
+}
+
+// parse parses args with fs; a bad flag is a usage error, -h is
+// flag.ErrHelp.
+func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
 	return nil
 }

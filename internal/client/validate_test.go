@@ -7,15 +7,12 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/domain"
+	"github.com/latchkey/latchkey/internal/domain/domaintest"
 )
 
 func TestRedirectURIProblem(t *testing.T) {
 	long := "https://a.example/" + strings.Repeat("a", MaxURILen-len("https://a.example/"))
-	tests := []struct {
-		name string
-		uri  string
-		ok   bool
-	}{
+	tests := []problemCase{
 		// Accepted.
 		{"https absolute", "https://a.example/cb", true},
 		{"https with port and query", "https://a.example:8443/cb?x=1&y=2", true},
@@ -74,25 +71,35 @@ func TestRedirectURIProblem(t *testing.T) {
 		{"private-use scheme too short", "a.:/cb", false},
 		{"ws scheme", "ws://a.example/cb", false},
 	}
-	for _, tt := range tests {
+	checkProblems(t, "RedirectURIProblem", RedirectURIProblem, tests)
+}
+
+// problemCase is an input of a ...Problem function and whether it is
+// accepted.
+type problemCase struct {
+	name, in string
+	ok       bool
+}
+
+// checkProblems requires problem to accept (return "" for) the cases that
+// are ok and reject the rest.
+func checkProblems(t *testing.T, fn string, problem func(string) string, cases []problemCase) {
+	t.Helper()
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
-			got := RedirectURIProblem(tt.uri)
+			got := problem(tt.in)
 			if tt.ok && got != "" {
-				t.Errorf("RedirectURIProblem(%q) = %q, want accepted", tt.uri, got)
+				t.Errorf("%s(%q) = %q, want accepted", fn, tt.in, got)
 			}
 			if !tt.ok && got == "" {
-				t.Errorf("RedirectURIProblem(%q) accepted, want rejected", tt.uri)
+				t.Errorf("%s(%q) accepted, want rejected", fn, tt.in)
 			}
 		})
 	}
 }
 
 func TestScopeProblem(t *testing.T) {
-	tests := []struct {
-		name  string
-		scope string
-		ok    bool
-	}{
+	tests := []problemCase{
 		{"simple", "openid", true},
 		{"colon", "clients:create", true},
 		{"url-like", "https://api.example/read", true},
@@ -115,17 +122,7 @@ func TestScopeProblem(t *testing.T) {
 		{"non-ASCII emoji", "🔑", false},
 		{"invalid UTF-8", "a\xff", false},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := ScopeProblem(tt.scope)
-			if tt.ok && got != "" {
-				t.Errorf("ScopeProblem(%q) = %q, want accepted", tt.scope, got)
-			}
-			if !tt.ok && got == "" {
-				t.Errorf("ScopeProblem(%q) accepted, want rejected", tt.scope)
-			}
-		})
-	}
+	checkProblems(t, "ScopeProblem", ScopeProblem, tests)
 }
 
 func TestScopeProblemEveryByte(t *testing.T) {
@@ -360,22 +357,8 @@ func TestValidateInvalid(t *testing.T) {
 			if err == nil {
 				t.Fatalf("validate accepted %+v", c)
 			}
-			var ve *domain.ValidationError
-			if !errors.As(err, &ve) {
-				t.Fatalf("validate returned %T (%v), want *domain.ValidationError", err, err)
-			}
-			var got []string
-			for _, fe := range ve.Errors {
-				got = append(got, fe.Field)
-				if fe.Message == "" {
-					t.Errorf("field %s: empty message", fe.Field)
-				}
-			}
-			if strings.Join(got, ",") != strings.Join(tt.fields, ",") {
+			if got := domaintest.InvalidFields(t, err); strings.Join(got, ",") != strings.Join(tt.fields, ",") {
 				t.Errorf("fields = %v, want %v (error: %v)", got, tt.fields, err)
-			}
-			if ve.First() != ve.Errors[0] {
-				t.Errorf("First() = %+v, want %+v", ve.First(), ve.Errors[0])
 			}
 		})
 	}

@@ -9,19 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/clocktest"
 	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/sealed"
+	"github.com/latchkey/latchkey/internal/sealed/sealedtest"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func published(m *keys.Manager) []string {
 	var out []string
@@ -40,16 +34,23 @@ func current(t *testing.T, m *keys.Manager) string {
 	return k.KID
 }
 
-// TestRotationAcrossNodes runs two managers ("nodes") on one store with a
-// shared fake clock through a rotation.
-func TestRotationAcrossNodes(t *testing.T) {
+// openStore opens a fresh SQLite store that is closed when t ends.
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "k.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	box, _ := sealed.New(bytes.Repeat([]byte{3}, sealed.KeyBytes))
-	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// TestRotationAcrossNodes runs two managers ("nodes") on one store with a
+// shared fake clock through a rotation.
+func TestRotationAcrossNodes(t *testing.T) {
+	st := openStore(t)
+	box := sealedtest.Box(t, 3)
+	clk := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	const retire = time.Hour
 	a := keys.NewManager(st, box, clk.Now, retire)
 	b := keys.NewManager(st, box, clk.Now, retire)
@@ -115,13 +116,9 @@ func TestRotationAcrossNodes(t *testing.T) {
 }
 
 func TestWrongMasterKeyCannotLoad(t *testing.T) {
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "k.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	box1, _ := sealed.New(bytes.Repeat([]byte{1}, sealed.KeyBytes))
-	box2, _ := sealed.New(bytes.Repeat([]byte{2}, sealed.KeyBytes))
+	st := openStore(t)
+	box1 := sealedtest.Box(t, 1)
+	box2 := sealedtest.Box(t, 2)
 	if err := keys.NewManager(st, box1, nil, 0).Load(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -137,12 +134,8 @@ func TestWrongMasterKeyCannotLoad(t *testing.T) {
 // TestReloadWhileServing reloads keys (as the 30s refresh and unknown-kid
 // lookups do) while other goroutines sign and publish; run with -race.
 func TestReloadWhileServing(t *testing.T) {
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "k.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	box, _ := sealed.New(bytes.Repeat([]byte{4}, sealed.KeyBytes))
+	st := openStore(t)
+	box := sealedtest.Box(t, 4)
 	m := keys.NewManager(st, box, nil, time.Hour)
 	if err := m.Load(t.Context()); err != nil {
 		t.Fatal(err)

@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/oauth"
 	"github.com/latchkey/latchkey/internal/api/register"
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/bootstrap"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/oauth2"
@@ -74,7 +73,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	hasher, err := SecretHasher(ctx, o.Store, o.Box)
+	hasher, err := bootstrap.SecretHasher(ctx, o.Store, o.Box)
 	if err != nil {
 		return nil, err
 	}
@@ -116,23 +115,4 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		Register: reg,
 	})
 	return &App{Handler: h, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov}, nil
-}
-
-// hashKeySetting names the sealed secret-hash key in the store.
-const hashKeySetting = "secret_hash_key"
-
-// SecretHasher returns the client-secret hasher, creating its key on first
-// use. Concurrent first starts agree on one key through InitSetting.
-func SecretHasher(ctx context.Context, s store.Store, box *sealed.Box) (*client.Hasher, error) {
-	fresh := make([]byte, client.HashKeyBytes)
-	_, _ = rand.Read(fresh)
-	stored, err := s.InitSetting(ctx, hashKeySetting, box.Seal(fresh, hashKeySetting))
-	if err != nil {
-		return nil, err
-	}
-	key, err := box.Open(stored, hashKeySetting)
-	if err != nil {
-		return nil, fmt.Errorf("secret hash key: %w", err)
-	}
-	return client.NewHasher(key)
 }

@@ -27,40 +27,44 @@ type fieldCase struct {
 	name, body, field string
 }
 
-func checkSeed001(t *testing.T, r servertest.Response, status int, field string) {
+// errorObject checks r's Content-Type and returns its JSON object body.
+func errorObject(t *testing.T, r servertest.Response, contentType string) map[string]any {
 	t.Helper()
-	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+	if ct := r.Header.Get("Content-Type"); ct != contentType {
 		t.Errorf("Content-Type %q", ct)
 	}
-	m := r.Object(t)
-	if sortedKeys(m) != "error,message" {
-		t.Errorf("error body members %s, want error,message: %s", sortedKeys(m), r.Body)
-	}
+	return r.Object(t)
+}
+
+// messageNames checks that an error body's message names field, if any.
+func messageNames(t *testing.T, m map[string]any, field string) {
+	t.Helper()
 	if msg, _ := m["message"].(string); field != "" && !strings.Contains(msg, field) {
 		t.Errorf("message %q does not name %q", msg, field)
 	}
+}
+
+func checkSeed001(t *testing.T, r servertest.Response, status int, field string) {
+	t.Helper()
+	m := errorObject(t, r, "application/json")
+	if sortedKeys(m) != "error,message" {
+		t.Errorf("error body members %s, want error,message: %s", sortedKeys(m), r.Body)
+	}
+	messageNames(t, m, field)
 }
 
 func checkSeed000(t *testing.T, r servertest.Response, status int, field string) {
 	t.Helper()
-	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("Content-Type %q", ct)
-	}
-	m := r.Object(t)
+	m := errorObject(t, r, "application/json")
 	if sortedKeys(m) != "message,status" || m["status"] != "error" {
 		t.Errorf("error body %s, want {status:error,message}", r.Body)
 	}
-	if msg, _ := m["message"].(string); field != "" && !strings.Contains(msg, field) {
-		t.Errorf("message %q does not name %q", msg, field)
-	}
+	messageNames(t, m, field)
 }
 
 func checkSeed002(t *testing.T, r servertest.Response, status int, field string) {
 	t.Helper()
-	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
-		t.Errorf("Content-Type %q", ct)
-	}
-	m := r.Object(t)
+	m := errorObject(t, r, "application/problem+json")
 	for _, k := range []string{"type", "title", "status", "detail"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("problem lacks %q: %s", k, r.Body)

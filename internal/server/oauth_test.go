@@ -1,37 +1,27 @@
 package server_test
 
 import (
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/client"
-	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
 func basicHeader(id, secret string) string {
-	return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
+	return "Authorization: " + servertest.BasicAuth(id, secret)
 }
 
 // TestTokenEndpointErrors checks RFC 6749 §5.2 for every error the
 // client_credentials flow can produce, and no-store on every answer.
 func TestTokenEndpointErrors(t *testing.T) {
 	e := newEnv(t)
-	c, secret, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
-		Name: "svc", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read", "api:write"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	web, webSecret, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
+	c, secret := e.ServiceClient("svc", "api:read", "api:write")
+	web, webSecret := e.CreateClient(client.CreateInput{
 		Name: "web", GrantTypes: []string{client.GrantAuthorizationCode}, RedirectURIs: []string{"https://w.example/cb"}, AllowedScopes: []string{"openid"},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	post := url.Values{"client_id": {c.ClientID}, "client_secret": {secret.Expose()}}
 	form := func(kv ...string) string {
 		v := url.Values{}
@@ -103,18 +93,11 @@ func TestTokenEndpointErrors(t *testing.T) {
 
 func TestIntrospectionAndRevocation(t *testing.T) {
 	e := newEnv(t)
-	svc, svcSecret, _ := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
-		Name: "svc", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"},
-	})
-	other, otherSecret, _ := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
-		Name: "other", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"},
-	})
-	pub, _, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
+	svc, svcSecret := e.ServiceClient("svc", "api:read")
+	other, otherSecret := e.ServiceClient("other", "api:read")
+	pub, _ := e.CreateClient(client.CreateInput{
 		Name: "spa", Type: client.Public, RedirectURIs: []string{"https://spa.example/cb"}, AllowedScopes: []string{"openid"},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tok := e.accessToken(svc.ClientID, svcSecret.Expose())
 	const ct = "application/x-www-form-urlencoded"
 	intro := func(body string, headers ...string) servertest.Response {
@@ -170,12 +153,7 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 
 func TestTokenEndpointThrottlesFailedAuthentication(t *testing.T) {
 	e := newEnv(t)
-	c, secret, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
-		Name: "svc", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, secret := e.ServiceClient("svc", "api:read")
 	wrong := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}, "client_secret": {"guess"}}.Encode()
 	for range client.MaxAuthFailures {
 		e.mustStatus(e.Do("POST", "/oauth2/token", "application/x-www-form-urlencoded", "", wrong), 401)
@@ -192,12 +170,7 @@ func TestTokenEndpointThrottlesFailedAuthentication(t *testing.T) {
 // same answer, so client_ids cannot be enumerated.
 func TestNoneAuthDoesNotRevealClients(t *testing.T) {
 	e := newEnv(t)
-	c, _, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
-		Name: "svc", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := e.ServiceClient("svc", "api:read")
 	known := e.Do("POST", "/oauth2/token", "application/x-www-form-urlencoded", "", "grant_type=client_credentials&client_id="+c.ClientID)
 	unknown := e.Do("POST", "/oauth2/token", "application/x-www-form-urlencoded", "", "grant_type=client_credentials&client_id=nobody")
 	if known.Status != unknown.Status || string(known.Body) != string(unknown.Body) {

@@ -41,29 +41,28 @@ func TestHashPasswordFormat(t *testing.T) {
 
 func TestVerifyPassword(t *testing.T) {
 	const pw = "correct horse battery staple"
-	h := HashPassword(pw)
-	if !VerifyPassword(h, pw) {
-		t.Fatal("VerifyPassword(right password) = false")
-	}
-	for _, wrong := range []string{"", "correct horse battery stapl", pw + " ", "Correct horse battery staple", pw + "\x00"} {
-		if VerifyPassword(h, wrong) {
-			t.Errorf("VerifyPassword(%q) = true", wrong)
-		}
+	for _, tc := range []struct {
+		name, password string
+		wrong          []string
+	}{
+		{"ascii", pw, []string{"", "correct horse battery stapl", pw + " ", "Correct horse battery staple", pw + "\x00"}},
+		// NFC vs NFD spelling is a different byte string.
+		{"unicode", "pässwörd-🔑", []string{"pa\u0308sswörd-🔑"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := HashPassword(tc.password)
+			if !VerifyPassword(h, tc.password) {
+				t.Fatalf("VerifyPassword(right password %q) = false", tc.password)
+			}
+			for _, wrong := range tc.wrong {
+				if VerifyPassword(h, wrong) {
+					t.Errorf("VerifyPassword(%q) = true", wrong)
+				}
+			}
+		})
 	}
 	if !VerifyPassword(dummyHash, "latchkey-dummy-password") {
 		t.Error("dummyHash does not verify its own password")
-	}
-}
-
-func TestVerifyPasswordUnicode(t *testing.T) {
-	const pw = "pässwörd-🔑"
-	h := HashPassword(pw)
-	if !VerifyPassword(h, pw) {
-		t.Error("VerifyPassword(unicode password) = false")
-	}
-	// NFC vs NFD spelling is a different byte string.
-	if VerifyPassword(h, "pa\u0308sswörd-🔑") {
-		t.Error("VerifyPassword accepted a differently normalised password")
 	}
 }
 

@@ -1,11 +1,10 @@
 package user
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
-	"github.com/latchkey/latchkey/internal/domain"
+	"github.com/latchkey/latchkey/internal/domain/domaintest"
 )
 
 func validInput() CreateInput {
@@ -97,18 +96,7 @@ func TestValidateInvalid(t *testing.T) {
 			if err == nil {
 				t.Fatalf("validate accepted %+v", in)
 			}
-			var ve *domain.ValidationError
-			if !errors.As(err, &ve) {
-				t.Fatalf("validate returned %T (%v), want *domain.ValidationError", err, err)
-			}
-			var got []string
-			for _, fe := range ve.Errors {
-				got = append(got, fe.Field)
-				if fe.Message == "" {
-					t.Errorf("field %s: empty message", fe.Field)
-				}
-			}
-			if strings.Join(got, ",") != strings.Join(tt.fields, ",") {
+			if got := domaintest.InvalidFields(t, err); strings.Join(got, ",") != strings.Join(tt.fields, ",") {
 				t.Errorf("fields = %v, want %v (%v)", got, tt.fields, err)
 			}
 		})

@@ -3,7 +3,6 @@ package openapi_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,7 +26,6 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/openapi"
 	"github.com/latchkey/latchkey/internal/client"
-	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
@@ -432,7 +430,7 @@ func (e *env) do(c call) servertest.Response {
 		req.Header.Set("Authorization", "Bearer "+c.bearer)
 	}
 	if c.basic != nil {
-		req.Header.Set("Authorization", basicAuth(c.basic[0], c.basic[1]))
+		req.Header.Set("Authorization", servertest.BasicAuth(c.basic[0], c.basic[1]))
 	}
 	if c.malformed != "" {
 		req.Header.Set(malformedHeader, c.malformed)
@@ -451,10 +449,6 @@ func (e *env) do(c call) servertest.Response {
 		e.t.Errorf("%s: %s", label, p)
 	}
 	return r
-}
-
-func basicAuth(id, secret string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
 }
 
 const (
@@ -643,7 +637,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 			return e.do(c)
 		}
 		reg("no token", call{want: 401})
-		reg("basic scheme", call{header: http.Header{"Authorization": {basicAuth(admin, adminSecret)}}, want: 401})
+		reg("basic scheme", call{header: http.Header{"Authorization": {servertest.BasicAuth(admin, adminSecret)}}, want: 401})
 		reg("garbage token", call{bearer: "garbage", want: 401})
 		reg("malformed token", call{bearer: "a b", want: 401})
 		reg("revoked token", call{bearer: toRevoke, want: 401})
@@ -889,14 +883,18 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	botToken := str(botTok.Object(t), "access_token")
 
 	// --- Introspection.
-	intro := func(name string, status int, c call) servertest.Response {
-		t.Helper()
-		c.name, c.path, c.want = name, "/oauth2/introspect", status
-		if c.ctype == "" {
-			c.ctype = formCT
+	// formPost returns a caller of the form-encoded endpoint at path.
+	formPost := func(path string) func(name string, status int, c call) servertest.Response {
+		return func(name string, status int, c call) servertest.Response {
+			t.Helper()
+			c.name, c.path, c.want = name, path, status
+			if c.ctype == "" {
+				c.ctype = formCT
+			}
+			return e.do(c)
 		}
-		return e.do(c)
 	}
+	intro := formPost("/oauth2/introspect")
 	active := intro("active", 200, call{basic: adminBasic, body: form("token", botToken, "token_type_hint", "access_token")}).Object(t)
 	if active["active"] != true {
 		t.Errorf("introspection of a live token: %v", active)
@@ -913,14 +911,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	intro("no client authentication", 401, call{body: form("token", full)})
 
 	// --- Revocation.
-	rev := func(name string, status int, c call) servertest.Response {
-		t.Helper()
-		c.name, c.path, c.want = name, "/oauth2/revoke", status
-		if c.ctype == "" {
-			c.ctype = formCT
-		}
-		return e.do(c)
-	}
+	rev := formPost("/oauth2/revoke")
 	rev("own token", 200, call{body: form("token", botToken, "client_id", botID, "client_secret", botSecret)})
 	rev("already revoked", 200, call{body: form("token", botToken, "client_id", botID, "client_secret", botSecret)})
 	rev("garbage token", 200, call{basic: adminBasic, body: form("token", "garbage")})
@@ -1075,12 +1066,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 // through the core, as the CLI bootstrap does, and returns its credentials.
 func rootClient(t *testing.T, e *env, name string, scopes ...string) (id, secret string) {
 	t.Helper()
-	c, s, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{
-		Name: name, GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: scopes,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, s := e.ServiceClient(name, scopes...)
 	return c.ClientID, s.Expose()
 }
 

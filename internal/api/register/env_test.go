@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/api/register"
-	"github.com/latchkey/latchkey/internal/client"
-	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 )
@@ -50,15 +48,10 @@ func (e *env) register(token, body string) map[string]any {
 // confidential client.
 func (e *env) introspect(tok string) bool {
 	e.t.Helper()
-	c, secret, err := e.App.Clients.Create(e.t.Context(), domain.Actor{Root: true}, client.CreateInput{
-		Name: "introspector", GrantTypes: []string{client.GrantClientCredentials},
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	c, secret := e.ServiceClient("introspector")
 	req, _ := http.NewRequest("POST", e.URL+"/oauth2/introspect", strings.NewReader(url.Values{"token": {tok}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(secret.Expose()))
+	req.Header.Set("Authorization", servertest.BasicAuth(c.ClientID, secret.Expose()))
 	r := e.Send(req)
 	if r.Status != http.StatusOK {
 		e.t.Fatalf("introspect: %d %s", r.Status, r.Body)

@@ -466,10 +466,7 @@ func TestManagementAuthentication(t *testing.T) {
 	e := newEnv(t, register.ModeOpen)
 	a := registerOne(t, e, acBody)
 	b := registerOne(t, e, acBody)
-	plain, _, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{Name: "admin-made", GrantTypes: []string{client.GrantClientCredentials}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	plain, _ := e.ServiceClient("admin-made")
 	for _, method := range []string{"GET", "PUT", "DELETE"} {
 		body := ""
 		if method == "PUT" {

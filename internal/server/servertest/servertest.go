@@ -8,11 +8,13 @@ package servertest
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,8 +24,9 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/clocktest"
 	"github.com/latchkey/latchkey/internal/domain"
-	"github.com/latchkey/latchkey/internal/sealed"
+	"github.com/latchkey/latchkey/internal/sealed/sealedtest"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 	"github.com/latchkey/latchkey/internal/token"
@@ -32,40 +35,6 @@ import (
 // DefaultScopes are the scopes New gives clients registered without any,
 // exported so tests can assert them without repeating the list.
 var DefaultScopes = []string{"openid", "api:public"}
-
-// masterKey is a fixed sealing key: tests need a valid one, not a secret
-// one, and a constant keeps failures reproducible.
-var masterKey = bytes.Repeat([]byte{7}, sealed.KeyBytes)
-
-// Clock is a settable time source. Tests move it instead of sleeping, so
-// expiry, grace periods and lockout windows are checked instantly and
-// deterministically. It is safe for concurrent use because the server reads
-// it from its own goroutines while the test moves it.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// Now returns the clock's current time; pass it as server.Options.Now.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d (backward if d is negative).
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// Set moves the clock to t, for tests that need an absolute instant.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // LockedBuffer is an in-memory log sink that the server's goroutines may
 // write to while the test reads it; a bare bytes.Buffer would race.
@@ -98,7 +67,7 @@ type Env struct {
 	Store  *sqlite.Store    // the store, to check what was persisted
 	Server *httptest.Server // the listener, for its client or to close it early
 	URL    string           // the server's base URL, which is also the issuer
-	Clock  *Clock           // the server's only time source
+	Clock  *clocktest.Clock // the server's only time source
 	Logs   *LockedBuffer    // every log line the server wrote, as JSON
 
 	t       testing.TB
@@ -116,16 +85,12 @@ func New(t testing.TB, opts ...func(*server.Options)) *Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	box, err := sealed.New(masterKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &Env{Store: st, Clock: &Clock{t: time.Now()}, Logs: &LockedBuffer{}, t: t}
+	e := &Env{Store: st, Clock: clocktest.New(time.Now()), Logs: &LockedBuffer{}, t: t}
 	// The listener must exist before Assemble, which needs the issuer;
 	// the server starts once the handler is built.
 	e.Server = httptest.NewUnstartedServer(http.HandlerFunc(e.serve))
 	o := server.Options{
-		Store: st, Box: box, Issuer: "http://" + e.Server.Listener.Addr().String(), AccessTokenTTL: time.Hour,
+		Store: st, Box: sealedtest.Box(t, 7), Issuer: "http://" + e.Server.Listener.Addr().String(), AccessTokenTTL: time.Hour,
 		DefaultScopes: slices.Clone(DefaultScopes), Now: e.Clock.Now,
 		Log: slog.New(slog.NewJSONHandler(e.Logs, nil)),
 	}
@@ -155,18 +120,31 @@ func (e *Env) serve(w http.ResponseWriter, r *http.Request) {
 	(*e.handler.Load()).ServeHTTP(w, r)
 }
 
+// CreateClient creates a client straight through the core as the root
+// actor (as the CLI and bootstrap do), failing the test if it cannot.
+func (e *Env) CreateClient(in client.CreateInput) (client.Client, client.Secret) {
+	e.t.Helper()
+	c, secret, err := e.App.Clients.Create(e.t.Context(), domain.Actor{Root: true}, in)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c, secret
+}
+
+// ServiceClient creates a confidential client_credentials client that may
+// ask for scopes.
+func (e *Env) ServiceClient(name string, scopes ...string) (client.Client, client.Secret) {
+	e.t.Helper()
+	return e.CreateClient(client.CreateInput{Name: name, GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: scopes})
+}
+
 // TokenWith returns an access token carrying exactly scopes, issued to a
 // fresh confidential client that holds them. It bypasses the token
 // endpoint so tests of other endpoints do not depend on it.
 func (e *Env) TokenWith(scopes ...string) string {
 	e.t.Helper()
 	// "x" keeps AllowedScopes non-empty when no scope is asked for.
-	c, _, err := e.App.Clients.Create(e.t.Context(), domain.Actor{Root: true}, client.CreateInput{
-		Name: "caller", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: append([]string{"x"}, scopes...),
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	c, _ := e.ServiceClient("caller", append([]string{"x"}, scopes...)...)
 	m, err := e.App.Issuer.Mint(e.t.Context(), token.Spec{Subject: c.ClientID, ClientID: c.ClientID, Scopes: scopes})
 	if err != nil {
 		e.t.Fatal(err)
@@ -237,14 +215,29 @@ func (e *Env) Do(method, path, contentType, token, body string, headers ...strin
 // such as a query-string token) and reads the whole answer.
 func (e *Env) Send(req *http.Request) Response {
 	e.t.Helper()
+	return Fetch(e.t, req)
+}
+
+// Fetch sends req with the default HTTP client and reads the whole answer,
+// failing t if either fails. It serves any server under test, including a
+// real latchkey process.
+func Fetch(t testing.TB, req *http.Request) Response {
+	t.Helper()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return Response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// BasicAuth returns the Authorization header value with which a client
+// authenticates by client_secret_basic: RFC 6749 §2.3.1 form-encodes the
+// id and secret before HTTP Basic encodes them.
+func BasicAuth(id, secret string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
 }
