@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/client"
-	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
@@ -21,12 +20,7 @@ func BenchmarkClientCredentialsNoCache(b *testing.B) { benchClientCredentials(b,
 
 func benchClientCredentials(b *testing.B, cacheTTL time.Duration) {
 	e := servertest.New(b, func(o *server.Options) { o.ClientCacheTTL = cacheTTL })
-	c, secret, err := e.App.Clients.Create(b.Context(), domain.Actor{Root: true}, client.CreateInput{
-		Name: "bench", GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"clients:create", "api:read"},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c, secret := e.ServiceClient("bench", "clients:create", "api:read")
 	creds := oauth2.Credentials{ClientID: c.ClientID, Secret: secret.Expose(), Method: client.AuthMethodSecretBasic}
 	b.ReportAllocs()
 	for b.Loop() {

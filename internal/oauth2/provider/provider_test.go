@@ -1,0 +1,127 @@
+package provider_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/oauth2"
+	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/clientcredentials"
+	"github.com/latchkey/latchkey/internal/oauth2/provider"
+	"github.com/latchkey/latchkey/internal/server/servertest"
+	"github.com/latchkey/latchkey/internal/token"
+)
+
+func code(err error) string {
+	var oe *oauth2.Error
+	if errors.As(err, &oe) {
+		return oe.Code
+	}
+	return ""
+}
+
+func TestTokenDispatch(t *testing.T) {
+	e := servertest.New(t)
+	svc, secret := e.ServiceClient("svc", "api:read")
+	spa, _ := e.CreateClient(client.CreateInput{Name: "spa", Type: client.Public, RedirectURIs: []string{"https://app.example/cb"}, AllowedScopes: []string{"openid"}})
+	basic := oauth2.Credentials{ClientID: svc.ClientID, Secret: secret.Expose(), Method: client.AuthMethodSecretBasic}
+	tests := []struct {
+		name  string
+		grant string
+		creds oauth2.Credentials
+		code  string
+	}{
+		{"success", client.GrantClientCredentials, basic, ""},
+		{"no grant_type", "", basic, oauth2.CodeInvalidRequest},
+		{"unknown grant_type", "urn:example:magic", basic, oauth2.CodeUnsupportedGrantType},
+		{"unknown grant_type is refused before authentication", "urn:example:magic", oauth2.Credentials{ClientID: "ghost", Secret: "x", Method: client.AuthMethodSecretBasic}, oauth2.CodeUnsupportedGrantType},
+		{"authentication failure", client.GrantClientCredentials, oauth2.Credentials{ClientID: svc.ClientID, Secret: "wrong", Method: client.AuthMethodSecretPost}, oauth2.CodeInvalidClient},
+		{"grant not registered for the client", client.GrantClientCredentials, oauth2.Credentials{ClientID: spa.ClientID, Method: client.AuthMethodNone}, oauth2.CodeUnauthorizedClient},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := e.App.Provider.Token(t.Context(), &oauth2.TokenRequest{GrantType: tt.grant, Credentials: tt.creds})
+			if got := code(err); got != tt.code || tt.code != "" && resp != nil {
+				t.Fatalf("code %q (err %v, resp %+v), want %q", got, err, resp, tt.code)
+			}
+			if tt.code == "" && (resp.AccessToken == "" || resp.TokenType != "Bearer" || resp.Scope != "api:read" || resp.ExpiresIn <= 0) {
+				t.Errorf("response %+v", resp)
+			}
+		})
+	}
+}
+
+// redirectGrant stands in for a grant that starts at the authorization
+// endpoint, to show discovery picks up whatever is registered.
+type redirectGrant struct{}
+
+func (redirectGrant) GrantType() string       { return client.GrantAuthorizationCode }
+func (redirectGrant) ResponseTypes() []string { return []string{"code"} }
+func (redirectGrant) HandleToken(context.Context, *oauth2.TokenRequest) (*oauth2.TokenResponse, error) {
+	return nil, errors.New("not used")
+}
+
+func TestMetadataIsDerivedFromRegistrations(t *testing.T) {
+	e := servertest.New(t)
+	auth := clientauth.Default(e.App.Clients)
+	grants, err := oauth2.NewGrants(clientcredentials.Handler{Tokens: e.App.Issuer}, redirectGrant{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := provider.New(auth, grants, e.App.Issuer).Metadata(provider.Endpoints{Issuer: "https://as.example", Token: "https://as.example/t"})
+	if !slices.Equal(m.GrantTypesSupported, []string{"client_credentials", "authorization_code"}) {
+		t.Errorf("grant_types_supported = %v", m.GrantTypesSupported)
+	}
+	if !slices.Equal(m.ResponseTypesSupported, []string{"code"}) {
+		t.Errorf("response_types_supported = %v", m.ResponseTypesSupported)
+	}
+	if !slices.Equal(m.TokenEndpointAuthMethods, client.AuthMethods) || !slices.Equal(m.RevocationEndpointAuthMethods, client.AuthMethods) {
+		t.Errorf("auth methods = %v / %v, want %v", m.TokenEndpointAuthMethods, m.RevocationEndpointAuthMethods, client.AuthMethods)
+	}
+	if slices.Contains(m.IntrospectionEndpointAuthMethods, client.AuthMethodNone) || len(m.IntrospectionEndpointAuthMethods) != 2 {
+		t.Errorf("introspection methods = %v: none proves nothing (RFC 7662 §4)", m.IntrospectionEndpointAuthMethods)
+	}
+	if m.Issuer != "https://as.example" || m.TokenEndpoint != "https://as.example/t" {
+		t.Errorf("endpoints not taken from the caller: %+v", m)
+	}
+
+	// The assembled server serves exactly what it registered.
+	live := e.App.Provider.Metadata(provider.Endpoints{})
+	if !slices.Equal(live.GrantTypesSupported, []string{"client_credentials"}) || len(live.ResponseTypesSupported) != 0 {
+		t.Errorf("assembled server advertises %v / %v", live.GrantTypesSupported, live.ResponseTypesSupported)
+	}
+}
+
+func TestIntrospectAndRevokeUsePrincipal(t *testing.T) {
+	e := servertest.New(t)
+	svc, secret := e.ServiceClient("svc", "api:read")
+	other, otherSecret := e.ServiceClient("other", "api:read")
+	creds := oauth2.Credentials{ClientID: svc.ClientID, Secret: secret.Expose(), Method: client.AuthMethodSecretBasic}
+	m, err := e.App.Issuer.Mint(t.Context(), token.Spec{Subject: svc.ClientID, ClientID: svc.ClientID, Scopes: []string{"api:read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := e.App.Provider.Introspect(t.Context(), creds, m.Raw)
+	if err != nil || !in.Active || in.JTI != m.ID || in.Scope != "api:read" || in.Exp != m.ExpiresAt.Unix() {
+		t.Fatalf("introspection = %+v, %v", in, err)
+	}
+	if _, err := e.App.Provider.Introspect(t.Context(), oauth2.Credentials{ClientID: svc.ClientID, Method: client.AuthMethodNone}, m.Raw); code(err) != oauth2.CodeInvalidClient {
+		t.Errorf("introspection with none: %v", err)
+	}
+	otherCreds := oauth2.Credentials{ClientID: other.ClientID, Secret: otherSecret.Expose(), Method: client.AuthMethodSecretPost}
+	if err := e.App.Provider.Revoke(t.Context(), otherCreds, m.Raw); code(err) != oauth2.CodeUnauthorizedClient {
+		t.Errorf("another client revoked the token: %v", err)
+	}
+	if err := e.App.Provider.Revoke(t.Context(), creds, m.Raw); err != nil {
+		t.Fatal(err)
+	}
+	if in, _ := e.App.Provider.Introspect(t.Context(), creds, m.Raw); in.Active {
+		t.Error("revoked token still active")
+	}
+	if err := e.App.Provider.Revoke(t.Context(), creds, "garbage"); err != nil {
+		t.Errorf("revoking an invalid token: %v (RFC 7009 §2.2: not an error)", err)
+	}
+}
