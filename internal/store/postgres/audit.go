@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 // insertAudit writes ev; an event without an ID records nothing, which
@@ -59,20 +60,15 @@ func (s *Store) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, e
 		return nil, fmt.Errorf("list audit: %w", err)
 	}
 	defer rows.Close()
-	out := []audit.Event{}
-	for rows.Next() {
+	return sqlrows.Collect(rows, "audit event", func(row sqlrows.Scanner) (audit.Event, error) {
 		var ev audit.Event
 		var details string
-		if err := rows.Scan(&ev.ID, &ev.Time, &ev.ActorSubject, &ev.ActorClientID, &ev.Action, &ev.TargetType, &ev.TargetID, &details); err != nil {
-			return nil, fmt.Errorf("scan audit event: %w", err)
+		if err := row.Scan(&ev.ID, &ev.Time, &ev.ActorSubject, &ev.ActorClientID, &ev.Action, &ev.TargetType, &ev.TargetID, &details); err != nil {
+			return audit.Event{}, err
 		}
 		ev.Time, ev.Details = ev.Time.UTC(), []byte(details)
-		out = append(out, ev)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	return out, nil
+		return ev, nil
+	})
 }
 
 // AppendAudit stores a copied audit event as it is.

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 // CreateSigningKey stores a new signing key and its audit event.
@@ -32,18 +33,13 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]keys.Record, error) {
 		return nil, fmt.Errorf("list signing keys: %w", err)
 	}
 	defer rows.Close()
-	out := []keys.Record{}
-	for rows.Next() {
+	return sqlrows.Collect(rows, "signing key", func(row sqlrows.Scanner) (keys.Record, error) {
 		var r keys.Record
 		var retire pgtype.Timestamptz
-		if err := rows.Scan(&r.KID, &r.Algorithm, &r.Private, &r.Public, &r.CreatedAt, &r.SignFrom, &retire); err != nil {
-			return nil, fmt.Errorf("scan signing key: %w", err)
+		if err := row.Scan(&r.KID, &r.Algorithm, &r.Private, &r.Public, &r.CreatedAt, &r.SignFrom, &retire); err != nil {
+			return keys.Record{}, err
 		}
 		r.CreatedAt, r.SignFrom, r.RetireAt = r.CreatedAt.UTC(), r.SignFrom.UTC(), fromNullTS(retire)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", err)
-	}
-	return out, nil
+		return r, nil
+	})
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 // RevokeToken records a revoked jti; expired rows are pruned on the way.
@@ -43,14 +44,12 @@ func (s *Store) ListRevocations(ctx context.Context) ([]store.Revocation, error)
 		return nil, fmt.Errorf("list revocations: %w", err)
 	}
 	defer rows.Close()
-	out := []store.Revocation{}
-	for rows.Next() {
+	return sqlrows.Collect(rows, "revocation", func(row sqlrows.Scanner) (store.Revocation, error) {
 		var r store.Revocation
-		if err := rows.Scan(&r.JTI, &r.ExpiresAt); err != nil {
-			return nil, fmt.Errorf("scan revocation: %w", err)
+		if err := row.Scan(&r.JTI, &r.ExpiresAt); err != nil {
+			return store.Revocation{}, err
 		}
 		r.ExpiresAt = r.ExpiresAt.UTC()
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, nil
+	})
 }

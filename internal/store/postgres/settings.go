@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 // InitSetting stores value under name if absent and returns the stored one.
@@ -33,13 +34,16 @@ func (s *Store) ListSettings(ctx context.Context) (map[string][]byte, error) {
 	}
 	defer rows.Close()
 	out := map[string][]byte{}
-	for rows.Next() {
+	if err := sqlrows.Each(rows, "setting", func(row sqlrows.Scanner) error {
 		var name string
 		var value []byte
-		if err := rows.Scan(&name, &value); err != nil {
-			return nil, fmt.Errorf("scan setting: %w", err)
+		if err := row.Scan(&name, &value); err != nil {
+			return err
 		}
 		out[name] = value
+		return nil
+	}); err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }

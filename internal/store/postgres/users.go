@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 	"github.com/latchkey/latchkey/internal/user"
 )
 
@@ -52,7 +53,7 @@ func (s *Store) getUser(ctx context.Context, q, arg string) (user.User, error) {
 	return u, nil
 }
 
-func scanUser(row pgx.Row) (user.User, error) {
+func scanUser(row sqlrows.Scanner) (user.User, error) {
 	var u user.User
 	var pw pgtype.Text
 	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Bot, &pw, &u.CreatedAt, &u.UpdatedAt); err != nil {
@@ -78,16 +79,5 @@ func (s *Store) ListUsers(ctx context.Context, p user.Page) ([]user.User, error)
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	defer rows.Close()
-	out := []user.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan user: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	return out, nil
+	return sqlrows.Collect(rows, "user", scanUser)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 // insertAudit writes ev; an event without an ID records nothing, which
@@ -56,18 +57,16 @@ func (s *Store) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, e
 		return nil, fmt.Errorf("list audit: %w", err)
 	}
 	defer rows.Close()
-	out := []audit.Event{}
-	for rows.Next() {
+	return sqlrows.Collect(rows, "audit event", func(row sqlrows.Scanner) (audit.Event, error) {
 		var ev audit.Event
 		var t int64
 		var details string
-		if err := rows.Scan(&ev.ID, &t, &ev.ActorSubject, &ev.ActorClientID, &ev.Action, &ev.TargetType, &ev.TargetID, &details); err != nil {
-			return nil, fmt.Errorf("scan audit event: %w", err)
+		if err := row.Scan(&ev.ID, &t, &ev.ActorSubject, &ev.ActorClientID, &ev.Action, &ev.TargetType, &ev.TargetID, &details); err != nil {
+			return audit.Event{}, err
 		}
 		ev.Time, ev.Details = fromMicros(t), []byte(details)
-		out = append(out, ev)
-	}
-	return out, rows.Err()
+		return ev, nil
+	})
 }
 
 // AppendAudit stores a copied audit event as it is.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 // CreateSigningKey stores a new signing key and its audit event.
@@ -31,16 +32,14 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]keys.Record, error) {
 		return nil, fmt.Errorf("list signing keys: %w", err)
 	}
 	defer rows.Close()
-	var out []keys.Record
-	for rows.Next() {
+	return sqlrows.Collect(rows, "signing key", func(row sqlrows.Scanner) (keys.Record, error) {
 		var r keys.Record
 		var created, signFrom int64
 		var retire sql.NullInt64
-		if err := rows.Scan(&r.KID, &r.Algorithm, &r.Private, &r.Public, &created, &signFrom, &retire); err != nil {
-			return nil, fmt.Errorf("scan signing key: %w", err)
+		if err := row.Scan(&r.KID, &r.Algorithm, &r.Private, &r.Public, &created, &signFrom, &retire); err != nil {
+			return keys.Record{}, err
 		}
 		r.CreatedAt, r.SignFrom, r.RetireAt = fromMicros(created), fromMicros(signFrom), fromNullMicros(retire)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, nil
+	})
 }

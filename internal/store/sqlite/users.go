@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 	"github.com/latchkey/latchkey/internal/user"
 )
 
@@ -48,7 +49,7 @@ func (s *Store) getUser(ctx context.Context, q, arg string) (user.User, error) {
 	return u, nil
 }
 
-func scanUser(row scanner) (user.User, error) {
+func scanUser(row sqlrows.Scanner) (user.User, error) {
 	var u user.User
 	var pw sql.NullString
 	var created, updated int64
@@ -76,13 +77,5 @@ func (s *Store) ListUsers(ctx context.Context, p user.Page) ([]user.User, error)
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	defer rows.Close()
-	out := []user.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan user: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return sqlrows.Collect(rows, "user", scanUser)
 }
