@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/latchkey/latchkey/internal/audit"
@@ -47,20 +46,8 @@ func (s *Store) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, e
 	if f.BeforeID != "" {
 		where = append(where, "(time, id) < ("+a.add(ts(f.BeforeTime))+"::timestamptz, "+a.add(f.BeforeID)+"::text)")
 	}
-	q := `SELECT id, time, actor_subject, actor_client_id, action, target_type, target_id, details::text FROM audit_events`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY time DESC, id DESC"
-	if f.Limit > 0 {
-		q += " LIMIT " + a.add(f.Limit)
-	}
-	rows, err := s.pool.Query(ctx, q, a...)
-	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	defer rows.Close()
-	return sqlrows.Collect(rows, "audit event", func(row sqlrows.Scanner) (audit.Event, error) {
+	q := a.listQuery(`SELECT id, time, actor_subject, actor_client_id, action, target_type, target_id, details::text FROM audit_events`, where, "time DESC, id DESC", f.Limit)
+	return queryAll(ctx, s, "audit event", q, a, func(row sqlrows.Scanner) (audit.Event, error) {
 		var ev audit.Event
 		var details string
 		if err := row.Scan(&ev.ID, &ev.Time, &ev.ActorSubject, &ev.ActorClientID, &ev.Action, &ev.TargetType, &ev.TargetID, &details); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -152,20 +151,8 @@ func (s *Store) ListClients(ctx context.Context, f client.Filter) ([]client.Clie
 		// keyset directly.
 		where = append(where, "(created_at, id) > ("+a.add(ts(f.AfterCreated))+"::timestamptz, "+a.add(f.AfterID)+"::text)")
 	}
-	q := `SELECT ` + clientColumns + ` FROM clients`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY created_at, id"
-	if f.Limit > 0 {
-		q += " LIMIT " + a.add(f.Limit)
-	}
-	rows, err := s.pool.Query(ctx, q, a...)
-	if err != nil {
-		return nil, fmt.Errorf("list clients: %w", err)
-	}
-	defer rows.Close()
-	return sqlrows.Collect(rows, "client", scanClient)
+	q := a.listQuery(`SELECT `+clientColumns+` FROM clients`, where, "created_at, id", f.Limit)
+	return queryAll(ctx, s, "client", q, a, scanClient)
 }
 
 // UpdateClient is a read-modify-write of one client in one transaction.

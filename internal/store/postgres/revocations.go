@@ -39,12 +39,7 @@ func (s *Store) TokenRevoked(ctx context.Context, jti string) (bool, error) {
 
 // ListRevocations returns every recorded revocation.
 func (s *Store) ListRevocations(ctx context.Context) ([]store.Revocation, error) {
-	rows, err := s.pool.Query(ctx, `SELECT jti, expires_at FROM revoked_tokens ORDER BY jti`)
-	if err != nil {
-		return nil, fmt.Errorf("list revocations: %w", err)
-	}
-	defer rows.Close()
-	return sqlrows.Collect(rows, "revocation", func(row sqlrows.Scanner) (store.Revocation, error) {
+	return queryAll(ctx, s, "revocation", `SELECT jti, expires_at FROM revoked_tokens ORDER BY jti`, nil, func(row sqlrows.Scanner) (store.Revocation, error) {
 		var r store.Revocation
 		if err := row.Scan(&r.JTI, &r.ExpiresAt); err != nil {
 			return store.Revocation{}, err

@@ -33,17 +33,5 @@ func (s *Store) ListSettings(ctx context.Context) (map[string][]byte, error) {
 		return nil, fmt.Errorf("list settings: %w", err)
 	}
 	defer rows.Close()
-	out := map[string][]byte{}
-	if err := sqlrows.Each(rows, "setting", func(row sqlrows.Scanner) error {
-		var name string
-		var value []byte
-		if err := row.Scan(&name, &value); err != nil {
-			return err
-		}
-		out[name] = value
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return sqlrows.Map[string, []byte](rows, "setting")
 }

@@ -65,19 +65,11 @@ func scanUser(row sqlrows.Scanner) (user.User, error) {
 
 // ListUsers returns users in creation order after the page position.
 func (s *Store) ListUsers(ctx context.Context, p user.Page) ([]user.User, error) {
-	q := `SELECT ` + userColumns + ` FROM users`
+	var where []string
 	var a args
 	if p.AfterID != "" {
-		q += ` WHERE (created_at, id) > (` + a.add(ts(p.AfterCreated)) + `::timestamptz, ` + a.add(p.AfterID) + `::text)`
+		where = append(where, "(created_at, id) > ("+a.add(ts(p.AfterCreated))+"::timestamptz, "+a.add(p.AfterID)+"::text)")
 	}
-	q += ` ORDER BY created_at, id`
-	if p.Limit > 0 {
-		q += ` LIMIT ` + a.add(p.Limit)
-	}
-	rows, err := s.pool.Query(ctx, q, a...)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	return sqlrows.Collect(rows, "user", scanUser)
+	q := a.listQuery(`SELECT `+userColumns+` FROM users`, where, "created_at, id", p.Limit)
+	return queryAll(ctx, s, "user", q, a, scanUser)
 }

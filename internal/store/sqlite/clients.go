@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
@@ -160,20 +159,8 @@ func (s *Store) ListClients(ctx context.Context, f client.Filter) ([]client.Clie
 		where = append(where, "(created_at > ? OR (created_at = ? AND id > ?))")
 		args = append(args, micros(f.AfterCreated), micros(f.AfterCreated), f.AfterID)
 	}
-	q := `SELECT ` + clientColumns + ` FROM clients`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY created_at, id"
-	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
-	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list clients: %w", err)
-	}
-	defer rows.Close()
-	return sqlrows.Collect(rows, "client", scanClient)
+	q := listQuery(`SELECT `+clientColumns+` FROM clients`, where, "created_at, id", f.Limit)
+	return queryAll(ctx, s, "client", q, args, scanClient)
 }
 
 // UpdateClient is a read-modify-write of one client in one transaction.

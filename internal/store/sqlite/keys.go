@@ -27,12 +27,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, r keys.Record, ev audit.Ev
 
 // ListSigningKeys returns every stored signing key, oldest first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]keys.Record, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT kid, algorithm, private, public, created_at, sign_from, retire_at FROM signing_keys ORDER BY created_at, kid`)
-	if err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", err)
-	}
-	defer rows.Close()
-	return sqlrows.Collect(rows, "signing key", func(row sqlrows.Scanner) (keys.Record, error) {
+	return queryAll(ctx, s, "signing key", `SELECT kid, algorithm, private, public, created_at, sign_from, retire_at FROM signing_keys ORDER BY created_at, kid`, nil, func(row sqlrows.Scanner) (keys.Record, error) {
 		var r keys.Record
 		var created, signFrom int64
 		var retire sql.NullInt64

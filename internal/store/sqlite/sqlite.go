@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -218,6 +219,30 @@ func parseList(s string) ([]string, error) {
 		l = []string{}
 	}
 	return l, nil
+}
+
+// listQuery is q with the conditions in where (ANDed), in order, capped
+// at limit rows (0: no cap).
+func listQuery(q string, where []string, order string, limit int) string {
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY " + order
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	return q
+}
+
+// queryAll runs query on the readers and reads every row with scan; what
+// names a row in errors.
+func queryAll[T any](ctx context.Context, s *Store, what, query string, args []any, scan func(sqlrows.Scanner) (T, error)) ([]T, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %ss: %w", what, err)
+	}
+	defer rows.Close()
+	return sqlrows.Collect(rows, what, scan)
 }
 
 // querier is a *sql.DB or *sql.Tx.

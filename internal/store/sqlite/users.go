@@ -62,20 +62,12 @@ func scanUser(row sqlrows.Scanner) (user.User, error) {
 
 // ListUsers returns users in creation order after the page position.
 func (s *Store) ListUsers(ctx context.Context, p user.Page) ([]user.User, error) {
-	q := `SELECT ` + userColumns + ` FROM users`
+	var where []string
 	var args []any
 	if p.AfterID != "" {
-		q += ` WHERE (created_at > ? OR (created_at = ? AND id > ?))`
+		where = append(where, "(created_at > ? OR (created_at = ? AND id > ?))")
 		args = append(args, micros(p.AfterCreated), micros(p.AfterCreated), p.AfterID)
 	}
-	q += ` ORDER BY created_at, id`
-	if p.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", p.Limit)
-	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	return sqlrows.Collect(rows, "user", scanUser)
+	q := listQuery(`SELECT `+userColumns+` FROM users`, where, "created_at, id", p.Limit)
+	return queryAll(ctx, s, "user", q, args, scanUser)
 }

@@ -47,3 +47,21 @@ func Collect[T any](rows Rows, what string, scan func(Scanner) (T, error)) ([]T,
 	}
 	return out, nil
 }
+
+// Map reads rows of two columns, a key and its value, into a map. The
+// caller closes rows.
+func Map[K comparable, V any](rows Rows, what string) (map[K]V, error) {
+	out := map[K]V{}
+	if err := Each(rows, what, func(row Scanner) error {
+		var k K
+		var v V
+		if err := row.Scan(&k, &v); err != nil {
+			return err
+		}
+		out[k] = v
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
