@@ -15,10 +15,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/latchkey/latchkey/internal/store"
-	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 //go:embed migrations/*.sql
