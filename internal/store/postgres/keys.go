@@ -2,9 +2,7 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/latchkey/latchkey/internal/audit"
@@ -14,17 +12,9 @@ import (
 
 // CreateSigningKey stores a new signing key and its audit event.
 func (s *Store) CreateSigningKey(ctx context.Context, r keys.Record, ev audit.Event) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (kid, algorithm, private, public, created_at, sign_from, retire_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-			r.KID, r.Algorithm, r.Private, r.Public, ts(r.CreatedAt), ts(r.SignFrom), nullTS(r.RetireAt))
-		if isUnique(err) {
-			return fmt.Errorf("signing key %s: %w: %w", r.KID, keys.ErrDuplicateKey, err)
-		}
-		if err != nil {
-			return fmt.Errorf("insert signing key: %w", err)
-		}
-		return insertAudit(ctx, tx, ev)
-	})
+	return s.insertAudited(ctx, ev, "signing key", r.KID, keys.ErrDuplicateKey,
+		`INSERT INTO signing_keys (kid, algorithm, private, public, created_at, sign_from, retire_at) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+		r.KID, r.Algorithm, r.Private, r.Public, ts(r.CreatedAt), ts(r.SignFrom), nullTS(r.RetireAt))
 }
 
 // ListSigningKeys returns every stored signing key, oldest first.

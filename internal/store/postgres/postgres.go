@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
@@ -205,6 +206,21 @@ func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// insertAudited runs one INSERT and records ev in the same transaction.
+// A unique violation is reported as conflict, e.g. "user bob: conflict".
+func (s *Store) insertAudited(ctx context.Context, ev audit.Event, what, name string, conflict error, query string, args ...any) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, query, args...)
+		if isUnique(err) {
+			return fmt.Errorf("%s %s: %w: %w", what, name, conflict, err)
+		}
+		if err != nil {
+			return fmt.Errorf("insert %s: %w", what, err)
+		}
+		return insertAudit(ctx, tx, ev)
+	})
 }
 
 // Close closes every connection of the pool. It waits for connections in

@@ -17,17 +17,9 @@ const userColumns = `id, username, display_name, bot, password_hash, created_at,
 
 // CreateUser inserts u and ev in one transaction.
 func (s *Store) CreateUser(ctx context.Context, u user.User, ev audit.Event) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-			u.ID, u.Username, u.DisplayName, u.Bot, nullText(u.PasswordHash), ts(u.CreatedAt), ts(u.UpdatedAt))
-		if isUnique(err) {
-			return fmt.Errorf("user %s: %w: %w", u.Username, user.ErrConflict, err)
-		}
-		if err != nil {
-			return fmt.Errorf("insert user: %w", err)
-		}
-		return insertAudit(ctx, tx, ev)
-	})
+	return s.insertAudited(ctx, ev, "user", u.Username, user.ErrConflict,
+		`INSERT INTO users (`+userColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+		u.ID, u.Username, u.DisplayName, u.Bot, nullText(u.PasswordHash), ts(u.CreatedAt), ts(u.UpdatedAt))
 }
 
 // GetUser returns the user with id.

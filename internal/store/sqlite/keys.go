@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/keys"
@@ -12,17 +11,9 @@ import (
 
 // CreateSigningKey stores a new signing key and its audit event.
 func (s *Store) CreateSigningKey(ctx context.Context, r keys.Record, ev audit.Event) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (kid, algorithm, private, public, created_at, sign_from, retire_at) VALUES (?,?,?,?,?,?,?)`,
-			r.KID, r.Algorithm, r.Private, r.Public, micros(r.CreatedAt), micros(r.SignFrom), nullMicros(r.RetireAt))
-		if isConstraint(err) {
-			return fmt.Errorf("signing key %s: %w", r.KID, keys.ErrDuplicateKey)
-		}
-		if err != nil {
-			return fmt.Errorf("insert signing key: %w", err)
-		}
-		return insertAudit(ctx, tx, ev)
-	})
+	return s.insertAudited(ctx, ev, "signing key", r.KID, keys.ErrDuplicateKey,
+		`INSERT INTO signing_keys (kid, algorithm, private, public, created_at, sign_from, retire_at) VALUES (?,?,?,?,?,?,?)`,
+		r.KID, r.Algorithm, r.Private, r.Public, micros(r.CreatedAt), micros(r.SignFrom), nullMicros(r.RetireAt))
 }
 
 // ListSigningKeys returns every stored signing key, oldest first.

@@ -18,6 +18,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
@@ -144,6 +145,21 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// insertAudited runs one INSERT and records ev in the same transaction.
+// A constraint violation is reported as conflict, e.g. "user bob: conflict".
+func (s *Store) insertAudited(ctx context.Context, ev audit.Event, what, name string, conflict error, query string, args ...any) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, query, args...)
+		if isConstraint(err) {
+			return fmt.Errorf("%s %s: %w", what, name, conflict)
+		}
+		if err != nil {
+			return fmt.Errorf("insert %s: %w", what, err)
+		}
+		return insertAudit(ctx, tx, ev)
+	})
 }
 
 // Close closes the database.

@@ -15,17 +15,9 @@ const userColumns = `id, username, display_name, bot, password_hash, created_at,
 
 // CreateUser inserts u and ev in one transaction.
 func (s *Store) CreateUser(ctx context.Context, u user.User, ev audit.Event) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?)`,
-			u.ID, u.Username, u.DisplayName, u.Bot, nullString(u.PasswordHash), micros(u.CreatedAt), micros(u.UpdatedAt))
-		if isConstraint(err) {
-			return fmt.Errorf("user %s: %w", u.Username, user.ErrConflict)
-		}
-		if err != nil {
-			return fmt.Errorf("insert user: %w", err)
-		}
-		return insertAudit(ctx, tx, ev)
-	})
+	return s.insertAudited(ctx, ev, "user", u.Username, user.ErrConflict,
+		`INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?)`,
+		u.ID, u.Username, u.DisplayName, u.Bot, nullString(u.PasswordHash), micros(u.CreatedAt), micros(u.UpdatedAt))
 }
 
 // GetUser returns the user with id.
