@@ -3,10 +3,11 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 // insertAudit writes ev; an event without an ID records nothing, which
@@ -46,33 +47,16 @@ func (s *Store) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, e
 	if f.BeforeID != "" {
 		where = append(where, "(time, id) < ("+a.add(ts(f.BeforeTime))+"::timestamptz, "+a.add(f.BeforeID)+"::text)")
 	}
-	q := `SELECT id, time, actor_subject, actor_client_id, action, target_type, target_id, details::text FROM audit_events`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY time DESC, id DESC"
-	if f.Limit > 0 {
-		q += " LIMIT " + a.add(f.Limit)
-	}
-	rows, err := s.pool.Query(ctx, q, a...)
-	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	defer rows.Close()
-	out := []audit.Event{}
-	for rows.Next() {
+	q := a.listQuery(`SELECT id, time, actor_subject, actor_client_id, action, target_type, target_id, details::text FROM audit_events`, where, "time DESC, id DESC", f.Limit)
+	return queryAll(ctx, s, "audit event", q, a, func(row sqlrows.Scanner) (audit.Event, error) {
 		var ev audit.Event
 		var details string
-		if err := rows.Scan(&ev.ID, &ev.Time, &ev.ActorSubject, &ev.ActorClientID, &ev.Action, &ev.TargetType, &ev.TargetID, &details); err != nil {
-			return nil, fmt.Errorf("scan audit event: %w", err)
+		if err := row.Scan(&ev.ID, &ev.Time, &ev.ActorSubject, &ev.ActorClientID, &ev.Action, &ev.TargetType, &ev.TargetID, &details); err != nil {
+			return audit.Event{}, err
 		}
 		ev.Time, ev.Details = ev.Time.UTC(), []byte(details)
-		out = append(out, ev)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	return out, nil
+		return ev, nil
+	})
 }
 
 // AppendAudit stores a copied audit event as it is.

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 const clientColumns = `id, client_id, client_name, client_type, redirect_uris, allowed_scopes, allowed_origins,
@@ -81,22 +82,22 @@ func getClient(ctx context.Context, q querier, query, arg string) (client.Client
 		return client.Client{}, fmt.Errorf("get client secrets: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
+	if err := sqlrows.Each(rows, "client secret", func(row sqlrows.Scanner) error {
 		var sh client.SecretHash
 		var expires pgtype.Timestamptz
-		if err := rows.Scan(&sh.Hash, &sh.CreatedAt, &expires); err != nil {
-			return client.Client{}, fmt.Errorf("scan client secret: %w", err)
+		if err := row.Scan(&sh.Hash, &sh.CreatedAt, &expires); err != nil {
+			return err
 		}
 		sh.CreatedAt, sh.ExpiresAt = sh.CreatedAt.UTC(), fromNullTS(expires)
 		c.Secrets = append(c.Secrets, sh)
-	}
-	if err := rows.Err(); err != nil {
-		return client.Client{}, fmt.Errorf("read client secrets: %w", err)
+		return nil
+	}); err != nil {
+		return client.Client{}, err
 	}
 	return c, nil
 }
 
-func scanClient(row pgx.Row) (client.Client, error) {
+func scanClient(row sqlrows.Scanner) (client.Client, error) {
 	var (
 		c                              client.Client
 		typ                            string
@@ -151,31 +152,8 @@ func (s *Store) ListClients(ctx context.Context, f client.Filter) ([]client.Clie
 		// keyset directly.
 		where = append(where, "(created_at, id) > ("+a.add(ts(f.AfterCreated))+"::timestamptz, "+a.add(f.AfterID)+"::text)")
 	}
-	q := `SELECT ` + clientColumns + ` FROM clients`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY created_at, id"
-	if f.Limit > 0 {
-		q += " LIMIT " + a.add(f.Limit)
-	}
-	rows, err := s.pool.Query(ctx, q, a...)
-	if err != nil {
-		return nil, fmt.Errorf("list clients: %w", err)
-	}
-	defer rows.Close()
-	out := []client.Client{}
-	for rows.Next() {
-		c, err := scanClient(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan client: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list clients: %w", err)
-	}
-	return out, nil
+	q := a.listQuery(`SELECT `+clientColumns+` FROM clients`, where, "created_at, id", f.Limit)
+	return queryAll(ctx, s, "client", q, a, scanClient)
 }
 
 // UpdateClient is a read-modify-write of one client in one transaction.

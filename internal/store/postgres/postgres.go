@@ -21,7 +21,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 //go:embed migrations/*.sql
@@ -205,6 +208,21 @@ func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return nil
 }
 
+// insertAudited runs one INSERT and records ev in the same transaction.
+// A unique violation is reported as conflict, e.g. "user bob: conflict".
+func (s *Store) insertAudited(ctx context.Context, ev audit.Event, what, name string, conflict error, query string, args ...any) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, query, args...)
+		if isUnique(err) {
+			return fmt.Errorf("%s %s: %w: %w", what, name, conflict, err)
+		}
+		if err != nil {
+			return fmt.Errorf("insert %s: %w", what, err)
+		}
+		return insertAudit(ctx, tx, ev)
+	})
+}
+
 // Close closes every connection of the pool. It waits for connections in
 // use to be released.
 func (s *Store) Close() error {
@@ -289,4 +307,28 @@ type args []any
 func (a *args) add(v any) string {
 	*a = append(*a, v)
 	return "$" + strconv.Itoa(len(*a))
+}
+
+// listQuery is q with the conditions in where (ANDed), in order, capped
+// at limit rows (0: no cap, else a parameter added to a).
+func (a *args) listQuery(q string, where []string, order string, limit int) string {
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY " + order
+	if limit > 0 {
+		q += " LIMIT " + a.add(limit)
+	}
+	return q
+}
+
+// queryAll runs query on the pool and reads every row with scan; what
+// names a row in errors.
+func queryAll[T any](ctx context.Context, s *Store, what, query string, args []any, scan func(sqlrows.Scanner) (T, error)) ([]T, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %ss: %w", what, err)
+	}
+	defer rows.Close()
+	return sqlrows.Collect(rows, what, scan)
 }

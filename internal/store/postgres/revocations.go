@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 // RevokeToken records a revoked jti; expired rows are pruned on the way.
@@ -38,19 +40,12 @@ func (s *Store) TokenRevoked(ctx context.Context, jti string) (bool, error) {
 
 // ListRevocations returns every recorded revocation.
 func (s *Store) ListRevocations(ctx context.Context) ([]store.Revocation, error) {
-	rows, err := s.pool.Query(ctx, `SELECT jti, expires_at FROM revoked_tokens ORDER BY jti`)
-	if err != nil {
-		return nil, fmt.Errorf("list revocations: %w", err)
-	}
-	defer rows.Close()
-	out := []store.Revocation{}
-	for rows.Next() {
+	return queryAll(ctx, s, "revocation", `SELECT jti, expires_at FROM revoked_tokens ORDER BY jti`, nil, func(row sqlrows.Scanner) (store.Revocation, error) {
 		var r store.Revocation
-		if err := rows.Scan(&r.JTI, &r.ExpiresAt); err != nil {
-			return nil, fmt.Errorf("scan revocation: %w", err)
+		if err := row.Scan(&r.JTI, &r.ExpiresAt); err != nil {
+			return store.Revocation{}, err
 		}
 		r.ExpiresAt = r.ExpiresAt.UTC()
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, nil
+	})
 }

@@ -7,7 +7,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 	"github.com/latchkey/latchkey/internal/user"
 )
 
@@ -15,17 +17,9 @@ const userColumns = `id, username, display_name, bot, password_hash, created_at,
 
 // CreateUser inserts u and ev in one transaction.
 func (s *Store) CreateUser(ctx context.Context, u user.User, ev audit.Event) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-			u.ID, u.Username, u.DisplayName, u.Bot, nullText(u.PasswordHash), ts(u.CreatedAt), ts(u.UpdatedAt))
-		if isUnique(err) {
-			return fmt.Errorf("user %s: %w: %w", u.Username, user.ErrConflict, err)
-		}
-		if err != nil {
-			return fmt.Errorf("insert user: %w", err)
-		}
-		return insertAudit(ctx, tx, ev)
-	})
+	return s.insertAudited(ctx, ev, "user", u.Username, user.ErrConflict,
+		`INSERT INTO users (`+userColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
+		u.ID, u.Username, u.DisplayName, u.Bot, nullText(u.PasswordHash), ts(u.CreatedAt), ts(u.UpdatedAt))
 }
 
 // GetUser returns the user with id.
@@ -52,7 +46,7 @@ func (s *Store) getUser(ctx context.Context, q, arg string) (user.User, error) {
 	return u, nil
 }
 
-func scanUser(row pgx.Row) (user.User, error) {
+func scanUser(row sqlrows.Scanner) (user.User, error) {
 	var u user.User
 	var pw pgtype.Text
 	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Bot, &pw, &u.CreatedAt, &u.UpdatedAt); err != nil {
@@ -64,30 +58,11 @@ func scanUser(row pgx.Row) (user.User, error) {
 
 // ListUsers returns users in creation order after the page position.
 func (s *Store) ListUsers(ctx context.Context, p user.Page) ([]user.User, error) {
-	q := `SELECT ` + userColumns + ` FROM users`
+	var where []string
 	var a args
 	if p.AfterID != "" {
-		q += ` WHERE (created_at, id) > (` + a.add(ts(p.AfterCreated)) + `::timestamptz, ` + a.add(p.AfterID) + `::text)`
+		where = append(where, "(created_at, id) > ("+a.add(ts(p.AfterCreated))+"::timestamptz, "+a.add(p.AfterID)+"::text)")
 	}
-	q += ` ORDER BY created_at, id`
-	if p.Limit > 0 {
-		q += ` LIMIT ` + a.add(p.Limit)
-	}
-	rows, err := s.pool.Query(ctx, q, a...)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	out := []user.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan user: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	return out, nil
+	q := a.listQuery(`SELECT `+userColumns+` FROM users`, where, "created_at, id", p.Limit)
+	return queryAll(ctx, s, "user", q, a, scanUser)
 }

@@ -3,9 +3,9 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 // insertAudit writes ev; an event without an ID records nothing, which
@@ -43,31 +43,17 @@ func (s *Store) ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, e
 		where = append(where, "(time < ? OR (time = ? AND id < ?))")
 		args = append(args, micros(f.BeforeTime), micros(f.BeforeTime), f.BeforeID)
 	}
-	q := `SELECT id, time, actor_subject, actor_client_id, action, target_type, target_id, details FROM audit_events`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY time DESC, id DESC"
-	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
-	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list audit: %w", err)
-	}
-	defer rows.Close()
-	out := []audit.Event{}
-	for rows.Next() {
+	q := listQuery(`SELECT id, time, actor_subject, actor_client_id, action, target_type, target_id, details FROM audit_events`, where, "time DESC, id DESC", f.Limit)
+	return queryAll(ctx, s, "audit event", q, args, func(row sqlrows.Scanner) (audit.Event, error) {
 		var ev audit.Event
 		var t int64
 		var details string
-		if err := rows.Scan(&ev.ID, &t, &ev.ActorSubject, &ev.ActorClientID, &ev.Action, &ev.TargetType, &ev.TargetID, &details); err != nil {
-			return nil, fmt.Errorf("scan audit event: %w", err)
+		if err := row.Scan(&ev.ID, &t, &ev.ActorSubject, &ev.ActorClientID, &ev.Action, &ev.TargetType, &ev.TargetID, &details); err != nil {
+			return audit.Event{}, err
 		}
 		ev.Time, ev.Details = fromMicros(t), []byte(details)
-		out = append(out, ev)
-	}
-	return out, rows.Err()
+		return ev, nil
+	})
 }
 
 // AppendAudit stores a copied audit event as it is.

@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 // CreateClient inserts c, its secret hashes and ev in one transaction.
@@ -83,23 +83,23 @@ func readClient(ctx context.Context, row *sql.Row, arg string, secrets func(pk s
 		return client.Client{}, fmt.Errorf("get client secrets: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
+	if err := sqlrows.Each(rows, "client secret", func(row sqlrows.Scanner) error {
 		var sh client.SecretHash
 		var created int64
 		var expires sql.NullInt64
-		if err := rows.Scan(&sh.Hash, &created, &expires); err != nil {
-			return client.Client{}, fmt.Errorf("scan client secret: %w", err)
+		if err := row.Scan(&sh.Hash, &created, &expires); err != nil {
+			return err
 		}
 		sh.CreatedAt, sh.ExpiresAt = fromMicros(created), fromNullMicros(expires)
 		c.Secrets = append(c.Secrets, sh)
-	}
-	if err := rows.Err(); err != nil {
-		return client.Client{}, fmt.Errorf("read client secrets: %w", err)
+		return nil
+	}); err != nil {
+		return client.Client{}, err
 	}
 	return c, nil
 }
 
-func scanClient(row scanner) (client.Client, error) {
+func scanClient(row sqlrows.Scanner) (client.Client, error) {
 	var (
 		c                                   client.Client
 		typ, redirects, scopes, origins, gt string
@@ -159,28 +159,8 @@ func (s *Store) ListClients(ctx context.Context, f client.Filter) ([]client.Clie
 		where = append(where, "(created_at > ? OR (created_at = ? AND id > ?))")
 		args = append(args, micros(f.AfterCreated), micros(f.AfterCreated), f.AfterID)
 	}
-	q := `SELECT ` + clientColumns + ` FROM clients`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY created_at, id"
-	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
-	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list clients: %w", err)
-	}
-	defer rows.Close()
-	out := []client.Client{}
-	for rows.Next() {
-		c, err := scanClient(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan client: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	q := listQuery(`SELECT `+clientColumns+` FROM clients`, where, "created_at, id", f.Limit)
+	return queryAll(ctx, s, "client", q, args, scanClient)
 }
 
 // UpdateClient is a read-modify-write of one client in one transaction.

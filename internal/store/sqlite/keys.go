@@ -3,44 +3,29 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 // CreateSigningKey stores a new signing key and its audit event.
 func (s *Store) CreateSigningKey(ctx context.Context, r keys.Record, ev audit.Event) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (kid, algorithm, private, public, created_at, sign_from, retire_at) VALUES (?,?,?,?,?,?,?)`,
-			r.KID, r.Algorithm, r.Private, r.Public, micros(r.CreatedAt), micros(r.SignFrom), nullMicros(r.RetireAt))
-		if isConstraint(err) {
-			return fmt.Errorf("signing key %s: %w", r.KID, keys.ErrDuplicateKey)
-		}
-		if err != nil {
-			return fmt.Errorf("insert signing key: %w", err)
-		}
-		return insertAudit(ctx, tx, ev)
-	})
+	return s.insertAudited(ctx, ev, "signing key", r.KID, keys.ErrDuplicateKey,
+		`INSERT INTO signing_keys (kid, algorithm, private, public, created_at, sign_from, retire_at) VALUES (?,?,?,?,?,?,?)`,
+		r.KID, r.Algorithm, r.Private, r.Public, micros(r.CreatedAt), micros(r.SignFrom), nullMicros(r.RetireAt))
 }
 
 // ListSigningKeys returns every stored signing key, oldest first.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]keys.Record, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT kid, algorithm, private, public, created_at, sign_from, retire_at FROM signing_keys ORDER BY created_at, kid`)
-	if err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", err)
-	}
-	defer rows.Close()
-	var out []keys.Record
-	for rows.Next() {
+	return queryAll(ctx, s, "signing key", `SELECT kid, algorithm, private, public, created_at, sign_from, retire_at FROM signing_keys ORDER BY created_at, kid`, nil, func(row sqlrows.Scanner) (keys.Record, error) {
 		var r keys.Record
 		var created, signFrom int64
 		var retire sql.NullInt64
-		if err := rows.Scan(&r.KID, &r.Algorithm, &r.Private, &r.Public, &created, &signFrom, &retire); err != nil {
-			return nil, fmt.Errorf("scan signing key: %w", err)
+		if err := row.Scan(&r.KID, &r.Algorithm, &r.Private, &r.Public, &created, &signFrom, &retire); err != nil {
+			return keys.Record{}, err
 		}
 		r.CreatedAt, r.SignFrom, r.RetireAt = fromMicros(created), fromMicros(signFrom), fromNullMicros(retire)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, nil
+	})
 }

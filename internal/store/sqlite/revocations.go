@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 // RevokeToken records a revoked jti; expired rows are pruned on the way.
@@ -33,20 +34,13 @@ func (s *Store) TokenRevoked(ctx context.Context, jti string) (bool, error) {
 
 // ListRevocations returns every recorded revocation.
 func (s *Store) ListRevocations(ctx context.Context) ([]store.Revocation, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT jti, expires_at FROM revoked_tokens ORDER BY jti`)
-	if err != nil {
-		return nil, fmt.Errorf("list revocations: %w", err)
-	}
-	defer rows.Close()
-	out := []store.Revocation{}
-	for rows.Next() {
+	return queryAll(ctx, s, "revocation", `SELECT jti, expires_at FROM revoked_tokens ORDER BY jti`, nil, func(row sqlrows.Scanner) (store.Revocation, error) {
 		var r store.Revocation
 		var exp int64
-		if err := rows.Scan(&r.JTI, &exp); err != nil {
-			return nil, fmt.Errorf("scan revocation: %w", err)
+		if err := row.Scan(&r.JTI, &exp); err != nil {
+			return store.Revocation{}, err
 		}
 		r.ExpiresAt = fromMicros(exp)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, nil
+	})
 }

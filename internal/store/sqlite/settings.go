@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 // InitSetting stores value under name if absent and returns the stored one.
@@ -28,14 +30,5 @@ func (s *Store) ListSettings(ctx context.Context) (map[string][]byte, error) {
 		return nil, fmt.Errorf("list settings: %w", err)
 	}
 	defer rows.Close()
-	out := map[string][]byte{}
-	for rows.Next() {
-		var name string
-		var value []byte
-		if err := rows.Scan(&name, &value); err != nil {
-			return nil, fmt.Errorf("scan setting: %w", err)
-		}
-		out[name] = value
-	}
-	return out, rows.Err()
+	return sqlrows.Map[string, []byte](rows, "setting")
 }

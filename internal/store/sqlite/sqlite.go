@@ -15,9 +15,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/latchkey/latchkey/internal/store"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 //go:embed migrations/*.sql
@@ -144,6 +147,21 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
+// insertAudited runs one INSERT and records ev in the same transaction.
+// A constraint violation is reported as conflict, e.g. "user bob: conflict".
+func (s *Store) insertAudited(ctx context.Context, ev audit.Event, what, name string, conflict error, query string, args ...any) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, query, args...)
+		if isConstraint(err) {
+			return fmt.Errorf("%s %s: %w", what, name, conflict)
+		}
+		if err != nil {
+			return fmt.Errorf("insert %s: %w", what, err)
+		}
+		return insertAudit(ctx, tx, ev)
+	})
+}
+
 // Close closes the database.
 func (s *Store) Close() error {
 	for _, st := range []*sql.Stmt{s.byClientID, s.byID, s.secrets, s.revoked} {
@@ -220,11 +238,33 @@ func parseList(s string) ([]string, error) {
 	return l, nil
 }
 
+// listQuery is q with the conditions in where (ANDed), in order, capped
+// at limit rows (0: no cap).
+func listQuery(q string, where []string, order string, limit int) string {
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY " + order
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	return q
+}
+
+// queryAll runs query on the readers and reads every row with scan; what
+// names a row in errors.
+func queryAll[T any](ctx context.Context, s *Store, what, query string, args []any, scan func(sqlrows.Scanner) (T, error)) ([]T, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %ss: %w", what, err)
+	}
+	defer rows.Close()
+	return sqlrows.Collect(rows, what, scan)
+}
+
 // querier is a *sql.DB or *sql.Tx.
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
-
-type scanner interface{ Scan(dest ...any) error }

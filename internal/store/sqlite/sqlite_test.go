@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 	"github.com/latchkey/latchkey/internal/store/storetest"
@@ -53,39 +52,24 @@ func TestReopenKeepsDataAndSkipsMigrations(t *testing.T) {
 }
 
 // TestTokenEndpointAuthMethodBackfill re-runs migration 0003 on clients
-// stored without the column: public ones get none, the others
-// client_secret_basic.
+// stored without the column.
 func TestTokenEndpointAuthMethodBackfill(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "test.db")
 	s, err := sqlite.Open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf, pub := storetest.SampleClient(1), storetest.SampleClient(2)
-	pub.Type, pub.Secrets, pub.TokenEndpointAuthMethod = client.Public, nil, client.AuthMethodNone
-	for _, c := range []client.Client{conf, pub} {
-		if err := s.CreateClient(t.Context(), c, storetest.Event("client.create", c.ID)); err != nil {
-			t.Fatal(err)
+	storetest.AuthMethodBackfill(t, s, func(statements []string) store.Store {
+		for _, q := range statements {
+			if _, err := s.DB().ExecContext(t.Context(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
 		}
-	}
-	for _, q := range []string{
-		`ALTER TABLE clients DROP COLUMN token_endpoint_auth_method`,
-		`DELETE FROM schema_migrations WHERE version = '0003_token_endpoint_auth_method'`,
-	} {
-		if _, err := s.DB().ExecContext(t.Context(), q); err != nil {
-			t.Fatalf("%s: %v", q, err)
+		s.Close()
+		if s, err = sqlite.Open(t.Context(), path); err != nil {
+			t.Fatalf("reopen: %v", err)
 		}
-	}
+		return s
+	})
 	s.Close()
-	s, err = sqlite.Open(t.Context(), path)
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	defer s.Close()
-	for id, want := range map[string]string{conf.ID: client.AuthMethodSecretBasic, pub.ID: client.AuthMethodNone} {
-		got, err := s.GetClient(t.Context(), id)
-		if err != nil || got.TokenEndpointAuthMethod != want {
-			t.Errorf("client %s: token_endpoint_auth_method = %q, %v; want %q", id, got.TokenEndpointAuthMethod, err, want)
-		}
-	}
 }

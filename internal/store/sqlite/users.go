@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 	"github.com/latchkey/latchkey/internal/user"
 )
 
@@ -14,17 +15,9 @@ const userColumns = `id, username, display_name, bot, password_hash, created_at,
 
 // CreateUser inserts u and ev in one transaction.
 func (s *Store) CreateUser(ctx context.Context, u user.User, ev audit.Event) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?)`,
-			u.ID, u.Username, u.DisplayName, u.Bot, nullString(u.PasswordHash), micros(u.CreatedAt), micros(u.UpdatedAt))
-		if isConstraint(err) {
-			return fmt.Errorf("user %s: %w", u.Username, user.ErrConflict)
-		}
-		if err != nil {
-			return fmt.Errorf("insert user: %w", err)
-		}
-		return insertAudit(ctx, tx, ev)
-	})
+	return s.insertAudited(ctx, ev, "user", u.Username, user.ErrConflict,
+		`INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?)`,
+		u.ID, u.Username, u.DisplayName, u.Bot, nullString(u.PasswordHash), micros(u.CreatedAt), micros(u.UpdatedAt))
 }
 
 // GetUser returns the user with id.
@@ -48,7 +41,7 @@ func (s *Store) getUser(ctx context.Context, q, arg string) (user.User, error) {
 	return u, nil
 }
 
-func scanUser(row scanner) (user.User, error) {
+func scanUser(row sqlrows.Scanner) (user.User, error) {
 	var u user.User
 	var pw sql.NullString
 	var created, updated int64
@@ -61,28 +54,12 @@ func scanUser(row scanner) (user.User, error) {
 
 // ListUsers returns users in creation order after the page position.
 func (s *Store) ListUsers(ctx context.Context, p user.Page) ([]user.User, error) {
-	q := `SELECT ` + userColumns + ` FROM users`
+	var where []string
 	var args []any
 	if p.AfterID != "" {
-		q += ` WHERE (created_at > ? OR (created_at = ? AND id > ?))`
+		where = append(where, "(created_at > ? OR (created_at = ? AND id > ?))")
 		args = append(args, micros(p.AfterCreated), micros(p.AfterCreated), p.AfterID)
 	}
-	q += ` ORDER BY created_at, id`
-	if p.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", p.Limit)
-	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	out := []user.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan user: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	q := listQuery(`SELECT `+userColumns+` FROM users`, where, "created_at, id", p.Limit)
+	return queryAll(ctx, s, "user", q, args, scanUser)
 }

@@ -75,41 +75,39 @@ func Copy(ctx context.Context, src, dst Store, srcBox, dstBox *sealed.Box) (Stat
 		}
 		st.Settings++
 	}
-	for p := (user.Page{Limit: page}); ; {
-		us, err := src.ListUsers(ctx, p)
-		if err != nil {
-			return st, err
-		}
-		for _, u := range us {
+	st.Users, err = eachPage(user.Page{Limit: page},
+		func(p user.Page) ([]user.User, error) { return src.ListUsers(ctx, p) },
+		func(p user.Page, last user.User) user.Page {
+			p.AfterCreated, p.AfterID = last.CreatedAt, last.ID
+			return p
+		},
+		func(u user.User) error {
 			if err := dst.CreateUser(ctx, u, audit.Event{}); err != nil {
-				return st, fmt.Errorf("user %s: %w", u.ID, err)
+				return fmt.Errorf("user %s: %w", u.ID, err)
 			}
-			st.Users++
-		}
-		if len(us) < page {
-			break
-		}
-		p.AfterCreated, p.AfterID = us[len(us)-1].CreatedAt, us[len(us)-1].ID
+			return nil
+		})
+	if err != nil {
+		return st, err
 	}
-	for f := (client.Filter{Limit: page}); ; {
-		cs, err := src.ListClients(ctx, f)
-		if err != nil {
-			return st, err
-		}
-		for _, listed := range cs {
+	st.Clients, err = eachPage(client.Filter{Limit: page},
+		func(f client.Filter) ([]client.Client, error) { return src.ListClients(ctx, f) },
+		func(f client.Filter, last client.Client) client.Filter {
+			f.AfterCreated, f.AfterID = last.CreatedAt, last.ID
+			return f
+		},
+		func(listed client.Client) error {
 			c, err := src.GetClient(ctx, listed.ID) // with its secret hashes
 			if err != nil {
-				return st, err
+				return err
 			}
 			if err := dst.CreateClient(ctx, c, audit.Event{}); err != nil {
-				return st, fmt.Errorf("client %s: %w", c.ClientID, err)
+				return fmt.Errorf("client %s: %w", c.ClientID, err)
 			}
-			st.Clients++
-		}
-		if len(cs) < page {
-			break
-		}
-		f.AfterCreated, f.AfterID = cs[len(cs)-1].CreatedAt, cs[len(cs)-1].ID
+			return nil
+		})
+	if err != nil {
+		return st, err
 	}
 	for _, r := range recs {
 		if err := dst.CreateSigningKey(ctx, r, audit.Event{}); err != nil {
@@ -127,23 +125,43 @@ func Copy(ctx context.Context, src, dst Store, srcBox, dstBox *sealed.Box) (Stat
 		}
 		st.Revocations++
 	}
-	for f := (audit.Filter{Limit: page}); ; {
-		evs, err := src.ListAudit(ctx, f)
-		if err != nil {
-			return st, err
-		}
-		for _, ev := range evs {
+	st.AuditEvents, err = eachPage(audit.Filter{Limit: page},
+		func(f audit.Filter) ([]audit.Event, error) { return src.ListAudit(ctx, f) },
+		func(f audit.Filter, last audit.Event) audit.Filter {
+			f.BeforeTime, f.BeforeID = last.Time, last.ID
+			return f
+		},
+		func(ev audit.Event) error {
 			if err := dst.AppendAudit(ctx, ev); err != nil {
-				return st, fmt.Errorf("audit event %s: %w", ev.ID, err)
+				return fmt.Errorf("audit event %s: %w", ev.ID, err)
 			}
-			st.AuditEvents++
+			return nil
+		})
+	return st, err
+}
+
+// eachPage lists page after page, starting at first and moving the
+// cursor past each page's last item with next, until a page comes back
+// short, and calls put on every item. It returns how many items put took,
+// also when it fails.
+func eachPage[T, C any](first C, list func(C) ([]T, error), next func(C, T) C, put func(T) error) (int, error) {
+	n := 0
+	for cursor := first; ; {
+		items, err := list(cursor)
+		if err != nil {
+			return n, err
 		}
-		if len(evs) < page {
-			break
+		for _, it := range items {
+			if err := put(it); err != nil {
+				return n, err
+			}
+			n++
 		}
-		f.BeforeTime, f.BeforeID = evs[len(evs)-1].Time, evs[len(evs)-1].ID
+		if len(items) < page {
+			return n, nil
+		}
+		cursor = next(cursor, items[len(items)-1])
 	}
-	return st, nil
 }
 
 func checkEmpty(ctx context.Context, s Store) error {

@@ -101,15 +101,20 @@ func ids(cs []client.Client) string {
 	return b.String()
 }
 
+// lookups returns c's read paths by name: by id and by client_id.
+func lookups(t *testing.T, s store.Store, c client.Client) map[string]func() (client.Client, error) {
+	return map[string]func() (client.Client, error){
+		"by id":        func() (client.Client, error) { return s.GetClient(ctx(t), c.ID) },
+		"by client_id": func() (client.Client, error) { return s.GetClientByClientID(ctx(t), c.ClientID) },
+	}
+}
+
 func testClientRoundTrip(t *testing.T, s store.Store) {
 	want := SampleClient(1)
 	if err := s.CreateClient(ctx(t), want, Event("client.create", "x")); err != nil {
 		t.Fatalf("CreateClient: %v", err)
 	}
-	for name, get := range map[string]func() (client.Client, error){
-		"by id":        func() (client.Client, error) { return s.GetClient(ctx(t), want.ID) },
-		"by client_id": func() (client.Client, error) { return s.GetClientByClientID(ctx(t), want.ClientID) },
-	} {
+	for name, get := range lookups(t, s, want) {
 		got, err := get()
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -139,10 +144,7 @@ func testClientRegistrationTokenHash(t *testing.T, s store.Store) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		for name, get := range map[string]func() (client.Client, error){
-			"by id":        func() (client.Client, error) { return s.GetClient(ctx(t), c.ID) },
-			"by client_id": func() (client.Client, error) { return s.GetClientByClientID(ctx(t), c.ClientID) },
-		} {
+		for name, get := range lookups(t, s, c) {
 			got, err := get()
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
@@ -166,10 +168,7 @@ func testClientTokenEndpointAuthMethod(t *testing.T, s store.Store) {
 		}
 		mustCreate(t, s, c)
 		want[c.ID] = m
-		for name, get := range map[string]func() (client.Client, error){
-			"by id":        func() (client.Client, error) { return s.GetClient(ctx(t), c.ID) },
-			"by client_id": func() (client.Client, error) { return s.GetClientByClientID(ctx(t), c.ClientID) },
-		} {
+		for name, get := range lookups(t, s, c) {
 			got, err := get()
 			if err != nil || got.TokenEndpointAuthMethod != m {
 				t.Errorf("%s: token_endpoint_auth_method = %q, %v; want %q", name, got.TokenEndpointAuthMethod, err, m)
