@@ -6,7 +6,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/admin"
@@ -128,20 +127,12 @@ func logRequests(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 	})
 }
 
+// recoverer turns a panic in an API route into a JSON 500.
 func recoverer(log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				log.ErrorContext(r.Context(), "panic", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				w.Header().Set("Content-Type", "application/json")
-				w.Header().Set("Cache-Control", "no-store")
-				w.WriteHeader(http.StatusInternalServerError)
-				_, _ = w.Write([]byte(`{"error":"server_error","message":"internal error"}` + "\n"))
-			}
-		}()
-		next.ServeHTTP(w, r)
+	return web.RecoverWith(log, next, func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"error":"server_error","message":"internal error"}` + "\n"))
 	})
 }

@@ -102,6 +102,12 @@ func RenderError(w http.ResponseWriter, e *Error) {
 
 // Recover turns a panic in a page into the generic error page.
 func Recover(log *slog.Logger, next http.Handler) http.Handler {
+	return RecoverWith(log, next, func(w http.ResponseWriter) { RenderError(w, internalError) })
+}
+
+// RecoverWith logs a panic in next with its stack and answers with render
+// (the API chain renders JSON); http.ErrAbortHandler passes through.
+func RecoverWith(log *slog.Logger, next http.Handler, render func(http.ResponseWriter)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
@@ -109,7 +115,7 @@ func Recover(log *slog.Logger, next http.Handler) http.Handler {
 					panic(v)
 				}
 				log.ErrorContext(r.Context(), "panic", "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				RenderError(w, internalError)
+				render(w)
 			}
 		}()
 		next.ServeHTTP(w, r)

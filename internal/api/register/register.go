@@ -132,14 +132,8 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 		}
 		actor = p.Actor()
 	}
-	var req metadata
-	if e := decode(w, r, &req); e != nil {
-		oauth.WriteError(w, e)
-		return
-	}
-	tr, e := req.translate()
-	if e != nil {
-		oauth.WriteError(w, e)
+	_, tr, ok := readMetadata(w, r, nil)
+	if !ok {
 		return
 	}
 	c, secret, regToken, err := h.clients.Register(r.Context(), actor, tr.createInput())
@@ -154,6 +148,25 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 	h.log.InfoContext(r.Context(), "client registered", "dialect", "rfc7591", "client_id", c.ClientID,
 		"mode", string(h.mode), "actor", actor.Subject)
 	oauth.WriteJSON(w, http.StatusCreated, body)
+}
+
+// readMetadata decodes and translates a metadata body, running check (if
+// any) in between; on failure it has written the RFC 7591 error.
+func readMetadata(w http.ResponseWriter, r *http.Request, check func(metadata) *oauth2.Error) (metadata, translated, bool) {
+	var req metadata
+	e := decode(w, r, &req)
+	if e == nil && check != nil {
+		e = check(req)
+	}
+	var tr translated
+	if e == nil {
+		tr, e = req.translate()
+	}
+	if e != nil {
+		oauth.WriteError(w, e)
+		return metadata{}, translated{}, false
+	}
+	return req, tr, true
 }
 
 // Read serves GET /oauth2/register/{client_id} (RFC 7592 §2.1). The
@@ -173,18 +186,8 @@ func (h *Handler) Replace(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req metadata
-	if e := decode(w, r, &req); e != nil {
-		oauth.WriteError(w, e)
-		return
-	}
-	if e := h.checkUpdateRequest(c, req); e != nil {
-		oauth.WriteError(w, e)
-		return
-	}
-	tr, e := req.translate()
-	if e != nil {
-		oauth.WriteError(w, e)
+	req, tr, ok := readMetadata(w, r, func(req metadata) *oauth2.Error { return h.checkUpdateRequest(c, req) })
+	if !ok {
 		return
 	}
 	if req.TokenEndpointAuthMethod == nil {
