@@ -334,6 +334,12 @@ func TestCLIClientUpdate(t *testing.T) {
 		{"grant-types", []string{"--grant-types", "authorization_code,client_credentials"}, func(c admin.ClientJSON) bool {
 			return slices.Equal(c.GrantTypes, []string{"authorization_code", "client_credentials"})
 		}},
+		{"auth-method", []string{"--auth-method", "client_secret_post"}, func(c admin.ClientJSON) bool {
+			return c.TokenEndpointAuthMethod == "client_secret_post"
+		}},
+		{"auth-method reset", []string{"--auth-method", ""}, func(c admin.ClientJSON) bool {
+			return c.TokenEndpointAuthMethod == "client_secret_basic"
+		}},
 		{"client-uri", []string{"--client-uri", "https://app.example/"}, func(c admin.ClientJSON) bool {
 			return c.ClientURI != nil && *c.ClientURI == "https://app.example/"
 		}},
@@ -763,4 +769,19 @@ func TestCLIHelp(t *testing.T) {
 		!strings.Contains(out.String(), "audit list") {
 		t.Errorf("audit -h: %v %q", err, out.String())
 	}
+}
+
+func TestCLIClientAuthMethod(t *testing.T) {
+	d := newCLIDB(t)
+	var c admin.ClientJSON
+	d.okJSON(&c, "client", "create", "--name", "job", "--scopes", "read", "--auth-method", "client_secret_post", "--json")
+	if c.TokenEndpointAuthMethod != "client_secret_post" {
+		t.Errorf("create --auth-method: %q", c.TokenEndpointAuthMethod)
+	}
+	if out := d.ok("client", "get", c.ID); !strings.Contains(out, "client_secret_post") {
+		t.Errorf("client get does not show the method:\n%s", out)
+	}
+	d.fails(2, "client", "create", "--name", "x", "--scopes", "read", "--auth-method", "none")
+	d.fails(2, "client", "create", "--name", "x", "--scopes", "read", "--public", "--redirect-uri", "https://a.example/cb", "--auth-method", "client_secret_basic")
+	d.fails(2, "client", "update", c.ID, "--auth-method", "private_key_jwt")
 }

@@ -71,10 +71,11 @@ func runClientCreate(ctx context.Context, args []string, getenv func(string) str
 	var (
 		cfg                        config.Store
 		name, grants, scopes, ctyp string
+		authMethod                 string
 		public, asJSON, firstParty bool
 		redirects, origins         multiFlag
 	)
-	fs := newFlagSet("client create", "client create --name N --scopes \"S ...\" [--grant-types G] [--public] [--redirect-uri U]... [--json]", stderr)
+	fs := newFlagSet("client create", "client create --name N --scopes \"S ...\" [--grant-types G] [--public] [--redirect-uri U]... [--auth-method M] [--json]", stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	fs.StringVar(&name, "name", "", "client name (required)")
 	fs.StringVar(&grants, "grant-types", "", "grant types, comma- or space-separated (default: client_credentials for a confidential client without --redirect-uri, else by client type)")
@@ -83,6 +84,7 @@ func runClientCreate(ctx context.Context, args []string, getenv func(string) str
 	fs.BoolVar(&firstParty, "first-party", false, "mark the client first-party")
 	fs.Var(&redirects, "redirect-uri", "redirect URI (repeatable)")
 	fs.Var(&origins, "allowed-origin", "allowed CORS origin (repeatable)")
+	fs.StringVar(&authMethod, "auth-method", "", "token_endpoint_auth_method: client_secret_basic or client_secret_post (default client_secret_basic; public clients: none)")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object (client fields plus client_secret)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -102,6 +104,8 @@ func runClientCreate(ctx context.Context, args []string, getenv func(string) str
 		AllowedScopes:  strings.Fields(scopes),
 		AllowedOrigins: origins,
 		FirstParty:     firstParty,
+
+		TokenEndpointAuthMethod: authMethod,
 	}
 	switch {
 	case grants != "":
@@ -400,6 +404,7 @@ func printClient(w io.Writer, c client.Client) error {
 	field("enabled", fmt.Sprint(c.Enabled))
 	field("first_party", fmt.Sprint(c.FirstParty))
 	field("grant_types", strings.Join(c.GrantTypes, " "))
+	field("token_endpoint_auth_method", c.TokenEndpointAuthMethod)
 	field("allowed_scopes", strings.Join(c.AllowedScopes, " "))
 	field("redirect_uris", strings.Join(c.RedirectURIs, " "))
 	field("allowed_origins", strings.Join(c.AllowedOrigins, " "))
@@ -460,10 +465,11 @@ func runClientUpdate(ctx context.Context, args []string, getenv func(string) str
 	var (
 		cfg                                      config.Store
 		name, scopes, grants, clientURI, logoURI string
+		authMethod                               string
 		firstParty, asJSON                       bool
 		redirects, origins                       multiFlag
 	)
-	fs := newFlagSet("client update", "client update ID [--name N] [--scopes \"S ...\"] [--redirect-uri U]... [--allowed-origin O]... [--grant-types G,...] [--client-uri U] [--logo-uri U] [--first-party=true|false] [--json]\n\nOnly the fields given change. A list flag replaces the whole list; give it once\nas \"\" to empty the list. --client-uri \"\" and --logo-uri \"\" clear them.", stderr)
+	fs := newFlagSet("client update", "client update ID [--name N] [--scopes \"S ...\"] [--redirect-uri U]... [--allowed-origin O]... [--grant-types G,...] [--client-uri U] [--logo-uri U] [--first-party=true|false] [--auth-method M] [--json]\n\nOnly the fields given change. A list flag replaces the whole list; give it once\nas \"\" to empty the list. --client-uri \"\" and --logo-uri \"\" clear them.", stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	fs.StringVar(&name, "name", "", "new client name")
 	fs.StringVar(&scopes, "scopes", "", "space-separated allowed scopes (replaces the list)")
@@ -473,6 +479,7 @@ func runClientUpdate(ctx context.Context, args []string, getenv func(string) str
 	fs.StringVar(&clientURI, "client-uri", "", "client home page; \"\" clears it")
 	fs.StringVar(&logoURI, "logo-uri", "", "logo URL; \"\" clears it")
 	fs.BoolVar(&firstParty, "first-party", false, "mark the client first-party (--first-party=false unmarks it)")
+	fs.StringVar(&authMethod, "auth-method", "", "token_endpoint_auth_method: client_secret_basic or client_secret_post; \"\" resets it to the default")
 	fs.BoolVar(&asJSON, "json", false, `print the updated client as {"client":{...}}`)
 	id, err := parseFlagsWithID(fs, args)
 	if err != nil {
@@ -501,11 +508,13 @@ func runClientUpdate(ctx context.Context, args []string, getenv func(string) str
 			p.LogoURI = &logoURI
 		case "first-party":
 			p.FirstParty = &firstParty
+		case "auth-method":
+			p.TokenEndpointAuthMethod = &authMethod
 		}
 	})
 	if p == (client.Patch{}) {
 		fs.Usage()
-		return fmt.Errorf("%w: nothing to update: give at least one of --name, --scopes, --redirect-uri, --allowed-origin, --grant-types, --client-uri, --logo-uri, --first-party", errUsage)
+		return fmt.Errorf("%w: nothing to update: give at least one of --name, --scopes, --redirect-uri, --allowed-origin, --grant-types, --client-uri, --logo-uri, --first-party, --auth-method", errUsage)
 	}
 	svc, c, closeDB, err := openClient(ctx, cfg, stderr, id)
 	if err != nil {
