@@ -330,10 +330,12 @@ func (s *Service) AuthenticateFrom(ctx context.Context, source, clientID, secret
 // SecretMatches reports whether secret matches one of c's live secrets.
 // Every live secret is compared, in constant time each.
 func (s *Service) SecretMatches(c Client, secret string) bool {
+	// Hash first, so a public client or an empty secret costs what a
+	// wrong secret costs: timing does not tell client kinds apart.
+	h := s.hasher.Hash(secret)
 	if secret == "" || c.Type != Confidential {
 		return false
 	}
-	h := s.hasher.Hash(secret)
 	now := s.now()
 	ok := false
 	for _, sh := range c.Secrets {

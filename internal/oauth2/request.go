@@ -29,7 +29,7 @@ type TokenRequest struct {
 	// before a grant handler sees the request.
 	Client client.Client
 
-	Scope    []string // requested scopes, in order, without duplicates
+	Scope    []string // requested scopes as sent; GrantedScopes drops duplicates
 	HasScope bool     // the scope parameter was sent (it may be empty)
 
 	Code         string

@@ -56,7 +56,7 @@ func (r router) api(pattern string, h http.HandlerFunc) {
 
 // page registers a browser route: HTML error pages, a strict CSP, no
 // framing, no caching, and never CORS (web.Chain). Session cookies and
-// CSRF checks are applied by the pages in internal/web.
+// CSRF checks will be applied by the pages in internal/web.
 func (r router) page(pattern string, h http.Handler) {
 	r.mux.Handle(pattern, web.Chain(r.log, h))
 }

@@ -51,7 +51,10 @@ type Spec struct {
 	ClientID string
 	Scopes   []string
 	// Audience defaults to the issuer for access tokens and to ClientID
-	// for ID tokens.
+	// for ID tokens. This server's own Parse and Verify (admin API,
+	// introspection, revocation) accept only access tokens whose audience
+	// includes the issuer, so a grant that narrows it (RFC 8707 resource
+	// tokens) needs a verifier for that audience too.
 	Audience []string
 	// TTL defaults to the issuer's access token lifetime.
 	TTL          time.Duration

@@ -3,8 +3,8 @@
 // they arrive). It owns what only browsers need: HTML rendered from
 // embedded templates, a strict Content-Security-Policy, no framing, no
 // caching, and errors shown as pages rather than JSON. Session cookies and
-// CSRF tokens belong here too (cookie.go, csrf.go), next to the pages
-// that use them; API routes never pass through this package.
+// CSRF tokens will go here too (cookie.go, csrf.go), with the first pages
+// that need them; API routes never pass through this package.
 //
 // Handlers return errors; Handle renders them, so a page never writes a
 // half-finished response by hand.

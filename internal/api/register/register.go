@@ -272,7 +272,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (client.C
 		case errors.Is(err, client.ErrAuthentication) || errors.Is(err, client.ErrDisabled):
 			e = (&oauth2.Error{Code: oauth2.CodeInvalidToken, Description: "the access token is invalid, expired or revoked"}).WithCause(err)
 		case err != nil:
-			h.log.ErrorContext(r.Context(), "registration token check failed", "path", r.URL.Path, "err", err)
+			h.log.ErrorContext(r.Context(), "token verification failed", "path", r.URL.Path, "err", err)
 			e = &oauth2.Error{Code: oauth2.CodeServerError, Description: "internal error"}
 		}
 	}

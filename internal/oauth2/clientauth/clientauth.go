@@ -1,8 +1,8 @@
 // Package clientauth authenticates OAuth clients (RFC 6749 §2.3) with
 // pluggable methods, one file each: client_secret_basic, client_secret_post
-// and none (private_key_jwt joins later). The token, introspection,
-// revocation and (later) PAR endpoints all authenticate through one
-// Authenticator, so a client authenticates the same way everywhere.
+// and none (private_key_jwt joins later). The token, introspection and
+// revocation endpoints (and PAR, when it comes) all authenticate through
+// one Authenticator, so a client authenticates the same way everywhere.
 //
 // Credentials are verified by the method they were presented with; the
 // client's registered token_endpoint_auth_method then decides whether that
@@ -67,7 +67,8 @@ func Default(clients Clients) *Authenticator {
 func (a *Authenticator) Methods() []string { return slices.Clone(a.names) }
 
 // failed is the answer for every credential that does not hold: the same
-// words whether or not the client exists, so client_ids cannot be probed.
+// words whether or not the client exists, so the answer does not tell
+// which client_ids exist.
 func failed(cause error) *oauth2.Error {
 	return (&oauth2.Error{Code: oauth2.CodeInvalidClient, Description: "client authentication failed"}).WithCause(cause)
 }

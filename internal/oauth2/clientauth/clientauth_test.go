@@ -51,6 +51,9 @@ func newFake() fakeClients {
 		{ClientID: "off-spa", Type: client.Public, TokenEndpointAuthMethod: client.AuthMethodNone},
 		{ClientID: "off", Type: client.Confidential, TokenEndpointAuthMethod: client.AuthMethodSecretBasic},
 		{ClientID: "odd", Type: client.Confidential, TokenEndpointAuthMethod: "private_key_jwt", Enabled: true},
+		// A row the client core would never write: a confidential client
+		// registered for none must still not get in without its secret.
+		{ClientID: "misfiled", Type: client.Confidential, TokenEndpointAuthMethod: client.AuthMethodNone, Enabled: true},
 	}
 	f := fakeClients{byID: map[string]client.Client{}}
 	for _, c := range cs {
@@ -82,6 +85,7 @@ func TestAuthenticate(t *testing.T) {
 		{"malformed client_id with none", oauth2.Credentials{ClientID: "a\x00b", Method: none}, "", "client authentication failed", 401},
 		{"disabled confidential client", oauth2.Credentials{ClientID: "off", Secret: "s-off", Method: basic}, "", "client is disabled", 401},
 		{"disabled public client", oauth2.Credentials{ClientID: "off-spa", Method: none}, "", "client is disabled", 401},
+		{"confidential client misfiled as none", oauth2.Credentials{ClientID: "misfiled", Method: none}, "", "client authentication failed", 401},
 		{"method not enabled here", oauth2.Credentials{ClientID: "basic", Secret: "x", Method: "tls_client_auth"}, "", "client authentication failed", 401},
 		{"registered method not enabled here", oauth2.Credentials{ClientID: "odd", Secret: "s-odd", Method: basic}, "",
 			"this client is registered for private_key_jwt authentication, not client_secret_basic", 401},

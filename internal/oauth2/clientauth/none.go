@@ -26,7 +26,7 @@ func (m None) Authenticate(ctx context.Context, cr oauth2.Credentials) (client.C
 		return client.Client{}, failed(err)
 	case err != nil:
 		return client.Client{}, fmt.Errorf("look up client: %w", err)
-	case c.TokenEndpointAuthMethod != client.AuthMethodNone:
+	case c.Type != client.Public || c.TokenEndpointAuthMethod != client.AuthMethodNone:
 		// Same answer as for an unknown id: no client_id enumeration.
 		return client.Client{}, failed(errors.New("the client is not registered for method none"))
 	case !c.Enabled:
