@@ -12,7 +12,9 @@ package oauth2
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7009
@@ -54,9 +56,62 @@ type Error struct {
 	RedirectURI string
 }
 
-// Errorf returns an Error with code and a description made from format.
+// Errorf returns an Error with code and a description made from format,
+// made safe with SanitizeDescription. Quote echoed values with ', not %q.
 func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Description: fmt.Sprintf(format, args...)}
+	return &Error{Code: code, Description: SanitizeDescription(fmt.Sprintf(format, args...))}
+}
+
+// SanitizeDescription returns s within the character set RFC 6749 §5.2
+// allows in error_description (%x20-21 / %x23-5B / %x5D-7E): a double
+// quote becomes ', § becomes "section ", … becomes "...", and every other
+// character outside the set (CR, LF and other controls, a backslash,
+// anything non-ASCII or not UTF-8) becomes '?'. Conforming text is
+// returned unchanged, so sanitising twice changes nothing. Errorf and
+// every writer of error_description apply it, so no description can
+// carry raw input bytes out.
+func SanitizeDescription(s string) string {
+	if descriptionConforms(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	afterSection := false
+	for _, r := range s {
+		if afterSection && r == ' ' {
+			// "§ 5.2" and "§5.2" both read "section 5.2".
+			afterSection = false
+			continue
+		}
+		afterSection = false
+		switch {
+		case r == '"':
+			b.WriteByte('\'')
+		case r == '§':
+			b.WriteString("section ")
+			afterSection = true
+		case r == '…':
+			b.WriteString("...")
+		case r < utf8.RuneSelf && descriptionByte(byte(r)):
+			b.WriteRune(r)
+		default:
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
+}
+
+func descriptionByte(c byte) bool {
+	return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\'
+}
+
+func descriptionConforms(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !descriptionByte(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // WithCause returns a copy of e that records cause for the logs.

@@ -90,3 +90,67 @@ func TestGrantedScopes(t *testing.T) {
 		})
 	}
 }
+
+// conforms reports whether s uses only the characters RFC 6749 §5.2 allows
+// in error_description: %x20-21 / %x23-5B / %x5D-7E.
+func conforms(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func TestErrorfDescriptionCharset(t *testing.T) {
+	tests := []struct {
+		name   string
+		format string
+		args   []any
+		want   string // "" : only check the character set
+	}{
+		{"double quotes become single", "scope %s is not allowed", []any{`"a"`}, "scope 'a' is not allowed"},
+		{"%q output is made conforming", "grant_type %q is not supported", []any{"x\"y\\z"}, ""},
+		{"section sign", "see RFC 6749 §3.3", nil, "see RFC 6749 section 3.3"},
+		{"CR LF from a parameter name", "parameter %s is repeated", []any{"a\r\nSet-Cookie: x"}, "parameter a??Set-Cookie: x is repeated"},
+		{"backslash", `a\b`, nil, "a?b"},
+		{"non-ASCII and invalid UTF-8", "%s", []any{"é\xff\x00\t"}, "????"},
+		{"ellipsis", "%s", []any{"abc…"}, "abc..."},
+		{"plain text unchanged", "client authentication failed", nil, "client authentication failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Errorf(CodeInvalidRequest, tt.format, tt.args...).Description
+			if !conforms(got) {
+				t.Errorf("Description %q has characters RFC 6749 §5.2 forbids", got)
+			}
+			if tt.want != "" && got != tt.want {
+				t.Errorf("Description = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzErrorDescription: whatever text an error echoes, the description it
+// carries, and the one any writer sends, is within RFC 6749 §5.2's set.
+func FuzzErrorDescription(f *testing.F) {
+	for _, s := range []string{"", `"quoted"`, "a\\b", "§5.2", "\r\n", "é…\xff", "plain"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if d := Errorf(CodeInvalidRequest, "value %q: %s", s, s).Description; !conforms(d) {
+			t.Fatalf("Errorf description %q does not conform", d)
+		}
+		d := SanitizeDescription(s)
+		if !conforms(d) {
+			t.Fatalf("SanitizeDescription(%q) = %q does not conform", s, d)
+		}
+		if SanitizeDescription(d) != d {
+			t.Fatalf("SanitizeDescription is not idempotent on %q", d)
+		}
+		if conforms(s) && d != s {
+			t.Fatalf("SanitizeDescription changed conforming text %q to %q", s, d)
+		}
+	})
+}

@@ -23,7 +23,7 @@ func GrantedScopes(allowed, requested []string, given bool) ([]string, error) {
 			return nil, Errorf(CodeInvalidScope, "scope %s", p)
 		}
 		if !slices.Contains(allowed, sc) {
-			return nil, Errorf(CodeInvalidScope, "scope %q is not allowed for this client", Truncate(sc))
+			return nil, Errorf(CodeInvalidScope, "scope '%s' is not allowed for this client", Truncate(sc))
 		}
 		if !slices.Contains(out, sc) {
 			out = append(out, sc)

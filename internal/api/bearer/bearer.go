@@ -69,7 +69,7 @@ func (a *Authenticator) authenticate(r *http.Request, scope string) (token.Princ
 		return token.Principal{}, (&oauth2.Error{Code: oauth2.CodeServerError, Description: "could not verify the access token"}).WithCause(err)
 	}
 	if scope != "" && !p.HasScope(scope) {
-		return token.Principal{}, oauth2.Errorf(oauth2.CodeInsufficientScope, "the access token lacks the required scope %q", scope)
+		return token.Principal{}, oauth2.Errorf(oauth2.CodeInsufficientScope, "the access token lacks the required scope '%s'", scope)
 	}
 	return p, nil
 }

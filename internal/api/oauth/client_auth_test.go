@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -194,5 +195,45 @@ func TestParseClientRequestIgnoresMalformedQuery(t *testing.T) {
 		if creds.ClientID != "cli" || creds.Method != client.AuthMethodSecretPost {
 			t.Errorf("%s: creds = %+v", target, creds)
 		}
+	}
+}
+
+// WriteError is the last line of defence: an *oauth2.Error built as a
+// struct literal, bypassing Errorf, still goes out within RFC 6749 §5.2's
+// character set.
+func TestWriteErrorDescriptionCharset(t *testing.T) {
+	tests := []struct {
+		name string
+		desc string
+		want string
+	}{
+		{"quotes", `field "x" is bad`, "field 'x' is bad"},
+		{"CR LF and backslash", "a\r\nb\\c", "a??b?c"},
+		{"section sign", "RFC 6749 §5.2", "RFC 6749 section 5.2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			WriteError(w, &oauth2.Error{Code: oauth2.CodeInvalidRequest, Description: tt.desc})
+			var body ErrorBody
+			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			if body.Description != tt.want {
+				t.Errorf("error_description = %q, want %q", body.Description, tt.want)
+			}
+		})
+	}
+}
+
+// A repeated parameter's name is caller input: it is never echoed raw.
+func TestParseClientRequestRepeatedNameNotEchoedRaw(t *testing.T) {
+	_, _, err := parse(t, formRequest{body: "a%0D%0Ab%22=1&a%0D%0Ab%22=2"})
+	var oe *oauth2.Error
+	if !errors.As(err, &oe) || oe.Code != oauth2.CodeInvalidRequest {
+		t.Fatalf("err = %v, want invalid_request", err)
+	}
+	if strings.ContainsAny(oe.Description, "\r\n\"") {
+		t.Errorf("Description echoes raw input: %q", oe.Description)
 	}
 }

@@ -126,7 +126,7 @@ func parseClientRequest(w http.ResponseWriter, r *http.Request) (url.Values, oau
 	}
 	for k, v := range form {
 		if len(v) > 1 {
-			return nil, oauth2.Credentials{}, invalidRequest("parameter " + oauth2.Truncate(k) + " is repeated")
+			return nil, oauth2.Credentials{}, oauth2.Errorf(oauth2.CodeInvalidRequest, "parameter '%s' is repeated", oauth2.Truncate(k))
 		}
 	}
 	creds, err := clientauth.FromRequest(r.Header.Get("Authorization"), form, sourceOf(r))
@@ -147,7 +147,7 @@ func sourceOf(r *http.Request) string {
 }
 
 func invalidRequest(desc string) *oauth2.Error {
-	return &oauth2.Error{Code: oauth2.CodeInvalidRequest, Description: desc}
+	return oauth2.Errorf(oauth2.CodeInvalidRequest, "%s", desc)
 }
 
 // ErrorBody is the RFC 6749 §5.2 error body, which RFC 7009 and RFC 7591
@@ -158,12 +158,14 @@ type ErrorBody struct {
 }
 
 // WriteError renders e as an RFC 6749 §5.2 error with the status e gives,
-// and Retry-After when it was throttled. Callers set any challenge.
+// and Retry-After when it was throttled. Callers set any challenge. The
+// description is sanitised here too (oauth2.SanitizeDescription), so an
+// *oauth2.Error built without Errorf cannot send forbidden characters.
 func WriteError(w http.ResponseWriter, e *oauth2.Error) {
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", fmt.Sprintf("%d", int(e.RetryAfter.Seconds()+0.999)))
 	}
-	WriteJSON(w, e.HTTPStatus(), ErrorBody{Error: e.Code, Description: e.Description})
+	WriteJSON(w, e.HTTPStatus(), ErrorBody{Error: e.Code, Description: oauth2.SanitizeDescription(e.Description)})
 }
 
 // writeError renders err. invalid_client is 401 with a Basic challenge

@@ -144,7 +144,7 @@ func (m metadata) translate() (translated, *oauth2.Error) {
 		case client.AuthMethodNone:
 			t.typ = client.Public
 		default:
-			return translated{}, metadataError("token_endpoint_auth_method %q is not supported (supported: %s)",
+			return translated{}, metadataError("token_endpoint_auth_method '%s' is not supported (supported: %s)",
 				truncate(*m.TokenEndpointAuthMethod), strings.Join(client.AuthMethods, ", "))
 		}
 	}
@@ -200,10 +200,10 @@ func checkUnsupported(unknown map[string]jsontext.Value) *oauth2.Error {
 func checkResponseTypes(rts, grants []string) *oauth2.Error {
 	for i, rt := range rts {
 		if rt != ResponseTypeCode {
-			return metadataError("response_types[%d]: %q is not supported (supported: code)", i, truncate(rt))
+			return metadataError("response_types[%d]: '%s' is not supported (supported: code)", i, truncate(rt))
 		}
 		if i > 0 {
-			return metadataError("response_types[%d]: %q is listed twice", i, rt)
+			return metadataError("response_types[%d]: '%s' is listed twice", i, rt)
 		}
 	}
 	hasCode, hasGrant := len(rts) > 0, slices.Contains(grants, client.GrantAuthorizationCode)

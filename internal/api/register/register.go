@@ -238,7 +238,7 @@ func (h *Handler) checkUpdateRequest(c client.Client, req metadata) *oauth2.Erro
 	case !present:
 		return metadataError("client_id is required in an update and must be this client's")
 	case !ok:
-		return metadataError("field %q must be a string", "client_id")
+		return metadataError("field '%s' must be a string", "client_id")
 	case id != c.ClientID:
 		return metadataError("client_id does not match the client being updated; it cannot be changed")
 	}
@@ -246,7 +246,7 @@ func (h *Handler) checkUpdateRequest(c client.Client, req metadata) *oauth2.Erro
 	switch {
 	case !present:
 	case !ok:
-		return metadataError("field %q must be a string", "client_secret")
+		return metadataError("field '%s' must be a string", "client_secret")
 	case !h.clients.SecretMatches(c, secret):
 		return metadataError("client_secret does not match the client's current secret")
 	}

@@ -42,7 +42,7 @@ func (p *Provider) Token(ctx context.Context, r *oauth2.TokenRequest) (*oauth2.T
 	}
 	h, ok := p.grants.Lookup(r.GrantType)
 	if !ok {
-		return nil, oauth2.Errorf(oauth2.CodeUnsupportedGrantType, "grant_type %q is not supported", oauth2.Truncate(r.GrantType))
+		return nil, oauth2.Errorf(oauth2.CodeUnsupportedGrantType, "grant_type '%s' is not supported", oauth2.Truncate(r.GrantType))
 	}
 	c, err := p.auth.Authenticate(ctx, r.Credentials)
 	if err != nil {
