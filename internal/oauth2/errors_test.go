@@ -2,6 +2,8 @@ package oauth2
 
 import (
 	"errors"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +155,29 @@ func FuzzErrorDescription(f *testing.F) {
 			t.Fatalf("SanitizeDescription changed conforming text %q to %q", s, d)
 		}
 	})
+}
+
+func TestParseTokenRequestEmptyIsAbsent(t *testing.T) {
+	tests := []struct {
+		name      string
+		form      url.Values
+		wantScope []string
+		hasScope  bool
+	}{
+		{"absent", url.Values{}, nil, false},
+		{"empty is absent (RFC 6749 §3.1)", url.Values{"scope": {""}}, nil, false},
+		{"blank is sent", url.Values{"scope": {" "}}, nil, true},
+		{"value", url.Values{"scope": {"a b"}}, []string{"a", "b"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ParseTokenRequest(tt.form, Credentials{})
+			if r.HasScope != tt.hasScope || !slices.Equal(r.Scope, tt.wantScope) {
+				t.Errorf("Scope %q HasScope %v, want %q %v", r.Scope, r.HasScope, tt.wantScope, tt.hasScope)
+			}
+			if _, ok := r.Params["scope"]; ok && tt.form.Get("scope") == "" {
+				t.Errorf("Params keeps the empty scope: %v", r.Params)
+			}
+		})
+	}
 }

@@ -30,7 +30,7 @@ type TokenRequest struct {
 	Client client.Client
 
 	Scope    []string // requested scopes as sent; GrantedScopes drops duplicates
-	HasScope bool     // the scope parameter was sent (it may be empty)
+	HasScope bool     // the scope parameter was sent with a value (it may be blank)
 
 	Code         string
 	RedirectURI  string
@@ -42,9 +42,32 @@ type TokenRequest struct {
 	Params url.Values
 }
 
-// ParseTokenRequest reads a token request from its form parameters; the
-// adapter has already refused repeated parameters (RFC 6749 §3.2).
+// OmitEmpty returns form without the values sent empty: RFC 6749 §3.1
+// says "Parameters sent without a value MUST be treated as if they were
+// omitted from the request". A parameter left with no value is dropped, so
+// Has, Get and a repetition check all see it as absent. form is not
+// changed.
+func OmitEmpty(form url.Values) url.Values {
+	out := make(url.Values, len(form))
+	for k, vs := range form {
+		var kept []string
+		for _, v := range vs {
+			if v != "" {
+				kept = append(kept, v)
+			}
+		}
+		if len(kept) > 0 {
+			out[k] = kept
+		}
+	}
+	return out
+}
+
+// ParseTokenRequest reads a token request from its form parameters,
+// treating empty ones as absent (OmitEmpty); the adapter has already
+// refused repeated parameters (RFC 6749 §3.2).
 func ParseTokenRequest(form url.Values, creds Credentials) *TokenRequest {
+	form = OmitEmpty(form)
 	return &TokenRequest{
 		GrantType:    form.Get("grant_type"),
 		Credentials:  creds,

@@ -80,6 +80,15 @@ func TestParseClientRequestCredentials(t *testing.T) {
 			oauth2.Credentials{Method: client.AuthMethodNone}},
 		{"query does not override body", formRequest{target: "/oauth2/token?client_id=evil&client_secret=evil", body: "client_id=cli&client_secret=s"},
 			oauth2.Credentials{ClientID: "cli", Secret: "s", Method: client.AuthMethodSecretPost}},
+		// RFC 6749 §3.1: a parameter sent without a value is as if omitted.
+		{"basic and empty client_id", formRequest{body: "grant_type=client_credentials&client_id=", auth: basicHeader("cli", "s")},
+			oauth2.Credentials{ClientID: "cli", Secret: "s", Method: client.AuthMethodSecretBasic}},
+		{"basic and empty client_secret", formRequest{body: "client_secret=", auth: basicHeader("cli", "s")},
+			oauth2.Credentials{ClientID: "cli", Secret: "s", Method: client.AuthMethodSecretBasic}},
+		{"empty client_secret is none", formRequest{body: "client_id=cli&client_secret="},
+			oauth2.Credentials{ClientID: "cli", Method: client.AuthMethodNone}},
+		{"repeated empty parameter is absent", formRequest{body: "client_secret=&client_secret="},
+			oauth2.Credentials{Method: client.AuthMethodNone}},
 		{"query repetition is not body repetition", formRequest{target: "/oauth2/token?client_id=cli", body: "client_id=cli"},
 			oauth2.Credentials{ClientID: "cli", Method: client.AuthMethodNone}},
 	}
@@ -97,9 +106,12 @@ func TestParseClientRequestCredentials(t *testing.T) {
 				t.Fatal("form is nil")
 			}
 			body, _ := url.ParseQuery(tt.req.body)
-			for k := range form {
+			for k, v := range form {
 				if !body.Has(k) {
 					t.Errorf("form has %q, which is not in the body", k)
+				}
+				if len(v) != 1 || v[0] == "" {
+					t.Errorf("form has %q = %q: an empty parameter must be dropped", k, v)
 				}
 			}
 		})
@@ -131,14 +143,11 @@ func TestParseClientRequestErrors(t *testing.T) {
 		{"repeated parameter", formRequest{body: "grant_type=client_credentials&scope=a&scope=b"}, oauth2.CodeInvalidRequest, ""},
 		{"repeated client_id", formRequest{body: "client_id=a&client_id=b&client_secret=s"}, oauth2.CodeInvalidRequest, ""},
 		{"repeated identical value", formRequest{body: "client_id=a&client_id=a"}, oauth2.CodeInvalidRequest, ""},
-		{"repeated empty parameter", formRequest{body: "client_secret=&client_secret="}, oauth2.CodeInvalidRequest, ""},
 		{"bad form encoding", formRequest{body: "client_id=%zz"}, oauth2.CodeInvalidRequest, ""},
 		{"semicolon separator", formRequest{body: "client_id=a;client_secret=b"}, oauth2.CodeInvalidRequest, ""},
 		{"too large", formRequest{body: "client_id=cli&pad=" + strings.Repeat("a", MaxFormBytes)}, oauth2.CodeInvalidRequest, ""},
 		{"basic and client_secret", formRequest{body: "client_secret=s", auth: basicHeader("cli", "s")}, oauth2.CodeInvalidRequest, client.AuthMethodSecretBasic},
-		{"basic and empty client_secret", formRequest{body: "client_secret=", auth: basicHeader("cli", "s")}, oauth2.CodeInvalidRequest, client.AuthMethodSecretBasic},
 		{"basic and other client_id", formRequest{body: "client_id=other", auth: basicHeader("cli", "s")}, oauth2.CodeInvalidRequest, client.AuthMethodSecretBasic},
-		{"basic and empty client_id", formRequest{body: "client_id=", auth: basicHeader("cli", "s")}, oauth2.CodeInvalidRequest, client.AuthMethodSecretBasic},
 		{"basic id differs from body id after decoding", formRequest{body: "client_id=a%3Ab", auth: "Basic " + b64("a:b:s")}, oauth2.CodeInvalidRequest, client.AuthMethodSecretBasic},
 		{"bearer scheme", formRequest{body: "client_id=cli", auth: "Bearer abc"}, oauth2.CodeInvalidRequest, client.AuthMethodSecretBasic},
 		{"malformed basic", formRequest{body: "grant_type=client_credentials", auth: "Basic !!!"}, oauth2.CodeInvalidClient, client.AuthMethodSecretBasic},

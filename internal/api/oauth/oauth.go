@@ -124,6 +124,9 @@ func parseClientRequest(w http.ResponseWriter, r *http.Request) (url.Values, oau
 	if err != nil {
 		return nil, oauth2.Credentials{}, invalidRequest("the request body is not a valid form")
 	}
+	// RFC 6749 §3.1: a parameter sent without a value is as if omitted,
+	// so it neither counts as repeated nor reaches the endpoints.
+	form = oauth2.OmitEmpty(form)
 	for k, v := range form {
 		if len(v) > 1 {
 			return nil, oauth2.Credentials{}, oauth2.Errorf(oauth2.CodeInvalidRequest, "parameter '%s' is repeated", oauth2.Truncate(k))

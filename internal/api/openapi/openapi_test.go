@@ -534,6 +534,8 @@ func TestTrafficMatchesDocument(t *testing.T) {
 		ok("client_secret_basic", call{basic: adminBasic, body: form("grant_type", "client_credentials", "scope", "clients:read")})
 		ok("client_secret_post, default scopes", call{body: form("grant_type", "client_credentials", "client_id", other, "client_secret", otherSecret)})
 		ok("basic with matching client_id in body", call{basic: adminBasic, body: form("grant_type", "client_credentials", "client_id", admin)})
+		ok("empty scope is as if omitted", call{basic: adminBasic, body: form("grant_type", "client_credentials", "scope", "")})
+		ok("basic with empty client_id in body", call{basic: adminBasic, body: form("grant_type", "client_credentials", "client_id", "")})
 		ok("unknown parameters ignored", call{basic: adminBasic, body: form("grant_type", "client_credentials", "audience", "x")})
 		ok("charset parameter on the media type", call{ctype: formCT + "; charset=utf-8", basic: adminBasic, body: form("grant_type", "client_credentials")})
 
@@ -557,7 +559,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 		bad("body over 16 KiB", 400, "invalid_request", call{basic: adminBasic, body: form("grant_type", "client_credentials", "pad", strings.Repeat("a", 17<<10))})
 		bad("unsupported grant", 400, "unsupported_grant_type", call{basic: adminBasic, body: form("grant_type", "password", "username", "u", "password", "p")})
 		bad("scope not allowed", 400, "invalid_scope", call{basic: adminBasic, body: form("grant_type", "client_credentials", "scope", "other:scope")})
-		bad("empty scope", 400, "invalid_scope", call{basic: adminBasic, body: form("grant_type", "client_credentials", "scope", "")})
+		bad("blank scope", 400, "invalid_scope", call{basic: adminBasic, body: form("grant_type", "client_credentials", "scope", " ")})
 		bad("wrong secret", 401, "invalid_client", call{basic: []string{admin, "wrong"}, body: form("grant_type", "client_credentials")})
 		bad("wrong secret in body", 401, "invalid_client", call{body: form("grant_type", "client_credentials", "client_id", admin, "client_secret", "wrong")})
 		bad("unknown client", 401, "invalid_client", call{basic: []string{"nobody", "x"}, body: form("grant_type", "client_credentials")})

@@ -101,8 +101,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, cr oauth2.Credentials)
 // (raw value, "" if absent) and form parameters: HTTP Basic, or client_id
 // and client_secret in the body, but never both (RFC 6749 §2.3); a bare
 // client_id is method none. It fills Method even on error, so the caller
-// can log how authentication was attempted.
+// can log how authentication was attempted. Empty parameters are absent
+// (RFC 6749 §3.1, oauth2.OmitEmpty): HTTP Basic with client_id= is not a
+// mismatch, and client_secret= is no secret.
 func FromRequest(authorization string, form url.Values, source string) (oauth2.Credentials, error) {
+	form = oauth2.OmitEmpty(form)
 	cr, hasBasic, err := basicCredentials(authorization)
 	if err != nil {
 		return oauth2.Credentials{Method: cr.Method}, err

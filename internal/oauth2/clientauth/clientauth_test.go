@@ -151,6 +151,9 @@ func TestFromRequest(t *testing.T) {
 		{"basic with matching client_id", basicHdr, url.Values{"client_id": {"cli"}}, oauth2.Credentials{ClientID: "cli", Secret: "s3cret", Method: client.AuthMethodSecretBasic, Source: "10.0.0.1"}, ""},
 		{"post", "", url.Values{"client_id": {"cli"}, "client_secret": {"x"}}, oauth2.Credentials{ClientID: "cli", Secret: "x", Method: client.AuthMethodSecretPost, Source: "10.0.0.1"}, ""},
 		{"none", "", url.Values{"client_id": {"cli"}}, oauth2.Credentials{ClientID: "cli", Method: client.AuthMethodNone, Source: "10.0.0.1"}, ""},
+		{"basic and empty client_id", basicHdr, url.Values{"client_id": {""}}, oauth2.Credentials{ClientID: "cli", Secret: "s3cret", Method: client.AuthMethodSecretBasic, Source: "10.0.0.1"}, ""},
+		{"basic and empty client_secret", basicHdr, url.Values{"client_secret": {""}}, oauth2.Credentials{ClientID: "cli", Secret: "s3cret", Method: client.AuthMethodSecretBasic, Source: "10.0.0.1"}, ""},
+		{"empty client_secret is none", "", url.Values{"client_id": {"cli"}, "client_secret": {""}}, oauth2.Credentials{ClientID: "cli", Method: client.AuthMethodNone, Source: "10.0.0.1"}, ""},
 		{"both", basicHdr, url.Values{"client_secret": {"x"}}, oauth2.Credentials{Method: client.AuthMethodSecretBasic}, oauth2.CodeInvalidRequest},
 		{"other client_id", basicHdr, url.Values{"client_id": {"other"}}, oauth2.Credentials{Method: client.AuthMethodSecretBasic}, oauth2.CodeInvalidRequest},
 		{"bearer scheme", "Bearer x", url.Values{}, oauth2.Credentials{Method: client.AuthMethodSecretBasic}, oauth2.CodeInvalidRequest},
@@ -203,7 +206,7 @@ func FuzzFromRequest(f *testing.F) {
 				t.Fatalf("basic without a header or id: %+v", cr)
 			}
 		case client.AuthMethodSecretPost:
-			if !form.Has("client_secret") || cr.Secret != form.Get("client_secret") {
+			if form.Get("client_secret") == "" || cr.Secret != form.Get("client_secret") {
 				t.Fatalf("post: %+v for %v", cr, form)
 			}
 		case client.AuthMethodNone:
