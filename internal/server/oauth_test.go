@@ -180,3 +180,42 @@ func TestNoneAuthDoesNotRevealClients(t *testing.T) {
 		t.Errorf("answers differ:\n%d %s\n%d %s", known.Status, known.Body, unknown.Status, unknown.Body)
 	}
 }
+
+// Two Authorization headers are refused at every client-authenticating
+// endpoint (as the bearer package does for the admin API), not settled by
+// taking the first.
+func TestTwoAuthorizationHeadersRefused(t *testing.T) {
+	e := newEnv(t)
+	c, secret := e.ServiceClient("svc", "api:read")
+	other, otherSecret := e.ServiceClient("other", "api:read")
+	tok := e.accessToken(c.ClientID, secret.Expose())
+	good, second := servertest.BasicAuth(c.ClientID, secret.Expose()), servertest.BasicAuth(other.ClientID, otherSecret.Expose())
+	tests := []struct {
+		path, body string
+		headers    []string
+	}{
+		{"/oauth2/token", "grant_type=client_credentials", []string{good, second}},
+		{"/openid/token", "grant_type=client_credentials", []string{good, good}},
+		{"/oauth2/introspect", "token=" + tok, []string{good, second}},
+		{"/oauth2/revoke", "token=" + tok, []string{second, good}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			req, err := http.NewRequest("POST", e.URL+tt.path, strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for _, h := range tt.headers {
+				req.Header.Add("Authorization", h)
+			}
+			r := e.Send(req)
+			if r.Status != 400 || r.Object(t)["error"] != "invalid_request" || r.Header.Get("Cache-Control") != "no-store" {
+				t.Errorf("status %d %v: %s", r.Status, r.Header, r.Body)
+			}
+		})
+	}
+	if !e.active(c.ClientID, secret.Expose(), tok) {
+		t.Error("a refused revocation revoked the token")
+	}
+}

@@ -27,7 +27,8 @@ type formRequest struct {
 	contentType string // default form
 	noCT        bool
 	body        string
-	auth        string // Authorization header
+	auth        string   // Authorization header
+	auths       []string // several Authorization headers
 }
 
 func parse(t *testing.T, fr formRequest) (url.Values, oauth2.Credentials, error) {
@@ -46,6 +47,9 @@ func parse(t *testing.T, fr formRequest) (url.Values, oauth2.Credentials, error)
 	}
 	if fr.auth != "" {
 		r.Header.Set("Authorization", fr.auth)
+	}
+	for _, a := range fr.auths {
+		r.Header.Add("Authorization", a)
 	}
 	return parseClientRequest(httptest.NewRecorder(), r)
 }
@@ -149,6 +153,8 @@ func TestParseClientRequestErrors(t *testing.T) {
 		{"basic and client_secret", formRequest{body: "client_secret=s", auth: basicHeader("cli", "s")}, oauth2.CodeInvalidRequest, client.AuthMethodSecretBasic},
 		{"basic and other client_id", formRequest{body: "client_id=other", auth: basicHeader("cli", "s")}, oauth2.CodeInvalidRequest, client.AuthMethodSecretBasic},
 		{"basic id differs from body id after decoding", formRequest{body: "client_id=a%3Ab", auth: "Basic " + b64("a:b:s")}, oauth2.CodeInvalidRequest, client.AuthMethodSecretBasic},
+		{"two Authorization headers", formRequest{body: "grant_type=client_credentials", auths: []string{basicHeader("cli", "s"), basicHeader("other", "t")}}, oauth2.CodeInvalidRequest, client.AuthMethodSecretBasic},
+		{"two identical Authorization headers", formRequest{body: "grant_type=client_credentials", auths: []string{basicHeader("cli", "s"), basicHeader("cli", "s")}}, oauth2.CodeInvalidRequest, client.AuthMethodSecretBasic},
 		{"bearer scheme", formRequest{body: "client_id=cli", auth: "Bearer abc"}, oauth2.CodeInvalidRequest, client.AuthMethodSecretBasic},
 		{"malformed basic", formRequest{body: "grant_type=client_credentials", auth: "Basic !!!"}, oauth2.CodeInvalidClient, client.AuthMethodSecretBasic},
 		{"basic without colon", formRequest{body: "grant_type=client_credentials", auth: "Basic " + b64("cli")}, oauth2.CodeInvalidClient, client.AuthMethodSecretBasic},

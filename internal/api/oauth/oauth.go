@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
+	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
@@ -103,8 +104,9 @@ func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseClientRequest reads a form-encoded POST body (never the query
-// string), rejects repeated parameters (RFC 6749 §3.2) and finds the client
-// credentials in it and the Authorization header.
+// string), rejects repeated parameters (RFC 6749 §3.2) and a repeated
+// Authorization header, and finds the client credentials in the body and
+// the Authorization header.
 func parseClientRequest(w http.ResponseWriter, r *http.Request) (url.Values, oauth2.Credentials, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
@@ -131,6 +133,11 @@ func parseClientRequest(w http.ResponseWriter, r *http.Request) (url.Values, oau
 		if len(v) > 1 {
 			return nil, oauth2.Credentials{}, oauth2.Errorf(oauth2.CodeInvalidRequest, "parameter '%s' is repeated", oauth2.Truncate(k))
 		}
+	}
+	// Two Authorization headers are ambiguous: refuse them rather than
+	// let the first win (as api/bearer does for bearer tokens).
+	if len(r.Header.Values("Authorization")) > 1 {
+		return nil, oauth2.Credentials{Method: client.AuthMethodSecretBasic}, invalidRequest("more than one Authorization header")
 	}
 	creds, err := clientauth.FromRequest(r.Header.Get("Authorization"), form, sourceOf(r))
 	if err != nil {

@@ -556,6 +556,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 		bad("basic and client_secret", 400, "invalid_request", call{basic: adminBasic, body: form("grant_type", "client_credentials", "client_secret", adminSecret)})
 		bad("basic and another client_id", 400, "invalid_request", call{basic: adminBasic, body: form("grant_type", "client_credentials", "client_id", other)})
 		bad("bearer scheme", 400, "invalid_request", call{header: http.Header{"Authorization": {"Bearer x"}}, body: form("grant_type", "client_credentials")})
+		bad("two Authorization headers", 400, "invalid_request", call{header: http.Header{"Authorization": {servertest.BasicAuth(admin, adminSecret), servertest.BasicAuth(other, otherSecret)}}, body: form("grant_type", "client_credentials")})
 		bad("body over 16 KiB", 400, "invalid_request", call{basic: adminBasic, body: form("grant_type", "client_credentials", "pad", strings.Repeat("a", 17<<10))})
 		bad("unsupported grant", 400, "unsupported_grant_type", call{basic: adminBasic, body: form("grant_type", "password", "username", "u", "password", "p")})
 		bad("scope not allowed", 400, "invalid_scope", call{basic: adminBasic, body: form("grant_type", "client_credentials", "scope", "other:scope")})
@@ -908,6 +909,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	intro("inactive: revoked", 200, call{basic: adminBasic, body: form("token", toRevoke)})
 	intro("missing token", 400, call{basic: adminBasic, body: form("token_type_hint", "access_token"), malformed: "body"})
 	intro("JSON body", 400, call{ctype: jsonCT, basic: adminBasic, body: `{"token":"x"}`, malformed: "body"})
+	intro("two Authorization headers", 400, call{header: http.Header{"Authorization": {servertest.BasicAuth(admin, adminSecret), servertest.BasicAuth(admin, adminSecret)}}, body: form("token", full)})
 	intro("repeated token", 400, call{basic: adminBasic, body: "token=a&token=b", malformed: "body," + kinBlind})
 	intro("wrong secret", 401, call{basic: []string{admin, "wrong"}, body: form("token", full)})
 	intro("no client authentication", 401, call{body: form("token", full)})
@@ -919,6 +921,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	rev("garbage token", 200, call{basic: adminBasic, body: form("token", "garbage")})
 	rev("another client's token", 400, call{basic: []string{other, otherSecret}, body: form("token", full)})
 	rev("missing token", 400, call{basic: adminBasic, body: "", malformed: "body"})
+	rev("two Authorization headers", 400, call{header: http.Header{"Authorization": {servertest.BasicAuth(admin, adminSecret), servertest.BasicAuth(other, otherSecret)}}, body: form("token", full)})
 	rev("wrong secret", 401, call{basic: []string{admin, "wrong"}, body: form("token", full)})
 
 	// --- Dynamic registration (RFC 7591) and management (RFC 7592), in the
