@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -62,7 +63,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 		{"repeated parameter", ct, form("grant_type", "client_credentials") + "&scope=api:read&scope=api:write", nil, 400, "invalid_request"},
 		{"JSON body", "application/json", `{"grant_type":"client_credentials"}`, nil, 400, "invalid_request"},
 		{"no content type", "", form("grant_type", "client_credentials"), nil, 400, "invalid_request"},
-		{"oversized", ct, form("grant_type", "client_credentials", "x", strings.Repeat("a", 20000)), nil, 400, "invalid_request"},
+		{"oversized", ct, form("grant_type", "client_credentials", "x", strings.Repeat("a", 20000)), nil, 413, "invalid_request"},
 	}
 	for _, tt := range tests {
 		for _, path := range []string{"/oauth2/token", "/openid/token"} {
@@ -89,8 +90,73 @@ func TestTokenEndpointErrors(t *testing.T) {
 			}
 		}
 	}
-	if r := e.Do("GET", "/oauth2/token", "", "", ""); r.Status != http.StatusMethodNotAllowed {
-		t.Errorf("GET /oauth2/token: %d", r.Status)
+}
+
+// zeros is an endless body of '0' bytes, so a huge request needs no huge
+// buffer.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = '0'
+	}
+	return len(p), nil
+}
+
+// The POST-only protocol endpoints answer an oversize body with 413 and
+// any other method with 405 and Allow: POST, both as RFC 6749 §5.2 JSON
+// that is never cached.
+func TestProtocolEndpointsOversizeAndMethod(t *testing.T) {
+	e := newEnv(t)
+	const fifty = 50 << 20
+	type call struct {
+		name   string
+		method string
+		body   func() (io.Reader, int64) // nil: no body
+		status int
+	}
+	calls := []call{
+		{"50 MB body", "POST", func() (io.Reader, int64) {
+			return io.LimitReader(io.MultiReader(strings.NewReader("grant_type=client_credentials&pad="), zeros{}), fifty), fifty
+		}, http.StatusRequestEntityTooLarge},
+		{"50 MB body, length unknown", "POST", func() (io.Reader, int64) {
+			return io.LimitReader(io.MultiReader(strings.NewReader("token=x&pad="), zeros{}), fifty), -1
+		}, http.StatusRequestEntityTooLarge},
+		{"GET", "GET", nil, http.StatusMethodNotAllowed},
+		{"PUT", "PUT", func() (io.Reader, int64) { return strings.NewReader("token=x"), 7 }, http.StatusMethodNotAllowed},
+		{"DELETE", "DELETE", nil, http.StatusMethodNotAllowed},
+	}
+	for _, path := range []string{"/oauth2/token", "/openid/token", "/oauth2/introspect", "/oauth2/revoke"} {
+		for _, c := range calls {
+			t.Run(path+" "+c.name, func(t *testing.T) {
+				var body io.Reader
+				var n int64
+				if c.body != nil {
+					body, n = c.body()
+				}
+				req, err := http.NewRequest(c.method, e.URL+path, body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.body != nil {
+					req.ContentLength = n
+				}
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				r := e.Send(req)
+				if r.Status != c.status {
+					t.Fatalf("status %d, want %d: %.200s", r.Status, c.status, r.Body)
+				}
+				if r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("Content-Type") != "application/json" {
+					t.Errorf("headers %v", r.Header)
+				}
+				if m := r.Object(t); m["error"] != "invalid_request" || m["error_description"] == nil {
+					t.Errorf("body %s", r.Body)
+				}
+				if c.status == http.StatusMethodNotAllowed && r.Header.Get("Allow") != "POST" {
+					t.Errorf("Allow = %q, want POST", r.Header.Get("Allow"))
+				}
+			})
+		}
 	}
 }
 

@@ -32,6 +32,12 @@ func addRoutes(r router, d Deps, metrics http.Handler) {
 	r.api("POST /openid/token", d.OAuth.Token) // seed 002 alias
 	r.api("POST /oauth2/introspect", d.OAuth.Introspect)
 	r.api("POST /oauth2/revoke", d.OAuth.Revoke)
+	// Any other method at these POST-only endpoints: 405 with Allow: POST
+	// as an RFC 6749 §5.2 JSON error (ServeMux's own 405 is text/plain).
+	r.api("/oauth2/token", d.OAuth.MethodNotAllowed)
+	r.api("/openid/token", d.OAuth.MethodNotAllowed)
+	r.api("/oauth2/introspect", d.OAuth.MethodNotAllowed)
+	r.api("/oauth2/revoke", d.OAuth.MethodNotAllowed)
 	r.api("GET /.well-known/jwks.json", d.OAuth.JWKS)
 	r.api("GET /.well-known/openid-configuration", d.OAuth.Discovery)
 	r.api("GET /.well-known/oauth-authorization-server", d.OAuth.Discovery)

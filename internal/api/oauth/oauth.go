@@ -103,6 +103,15 @@ func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// MethodNotAllowed answers a protocol endpoint that takes only POST
+// (token, introspection, revocation) when called with another method: 405
+// with Allow: POST and an RFC 6749 §5.2 body, never cached, rather than
+// ServeMux's text/plain answer.
+func (h *Handler) MethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", http.MethodPost)
+	WriteError(w, oauth2.Errorf(oauth2.CodeInvalidRequest, "method %s is not allowed here; use POST", r.Method).WithStatus(http.StatusMethodNotAllowed))
+}
+
 // parseClientRequest reads a form-encoded POST body (never the query
 // string), rejects repeated parameters (RFC 6749 §3.2) and a repeated
 // Authorization header, and finds the client credentials in the body and
@@ -112,11 +121,17 @@ func parseClientRequest(w http.ResponseWriter, r *http.Request) (url.Values, oau
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, oauth2.Credentials{}, invalidRequest("the request body must be application/x-www-form-urlencoded")
 	}
+	// An oversize body is 413, told by its Content-Length before reading
+	// it, or by MaxBytesReader when the length is not sent.
+	tooLarge := invalidRequest(fmt.Sprintf("the request body must be at most %d bytes", MaxFormBytes)).WithStatus(http.StatusRequestEntityTooLarge)
+	if r.ContentLength > MaxFormBytes {
+		return nil, oauth2.Credentials{}, tooLarge
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFormBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, oauth2.Credentials{}, invalidRequest("request body is too large")
+			return nil, oauth2.Credentials{}, tooLarge
 		}
 		return nil, oauth2.Credentials{}, invalidRequest("could not read the request body")
 	}

@@ -557,7 +557,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 		bad("basic and another client_id", 400, "invalid_request", call{basic: adminBasic, body: form("grant_type", "client_credentials", "client_id", other)})
 		bad("bearer scheme", 400, "invalid_request", call{header: http.Header{"Authorization": {"Bearer x"}}, body: form("grant_type", "client_credentials")})
 		bad("two Authorization headers", 400, "invalid_request", call{header: http.Header{"Authorization": {servertest.BasicAuth(admin, adminSecret), servertest.BasicAuth(other, otherSecret)}}, body: form("grant_type", "client_credentials")})
-		bad("body over 16 KiB", 400, "invalid_request", call{basic: adminBasic, body: form("grant_type", "client_credentials", "pad", strings.Repeat("a", 17<<10))})
+		bad("body over 16 KiB", 413, "invalid_request", call{basic: adminBasic, body: form("grant_type", "client_credentials", "pad", strings.Repeat("a", 17<<10))})
 		bad("unsupported grant", 400, "unsupported_grant_type", call{basic: adminBasic, body: form("grant_type", "password", "username", "u", "password", "p")})
 		bad("scope not allowed", 400, "invalid_scope", call{basic: adminBasic, body: form("grant_type", "client_credentials", "scope", "other:scope")})
 		bad("blank scope", 400, "invalid_scope", call{basic: adminBasic, body: form("grant_type", "client_credentials", "scope", " ")})
@@ -884,6 +884,21 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	botTok := e.do(call{name: "seed 002 next steps", path: "/openid/token", ctype: formCT, want: 200,
 		body: form("grant_type", "client_credentials", "client_id", botID, "client_secret", botSecret, "scope", "api:public")})
 	botToken := str(botTok.Object(t), "access_token")
+
+	// --- Any method but POST at the POST-only protocol endpoints.
+	for _, p := range []string{"/oauth2/token", "/openid/token", "/oauth2/introspect", "/oauth2/revoke"} {
+		r := e.do(call{name: "GET a POST-only endpoint", method: "GET", path: p, want: 405})
+		if r.Header.Get("Allow") != "POST" || str(r.Object(t), "error") != "invalid_request" {
+			t.Errorf("GET %s: %v %s", p, r.Header, r.Body)
+		}
+	}
+	intro413 := e.do(call{name: "body over 16 KiB", path: "/oauth2/introspect", ctype: formCT, basic: adminBasic, body: form("token", strings.Repeat("a", 17<<10)), want: 413})
+	rev413 := e.do(call{name: "body over 16 KiB", path: "/oauth2/revoke", ctype: formCT, basic: adminBasic, body: form("token", strings.Repeat("a", 17<<10)), want: 413})
+	for _, r := range []servertest.Response{intro413, rev413} {
+		if str(r.Object(t), "error") != "invalid_request" {
+			t.Errorf("413: %s", r.Body)
+		}
+	}
 
 	// --- Introspection.
 	// formPost returns a caller of the form-encoded endpoint at path.
