@@ -85,10 +85,16 @@ func TestEndToEnd(t *testing.T) {
 
 	// Introspection says active; after revocation, inactive, and the admin
 	// API refuses the revoked token.
-	introspect := func(tok string) map[string]any {
-		r := ts.do(t, "POST", "/oauth2/introspect", url.Values{"token": {tok}}.Encode(), formCT, basic(clientID, secret))
+	// The bootstrap admin holds tokens:introspect; the new client, neither
+	// the token's client nor in its audience, learns nothing.
+	introspectAs := func(id, secret, tok string) map[string]any {
+		r := ts.do(t, "POST", "/oauth2/introspect", url.Values{"token": {tok}}.Encode(), formCT, basic(id, secret))
 		mustStatus(t, r, http.StatusOK)
 		return r.Object(t)
+	}
+	introspect := func(tok string) map[string]any { return introspectAs(adminID, adminSecret, tok) }
+	if m := introspectAs(clientID, secret, admin); m["active"] != false || len(m) != 1 {
+		t.Errorf("another client introspected the admin token: %v", m)
 	}
 	if m := introspect(admin); m["active"] != true || m["client_id"] != adminID || m["token_type"] != "Bearer" {
 		t.Errorf("introspect admin token: %v", m)

@@ -246,3 +246,15 @@ func TestAdminErrors(t *testing.T) {
 		t.Errorf("create error: %v", err)
 	}
 }
+
+// The bootstrap admin may introspect every token (and so hand the scope on).
+func TestAdminScopesIncludeTokensIntrospect(t *testing.T) {
+	if !slices.Contains(AdminScopes, client.ScopeTokensIntrospect) {
+		t.Errorf("AdminScopes = %v, want %s among them", AdminScopes, client.ScopeTokensIntrospect)
+	}
+	for _, sc := range AdminScopes {
+		if !client.IsAdminScope(sc) {
+			t.Errorf("%s is not an admin scope", sc)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -61,4 +62,36 @@ func TestUpdateKeepsIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("RotateSecret", got, "patched")
+}
+
+// tokens:introspect is an admin scope: only a caller holding it may hand
+// it to a client, as with every other admin scope.
+func TestTokensIntrospectIsAdminScope(t *testing.T) {
+	if !IsAdminScope(ScopeTokensIntrospect) {
+		t.Fatalf("IsAdminScope(%q) = false", ScopeTokensIntrospect)
+	}
+	tests := []struct {
+		name    string
+		actor   domain.Actor
+		refused bool
+	}{
+		{"root", domain.Actor{Root: true}, false},
+		{"caller holding it", domain.Actor{Subject: "a", ClientID: "a", Scopes: []string{"clients:create", ScopeTokensIntrospect}}, false},
+		{"caller without it", domain.Actor{Subject: "a", ClientID: "a", Scopes: []string{"clients:create"}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo := &countingRepo{clients: map[string]Client{}}
+			h, _ := NewHasher(make([]byte, HashKeyBytes))
+			s := NewService(repo, nil, h, Policy{}, time.Now)
+			_, _, err := s.Create(t.Context(), tt.actor, CreateInput{Name: "rs", GrantTypes: []string{GrantClientCredentials}, AllowedScopes: []string{ScopeTokensIntrospect}})
+			var pe *PrivilegeError
+			if got := errors.As(err, &pe); got != tt.refused {
+				t.Fatalf("err = %v, want refused %v", err, tt.refused)
+			}
+			if tt.refused && pe.Scope != ScopeTokensIntrospect {
+				t.Errorf("PrivilegeError names %q", pe.Scope)
+			}
+		})
+	}
 }

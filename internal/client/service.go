@@ -63,7 +63,11 @@ type Policy struct {
 
 // AdminScopePrefixes mark scopes that grant administrative power; a caller
 // may hand one to a new client only if its own token holds it.
-var AdminScopePrefixes = []string{"clients:", "users:", "keys:", "audit:"}
+var AdminScopePrefixes = []string{"clients:", "users:", "keys:", "audit:", "tokens:"}
+
+// ScopeTokensIntrospect lets a client introspect any token, not only those
+// issued to it or naming it in their audience.
+const ScopeTokensIntrospect = "tokens:introspect"
 
 // IsAdminScope reports whether scope grants administrative power.
 func IsAdminScope(scope string) bool {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
@@ -189,9 +190,10 @@ func TestPatchClient(t *testing.T) {
 func TestDisableAndDeleteStopTokens(t *testing.T) {
 	e := newEnv(t)
 	tok := e.TokenWith(adminAll...)
-	observerID, _, observerSecret := e.register(tok, "Observer")
-	_ = observerID
-	obs := e.clientIDOf(tok, observerID)
+	// The observer may introspect any token (tokens:introspect); once the
+	// victim is disabled it could not introspect its own.
+	observer, observerKey := e.ServiceClient("observer", client.ScopeTokensIntrospect)
+	obs, observerSecret := observer.ClientID, observerKey.Expose()
 	id, clientID, secret := e.register(tok, "Victim")
 	issued := e.accessToken(clientID, secret)
 	if !e.active(obs, observerSecret, issued) {
@@ -429,9 +431,9 @@ func TestRemovedScopesLeaveIssuedTokens(t *testing.T) {
 	if r := e.Do("GET", "/v1/admin/oauth-clients/"+id, "", tok, ""); r.Status != 403 {
 		t.Errorf("a token whose client lost clients:read still reads: %d", r.Status)
 	}
-	obsID, _, obsSecret := e.register(root, "Observer")
+	// The client itself introspects its token (only its parties may).
 	r := e.Do("POST", "/oauth2/introspect", "application/x-www-form-urlencoded", "", "token="+tok,
-		basicHeader(e.clientIDOf(root, obsID), obsSecret))
+		basicHeader(clientID, secret))
 	e.mustStatus(r, 200)
 	if m := r.Object(t); m["active"] != true || m["scope"] != "api:read" {
 		t.Errorf("introspection after narrowing: %s", r.Body)

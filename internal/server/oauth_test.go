@@ -173,13 +173,15 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 		return e.Do("POST", "/oauth2/introspect", ct, "", body, headers...)
 	}
 
-	r := intro("token="+tok, basicHeader(other.ClientID, otherSecret.Expose()))
+	r := intro("token="+tok, basicHeader(svc.ClientID, svcSecret.Expose()))
 	e.mustStatus(r, 200)
 	m := r.Object(t)
 	if m["active"] != true || m["client_id"] != svc.ClientID || m["scope"] != "api:read" || m["sub"] != svc.ClientID || m["iss"] == nil || m["exp"] == nil {
 		t.Errorf("active introspection: %s", r.Body)
 	}
-	for name, body := range map[string]string{"garbage": "token=abc", "tampered": "token=" + tok[:len(tok)-4] + "AAAA"} {
+	// Another client, neither the token's nor in its audience nor holding
+	// tokens:introspect, learns nothing of a live token.
+	for name, body := range map[string]string{"garbage": "token=abc", "tampered": "token=" + tok[:len(tok)-4] + "AAAA", "another client's token": "token=" + tok} {
 		r := intro(body, basicHeader(other.ClientID, otherSecret.Expose()))
 		if r.Status != 200 || string(r.Body) != "{\"active\":false}\n" {
 			t.Errorf("%s: %d %s", name, r.Status, r.Body)
@@ -203,7 +205,7 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 	if r := rev("token="+tok, basicHeader(other.ClientID, otherSecret.Expose())); r.Status != 400 || r.Object(t)["error"] != "unauthorized_client" {
 		t.Errorf("revoking another client's token: %d %s", r.Status, r.Body)
 	}
-	if !e.active(other.ClientID, otherSecret.Expose(), tok) {
+	if !e.active(svc.ClientID, svcSecret.Expose(), tok) {
 		t.Fatal("a refused revocation revoked the token")
 	}
 	if r := rev("token=garbage", basicHeader(svc.ClientID, svcSecret.Expose())); r.Status != 200 {
@@ -212,7 +214,7 @@ func TestIntrospectionAndRevocation(t *testing.T) {
 	if r := rev("token="+tok+"&token_type_hint=access_token", basicHeader(svc.ClientID, svcSecret.Expose())); r.Status != 200 || r.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("revoke own token: %d %v", r.Status, r.Header)
 	}
-	if e.active(other.ClientID, otherSecret.Expose(), tok) {
+	if e.active(svc.ClientID, svcSecret.Expose(), tok) {
 		t.Error("revoked token still active")
 	}
 	if r := rev("token="+tok, basicHeader(svc.ClientID, "wrong")); r.Status != 401 {

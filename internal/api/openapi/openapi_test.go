@@ -476,7 +476,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	// Bootstrap, as `latchkey client create` does: an admin client holding
 	// every admin scope, and a second confidential client.
 	admin, adminSecret := rootClient(t, e, "admin", "clients:create", "clients:read", "clients:update", "clients:delete",
-		"users:create", "users:read", "audit:read", "keys:rotate", "api:public")
+		"users:create", "users:read", "audit:read", "keys:rotate", "tokens:introspect", "api:public")
 	other, otherSecret := rootClient(t, e, "other", "api:public")
 	adminBasic := []string{admin, adminSecret}
 
@@ -917,7 +917,10 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	if active["active"] != true {
 		t.Errorf("introspection of a live token: %v", active)
 	}
-	intro("active, client_secret_post", 200, call{body: form("token", full, "client_id", other, "client_secret", otherSecret)})
+	intro("active, client_secret_post", 200, call{body: form("token", full, "client_id", admin, "client_secret", adminSecret)})
+	if r := intro("inactive: another client's token", 200, call{body: form("token", full, "client_id", other, "client_secret", otherSecret)}).Object(t); len(r) != 1 || r["active"] != false {
+		t.Errorf("a client without tokens:introspect introspected another's token as %v", r)
+	}
 	if r := intro("inactive: garbage", 200, call{basic: adminBasic, body: form("token", "garbage")}).Object(t); r["active"] != false {
 		t.Errorf("garbage token introspected as %v", r)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/api/register"
+	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 )
@@ -45,10 +46,10 @@ func (e *env) register(token, body string) map[string]any {
 }
 
 // introspect asks whether tok is active, authenticating as a fresh
-// confidential client.
+// confidential client that may introspect any token.
 func (e *env) introspect(tok string) bool {
 	e.t.Helper()
-	c, secret := e.ServiceClient("introspector")
+	c, secret := e.ServiceClient("introspector", client.ScopeTokensIntrospect)
 	req, _ := http.NewRequest("POST", e.URL+"/oauth2/introspect", strings.NewReader(url.Values{"token": {tok}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Authorization", servertest.BasicAuth(c.ClientID, secret.Expose()))

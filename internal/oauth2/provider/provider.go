@@ -8,6 +8,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/client"
@@ -70,7 +71,8 @@ type Introspection struct {
 }
 
 // Introspect authenticates the caller and reports on raw. Any token that
-// fails verification is simply inactive.
+// fails verification is simply inactive, and so is any token the caller
+// may not see (mayIntrospect): a token's claims are for its parties only.
 func (p *Provider) Introspect(ctx context.Context, caller oauth2.Credentials, raw string) (Introspection, error) {
 	// RFC 7662 §4: the caller must be authorized, or anyone could scan
 	// tokens; a public client proves nothing, so only confidential
@@ -78,7 +80,8 @@ func (p *Provider) Introspect(ctx context.Context, caller oauth2.Credentials, ra
 	if caller.Method == client.AuthMethodNone {
 		return Introspection{}, oauth2.Errorf(oauth2.CodeInvalidClient, "introspection requires client authentication with a secret")
 	}
-	if _, err := p.auth.Authenticate(ctx, caller); err != nil {
+	c, err := p.auth.Authenticate(ctx, caller)
+	if err != nil {
 		return Introspection{}, err
 	}
 	if raw == "" {
@@ -91,11 +94,25 @@ func (p *Provider) Introspect(ctx context.Context, caller oauth2.Credentials, ra
 	if err != nil {
 		return Introspection{}, err
 	}
+	if !mayIntrospect(c, pr) {
+		// The same answer as for an invalid token, so a stranger learns
+		// nothing, not even that the token is live.
+		return Introspection{Active: false}, nil
+	}
 	return Introspection{
 		Active: true, Scope: strings.Join(pr.Scopes, " "), ClientID: pr.ClientID, TokenType: "Bearer",
 		Exp: pr.ExpiresAt.Unix(), Iat: pr.IssuedAt.Unix(), Sub: pr.Subject,
 		Aud: pr.Audience, Iss: pr.Issuer, JTI: pr.TokenID,
 	}, nil
+}
+
+// mayIntrospect reports whether client c may see pr's claims (RFC 7662
+// §4 leaves who may to the server): the client it was issued to, a client
+// named in its audience (a resource server checking tokens meant for it),
+// or one holding client.ScopeTokensIntrospect.
+func mayIntrospect(c client.Client, pr token.Principal) bool {
+	return pr.ClientID == c.ClientID || slices.Contains(pr.Audience, c.ClientID) ||
+		slices.Contains(c.AllowedScopes, client.ScopeTokensIntrospect)
 }
 
 // Revoke implements RFC 7009: the caller may revoke only its own tokens;

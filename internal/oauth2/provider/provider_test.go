@@ -3,6 +3,7 @@ package provider_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -123,5 +124,48 @@ func TestIntrospectAndRevokeUsePrincipal(t *testing.T) {
 	}
 	if err := e.App.Provider.Revoke(t.Context(), creds, "garbage"); err != nil {
 		t.Errorf("revoking an invalid token: %v (RFC 7009 §2.2: not an error)", err)
+	}
+}
+
+// Introspection answers active only to the client the token was issued to,
+// a client in its audience, or one holding tokens:introspect; to anyone
+// else every token is simply inactive, so no claims leak.
+func TestIntrospectionIsForTheTokensParties(t *testing.T) {
+	e := servertest.New(t)
+	owner, ownerSecret := e.ServiceClient("owner", "api:read")
+	rs, rsSecret := e.ServiceClient("resource server", "x")
+	admin, adminSecret := e.ServiceClient("auditor", client.ScopeTokensIntrospect)
+	stranger, strangerSecret := e.ServiceClient("stranger", "api:read")
+	m, err := e.App.Issuer.Mint(t.Context(), token.Spec{Subject: owner.ClientID, ClientID: owner.ClientID, Scopes: []string{"api:read"},
+		Audience: []string{e.URL, rs.ClientID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		caller oauth2.Credentials
+		active bool
+	}{
+		{"the client it was issued to", oauth2.Credentials{ClientID: owner.ClientID, Secret: ownerSecret.Expose(), Method: client.AuthMethodSecretBasic}, true},
+		{"a client in its audience", oauth2.Credentials{ClientID: rs.ClientID, Secret: rsSecret.Expose(), Method: client.AuthMethodSecretPost}, true},
+		{"a client holding tokens:introspect", oauth2.Credentials{ClientID: admin.ClientID, Secret: adminSecret.Expose(), Method: client.AuthMethodSecretBasic}, true},
+		{"any other client", oauth2.Credentials{ClientID: stranger.ClientID, Secret: strangerSecret.Expose(), Method: client.AuthMethodSecretBasic}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := e.App.Provider.Introspect(t.Context(), tt.caller, m.Raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if in.Active != tt.active {
+				t.Fatalf("active = %v, want %v", in.Active, tt.active)
+			}
+			if !tt.active && !reflect.DeepEqual(in, provider.Introspection{}) {
+				t.Errorf("an inactive answer carries claims: %+v", in)
+			}
+			if tt.active && (in.ClientID != owner.ClientID || in.JTI != m.ID) {
+				t.Errorf("active answer %+v", in)
+			}
+		})
 	}
 }
