@@ -724,6 +724,7 @@ func TestCLIHelp(t *testing.T) {
 		{[]string{"client", "delete"}, []string{"-db"}},
 		{[]string{"client", "rotate-secret"}, []string{"-grace", "-json"}},
 		{[]string{"audit", "list"}, []string{"-action", "-target", "-actor", "-limit", "-json"}},
+		{[]string{"serve"}, []string{"-addr", "-token-leeway", "-access-token-ttl"}},
 	} {
 		for _, h := range []string{"-h", "--help"} {
 			stdout, stderr, err := d.exec(append(tc.args, h)...)

@@ -52,7 +52,14 @@ type Serve struct {
 	KeyPublishDelay time.Duration
 	// JWKSMaxAge is how long verifiers may cache the JWKS.
 	JWKSMaxAge time.Duration
+	// TokenLeeway is how far past exp (or before iat) the server still
+	// accepts its own tokens, for clock differences between nodes.
+	TokenLeeway time.Duration
 }
+
+// maxTokenLeeway bounds --token-leeway: signing keys stay published for
+// the access-token TTL plus five minutes after they stop signing.
+const maxTokenLeeway = 5 * time.Minute
 
 type env func(string) string
 
@@ -118,6 +125,7 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 	errs := &s.envErrs
 	fs.DurationVar(&s.AccessTokenTTL, "access-token-ttl", envDuration(e, "LATCHKEY_ACCESS_TOKEN_TTL", time.Hour, errs), "access token lifetime (env LATCHKEY_ACCESS_TOKEN_TTL)")
 	fs.DurationVar(&s.ClientCacheTTL, "client-cache-ttl", envDuration(e, "LATCHKEY_CLIENT_CACHE_TTL", 2*time.Second, errs), "how long a node may serve a client from memory; bounds how soon a change made on another node takes effect here, 0 disables (env LATCHKEY_CLIENT_CACHE_TTL)")
+	fs.DurationVar(&s.TokenLeeway, "token-leeway", envDuration(e, "LATCHKEY_TOKEN_LEEWAY", 5*time.Second, errs), "how long after it expires (or before it is issued) the server still accepts one of its own tokens, for clock differences between nodes; 0 to 5m (env LATCHKEY_TOKEN_LEEWAY)")
 	AddKeyTimingFlags(fs, getenv, s)
 	fs.StringVar(&s.LogLevel, "log-level", e.or("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (env LATCHKEY_LOG_LEVEL)")
 	fs.StringVar(&s.Registration, "registration", e.or("LATCHKEY_REGISTRATION", "token"), "RFC 7591 dynamic client registration: open (anyone), token (needs an access token with clients:create) or off (env LATCHKEY_REGISTRATION)")
@@ -160,6 +168,11 @@ func (s *Serve) Finish(scopes string) error {
 	case "open", "token", "off":
 	default:
 		return fmt.Errorf("--registration %q must be open, token or off", s.Registration)
+	}
+	// A signing key is retired access-token TTL plus 5 minutes after it
+	// stops signing, so a longer leeway would outlive the key.
+	if s.TokenLeeway < 0 || s.TokenLeeway > maxTokenLeeway {
+		return fmt.Errorf("--token-leeway %s must be between 0 and %s", s.TokenLeeway, maxTokenLeeway)
 	}
 	if s.AccessTokenTTL <= 0 {
 		return errors.New("--access-token-ttl must be a positive duration such as 1h or 15m")

@@ -46,6 +46,10 @@ type Options struct {
 	// Registration says who may use RFC 7591 dynamic client registration:
 	// open, token (the default, "") or off.
 	Registration register.Mode
+	// TokenLeeway is how far past exp (or before iat) the server still
+	// accepts the tokens it verifies itself (admin API, introspection,
+	// revocation), for clock differences between nodes; 0 tolerates none.
+	TokenLeeway time.Duration
 }
 
 // Key timing defaults.
@@ -93,7 +97,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	if err := km.Load(ctx); err != nil {
 		return nil, err
 	}
-	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: clients, Now: o.Now})
+	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: clients, Now: o.Now, Leeway: o.TokenLeeway})
 	grants, err := oauth2.NewGrants(clientcredentials.Handler{Tokens: issuer})
 	if err != nil {
 		return nil, err

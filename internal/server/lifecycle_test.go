@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
@@ -460,5 +461,22 @@ func TestKeyRotationIsAudited(t *testing.T) {
 	}
 	if strings.Contains(string(r.Body), "PRIVATE") || strings.Contains(string(r.Body), `"d"`) {
 		t.Error("key material in the audit trail")
+	}
+}
+
+// server.Options.TokenLeeway reaches the issuer that guards the admin API:
+// an admin token expired by less than the leeway still works, one expired
+// by more is refused.
+func TestTokenLeewayIsWired(t *testing.T) {
+	e := servertest.New(t, func(o *server.Options) { o.TokenLeeway = 5 * time.Second })
+	tok := e.TokenWith("clients:read") // an hour's lifetime
+	list := func() int { return e.Do("GET", "/v1/admin/oauth-clients", "", tok, "").Status }
+	e.Clock.Advance(time.Hour + 4*time.Second)
+	if got := list(); got != 200 {
+		t.Errorf("expired 4s ago, leeway 5s: %d, want 200", got)
+	}
+	e.Clock.Advance(2 * time.Second)
+	if got := list(); got != 401 {
+		t.Errorf("expired 6s ago, leeway 5s: %d, want 401", got)
 	}
 }

@@ -43,8 +43,9 @@ func (f fixture) mint(tb testing.TB, scopes ...string) string {
 }
 
 // newFixture builds the real token issuer on a SQLite store with one
-// confidential client, read through the default 2s client cache.
-func newFixture(tb testing.TB) fixture {
+// confidential client, read through the default 2s client cache. Each opt
+// may adjust the issuer's configuration (clock, leeway).
+func newFixture(tb testing.TB, opts ...func(*token.IssuerConfig)) fixture {
 	tb.Helper()
 	st, err := sqlite.Open(tb.Context(), filepath.Join(tb.TempDir(), "b.db"))
 	if err != nil {
@@ -65,7 +66,11 @@ func newFixture(tb testing.TB) fixture {
 	if err := km.Load(tb.Context()); err != nil {
 		tb.Fatal(err)
 	}
-	iss := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: "https://issuer.example", TTL: time.Hour, Revocations: st, Clients: clients})
+	cfg := token.IssuerConfig{Keys: km, Issuer: "https://issuer.example", TTL: time.Hour, Revocations: st, Clients: clients, Leeway: 30 * time.Second}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	iss := token.NewIssuer(cfg)
 	return fixture{issuer: iss, keys: km, id: c.ClientID, secret: secret.Expose()}
 }
 

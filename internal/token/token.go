@@ -140,6 +140,7 @@ type Issuer struct {
 	revocations Revocations
 	clients     ClientStatus
 	now         func() time.Time
+	leeway      time.Duration
 }
 
 // IssuerConfig configures an Issuer.
@@ -150,6 +151,10 @@ type IssuerConfig struct {
 	Revocations Revocations
 	Clients     ClientStatus // may be nil: client state is then not checked
 	Now         func() time.Time
+	// Leeway is how far past exp, or before iat, Parse and Verify still
+	// accept a token, for clock differences between nodes; 0 (or less)
+	// tolerates none. serve's --token-leeway sets it (default 5s).
+	Leeway time.Duration
 }
 
 // NewIssuer returns an Issuer.
@@ -160,7 +165,8 @@ func NewIssuer(cfg IssuerConfig) *Issuer {
 	if cfg.TTL <= 0 {
 		cfg.TTL = time.Hour
 	}
-	return &Issuer{keys: cfg.Keys, issuer: cfg.Issuer, ttl: cfg.TTL, revocations: cfg.Revocations, clients: cfg.Clients, now: cfg.Now}
+	cfg.Leeway = max(cfg.Leeway, 0)
+	return &Issuer{keys: cfg.Keys, issuer: cfg.Issuer, ttl: cfg.TTL, revocations: cfg.Revocations, clients: cfg.Clients, now: cfg.Now, leeway: cfg.Leeway}
 }
 
 // Name returns the issuer identifier.
@@ -236,11 +242,8 @@ func (i *Issuer) Mint(_ context.Context, spec Spec) (Minted, error) {
 // maxTokenLen bounds what we try to parse.
 const maxTokenLen = 8192
 
-// leeway tolerates small clock differences between nodes.
-const leeway = 30 * time.Second
-
 // Parse verifies an access token's signature, typ, issuer, audience and
-// lifetime, without consulting the store (but for loading a key another
+// lifetime (within the configured leeway), without consulting the store (but for loading a key another
 // node just made). It returns errors wrapping ErrInvalidToken.
 func (i *Issuer) Parse(ctx context.Context, raw string) (Principal, error) {
 	if len(raw) > maxTokenLen {
@@ -275,9 +278,9 @@ func (i *Issuer) Parse(ctx context.Context, raw string) (Principal, error) {
 		return Principal{}, fmt.Errorf("%w: issuer %q is not this server", ErrInvalidToken, c.Issuer)
 	case !c.Audience.Contains(i.issuer):
 		return Principal{}, fmt.Errorf("%w: audience does not include this server", ErrInvalidToken)
-	case !now.Before(c.Expiry.Time().Add(leeway)):
+	case !now.Before(c.Expiry.Time().Add(i.leeway)):
 		return Principal{}, fmt.Errorf("%w: expired", ErrInvalidToken)
-	case c.IssuedAt.Time().After(now.Add(leeway)):
+	case c.IssuedAt.Time().After(now.Add(i.leeway)):
 		return Principal{}, fmt.Errorf("%w: issued in the future", ErrInvalidToken)
 	}
 	return Principal{

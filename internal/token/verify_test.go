@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/latchkey/latchkey/internal/clocktest"
 	"github.com/latchkey/latchkey/internal/token"
 )
 
@@ -100,6 +101,63 @@ func TestParseRejectsHostileTokens(t *testing.T) {
 		}
 		if _, err := f.issuer.Parse(t.Context(), sign(t, own, jose.ES256, h.Kid, typ, m)); err != nil {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// The leeway is the issuer's configuration, not a constant: a token
+// expired by more than it is refused, one within it accepted, and the same
+// bound holds for an iat ahead of the clock.
+func TestLeewayIsConfigured(t *testing.T) {
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		leeway time.Duration
+		ttl    time.Duration // minted with this lifetime...
+		after  time.Duration // ...then the clock advances this far
+		ok     bool
+	}{
+		{"before expiry", 5 * time.Second, time.Minute, 59 * time.Second, true},
+		{"expired within the leeway", 5 * time.Second, time.Minute, time.Minute + 4*time.Second, true},
+		{"expired by more than the leeway", 5 * time.Second, time.Minute, time.Minute + 6*time.Second, false},
+		{"expired by 29s with a 5s leeway", 5 * time.Second, time.Minute, time.Minute + 29*time.Second, false},
+		{"no leeway: expired at exp", 0, time.Minute, time.Minute, false},
+		{"a larger leeway is honoured", 30 * time.Second, time.Minute, time.Minute + 29*time.Second, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := clocktest.New(start)
+			f := newFixture(t, func(c *token.IssuerConfig) { c.Now, c.Leeway = clock.Now, tt.leeway })
+			m, err := f.issuer.Mint(t.Context(), token.Spec{Subject: f.id, ClientID: f.id, Scopes: []string{"api:read"}, TTL: tt.ttl})
+			if err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(tt.after)
+			_, err = f.issuer.Verify(t.Context(), m.Raw)
+			switch {
+			case tt.ok && err != nil:
+				t.Errorf("refused: %v", err)
+			case !tt.ok && !errors.Is(err, token.ErrInvalidToken):
+				t.Errorf("err = %v, want ErrInvalidToken", err)
+			}
+		})
+	}
+	// A token minted by a node whose clock runs ahead: its iat is in this
+	// node's future, accepted only within the leeway.
+	for _, tt := range []struct {
+		ahead time.Duration
+		ok    bool
+	}{{4 * time.Second, true}, {6 * time.Second, false}} {
+		clock := clocktest.New(start)
+		f := newFixture(t, func(c *token.IssuerConfig) { c.Now, c.Leeway = clock.Now, 5*time.Second })
+		clock.Advance(tt.ahead)
+		m, err := f.issuer.Mint(t.Context(), token.Spec{Subject: f.id, ClientID: f.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock.Set(start)
+		if _, err := f.issuer.Parse(t.Context(), m.Raw); (err == nil) != tt.ok {
+			t.Errorf("iat %s ahead: err = %v, want ok %v", tt.ahead, err, tt.ok)
 		}
 	}
 }
