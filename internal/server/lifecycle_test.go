@@ -234,13 +234,6 @@ func TestDisableAndDeleteStopTokens(t *testing.T) {
 	}
 }
 
-func (e *env) clientIDOf(tok, id string) string {
-	e.t.Helper()
-	r := e.Do("GET", "/v1/admin/oauth-clients/"+id, "", tok, "")
-	e.mustStatus(r, 200)
-	return r.Object(e.t)["client"].(map[string]any)["client_id"].(string)
-}
-
 func TestRotateSecretGracePeriod(t *testing.T) {
 	e := newEnv(t)
 	tok := e.TokenWith(adminAll...)

@@ -252,3 +252,34 @@ func TestParseClientRequestRepeatedNameNotEchoedRaw(t *testing.T) {
 		t.Errorf("Description echoes raw input: %q", oe.Description)
 	}
 }
+
+// FuzzRequestErrorDescription: whatever body and Authorization header a
+// caller sends, the error_description the adapter writes for it is within
+// RFC 6749 §5.2's character set.
+func FuzzRequestErrorDescription(f *testing.F) {
+	f.Add("a%0D%0Ab%22=1&a%0D%0Ab%22=2", "")
+	f.Add("client_secret=s", basicHeader("cli", "s"))
+	f.Add("client_id=%C2%A7&client_id=x", "Bearer \"x\"")
+	f.Add("x=%zz", "Basic !!")
+	f.Fuzz(func(t *testing.T, body, auth string) {
+		r := httptest.NewRequest(http.MethodPost, "/oauth2/token", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header["Authorization"] = []string{auth}
+		_, _, err := parseClientRequest(httptest.NewRecorder(), r)
+		var oe *oauth2.Error
+		if !errors.As(err, &oe) {
+			return
+		}
+		w := httptest.NewRecorder()
+		WriteError(w, oe)
+		var eb ErrorBody
+		if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < len(eb.Description); i++ {
+			if c := eb.Description[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+				t.Fatalf("error_description %q has byte %#x", eb.Description, c)
+			}
+		}
+	})
+}
