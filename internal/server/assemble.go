@@ -59,6 +59,9 @@ const (
 // App is an assembled server: its handler and the services behind it.
 type App struct {
 	Handler http.Handler
+	// Metrics serves Prometheus metrics about Handler; it is not one of
+	// Handler's routes (serve it on a separate, private listener).
+	Metrics http.Handler
 	Clients *client.Service
 	Users   *user.Service
 	Keys    *keys.Manager
@@ -104,7 +107,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := New(Deps{
+	h, metrics := New(Deps{
 		Log:   o.Log,
 		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge)),
 		Admin: admin.New(admin.Deps{Clients: clients, Users: users, Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
@@ -114,5 +117,5 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 
 		Register: reg,
 	})
-	return &App{Handler: h, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov}, nil
+	return &App{Handler: h, Metrics: metrics, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov}, nil
 }

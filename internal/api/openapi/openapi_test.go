@@ -498,7 +498,6 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	// --- Operations and discovery.
 	e.do(call{name: "liveness", method: "GET", path: "/healthz", want: 200})
 	e.do(call{name: "readiness", method: "GET", path: "/readyz", want: 200})
-	e.do(call{name: "metrics", method: "GET", path: "/metrics", want: 200})
 	// A client_id that keeps failing authentication is throttled (429).
 	for i := range client.MaxAuthFailures + 1 {
 		want := http.StatusUnauthorized
