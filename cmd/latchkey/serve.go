@@ -46,7 +46,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Store: b.store, Box: b.box, Issuer: cfg.Issuer, AccessTokenTTL: cfg.AccessTokenTTL,
 		DefaultScopes: cfg.DefaultScopes, Log: log, ClientCacheTTL: cfg.ClientCacheTTL,
 		KeyPublishDelay: cfg.KeyPublishDelay, JWKSMaxAge: cfg.JWKSMaxAge,
-		Registration: register.Mode(cfg.Registration),
+		Registration: register.Mode(cfg.Registration), TrustedProxies: cfg.TrustedProxies,
 	})
 	if err != nil {
 		return err

@@ -300,28 +300,28 @@ func ValidID(id string) bool {
 }
 
 // AuthenticateFrom is Authenticate for a request from source (the caller's
-// address), which scopes the failed-attempt throttle.
+// address), which scopes the failed-attempt throttle (see
+// MaxAuthFailures and MaxSourceFailures).
 func (s *Service) AuthenticateFrom(ctx context.Context, source, clientID, secret string) (Client, error) {
 	if !ValidID(clientID) {
 		s.noClient(secret)
 		return Client{}, ErrAuthentication
 	}
 	now := s.now()
-	key := throttleKey(source, clientID)
-	if err := s.throttle.check(key, now); err != nil {
+	if err := s.throttle.check(source, clientID, now); err != nil {
 		return Client{}, err
 	}
 	c, err := s.byClientID(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
 		s.noClient(secret) // spend the same work as a real check
-		s.throttle.fail(key, now)
+		s.throttle.fail(source, clientID, false, now)
 		return Client{}, ErrAuthentication
 	}
 	if err != nil {
 		return Client{}, fmt.Errorf("look up client: %w", err)
 	}
 	if !s.SecretMatches(c, secret) {
-		s.throttle.fail(key, now)
+		s.throttle.fail(source, clientID, true, now)
 		return Client{}, ErrAuthentication
 	}
 	if !c.Enabled {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/admin"
@@ -46,6 +47,9 @@ type Options struct {
 	// Registration says who may use RFC 7591 dynamic client registration:
 	// open, token (the default, "") or off.
 	Registration register.Mode
+	// TrustedProxies are the peers whose Forwarded / X-Forwarded-For
+	// headers give the client address (for the failed-auth throttle).
+	TrustedProxies []netip.Prefix
 }
 
 // Key timing defaults.
@@ -109,7 +113,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	}
 	h, metrics := New(Deps{
 		Log:   o.Log,
-		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge)),
+		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge), oauth.WithTrustedProxies(o.TrustedProxies)),
 		Admin: admin.New(admin.Deps{Clients: clients, Users: users, Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
 		Flat:  flat.New(clients, auth, o.Log),
 		M2M:   m2m.New(clients, auth, o.Log),

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/latchkey/latchkey/internal/api/sourceaddr"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/oauth2"
 )
@@ -46,7 +47,7 @@ func parse(t *testing.T, fr formRequest) (url.Values, oauth2.Credentials, error)
 	if fr.auth != "" {
 		r.Header.Set("Authorization", fr.auth)
 	}
-	return parseClientRequest(httptest.NewRecorder(), r)
+	return (&Handler{sources: sourceaddr.New(nil)}).parseClientRequest(httptest.NewRecorder(), r)
 }
 
 func TestParseClientRequestCredentials(t *testing.T) {
