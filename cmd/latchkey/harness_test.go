@@ -25,11 +25,13 @@ const (
 
 // testServer is a real latchkey serve started through run().
 type testServer struct {
-	URL    string
-	DBPath string
-	stderr *servertest.LockedBuffer
-	cancel context.CancelFunc
-	done   chan error
+	URL string
+	// MetricsURL is the --metrics-addr listener's base URL.
+	MetricsURL string
+	DBPath     string
+	stderr     *servertest.LockedBuffer
+	cancel     context.CancelFunc
+	done       chan error
 }
 
 func freeAddr(t *testing.T) string {
@@ -61,10 +63,11 @@ func startServerOn(t *testing.T, db string, extraEnv map[string]string, args ...
 	for k, v := range extraEnv {
 		env[k] = v
 	}
-	ts := &testServer{URL: "http://" + addr, DBPath: strings.TrimPrefix(db, "sqlite:"), stderr: &servertest.LockedBuffer{}, done: make(chan error, 1)}
+	metricsAddr := freeAddr(t)
+	ts := &testServer{URL: "http://" + addr, MetricsURL: "http://" + metricsAddr, DBPath: strings.TrimPrefix(db, "sqlite:"), stderr: &servertest.LockedBuffer{}, done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	ts.cancel = cancel
-	argv := append([]string{"serve", "--addr", addr, "--db", db}, args...)
+	argv := append([]string{"serve", "--addr", addr, "--metrics-addr", metricsAddr, "--db", db}, args...)
 	go func() { ts.done <- run(ctx, argv, func(k string) string { return env[k] }, nil, io.Discard, ts.stderr) }()
 	t.Cleanup(ts.stop)
 	deadline := time.Now().Add(20 * time.Second)

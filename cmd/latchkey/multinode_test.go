@@ -40,7 +40,7 @@ func startNode(t *testing.T, dsn, masterKey, issuer string) *node {
 	t.Helper()
 	addr := freeAddr(t)
 	n := &node{URL: "http://" + addr, log: &servertest.LockedBuffer{}}
-	n.cmd = exec.Command(os.Args[0], "serve", "--addr", addr, "--db", dsn, "--issuer", issuer,
+	n.cmd = exec.Command(os.Args[0], "serve", "--addr", addr, "--metrics-addr", "", "--db", dsn, "--issuer", issuer,
 		"--key-refresh", "500ms", "--jwks-max-age", "1s", "--key-publish-delay", "3s", "--client-cache-ttl", "1s", "--log-level", "warn")
 	n.cmd.Env = append(os.Environ(), "LATCHKEY_TEST_EXEC_MAIN=1", "LATCHKEY_MASTER_KEY="+masterKey,
 		"LATCHKEY_BOOTSTRAP_CLIENT_ID="+adminID, "LATCHKEY_BOOTSTRAP_CLIENT_SECRET="+adminSecret)

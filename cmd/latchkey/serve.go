@@ -46,7 +46,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Store: b.store, Box: b.box, Issuer: cfg.Issuer, AccessTokenTTL: cfg.AccessTokenTTL,
 		DefaultScopes: cfg.DefaultScopes, Log: log, ClientCacheTTL: cfg.ClientCacheTTL,
 		KeyPublishDelay: cfg.KeyPublishDelay, JWKSMaxAge: cfg.JWKSMaxAge,
-		Registration: register.Mode(cfg.Registration), TokenLeeway: cfg.TokenLeeway,
+		Registration: register.Mode(cfg.Registration), TokenLeeway: cfg.TokenLeeway, TrustedProxies: cfg.TrustedProxies,
 	})
 	if err != nil {
 		return err
@@ -61,25 +61,48 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := server.NewHTTPServer(cfg.Addr, handler, log)
+	servers := []*http.Server{server.NewHTTPServer(cfg.Addr, handler, log)}
+	listeners := []net.Listener{ln}
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen (metrics): %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", app.Metrics)
+		servers = append(servers, server.NewHTTPServer(cfg.MetricsAddr, mux, log))
+		listeners = append(listeners, mln)
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
 	log.Info("latchkey listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "db", redactDSN(cfg.DB))
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
 	select {
 	case err := <-errc:
+		for _, srv := range servers {
+			srv.Close()
+		}
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for range servers {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // redactDSN hides a password in a database URL before it is logged.

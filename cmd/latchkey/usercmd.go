@@ -60,7 +60,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	case errors.As(err, &ve):
 		return fmt.Errorf("%w: %v", errUsage, ve)
 	case errors.Is(err, user.ErrConflict):
-		return fmt.Errorf("a user with id %q or username %q already exists", id, name)
+		return fmt.Errorf("a user with id %q or username %q already exists, or a client has that id as its client_id (users and clients share one subject namespace)", id, name)
 	case err != nil:
 		return err
 	}

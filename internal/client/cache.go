@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -9,8 +11,12 @@ import (
 // cache keeps recently read clients by client_id for a short TTL, so the
 // token endpoint does not hit the store on every request. Writes through
 // this Service forget the entry at once; writes made on another node reach
-// this one within the TTL. Misses (unknown client_ids) are never cached, so
-// a new client is usable everywhere at once and junk ids cannot fill it.
+// this one within the TTL. Misses (unknown client_ids) are cached too, for
+// the same TTL, so that an unknown id costs what a known one costs (no
+// store query whose time would tell them apart); creating a client here
+// forgets its miss at once, and a client created on another node is usable
+// here within the TTL. Junk ids cannot grow the cache past
+// MaxCachedClients.
 type cache struct {
 	ttl time.Duration
 	max int
@@ -21,6 +27,7 @@ type cache struct {
 
 type cacheEntry struct {
 	c       Client
+	missing bool // a cached ErrNotFound
 	expires time.Time
 }
 
@@ -46,22 +53,31 @@ func (s *Service) byClientID(ctx context.Context, clientID string) (Client, erro
 	e, ok := s.cache.entries[clientID]
 	s.cache.mu.Unlock()
 	if ok && now.Before(e.expires) {
+		if e.missing {
+			return Client{}, errCachedMiss
+		}
 		return e.c, nil
 	}
 	c, err := s.repo.GetClientByClientID(ctx, clientID)
-	if err != nil {
+	missing := errors.Is(err, ErrNotFound)
+	if err != nil && !missing {
 		return Client{}, err
 	}
 	s.cache.mu.Lock()
 	if len(s.cache.entries) >= s.cache.max {
 		s.cache.entries = map[string]cacheEntry{}
 	}
-	s.cache.entries[clientID] = cacheEntry{c: c, expires: now.Add(s.cache.ttl)}
+	s.cache.entries[clientID] = cacheEntry{c: c, missing: missing, expires: now.Add(s.cache.ttl)}
 	s.cache.mu.Unlock()
-	return c, nil
+	return c, err
 }
 
-// forget drops a client from the cache after a local write.
+// errCachedMiss is a cached ErrNotFound; it is built once so that a cached
+// miss costs no more than a cached hit.
+var errCachedMiss = fmt.Errorf("client not found (cached): %w", ErrNotFound)
+
+// forget drops a client (or its cached miss) from the cache after a local
+// write.
 func (s *Service) forget(clientID string) {
 	if s.cache == nil {
 		return

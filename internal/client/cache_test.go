@@ -3,10 +3,12 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/clocktest"
 	"github.com/latchkey/latchkey/internal/domain"
 )
 
@@ -117,12 +119,95 @@ func TestClientCache(t *testing.T) {
 	if ok, _, _ := s.ClientActive(ctx, c.ClientID); ok {
 		t.Error("deleted client still active through the cache")
 	}
-	// Misses are not cached: every unknown id goes to the store.
-	before := repo.lookups
-	for range 3 {
-		s.Lookup(ctx, "unknown")
+}
+
+// Unknown client_ids are cached as misses for the TTL, so probing them
+// costs no store query (and no time a store query would take); creating
+// the client forgets the miss at once.
+func TestUnknownClientIDsAreCachedBriefly(t *testing.T) {
+	repo := &countingRepo{clients: map[string]Client{}}
+	clock := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	h, _ := NewHasher(make([]byte, HashKeyBytes))
+	s := NewService(repo, nil, h, Policy{}, clock.Now)
+	s.EnableCache(2 * time.Second)
+	ctx := t.Context()
+	const id = "not-yet-a-client"
+	for _, step := range []struct {
+		name        string
+		advance     time.Duration
+		create      bool
+		wantLookups int // store queries made by this step's authentication
+		wantErr     error
+	}{
+		{name: "first miss asks the store", wantLookups: 1, wantErr: ErrAuthentication},
+		{name: "within the TTL the miss is cached", advance: time.Second, wantLookups: 0, wantErr: ErrAuthentication},
+		{name: "still cached just before the TTL", advance: 999 * time.Millisecond, wantLookups: 0, wantErr: ErrAuthentication},
+		{name: "after the TTL the store is asked again", advance: time.Millisecond, wantLookups: 1, wantErr: ErrAuthentication},
+		{name: "creating the client forgets the miss", create: true, wantLookups: 1, wantErr: nil},
+	} {
+		clock.Advance(step.advance)
+		secret := "wrong"
+		if step.create {
+			_, sec, err := s.Create(ctx, domain.Actor{Root: true}, CreateInput{Name: "c", ClientID: id, GrantTypes: []string{GrantClientCredentials}, AllowedScopes: []string{"a"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			secret = sec.Expose()
+		}
+		before := repo.lookups
+		// Each step from its own address, so the throttle stays out of it.
+		_, err := s.AuthenticateFrom(ctx, step.name, id, secret)
+		if !errors.Is(err, step.wantErr) || (step.wantErr == nil) != (err == nil) {
+			t.Errorf("%s: err = %v, want %v", step.name, err, step.wantErr)
+		}
+		if got := repo.lookups - before; got != step.wantLookups {
+			t.Errorf("%s: %d store lookups, want %d", step.name, got, step.wantLookups)
+		}
 	}
-	if repo.lookups-before != 3 {
-		t.Errorf("unknown ids: %d lookups, want 3 (no negative caching)", repo.lookups-before)
+}
+
+// Every way authentication can fail does the same keyed-hash work, so
+// timing does not tell an unknown client_id from a wrong secret.
+func TestEveryFailureHashesTheSame(t *testing.T) {
+	repo := &countingRepo{clients: map[string]Client{}}
+	h, _ := NewHasher(make([]byte, HashKeyBytes))
+	s := NewService(repo, nil, h, Policy{}, nil)
+	hashes := 0
+	s.hash = func(plain string) []byte { hashes++; return h.Hash(plain) }
+	ctx := t.Context()
+	conf, secret, err := s.Create(ctx, domain.Actor{Root: true}, CreateInput{Name: "c", GrantTypes: []string{GrantClientCredentials}, AllowedScopes: []string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _, err := s.Create(ctx, domain.Actor{Root: true}, CreateInput{Name: "p", Type: Public, RedirectURIs: []string{"https://app.example/cb"}, AllowedScopes: []string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cached := range []bool{false, true} {
+		if cached {
+			s.EnableCache(time.Hour)
+		}
+		for i, tc := range []struct {
+			name, clientID, secret string
+			wantErr                error
+		}{
+			{"right secret", conf.ClientID, secret.Expose(), nil},
+			{"known id, wrong secret", conf.ClientID, "wrong", ErrAuthentication},
+			{"unknown id", "no-such-client", "wrong", ErrAuthentication},
+			{"public client", pub.ClientID, "wrong", ErrAuthentication},
+			{"empty secret", conf.ClientID, "", ErrAuthentication},
+			{"impossible id", "nul\x00", "wrong", ErrAuthentication},
+		} {
+			hashes = 0
+			_, err := s.AuthenticateFrom(ctx, fmt.Sprintf("198.51.100.%d", i), tc.clientID, tc.secret)
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Errorf("cached=%v %s: err = %v, want %v", cached, tc.name, err, tc.wantErr)
+			}
+			// One hash of the presented secret, one constant-time compare
+			// against the client's secret or a dummy keyed hash.
+			if hashes != 1 {
+				t.Errorf("cached=%v %s: %d keyed hashes, want 1 like every other path", cached, tc.name, hashes)
+			}
+		}
 	}
 }

@@ -139,6 +139,8 @@ type Service struct {
 	repo   Repository
 	bots   BotUsers
 	hasher *Hasher
+	// hash is hasher.Hash; tests count the calls through it.
+	hash   func(plain string) []byte
 	policy Policy
 	now    func() time.Time
 	// observe, if set, sees every audit event after its change commits
@@ -160,7 +162,7 @@ func NewService(repo Repository, bots BotUsers, hasher *Hasher, policy Policy, n
 	if policy.BrandID == "" {
 		policy.BrandID = DefaultBrandID
 	}
-	return &Service{repo: repo, bots: bots, hasher: hasher, policy: policy, now: now}
+	return &Service{repo: repo, bots: bots, hasher: hasher, hash: hasher.Hash, policy: policy, now: now}
 }
 
 // Now is the service's clock, shared with callers that judge expiry.
@@ -250,6 +252,7 @@ func (s *Service) createWith(ctx context.Context, actor domain.Actor, in CreateI
 	if err := s.repo.CreateClient(ctx, c, ev); err != nil {
 		return Client{}, Secret{}, fmt.Errorf("store client: %w", err)
 	}
+	s.forget(c.ClientID) // a cached miss for this client_id
 	s.emit(ev)
 	return c, secret, nil
 }
@@ -301,28 +304,28 @@ func ValidID(id string) bool {
 }
 
 // AuthenticateFrom is Authenticate for a request from source (the caller's
-// address), which scopes the failed-attempt throttle.
+// address), which scopes the failed-attempt throttle (see
+// MaxAuthFailures and MaxSourceFailures).
 func (s *Service) AuthenticateFrom(ctx context.Context, source, clientID, secret string) (Client, error) {
 	if !ValidID(clientID) {
-		s.hasher.Hash(secret)
+		s.noClient(secret)
 		return Client{}, ErrAuthentication
 	}
 	now := s.now()
-	key := throttleKey(source, clientID)
-	if err := s.throttle.check(key, now); err != nil {
+	if err := s.throttle.check(source, clientID, now); err != nil {
 		return Client{}, err
 	}
 	c, err := s.byClientID(ctx, clientID)
 	if errors.Is(err, ErrNotFound) {
-		s.hasher.Hash(secret) // spend the same work as a real check
-		s.throttle.fail(key, now)
+		s.noClient(secret) // spend the same work as a real check
+		s.throttle.fail(source, clientID, false, now)
 		return Client{}, ErrAuthentication
 	}
 	if err != nil {
 		return Client{}, fmt.Errorf("look up client: %w", err)
 	}
 	if !s.SecretMatches(c, secret) {
-		s.throttle.fail(key, now)
+		s.throttle.fail(source, clientID, true, now)
 		return Client{}, ErrAuthentication
 	}
 	if !c.Enabled {
@@ -331,12 +334,24 @@ func (s *Service) AuthenticateFrom(ctx context.Context, source, clientID, secret
 	return c, nil
 }
 
+// noClient does for a client_id that names no client the work
+// SecretMatches does for a wrong secret: one keyed hash of the presented
+// secret and one constant-time comparison, against a dummy hash, so that
+// timing does not tell unknown client_ids from known ones.
+func (s *Service) noClient(secret string) {
+	h := s.hash(secret)
+	_ = hmacEqual(h, dummyHash[:])
+}
+
+// dummyHash stands in for a stored secret hash when there is no client.
+var dummyHash [32]byte
+
 // SecretMatches reports whether secret matches one of c's live secrets.
 // Every live secret is compared, in constant time each.
 func (s *Service) SecretMatches(c Client, secret string) bool {
 	// Hash first, so a public client or an empty secret costs what a
 	// wrong secret costs: timing does not tell client kinds apart.
-	h := s.hasher.Hash(secret)
+	h := s.hash(secret)
 	if secret == "" || c.Type != Confidential {
 		return false
 	}

@@ -1,22 +1,37 @@
 package client
 
 import (
+	"container/list"
 	"fmt"
 	"sync"
 	"time"
 )
 
-// Failed-authentication limits (SPEC §5): after MaxAuthFailures failures
-// for one client_id from one source address within AuthFailureWindow,
-// further attempts from there are refused, without checking the secret,
-// until the window ends. Counting per source means a guesser locks out
-// only itself, not the real client (client_ids are not secret). The count
-// is per node; a fleet of n nodes allows n times as many guesses, which is
-// still nothing against a 256-bit secret.
+// Failed-authentication limits (SPEC §5). Two tables, both bounded, both
+// counting failures in windows of AuthFailureWindow:
+//
+//   - per (source address, client_id), for client_ids that exist: after
+//     MaxAuthFailures wrong secrets, that client_id is refused from that
+//     address, without checking the secret, until the window ends.
+//     Counting per source means a guesser locks out only itself, not the
+//     real client (client_ids are not secret).
+//   - per source address: every failure from the address counts, for an
+//     unknown client_id or a wrong secret alike; after MaxSourceFailures
+//     the address is refused for every client_id until its window ends.
+//
+// Unknown client_ids never enter the first table, so junk ids cannot fill
+// it; the second is keyed by address only. A full table evicts its
+// stalest entry (least recently failed) and never refuses a new one, so no
+// amount of junk stops the tracking of a client under attack. The counts
+// are per node; a fleet of n nodes allows n times as many guesses, which
+// is still nothing against a 256-bit secret.
 const (
 	MaxAuthFailures   = 10
+	MaxSourceFailures = 100
 	AuthFailureWindow = time.Minute
-	maxTracked        = 10000
+
+	maxTrackedClients = 10000
+	maxTrackedSources = 10000
 )
 
 // ThrottledError says a client_id is locked out until RetryAfter.
@@ -27,55 +42,99 @@ func (e *ThrottledError) Error() string {
 }
 
 type throttle struct {
-	mu       sync.Mutex
-	failures map[string]*failureWindow
+	mu        sync.Mutex
+	once      sync.Once
+	perClient windows // throttleKey(source, client_id) of existing clients
+	perSource windows // source
 }
 
-type failureWindow struct {
-	start time.Time
-	count int
+func (t *throttle) init() {
+	t.once.Do(func() {
+		t.perClient = windows{max: maxTrackedClients, limit: MaxAuthFailures}
+		t.perSource = windows{max: maxTrackedSources, limit: MaxSourceFailures}
+	})
 }
 
 func throttleKey(source, clientID string) string { return source + "\x00" + clientID }
 
-// check reports whether key may try to authenticate at now.
-func (t *throttle) check(key string, now time.Time) error {
+// check reports whether clientID may try to authenticate from source at
+// now. It reads both tables whether or not clientID exists.
+func (t *throttle) check(source, clientID string, now time.Time) error {
+	t.init()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	w, ok := t.failures[key]
-	if !ok || now.Sub(w.start) >= AuthFailureWindow {
+	// The longer of the two lockouts, if any.
+	var wait time.Duration
+	for _, e := range []*ThrottledError{t.perClient.check(throttleKey(source, clientID), now), t.perSource.check(source, now)} {
+		if e != nil && e.RetryAfter > wait {
+			wait = e.RetryAfter
+		}
+	}
+	if wait == 0 {
 		return nil
 	}
-	if w.count >= MaxAuthFailures {
-		return &ThrottledError{RetryAfter: w.start.Add(AuthFailureWindow).Sub(now)}
-	}
-	return nil
+	return &ThrottledError{RetryAfter: wait}
 }
 
-// fail records a failed attempt for key.
-func (t *throttle) fail(key string, now time.Time) {
+// fail records a failed attempt from source: against the source's budget
+// always, and against (source, clientID) when the client exists.
+func (t *throttle) fail(source, clientID string, exists bool, now time.Time) {
+	t.init()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.failures == nil {
-		t.failures = map[string]*failureWindow{}
+	t.perSource.fail(source, now)
+	if exists {
+		t.perClient.fail(throttleKey(source, clientID), now)
 	}
-	w, ok := t.failures[key]
-	if ok && now.Sub(w.start) < AuthFailureWindow {
-		w.count++
+}
+
+// windows counts failures per key in fixed windows, holding at most max
+// keys; when full, the least recently failed key makes room.
+type windows struct {
+	max, limit int
+	m          map[string]*list.Element // of *window
+	lru        list.List                // front: most recently failed
+}
+
+type window struct {
+	key   string
+	start time.Time
+	count int
+}
+
+func (w *windows) len() int { return len(w.m) }
+
+func (w *windows) has(key string) bool { _, ok := w.m[key]; return ok }
+
+func (w *windows) check(key string, now time.Time) *ThrottledError {
+	e, ok := w.m[key]
+	if !ok {
+		return nil
+	}
+	win := e.Value.(*window)
+	if now.Sub(win.start) >= AuthFailureWindow || win.count < w.limit {
+		return nil
+	}
+	return &ThrottledError{RetryAfter: win.start.Add(AuthFailureWindow).Sub(now)}
+}
+
+func (w *windows) fail(key string, now time.Time) {
+	if w.m == nil {
+		w.m = map[string]*list.Element{}
+	}
+	if e, ok := w.m[key]; ok {
+		win := e.Value.(*window)
+		if now.Sub(win.start) >= AuthFailureWindow {
+			win.start, win.count = now, 0
+		}
+		win.count++
+		w.lru.MoveToFront(e)
 		return
 	}
-	if !ok && len(t.failures) >= maxTracked {
-		// Full: drop finished windows. Never drop live ones, or a spray of
-		// junk ids would reset the count of the client under attack; if
-		// still full, this new key goes untracked (memory stays bounded).
-		for k, w := range t.failures {
-			if now.Sub(w.start) >= AuthFailureWindow {
-				delete(t.failures, k)
-			}
-		}
-		if len(t.failures) >= maxTracked {
-			return
-		}
+	if len(w.m) >= w.max {
+		stalest := w.lru.Back()
+		w.lru.Remove(stalest)
+		delete(w.m, stalest.Value.(*window).key)
 	}
-	t.failures[key] = &failureWindow{start: now, count: 1}
+	w.m[key] = w.lru.PushFront(&window{key: key, start: now, count: 1})
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,12 @@ type Serve struct {
 	// TokenLeeway is how far past exp (or before iat) the server still
 	// accepts its own tokens, for clock differences between nodes.
 	TokenLeeway time.Duration
+	// MetricsAddr is where /metrics is served, apart from Addr; "" disables it.
+	MetricsAddr string
+	// TrustedProxies are the peers whose Forwarded / X-Forwarded-For
+	// headers name the client address (parsed from trustedProxies).
+	TrustedProxies []netip.Prefix
+	trustedProxies string
 }
 
 // maxTokenLeeway bounds --token-leeway: signing keys stay published for
@@ -128,6 +135,8 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 	fs.DurationVar(&s.TokenLeeway, "token-leeway", envDuration(e, "LATCHKEY_TOKEN_LEEWAY", 5*time.Second, errs), "how long after it expires (or before it is issued) the server still accepts one of its own tokens, for clock differences between nodes; 0 to 5m (env LATCHKEY_TOKEN_LEEWAY)")
 	AddKeyTimingFlags(fs, getenv, s)
 	fs.StringVar(&s.LogLevel, "log-level", e.or("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (env LATCHKEY_LOG_LEVEL)")
+	fs.StringVar(&s.MetricsAddr, "metrics-addr", e.or("LATCHKEY_METRICS_ADDR", "127.0.0.1:9090"), "listen address of the Prometheus /metrics endpoint, apart from --addr; empty disables it (env LATCHKEY_METRICS_ADDR)")
+	fs.StringVar(&s.trustedProxies, "trusted-proxies", e("LATCHKEY_TRUSTED_PROXIES"), "comma-separated CIDRs or addresses of reverse proxies whose Forwarded or X-Forwarded-For header names the client address; from other peers those headers are ignored (env LATCHKEY_TRUSTED_PROXIES)")
 	fs.StringVar(&s.Registration, "registration", e.or("LATCHKEY_REGISTRATION", "token"), "RFC 7591 dynamic client registration: open (anyone), token (needs an access token with clients:create) or off (env LATCHKEY_REGISTRATION)")
 	return scopes
 }
@@ -177,6 +186,16 @@ func (s *Serve) Finish(scopes string) error {
 	if s.AccessTokenTTL <= 0 {
 		return errors.New("--access-token-ttl must be a positive duration such as 1h or 15m")
 	}
+	if s.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(s.MetricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr %q: %w", s.MetricsAddr, err)
+		}
+	}
+	proxies, err := ParsePrefixes(s.trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	s.TrustedProxies = proxies
 	host, port, err := net.SplitHostPort(s.Addr)
 	if err != nil {
 		return fmt.Errorf("--addr %q: %w", s.Addr, err)
@@ -192,6 +211,32 @@ func (s *Serve) Finish(scopes string) error {
 		return fmt.Errorf("--issuer %q must be an http(s) URL", s.Issuer)
 	}
 	return nil
+}
+
+// ParsePrefixes parses a comma-separated list of CIDRs or bare addresses
+// (a bare address is a one-address prefix).
+func ParsePrefixes(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an IP address or CIDR", f)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an IP address or CIDR", f)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // SQLitePath returns the file path of a sqlite: DSN, or "" if db is not one.

@@ -108,3 +108,46 @@ func TestDSNKinds(t *testing.T) {
 		}
 	}
 }
+
+// The metrics listener and the trusted proxies: defaults, environment,
+// flags, and values refused before anything starts.
+func TestMetricsAddrAndTrustedProxies(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		env         map[string]string
+		args        []string
+		metrics     string
+		proxies     string // the parsed prefixes, comma-joined
+		errContains string
+	}{
+		{name: "defaults", metrics: "127.0.0.1:9090"},
+		{name: "env", env: map[string]string{"LATCHKEY_METRICS_ADDR": "0.0.0.0:9100", "LATCHKEY_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7"},
+			metrics: "0.0.0.0:9100", proxies: "10.0.0.0/8,192.0.2.7/32"},
+		{name: "flag disables metrics", env: map[string]string{"LATCHKEY_METRICS_ADDR": "0.0.0.0:9100"}, args: []string{"--metrics-addr="}},
+		{name: "flags win", env: map[string]string{"LATCHKEY_TRUSTED_PROXIES": "10.0.0.0/8"}, args: []string{"--trusted-proxies", "2001:db8::/32,::1"},
+			metrics: "127.0.0.1:9090", proxies: "2001:db8::/32,::1/128"},
+		{name: "bad cidr", args: []string{"--trusted-proxies", "10.0.0.0/33"}, errContains: "--trusted-proxies"},
+		{name: "not an address", env: map[string]string{"LATCHKEY_TRUSTED_PROXIES": "proxy.internal"}, errContains: "--trusted-proxies"},
+		{name: "bad metrics addr", args: []string{"--metrics-addr", "9090"}, errContains: "--metrics-addr"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := parse(t, tc.env, tc.args...)
+			if tc.errContains != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.errContains) {
+					t.Fatalf("err = %v, want one naming %s", err, tc.errContains)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range s.TrustedProxies {
+				got = append(got, p.String())
+			}
+			if s.MetricsAddr != tc.metrics || strings.Join(got, ",") != tc.proxies {
+				t.Errorf("metrics %q proxies %q, want %q %q", s.MetricsAddr, got, tc.metrics, tc.proxies)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/admin"
@@ -50,6 +51,9 @@ type Options struct {
 	// accepts the tokens it verifies itself (admin API, introspection,
 	// revocation), for clock differences between nodes; 0 tolerates none.
 	TokenLeeway time.Duration
+	// TrustedProxies are the peers whose Forwarded / X-Forwarded-For
+	// headers give the client address (for the failed-auth throttle).
+	TrustedProxies []netip.Prefix
 }
 
 // Key timing defaults.
@@ -63,6 +67,9 @@ const (
 // App is an assembled server: its handler and the services behind it.
 type App struct {
 	Handler http.Handler
+	// Metrics serves Prometheus metrics about Handler; it is not one of
+	// Handler's routes (serve it on a separate, private listener).
+	Metrics http.Handler
 	Clients *client.Service
 	Users   *user.Service
 	Keys    *keys.Manager
@@ -108,9 +115,9 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := New(Deps{
+	h, metrics := New(Deps{
 		Log:   o.Log,
-		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge)),
+		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge), oauth.WithTrustedProxies(o.TrustedProxies)),
 		Admin: admin.New(admin.Deps{Clients: clients, Users: users, Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
 		Flat:  flat.New(clients, auth, o.Log),
 		M2M:   m2m.New(clients, auth, o.Log),
@@ -118,5 +125,5 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 
 		Register: reg,
 	})
-	return &App{Handler: h, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov}, nil
+	return &App{Handler: h, Metrics: metrics, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov}, nil
 }

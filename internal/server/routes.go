@@ -9,13 +9,12 @@ import (
 // addRoutes lists every route. API routes (JSON) go through r.api;
 // browser routes (HTML pages: authorize, login, consent, logout) through
 // r.page, whose chain is internal/web's.
-func addRoutes(r router, d Deps, metrics http.Handler) {
+func addRoutes(r router, d Deps) {
 	r.api("GET /healthz", func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	r.api("GET /openapi.json", openapi.Handler)
-	r.api("GET /metrics", metrics.ServeHTTP) // Prometheus text format
 	r.api("GET /readyz", func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if err := d.Store.Ping(req.Context()); err != nil {

@@ -33,13 +33,15 @@ type Deps struct {
 	Register *register.Handler
 }
 
-// New returns the server's root handler. Every request is logged and
-// counted; each route then runs behind one of two chains (see router).
-func New(d Deps) http.Handler {
+// New returns the server's root handler and the Prometheus handler that
+// reports on it. Every request is logged and counted; each route then runs
+// behind one of two chains (see router). The metrics handler is not among
+// the routes: `latchkey serve` serves it on a listener of its own.
+func New(d Deps) (root, metrics http.Handler) {
 	mux := http.NewServeMux()
 	m := newMetrics()
-	addRoutes(router{mux: mux, log: d.Log}, d, m.handler())
-	return logRequests(d.Log, m, mux)
+	addRoutes(router{mux: mux, log: d.Log}, d)
+	return logRequests(d.Log, m, mux), m.handler()
 }
 
 // router registers routes behind the chain their audience needs.

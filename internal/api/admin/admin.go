@@ -261,7 +261,7 @@ func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err e
 	case errors.Is(err, client.ErrPrecondition):
 		writeError(w, http.StatusConflict, "conflict", "the client was changed since the ETag in If-Match; GET it again and retry")
 	case errors.Is(err, client.ErrConflict):
-		writeError(w, http.StatusConflict, "conflict", "the change conflicts with another client")
+		writeError(w, http.StatusConflict, "conflict", "the change conflicts with another client, or the client_id is a user's id (users and clients share one subject namespace)")
 	default:
 		h.log.ErrorContext(r.Context(), "admin request failed", "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "server_error", "internal error; if this was a change, nothing was changed")

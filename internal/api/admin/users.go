@@ -78,7 +78,7 @@ func (h *Handler) CreateUser(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", ve.Error())
 		return
 	case errors.Is(err, user.ErrConflict):
-		writeError(w, http.StatusConflict, "conflict", "a user with that id or username already exists")
+		writeError(w, http.StatusConflict, "conflict", "a user with that id or username already exists, or a client has that id as its client_id (users and clients share one subject namespace)")
 		return
 	case err != nil:
 		h.writeDomainError(w, r, err)

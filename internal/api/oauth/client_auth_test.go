@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/latchkey/latchkey/internal/api/sourceaddr"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/oauth2"
 )
@@ -51,7 +52,7 @@ func parse(t *testing.T, fr formRequest) (url.Values, oauth2.Credentials, error)
 	for _, a := range fr.auths {
 		r.Header.Add("Authorization", a)
 	}
-	return parseClientRequest(httptest.NewRecorder(), r)
+	return (&Handler{sources: sourceaddr.New(nil)}).parseClientRequest(httptest.NewRecorder(), r)
 }
 
 func TestParseClientRequestCredentials(t *testing.T) {
@@ -265,7 +266,7 @@ func FuzzRequestErrorDescription(f *testing.F) {
 		r := httptest.NewRequest(http.MethodPost, "/oauth2/token", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.Header["Authorization"] = []string{auth}
-		_, _, err := parseClientRequest(httptest.NewRecorder(), r)
+		_, _, err := (&Handler{sources: sourceaddr.New(nil)}).parseClientRequest(httptest.NewRecorder(), r)
 		var oe *oauth2.Error
 		if !errors.As(err, &oe) {
 			return

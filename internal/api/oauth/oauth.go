@@ -11,13 +11,14 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
+	"github.com/latchkey/latchkey/internal/api/sourceaddr"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/oauth2"
@@ -38,6 +39,8 @@ type Handler struct {
 	// registration is off.
 	registrationEndpoint string
 	jwksMaxAge           time.Duration
+	// sources gives the caller's address for the failed-auth throttle.
+	sources *sourceaddr.Resolver
 }
 
 // Option configures a Handler.
@@ -51,7 +54,7 @@ func WithRegistrationEndpoint(url string) Option {
 
 // New returns a Handler. issuer is the issuer identifier (no trailing slash).
 func New(p *provider.Provider, keys *keys.Manager, issuer string, log *slog.Logger, opts ...Option) *Handler {
-	h := &Handler{provider: p, keys: keys, issuer: strings.TrimSuffix(issuer, "/"), log: log, jwksMaxAge: DefaultJWKSMaxAge}
+	h := &Handler{provider: p, keys: keys, issuer: strings.TrimSuffix(issuer, "/"), log: log, jwksMaxAge: DefaultJWKSMaxAge, sources: sourceaddr.New(nil)}
 	for _, o := range opts {
 		o(h)
 	}
@@ -60,7 +63,7 @@ func New(p *provider.Provider, keys *keys.Manager, issuer string, log *slog.Logg
 
 // Token serves POST /oauth2/token and its alias POST /openid/token.
 func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
-	form, creds, err := parseClientRequest(w, r)
+	form, creds, err := h.parseClientRequest(w, r)
 	if err != nil {
 		h.writeError(w, r, err, creds.Method)
 		return
@@ -75,7 +78,7 @@ func (h *Handler) Token(w http.ResponseWriter, r *http.Request) {
 
 // Introspect serves POST /oauth2/introspect.
 func (h *Handler) Introspect(w http.ResponseWriter, r *http.Request) {
-	form, creds, err := parseClientRequest(w, r)
+	form, creds, err := h.parseClientRequest(w, r)
 	if err != nil {
 		h.writeError(w, r, err, creds.Method)
 		return
@@ -90,7 +93,7 @@ func (h *Handler) Introspect(w http.ResponseWriter, r *http.Request) {
 
 // Revoke serves POST /oauth2/revoke.
 func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
-	form, creds, err := parseClientRequest(w, r)
+	form, creds, err := h.parseClientRequest(w, r)
 	if err != nil {
 		h.writeError(w, r, err, creds.Method)
 		return
@@ -116,7 +119,7 @@ func (h *Handler) MethodNotAllowed(w http.ResponseWriter, r *http.Request) {
 // string), rejects repeated parameters (RFC 6749 §3.2) and a repeated
 // Authorization header, and finds the client credentials in the body and
 // the Authorization header.
-func parseClientRequest(w http.ResponseWriter, r *http.Request) (url.Values, oauth2.Credentials, error) {
+func (h *Handler) parseClientRequest(w http.ResponseWriter, r *http.Request) (url.Values, oauth2.Credentials, error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, oauth2.Credentials{}, invalidRequest("the request body must be application/x-www-form-urlencoded")
@@ -154,21 +157,11 @@ func parseClientRequest(w http.ResponseWriter, r *http.Request) (url.Values, oau
 	if len(r.Header.Values("Authorization")) > 1 {
 		return nil, oauth2.Credentials{Method: client.AuthMethodSecretBasic}, invalidRequest("more than one Authorization header")
 	}
-	creds, err := clientauth.FromRequest(r.Header.Get("Authorization"), form, sourceOf(r))
+	creds, err := clientauth.FromRequest(r.Header.Get("Authorization"), form, h.sources.Source(r))
 	if err != nil {
 		return nil, creds, err
 	}
 	return form, creds, nil
-}
-
-// sourceOf is the caller's address for throttling. Behind a proxy this is
-// the proxy's address (no forwarding header is trusted).
-func sourceOf(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func invalidRequest(desc string) *oauth2.Error {
@@ -214,6 +207,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Pragma", "no-cache")
 	jsonbody.Write(w, status, "", v)
+}
+
+// WithTrustedProxies believes Forwarded and X-Forwarded-For from peers in
+// trusted when finding the caller's address (see sourceaddr); without it
+// the TCP peer is the caller.
+func WithTrustedProxies(trusted []netip.Prefix) Option {
+	return func(h *Handler) { h.sources = sourceaddr.New(trusted) }
 }
 
 // DefaultJWKSMaxAge is how long verifiers may cache the JWKS unless

@@ -498,14 +498,14 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	// --- Operations and discovery.
 	e.do(call{name: "liveness", method: "GET", path: "/healthz", want: 200})
 	e.do(call{name: "readiness", method: "GET", path: "/readyz", want: 200})
-	e.do(call{name: "metrics", method: "GET", path: "/metrics", want: 200})
-	// A client_id that keeps failing authentication is throttled (429).
+	// A client that keeps failing authentication is throttled (429).
+	guessed, _ := rootClient(t, e, "guessed", "api:public")
 	for i := range client.MaxAuthFailures + 1 {
 		want := http.StatusUnauthorized
 		if i == client.MaxAuthFailures {
 			want = http.StatusTooManyRequests
 		}
-		e.do(call{name: "throttle", path: "/oauth2/token", ctype: formCT, basic: []string{"guesser", "wrong"},
+		e.do(call{name: "throttle", path: "/oauth2/token", ctype: formCT, basic: []string{guessed, "wrong"},
 			body: form("grant_type", "client_credentials"), want: want})
 	}
 	if r := e.do(call{name: "document", method: "GET", path: "/openapi.json", want: 200}); !bytes.Equal(r.Body, openapi.Document()) {

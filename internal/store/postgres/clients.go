@@ -26,6 +26,9 @@ func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Even
 			list(c.AllowedOrigins), list(c.GrantTypes), nullText(c.ClientURI), nullText(c.LogoURI),
 			nullText(c.OwnerID), c.BrandID, c.FirstParty, c.Enabled, nullText(c.BotUserID),
 			ts(c.CreatedAt), ts(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), c.TokenEndpointAuthMethod)
+		if subjectTaken(err) {
+			return errSubjectTaken(c.ClientID, client.ErrConflict)
+		}
 		if isUnique(err) {
 			return fmt.Errorf("insert client %s: %w: %w", c.ClientID, client.ErrConflict, err)
 		}

@@ -210,9 +210,12 @@ func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 
 // insertAudited runs one INSERT and records ev in the same transaction.
 // A unique violation is reported as conflict, e.g. "user bob: conflict".
-func (s *Store) insertAudited(ctx context.Context, ev audit.Event, what, name string, conflict error, query string, args ...any) error {
+func (s *Store) insertAudited(ctx context.Context, ev audit.Event, what, name, subject string, conflict error, query string, args ...any) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, query, args...)
+		if subjectTaken(err) && subject != "" {
+			return errSubjectTaken(subject, conflict)
+		}
 		if isUnique(err) {
 			return fmt.Errorf("%s %s: %w: %w", what, name, conflict, err)
 		}
@@ -249,6 +252,18 @@ type querier interface {
 func isUnique(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// subjectTaken reports whether err is the subjects table refusing a
+// subject already held by a user or a client (migration 0004).
+func subjectTaken(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "subjects_pkey"
+}
+
+// errSubjectTaken is the message for a subject already held.
+func errSubjectTaken(subject string, conflict error) error {
+	return fmt.Errorf("subject %q is already taken: a user's id and a client's client_id share one namespace: %w", subject, conflict)
 }
 
 // ts is the value stored for t: PostgreSQL keeps microseconds, and

@@ -300,3 +300,24 @@ func TestTokenEndpointAuthMethodBackfill(t *testing.T) {
 		return open(t, dsn)
 	})
 }
+
+// TestSubjectsBackfill re-runs migration 0004 on users and clients stored
+// without the subjects namespace.
+func TestSubjectsBackfill(t *testing.T) {
+	dsn := freshDatabase(t)
+	s := open(t, dsn)
+	storetest.SubjectsBackfill(t, s, func(statements []string) store.Store {
+		for _, q := range statements {
+			if _, err := s.Pool().Exec(t.Context(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		s.Close()
+		s = open(t, dsn)
+		return s
+	}, []string{
+		`DROP FUNCTION claim_subject CASCADE`, `DROP FUNCTION release_subject CASCADE`,
+		`DROP TABLE subjects`, `DELETE FROM schema_migrations WHERE version = '0004_subjects'`,
+		`INSERT INTO users (id, username, display_name, bot, password_hash, created_at, updated_at) VALUES ('cid-1', 'clash', '', true, NULL, now(), now())`,
+	})
+}

@@ -17,7 +17,7 @@ const userColumns = `id, username, display_name, bot, password_hash, created_at,
 
 // CreateUser inserts u and ev in one transaction.
 func (s *Store) CreateUser(ctx context.Context, u user.User, ev audit.Event) error {
-	return s.insertAudited(ctx, ev, "user", u.Username, user.ErrConflict,
+	return s.insertAudited(ctx, ev, "user", u.Username, u.ID, user.ErrConflict,
 		`INSERT INTO users (`+userColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
 		u.ID, u.Username, u.DisplayName, u.Bot, nullText(u.PasswordHash), ts(u.CreatedAt), ts(u.UpdatedAt))
 }

@@ -19,6 +19,9 @@ func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Even
 			jsonList(c.AllowedOrigins), jsonList(c.GrantTypes), nullString(c.ClientURI), nullString(c.LogoURI),
 			nullString(c.OwnerID), c.BrandID, c.FirstParty, c.Enabled, nullString(c.BotUserID),
 			micros(c.CreatedAt), micros(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), c.TokenEndpointAuthMethod)
+		if subjectTaken(err) {
+			return errSubjectTaken(c.ClientID, client.ErrConflict)
+		}
 		if isConstraint(err) {
 			return fmt.Errorf("insert client %s: %w", c.ClientID, client.ErrConflict)
 		}

@@ -11,7 +11,7 @@ import (
 
 // CreateSigningKey stores a new signing key and its audit event.
 func (s *Store) CreateSigningKey(ctx context.Context, r keys.Record, ev audit.Event) error {
-	return s.insertAudited(ctx, ev, "signing key", r.KID, keys.ErrDuplicateKey,
+	return s.insertAudited(ctx, ev, "signing key", r.KID, "", keys.ErrDuplicateKey,
 		`INSERT INTO signing_keys (kid, algorithm, private, public, created_at, sign_from, retire_at) VALUES (?,?,?,?,?,?,?)`,
 		r.KID, r.Algorithm, r.Private, r.Public, micros(r.CreatedAt), micros(r.SignFrom), nullMicros(r.RetireAt))
 }

@@ -149,9 +149,12 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // insertAudited runs one INSERT and records ev in the same transaction.
 // A constraint violation is reported as conflict, e.g. "user bob: conflict".
-func (s *Store) insertAudited(ctx context.Context, ev audit.Event, what, name string, conflict error, query string, args ...any) error {
+func (s *Store) insertAudited(ctx context.Context, ev audit.Event, what, name, subject string, conflict error, query string, args ...any) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, query, args...)
+		if subjectTaken(err) && subject != "" {
+			return errSubjectTaken(subject, conflict)
+		}
 		if isConstraint(err) {
 			return fmt.Errorf("%s %s: %w", what, name, conflict)
 		}
@@ -181,6 +184,17 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // DB exposes the handle for tests that inspect the file.
 func (s *Store) DB() *sql.DB { return s.db }
+
+// subjectTaken reports whether err is the subjects table refusing a
+// subject already held by a user or a client (migration 0004).
+func subjectTaken(err error) bool {
+	return isConstraint(err) && strings.Contains(err.Error(), "subjects.subject")
+}
+
+// errSubjectTaken is the message for a subject already held.
+func errSubjectTaken(subject string, conflict error) error {
+	return fmt.Errorf("subject %q is already taken: a user's id and a client's client_id share one namespace: %w", subject, conflict)
+}
 
 func isConstraint(err error) bool {
 	var se *sqlite.Error

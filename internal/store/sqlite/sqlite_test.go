@@ -73,3 +73,30 @@ func TestTokenEndpointAuthMethodBackfill(t *testing.T) {
 	})
 	s.Close()
 }
+
+// TestSubjectsBackfill re-runs migration 0004 on users and clients stored
+// without the subjects namespace.
+func TestSubjectsBackfill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "test.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.SubjectsBackfill(t, s, func(statements []string) store.Store {
+		for _, q := range statements {
+			if _, err := s.DB().ExecContext(t.Context(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		s.Close()
+		if s, err = sqlite.Open(t.Context(), path); err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		return s
+	}, []string{
+		`DROP TRIGGER users_claim_subject`, `DROP TRIGGER clients_claim_subject`, `DROP TRIGGER clients_release_subject`,
+		`DROP TABLE subjects`, `DELETE FROM schema_migrations WHERE version = '0004_subjects'`,
+		`INSERT INTO users (id, username, display_name, bot, password_hash, created_at, updated_at) VALUES ('cid-1', 'clash', '', 1, NULL, 0, 0)`,
+	})
+	s.Close()
+}

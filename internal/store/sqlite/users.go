@@ -15,7 +15,7 @@ const userColumns = `id, username, display_name, bot, password_hash, created_at,
 
 // CreateUser inserts u and ev in one transaction.
 func (s *Store) CreateUser(ctx context.Context, u user.User, ev audit.Event) error {
-	return s.insertAudited(ctx, ev, "user", u.Username, user.ErrConflict,
+	return s.insertAudited(ctx, ev, "user", u.Username, u.ID, user.ErrConflict,
 		`INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?)`,
 		u.ID, u.Username, u.DisplayName, u.Bot, nullString(u.PasswordHash), micros(u.CreatedAt), micros(u.UpdatedAt))
 }

@@ -46,6 +46,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"BotUserReference", testBotUserReference},
 		{"CopyOperations", testCopyOperations},
 		{"HostileIdentifiers", testHostileIdentifiers},
+		{"SubjectNamespace", testSubjectNamespace},
+		{"SubjectNamespaceConcurrent", testSubjectNamespaceConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
