@@ -62,3 +62,27 @@ func TestUpdateKeepsIdentity(t *testing.T) {
 	}
 	check("RotateSecret", got, "patched")
 }
+
+// TestNamesAreStoredNFC: a client name is stored in Unicode NFC, on create
+// and on update, so two spellings of one name are one name.
+func TestNamesAreStoredNFC(t *testing.T) {
+	repo := &countingRepo{clients: map[string]Client{}}
+	h, _ := NewHasher(make([]byte, HashKeyBytes))
+	s := NewService(repo, nil, h, Policy{}, nil)
+	ctx := t.Context()
+	c, _, err := s.Create(ctx, domain.Actor{Root: true}, CreateInput{Name: "Cafe\u0301", GrantTypes: []string{GrantClientCredentials}, AllowedScopes: []string{"openid"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "Caf\u00e9" || repo.clients[c.ID].Name != "Caf\u00e9" {
+		t.Errorf("created name %q (stored %q), want NFC %q", c.Name, repo.clients[c.ID].Name, "Caf\u00e9")
+	}
+	name := "A\u030angstr\u00f6m"
+	u, err := s.Update(ctx, domain.Actor{Root: true}, c.ID, Patch{Name: &name}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Name != "\u00c5ngstr\u00f6m" || repo.clients[c.ID].Name != "\u00c5ngstr\u00f6m" {
+		t.Errorf("updated name %q (stored %q), want NFC %q", u.Name, repo.clients[c.ID].Name, "\u00c5ngstr\u00f6m")
+	}
+}

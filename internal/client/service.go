@@ -173,7 +173,7 @@ func (s *Service) Create(ctx context.Context, actor domain.Actor, in CreateInput
 func (s *Service) createWith(ctx context.Context, actor domain.Actor, in CreateInput, regTokenHash []byte) (Client, Secret, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	c := Client{
-		Name:           in.Name,
+		Name:           domain.DisplayText(in.Name),
 		Type:           in.Type,
 		RedirectURIs:   nonNil(in.RedirectURIs),
 		AllowedScopes:  in.AllowedScopes,

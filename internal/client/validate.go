@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/netguard"
@@ -36,19 +35,12 @@ func (v *validator) err() error {
 	return &domain.ValidationError{Errors: v.errs}
 }
 
-// text checks a display string: valid UTF-8, no control characters, length
-// in characters between min and max.
+// text checks a display string with domain.TextProblem: valid UTF-8, NFC,
+// no control, format or separator characters, length in characters
+// between min and max.
 func (v *validator) text(field, s string, min, max int) {
-	n := utf8.RuneCountInString(s)
-	switch {
-	case !utf8.ValidString(s):
-		v.add(field, "must be valid UTF-8")
-	case n < min:
-		v.add(field, "is required and must not be empty")
-	case n > max:
-		v.add(field, "must be at most %d characters", max)
-	case strings.ContainsFunc(s, isControl):
-		v.add(field, "must not contain control characters")
+	if p := domain.TextProblem(s, min, max); p != "" {
+		v.add(field, "%s", p)
 	}
 }
 

@@ -243,6 +243,12 @@ func TestValidateInvalid(t *testing.T) {
 		{"name tab", func(c *Client) { c.Name = "a\tb" }, []string{"client_name"}},
 		{"name NUL", func(c *Client) { c.Name = "a\x00b" }, []string{"client_name"}},
 		{"name DEL", func(c *Client) { c.Name = "a\x7fb" }, []string{"client_name"}},
+		{"name NEL (C1 control)", func(c *Client) { c.Name = "a\u0085b" }, []string{"client_name"}},
+		{"name right-to-left override", func(c *Client) { c.Name = "evil\u202Egnp.exe" }, []string{"client_name"}},
+		{"name zero-width space", func(c *Client) { c.Name = "Pay\u200BPal" }, []string{"client_name"}},
+		{"name byte order mark", func(c *Client) { c.Name = "\uFEFFname" }, []string{"client_name"}},
+		{"name soft hyphen", func(c *Client) { c.Name = "a\u00ADb" }, []string{"client_name"}},
+		{"name line separator", func(c *Client) { c.Name = "a\u2028b" }, []string{"client_name"}},
 		{"name ESC", func(c *Client) { c.Name = "\x1b[31mred" }, []string{"client_name"}},
 
 		{"empty type", func(c *Client) { c.Type = "" }, []string{"client_type"}},

@@ -300,3 +300,19 @@ func TestTokenEndpointAuthMethodBackfill(t *testing.T) {
 		return open(t, dsn)
 	})
 }
+
+// TestCanonicalUsernameBackfill re-runs migration 0004 on a username
+// stored before usernames were canonical.
+func TestCanonicalUsernameBackfill(t *testing.T) {
+	dsn := freshDatabase(t)
+	s := open(t, dsn)
+	storetest.UsernameCanonicalBackfill(t, s, func(statements []string) store.Store {
+		for _, q := range statements {
+			if _, err := s.Pool().Exec(t.Context(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		s.Close()
+		return open(t, dsn)
+	})
+}
