@@ -57,6 +57,8 @@ func startServerOn(t *testing.T, db string, extraEnv map[string]string, args ...
 		"LATCHKEY_BOOTSTRAP_CLIENT_ID":     adminID,
 		"LATCHKEY_BOOTSTRAP_CLIENT_SECRET": adminSecret,
 		"LATCHKEY_LOG_LEVEL":               "warn",
+		// The suites' clients hold these scopes, which must be defined.
+		"LATCHKEY_SCOPES": "api:public reports:read reports:write",
 	}
 	for k, v := range extraEnv {
 		env[k] = v

@@ -111,7 +111,7 @@ func TestMalformedEnvironmentIsAnError(t *testing.T) {
 func TestCLIDefaultsAndKeyTiming(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "k.db")
 	// A confidential client without a redirect URI is a service client.
-	out, err := runCLI(t, nil, "client", "create", "--db", db, "--name", "Svc", "--scopes", "reports:read", "--json")
+	out, err := runCLI(t, nil, "client", "create", "--db", db, "--name", "Svc", "--scopes", "api:public", "--json")
 	if err != nil || !strings.Contains(out, `"client_credentials"`) || strings.Contains(out, "authorization_code") {
 		t.Errorf("client create without --grant-types: %v\n%s", err, out)
 	}
@@ -132,7 +132,7 @@ func TestCLIDefaultsAndKeyTiming(t *testing.T) {
 
 func TestAuditListAcceptsClientID(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "a.db")
-	out, err := runCLI(t, nil, "client", "create", "--db", db, "--name", "Svc", "--scopes", "x", "--json")
+	out, err := runCLI(t, nil, "client", "create", "--db", db, "--name", "Svc", "--scopes", "api:public", "--json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,7 +44,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer b.store.Close()
 	app, err := server.Assemble(ctx, server.Options{
 		Store: b.store, Box: b.box, Issuer: cfg.Issuer, AccessTokenTTL: cfg.AccessTokenTTL,
-		DefaultScopes: cfg.DefaultScopes, Log: log, ClientCacheTTL: cfg.ClientCacheTTL,
+		DefaultScopes: cfg.DefaultScopes, Scopes: cfg.Scopes, AllowUndefinedScopes: cfg.AllowUndefinedScopes,
+		Log: log, ClientCacheTTL: cfg.ClientCacheTTL,
 		KeyPublishDelay: cfg.KeyPublishDelay, JWKSMaxAge: cfg.JWKSMaxAge,
 		Registration: register.Mode(cfg.Registration),
 	})

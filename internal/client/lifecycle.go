@@ -66,6 +66,9 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, id string, p P
 		if err := validate(&c); err != nil {
 			return Client{}, audit.Event{}, err
 		}
+		if err := s.checkDefined(c.AllowedScopes, old.AllowedScopes); err != nil {
+			return Client{}, audit.Event{}, err
+		}
 		if err := s.checkPrivilege(actor, c.AllowedScopes, old.AllowedScopes); err != nil {
 			return Client{}, audit.Event{}, err
 		}
