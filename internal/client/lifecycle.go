@@ -60,11 +60,16 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, id string, p P
 		c := old
 		c.RedirectURIs, c.AllowedScopes = slices.Clone(old.RedirectURIs), slices.Clone(old.AllowedScopes)
 		applyPatch(&c, p)
-		// A name stored before names were normalised is normalised now,
-		// so that it does not block an unrelated change.
-		c.Name = domain.DisplayText(c.Name)
-		if err := validate(&c); err != nil {
-			return Client{}, audit.Event{}, err
+		// Disabling is always possible, even for a client stored before a
+		// rule tightened; every other change must meet today's rules.
+		disableOnly := onlyEnabledChanged(p) && p.Enabled != nil && !*p.Enabled
+		if !disableOnly {
+			// A name stored before names were normalised is normalised
+			// now, so that it does not block an unrelated change.
+			c.Name = domain.DisplayText(c.Name)
+			if err := validate(&c); err != nil {
+				return Client{}, audit.Event{}, err
+			}
 		}
 		if err := s.checkDefined(c.AllowedScopes, old.AllowedScopes); err != nil {
 			return Client{}, audit.Event{}, err
