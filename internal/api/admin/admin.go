@@ -254,7 +254,7 @@ func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err e
 	var ue *client.UndefinedScopeError
 	switch {
 	case errors.As(err, &ue):
-		writeError(w, http.StatusBadRequest, "invalid_scope", ue.Error())
+		writeError(w, http.StatusBadRequest, "invalid_scope", "allowed_scopes: "+ue.Error())
 	case errors.As(err, &ve):
 		writeError(w, http.StatusBadRequest, "invalid_request", ve.Error())
 	case errors.As(err, &pe):
