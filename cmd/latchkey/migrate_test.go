@@ -6,7 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -148,5 +151,18 @@ func TestAuditListAcceptsClientID(t *testing.T) {
 		if err != nil || !strings.Contains(out, `"client.create"`) {
 			t.Errorf("--target %s: %v\n%s", target, err, out)
 		}
+	}
+}
+
+// TestServeRefusesUndefinedDefaultScopes: every default client scope must
+// be defined; serve says so before it opens or writes anything.
+func TestServeRefusesUndefinedDefaultScopes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	out, err := runCLI(t, nil, "serve", "--db", "sqlite:"+path, "--addr", "127.0.0.1:0", "--default-scopes", "openid api:read")
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), `"api:read"`) || !strings.Contains(err.Error(), "--scopes") {
+		t.Fatalf("serve with an undefined default scope: %v\n%s", err, out)
+	}
+	if _, statErr := os.Stat(path); !errors.Is(statErr, fs.ErrNotExist) {
+		t.Errorf("serve created %s before refusing: %v", path, statErr)
 	}
 }
