@@ -32,12 +32,15 @@ func newCLIDB(t *testing.T) *cliDB {
 
 func (d *cliDB) dsn() string { return "sqlite:" + d.path }
 
-// exec runs `latchkey args... --db sqlite:PATH` with an empty environment.
+// exec runs `latchkey args... --db sqlite:PATH` with an environment that
+// only defines the scopes the suites use (read, write).
 func (d *cliDB) exec(args ...string) (stdout, stderr string, err error) {
 	d.t.Helper()
 	var out, errOut bytes.Buffer
 	argv := append(slices.Clone(args), "--db", d.dsn())
-	err = run(context.Background(), argv, func(string) string { return "" }, nil, &out, &errOut)
+	// The suites' clients hold scope "read", which the server must define.
+	env := func(k string) string { return map[string]string{"LATCHKEY_SCOPES": "api:public read write"}[k] }
+	err = run(context.Background(), argv, env, nil, &out, &errOut)
 	return out.String(), errOut.String(), err
 }
 
@@ -130,7 +133,7 @@ func (d *cliDB) audit(args ...string) ([]admin.AuditEventJSON, string) {
 func (d *cliDB) authenticate(clientID, secret string) error {
 	d.t.Helper()
 	ctx := context.Background()
-	svc, closeDB, err := openClientService(ctx, config.Store{DB: d.dsn()}, io.Discard, false)
+	svc, closeDB, err := openClientService(ctx, config.Store{DB: d.dsn()}, client.Policy{}, io.Discard, false)
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -785,4 +788,47 @@ func TestCLIClientAuthMethod(t *testing.T) {
 	d.fails(2, "client", "create", "--name", "x", "--scopes", "read", "--auth-method", "none")
 	d.fails(2, "client", "create", "--name", "x", "--scopes", "read", "--public", "--redirect-uri", "https://a.example/cb", "--auth-method", "client_secret_basic")
 	d.fails(2, "client", "update", c.ID, "--auth-method", "private_key_jwt")
+}
+
+// TestCLIUndefinedScopes: client create and update write straight to the
+// database, and still refuse scopes the server does not define
+// (LATCHKEY_SCOPES and the built-in ones) unless the operator passes
+// --allow-undefined-scopes.
+func TestCLIUndefinedScopes(t *testing.T) {
+	d := newCLIDB(t)
+	tests := []struct {
+		name string
+		args []string
+		ok   bool
+	}{
+		{"built-in and configured", []string{"client", "create", "--name", "a", "--scopes", "openid clients:read read"}, true},
+		{"undefined", []string{"client", "create", "--name", "b", "--scopes", "read admin"}, false},
+		{"undefined allowed", []string{"client", "create", "--name", "c", "--scopes", "read admin", "--allow-undefined-scopes"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, err := d.exec(tt.args...)
+			if tt.ok && err != nil {
+				t.Fatalf("%v: %v", tt.args, err)
+			}
+			if warned := strings.Contains(stderr, "warning: --allow-undefined-scopes"); warned != slices.Contains(tt.args, "--allow-undefined-scopes") {
+				t.Errorf("%v: warned %v; stderr: %s", tt.args, warned, stderr)
+			}
+			if !tt.ok && (!errors.Is(err, errUsage) || !strings.Contains(err.Error(), "--allow-undefined-scopes") || !strings.Contains(err.Error(), "LATCHKEY_SCOPES")) {
+				t.Fatalf("%v: %v; want a usage error naming LATCHKEY_SCOPES and --allow-undefined-scopes", tt.args, err)
+			}
+		})
+	}
+	var created struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(d.ok("client", "create", "--name", "u", "--scopes", "read", "--json")), &created); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := d.exec("client", "update", created.ID, "--scopes", "read admin"); !errors.Is(err, errUsage) {
+		t.Errorf("update to an undefined scope: %v, want a usage error", err)
+	}
+	if _, _, err := d.exec("client", "update", created.ID, "--scopes", "read admin", "--allow-undefined-scopes"); err != nil {
+		t.Errorf("update to an undefined scope with --allow-undefined-scopes: %v", err)
+	}
 }

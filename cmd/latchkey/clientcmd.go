@@ -86,6 +86,7 @@ func runClientCreate(ctx context.Context, args []string, getenv func(string) str
 	fs.Var(&origins, "allowed-origin", "allowed CORS origin (repeatable)")
 	fs.StringVar(&authMethod, "auth-method", "", "token_endpoint_auth_method: client_secret_basic or client_secret_post (default client_secret_basic; public clients: none)")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object (client fields plus client_secret)")
+	allowUndefined := addAllowUndefinedScopes(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -115,7 +116,7 @@ func runClientCreate(ctx context.Context, args []string, getenv func(string) str
 		// service (like the bootstrap admin): it can only use this grant.
 		in.GrantTypes = []string{client.GrantClientCredentials}
 	}
-	svc, closeDB, err := openClientService(ctx, cfg, stderr, false)
+	svc, closeDB, err := openClientService(ctx, cfg, scopePolicy(getenv, *allowUndefined, stderr), stderr, false)
 	if err != nil {
 		return err
 	}
@@ -153,11 +154,28 @@ func printCreated(w io.Writer, c client.Client, secret client.Secret, asJSON boo
 	return nil
 }
 
+// addAllowUndefinedScopes registers the loud escape hatch of client create
+// and update.
+func addAllowUndefinedScopes(fs *flag.FlagSet) *bool {
+	return fs.Bool("allow-undefined-scopes", false, "DANGEROUS, for migrations only: allow scopes the server does not define (the built-in OpenID Connect and admin scopes, and LATCHKEY_SCOPES)")
+}
+
+// scopePolicy is the client core's policy at the command line: the scopes
+// LATCHKEY_SCOPES defines (as serve's --scopes does) and the built-in
+// ones; other scopes are refused unless allowUndefined, which is said on
+// stderr.
+func scopePolicy(getenv func(string) string, allowUndefined bool, stderr io.Writer) client.Policy {
+	if allowUndefined {
+		fmt.Fprintln(stderr, "latchkey: warning: --allow-undefined-scopes: scopes the server does not define are accepted; use it only while migrating")
+	}
+	return client.Policy{Scopes: client.NewScopes(config.ScopesFromEnv(getenv)), AllowUndefinedScopes: allowUndefined}
+}
+
 // openClientService opens the database and the client service on it; call
 // closeDB when done. With mustExist, a missing SQLite file is an error
 // instead of a new, empty database (a mistyped --db would otherwise
 // "work" and show nothing).
-func openClientService(ctx context.Context, cfg config.Store, stderr io.Writer, mustExist bool) (svc *client.Service, closeDB func(), err error) {
+func openClientService(ctx context.Context, cfg config.Store, policy client.Policy, stderr io.Writer, mustExist bool) (svc *client.Service, closeDB func(), err error) {
 	b, err := openExistingBackend(ctx, cfg, stderr, mustExist)
 	if err != nil {
 		return nil, nil, err
@@ -167,7 +185,7 @@ func openClientService(ctx context.Context, cfg config.Store, stderr io.Writer, 
 		b.store.Close()
 		return nil, nil, err
 	}
-	return client.NewService(b.store, nil, hasher, client.Policy{}, nil), func() { b.store.Close() }, nil
+	return client.NewService(b.store, nil, hasher, policy, nil), func() { b.store.Close() }, nil
 }
 
 // openExistingBackend is openBackend that, with mustExist, refuses to
@@ -195,10 +213,13 @@ func clientError(err error, id string) error {
 	var (
 		ve *domain.ValidationError
 		pe *client.PrivilegeError
+		ue *client.UndefinedScopeError
 	)
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &ue):
+		return fmt.Errorf("%w: --scopes: %v; at the command line, set LATCHKEY_SCOPES as the server has it, or pass --allow-undefined-scopes (for migrations only)", errUsage, ue)
 	case errors.As(err, &ve):
 		return fmt.Errorf("%w: %s", errUsage, flagNames.Replace(ve.Error()))
 	case errors.As(err, &pe):
@@ -211,8 +232,8 @@ func clientError(err error, id string) error {
 
 // openClient opens the existing store named by cfg and finds the client
 // that id names (its internal id or its client_id); call closeDB when done.
-func openClient(ctx context.Context, cfg config.Store, stderr io.Writer, id string) (*client.Service, client.Client, func(), error) {
-	svc, closeDB, err := openClientService(ctx, cfg, stderr, true)
+func openClient(ctx context.Context, cfg config.Store, policy client.Policy, stderr io.Writer, id string) (*client.Service, client.Client, func(), error) {
+	svc, closeDB, err := openClientService(ctx, cfg, policy, stderr, true)
 	if err != nil {
 		return nil, client.Client{}, nil, err
 	}
@@ -230,7 +251,7 @@ func parseAndOpenClient(ctx context.Context, fs *flag.FlagSet, args []string, cf
 	if id, err = parseFlagsWithID(fs, args); err != nil {
 		return "", nil, client.Client{}, nil, err
 	}
-	svc, c, closeDB, err = openClient(ctx, *cfg, stderr, id)
+	svc, c, closeDB, err = openClient(ctx, *cfg, client.Policy{}, stderr, id)
 	return id, svc, c, closeDB, err
 }
 
@@ -346,7 +367,7 @@ func runClientList(ctx context.Context, args []string, getenv func(string) strin
 	if limit < 1 {
 		return fmt.Errorf("%w: --limit %d: want 1 or more", errUsage, limit)
 	}
-	svc, closeDB, err := openClientService(ctx, cfg, stderr, true)
+	svc, closeDB, err := openClientService(ctx, cfg, client.Policy{}, stderr, true)
 	if err != nil {
 		return err
 	}
@@ -481,6 +502,7 @@ func runClientUpdate(ctx context.Context, args []string, getenv func(string) str
 	fs.BoolVar(&firstParty, "first-party", false, "mark the client first-party (--first-party=false unmarks it)")
 	fs.StringVar(&authMethod, "auth-method", "", "token_endpoint_auth_method: client_secret_basic or client_secret_post; \"\" resets it to the default")
 	fs.BoolVar(&asJSON, "json", false, `print the updated client as {"client":{...}}`)
+	allowUndefined := addAllowUndefinedScopes(fs)
 	id, err := parseFlagsWithID(fs, args)
 	if err != nil {
 		return err
@@ -516,7 +538,7 @@ func runClientUpdate(ctx context.Context, args []string, getenv func(string) str
 		fs.Usage()
 		return fmt.Errorf("%w: nothing to update: give at least one of --name, --scopes, --redirect-uri, --allowed-origin, --grant-types, --client-uri, --logo-uri, --first-party, --auth-method", errUsage)
 	}
-	svc, c, closeDB, err := openClient(ctx, cfg, stderr, id)
+	svc, c, closeDB, err := openClient(ctx, cfg, scopePolicy(getenv, *allowUndefined, stderr), stderr, id)
 	if err != nil {
 		return err
 	}
@@ -600,7 +622,7 @@ func runClientRotate(ctx context.Context, args []string, getenv func(string) str
 	if grace < 0 || grace > client.MaxGrace {
 		return fmt.Errorf("%w: --grace %s: want 0s to %s", errUsage, grace, client.MaxGrace)
 	}
-	svc, c, closeDB, err := openClient(ctx, cfg, stderr, id)
+	svc, c, closeDB, err := openClient(ctx, cfg, client.Policy{}, stderr, id)
 	if err != nil {
 		return err
 	}

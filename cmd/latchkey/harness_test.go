@@ -59,6 +59,8 @@ func startServerOn(t *testing.T, db string, extraEnv map[string]string, args ...
 		"LATCHKEY_BOOTSTRAP_CLIENT_ID":     adminID,
 		"LATCHKEY_BOOTSTRAP_CLIENT_SECRET": adminSecret,
 		"LATCHKEY_LOG_LEVEL":               "warn",
+		// The suites' clients hold these scopes, which must be defined.
+		"LATCHKEY_SCOPES": "api:public reports:read reports:write",
 	}
 	for k, v := range extraEnv {
 		env[k] = v
@@ -74,6 +76,7 @@ func startServerOn(t *testing.T, db string, extraEnv map[string]string, args ...
 	for {
 		select {
 		case err := <-ts.done:
+			ts.cancel = nil // nothing left for stop to wait for
 			t.Fatalf("server exited early: %v\n%s", err, ts.stderr)
 		default:
 		}

@@ -6,7 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -111,7 +114,7 @@ func TestMalformedEnvironmentIsAnError(t *testing.T) {
 func TestCLIDefaultsAndKeyTiming(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "k.db")
 	// A confidential client without a redirect URI is a service client.
-	out, err := runCLI(t, nil, "client", "create", "--db", db, "--name", "Svc", "--scopes", "reports:read", "--json")
+	out, err := runCLI(t, nil, "client", "create", "--db", db, "--name", "Svc", "--scopes", "api:public", "--json")
 	if err != nil || !strings.Contains(out, `"client_credentials"`) || strings.Contains(out, "authorization_code") {
 		t.Errorf("client create without --grant-types: %v\n%s", err, out)
 	}
@@ -132,7 +135,7 @@ func TestCLIDefaultsAndKeyTiming(t *testing.T) {
 
 func TestAuditListAcceptsClientID(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "a.db")
-	out, err := runCLI(t, nil, "client", "create", "--db", db, "--name", "Svc", "--scopes", "x", "--json")
+	out, err := runCLI(t, nil, "client", "create", "--db", db, "--name", "Svc", "--scopes", "api:public", "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,5 +151,18 @@ func TestAuditListAcceptsClientID(t *testing.T) {
 		if err != nil || !strings.Contains(out, `"client.create"`) {
 			t.Errorf("--target %s: %v\n%s", target, err, out)
 		}
+	}
+}
+
+// TestServeRefusesUndefinedDefaultScopes: every default client scope must
+// be defined; serve says so before it opens or writes anything.
+func TestServeRefusesUndefinedDefaultScopes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	out, err := runCLI(t, nil, "serve", "--db", "sqlite:"+path, "--addr", "127.0.0.1:0", "--default-scopes", "openid api:read")
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), `"api:read"`) || !strings.Contains(err.Error(), "--scopes") {
+		t.Fatalf("serve with an undefined default scope: %v\n%s", err, out)
+	}
+	if _, statErr := os.Stat(path); !errors.Is(statErr, fs.ErrNotExist) {
+		t.Errorf("serve created %s before refusing: %v", path, statErr)
 	}
 }

@@ -41,7 +41,8 @@ func startNode(t *testing.T, dsn, masterKey, issuer string) *node {
 	addr := freeAddr(t)
 	n := &node{URL: "http://" + addr, log: &servertest.LockedBuffer{}}
 	n.cmd = exec.Command(os.Args[0], "serve", "--addr", addr, "--metrics-addr", "", "--db", dsn, "--issuer", issuer,
-		"--key-refresh", "500ms", "--jwks-max-age", "1s", "--key-publish-delay", "3s", "--client-cache-ttl", "1s", "--log-level", "warn")
+		"--key-refresh", "500ms", "--jwks-max-age", "1s", "--key-publish-delay", "3s", "--client-cache-ttl", "1s", "--log-level", "warn",
+		"--scopes", "api:public api:read reports:read reports:write") // the suites' clients hold these
 	n.cmd.Env = append(os.Environ(), "LATCHKEY_TEST_EXEC_MAIN=1", "LATCHKEY_MASTER_KEY="+masterKey,
 		"LATCHKEY_BOOTSTRAP_CLIENT_ID="+adminID, "LATCHKEY_BOOTSTRAP_CLIENT_SECRET="+adminSecret)
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log

@@ -12,6 +12,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/register"
 	"github.com/latchkey/latchkey/internal/bootstrap"
+	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/server"
 )
@@ -24,6 +25,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	if err := cfg.Finish(*scopes); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	// Every default client scope must be defined; Assemble checks it
+	// too, but this is the operator's choice, so it fails before any
+	// file is opened.
+	policy := client.Policy{DefaultScopes: cfg.DefaultScopes, Scopes: client.NewScopes(cfg.Scopes)}
+	if err := policy.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	log, err := newLogger(stdout, cfg.LogLevel)
@@ -44,7 +52,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer b.store.Close()
 	app, err := server.Assemble(ctx, server.Options{
 		Store: b.store, Box: b.box, Issuer: cfg.Issuer, AccessTokenTTL: cfg.AccessTokenTTL,
-		DefaultScopes: cfg.DefaultScopes, Log: log, ClientCacheTTL: cfg.ClientCacheTTL,
+		DefaultScopes: cfg.DefaultScopes, Scopes: cfg.Scopes, AllowUndefinedScopes: cfg.AllowUndefinedScopes,
+		Log: log, ClientCacheTTL: cfg.ClientCacheTTL,
 		KeyPublishDelay: cfg.KeyPublishDelay, JWKSMaxAge: cfg.JWKSMaxAge,
 		Registration: register.Mode(cfg.Registration), TokenLeeway: cfg.TokenLeeway, TrustedProxies: cfg.TrustedProxies,
 	})

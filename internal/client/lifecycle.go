@@ -60,7 +60,18 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, id string, p P
 		c := old
 		c.RedirectURIs, c.AllowedScopes = slices.Clone(old.RedirectURIs), slices.Clone(old.AllowedScopes)
 		applyPatch(&c, p)
-		if err := validate(&c); err != nil {
+		// Disabling is always possible, even for a client stored before a
+		// rule tightened; every other change must meet today's rules.
+		disableOnly := onlyEnabledChanged(p) && p.Enabled != nil && !*p.Enabled
+		if !disableOnly {
+			// A name stored before names were normalised is normalised
+			// now, so that it does not block an unrelated change.
+			c.Name = domain.DisplayText(c.Name)
+			if err := validate(&c); err != nil {
+				return Client{}, audit.Event{}, err
+			}
+		}
+		if err := s.checkDefined(c.AllowedScopes, old.AllowedScopes); err != nil {
 			return Client{}, audit.Event{}, err
 		}
 		if err := s.checkPrivilege(actor, c.AllowedScopes, old.AllowedScopes); err != nil {
@@ -115,7 +126,7 @@ func onlyEnabledChanged(p Patch) bool {
 
 func applyPatch(c *Client, p Patch) {
 	if p.Name != nil {
-		c.Name = *p.Name
+		c.Name = domain.DisplayText(*p.Name)
 	}
 	if p.RedirectURIs != nil {
 		c.RedirectURIs = nonNil(*p.RedirectURIs)

@@ -95,3 +95,52 @@ func TestTokensIntrospectIsAdminScope(t *testing.T) {
 		})
 	}
 }
+
+// TestNamesAreStoredNFC: a client name is stored in Unicode NFC, on create
+// and on update, so two spellings of one name are one name.
+func TestNamesAreStoredNFC(t *testing.T) {
+	repo := &countingRepo{clients: map[string]Client{}}
+	h, _ := NewHasher(make([]byte, HashKeyBytes))
+	s := NewService(repo, nil, h, Policy{}, nil)
+	ctx := t.Context()
+	c, _, err := s.Create(ctx, domain.Actor{Root: true}, CreateInput{Name: "Cafe\u0301", GrantTypes: []string{GrantClientCredentials}, AllowedScopes: []string{"openid"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "Caf\u00e9" || repo.clients[c.ID].Name != "Caf\u00e9" {
+		t.Errorf("created name %q (stored %q), want NFC %q", c.Name, repo.clients[c.ID].Name, "Caf\u00e9")
+	}
+	name := "A\u030angstr\u00f6m"
+	u, err := s.Update(ctx, domain.Actor{Root: true}, c.ID, Patch{Name: &name}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Name != "\u00c5ngstr\u00f6m" || repo.clients[c.ID].Name != "\u00c5ngstr\u00f6m" {
+		t.Errorf("updated name %q (stored %q), want NFC %q", u.Name, repo.clients[c.ID].Name, "\u00c5ngstr\u00f6m")
+	}
+}
+
+// TestLegacyInvalidClientCanBeDisabled: a client stored before a rule
+// tightened (an internal logo_uri, a bidi override in its name, a scope
+// no longer defined) must still be disableable at once; any other change
+// must bring it up to today's rules.
+func TestLegacyInvalidClientCanBeDisabled(t *testing.T) {
+	repo := &countingRepo{clients: map[string]Client{}}
+	h, _ := NewHasher(make([]byte, HashKeyBytes))
+	s := NewService(repo, nil, h, Policy{Scopes: NewScopes(nil)}, nil)
+	c := validClient()
+	c.Name, c.LogoURI, c.AllowedScopes = "evil\u202Egnp", "http://169.254.169.254/latest", []string{"openid", "legacy:read"}
+	repo.clients[c.ID] = c
+	got, err := s.SetEnabled(t.Context(), domain.Actor{Root: true}, c.ID, false)
+	if err != nil || got.Enabled || repo.clients[c.ID].Enabled {
+		t.Fatalf("disable: enabled %v, %v; want disabled", got.Enabled, err)
+	}
+	if _, err := s.SetEnabled(t.Context(), domain.Actor{Root: true}, c.ID, true); err == nil {
+		t.Error("enabling a client that breaks today's rules succeeded")
+	}
+	name := "renamed"
+	var ve *domain.ValidationError
+	if _, err := s.Update(t.Context(), domain.Actor{Root: true}, c.ID, Patch{Name: &name}, ""); !errors.As(err, &ve) {
+		t.Errorf("rename keeping an internal logo_uri: %v, want a validation error", err)
+	}
+}

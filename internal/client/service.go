@@ -56,7 +56,16 @@ type BotUsers interface {
 // Policy holds the server-wide defaults applied to new clients.
 type Policy struct {
 	// DefaultScopes are given to clients whose dialect carries no scopes.
+	// Each must be defined (Validate).
 	DefaultScopes []string
+	// Scopes is the catalog of defined scopes; a client may hold no
+	// other. nil checks nothing: it is for tests and tools without a
+	// server configuration; the server and the CLI always set one, and
+	// Validate refuses a nil catalog.
+	Scopes ScopeCatalog
+	// AllowUndefinedScopes lifts that rule, for migrating clients whose
+	// scopes are not defined yet. The server warns when it is set.
+	AllowUndefinedScopes bool
 	// BrandID is the tenant new clients belong to.
 	BrandID string
 }
@@ -179,7 +188,7 @@ func (s *Service) Create(ctx context.Context, actor domain.Actor, in CreateInput
 func (s *Service) createWith(ctx context.Context, actor domain.Actor, in CreateInput, regTokenHash []byte) (Client, Secret, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	c := Client{
-		Name:           in.Name,
+		Name:           domain.DisplayText(in.Name),
 		Type:           in.Type,
 		RedirectURIs:   nonNil(in.RedirectURIs),
 		AllowedScopes:  in.AllowedScopes,
@@ -212,6 +221,9 @@ func (s *Service) createWith(ctx context.Context, actor domain.Actor, in CreateI
 		c.TokenEndpointAuthMethod = DefaultAuthMethod(c.Type)
 	}
 	if err := validate(&c); err != nil {
+		return Client{}, Secret{}, err
+	}
+	if err := s.checkDefined(c.AllowedScopes, nil); err != nil {
 		return Client{}, Secret{}, err
 	}
 	if err := s.checkPrivilege(actor, c.AllowedScopes, nil); err != nil {

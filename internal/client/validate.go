@@ -6,9 +6,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/internal/domain"
+	"github.com/latchkey/latchkey/internal/netguard"
 )
 
 // Limits that keep one registration from exhausting the store.
@@ -35,19 +35,12 @@ func (v *validator) err() error {
 	return &domain.ValidationError{Errors: v.errs}
 }
 
-// text checks a display string: valid UTF-8, no control characters, length
-// in characters between min and max.
+// text checks a display string with domain.TextProblem: valid UTF-8, NFC,
+// no control, format or separator characters, length in characters
+// between min and max.
 func (v *validator) text(field, s string, min, max int) {
-	n := utf8.RuneCountInString(s)
-	switch {
-	case !utf8.ValidString(s):
-		v.add(field, "must be valid UTF-8")
-	case n < min:
-		v.add(field, "is required and must not be empty")
-	case n > max:
-		v.add(field, "must be at most %d characters", max)
-	case strings.ContainsFunc(s, isControl):
-		v.add(field, "must not contain control characters")
+	if p := domain.TextProblem(s, min, max); p != "" {
+		v.add(field, "%s", p)
 	}
 }
 
@@ -111,7 +104,10 @@ func IsLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// webURIProblem checks client_uri and logo_uri: absolute http(s) URLs.
+// webURIProblem checks client_uri and logo_uri: absolute https URLs
+// without user information whose host is not an internal address in any
+// spelling (netguard.HostProblem). Consent pages link them and a future
+// fetcher may load them, so they must never point inside the network.
 func webURIProblem(u string) string {
 	if len(u) > MaxURILen {
 		return fmt.Sprintf("must be at most %d characters", MaxURILen)
@@ -123,16 +119,16 @@ func webURIProblem(u string) string {
 	if err != nil || !p.IsAbs() {
 		return "must be an absolute URI"
 	}
-	if s := strings.ToLower(p.Scheme); s != "https" && s != "http" {
-		return "must use http or https"
+	if !strings.EqualFold(p.Scheme, "https") {
+		return "must use https"
+	}
+	if p.User != nil || strings.Contains(p.Host, "@") {
+		return "must not contain user information"
 	}
 	if p.Hostname() == "" {
 		return "must name a host"
 	}
-	if p.User != nil {
-		return "must not contain user information"
-	}
-	return ""
+	return netguard.HostProblem(p.Hostname())
 }
 
 // originProblem checks a CORS origin: scheme://host[:port], nothing more.

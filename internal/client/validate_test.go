@@ -3,11 +3,14 @@ package client
 import (
 	"errors"
 	"fmt"
+	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/domain/domaintest"
+	"github.com/latchkey/latchkey/internal/netguard"
 )
 
 func TestRedirectURIProblem(t *testing.T) {
@@ -211,7 +214,7 @@ func TestValidateValid(t *testing.T) {
 		"max list length":                func(c *Client) { c.AllowedScopes = repeatList("s%d", MaxListLen) },
 		"max redirect list":              func(c *Client) { c.RedirectURIs = repeatList("https://a.example/cb%d", MaxListLen) },
 		"no client or logo uri":          func(c *Client) { c.ClientURI = ""; c.LogoURI = "" },
-		"http client uri":                func(c *Client) { c.ClientURI = "http://a.example/" },
+		"https client uri with port":     func(c *Client) { c.ClientURI = "https://a.example:8443/" },
 		"bot user id":                    func(c *Client) { c.BotUserID = "bot-1" },
 		"bot user id max":                func(c *Client) { c.BotUserID = strings.Repeat("b", MaxBotUserIDLen) },
 	}
@@ -240,6 +243,12 @@ func TestValidateInvalid(t *testing.T) {
 		{"name tab", func(c *Client) { c.Name = "a\tb" }, []string{"client_name"}},
 		{"name NUL", func(c *Client) { c.Name = "a\x00b" }, []string{"client_name"}},
 		{"name DEL", func(c *Client) { c.Name = "a\x7fb" }, []string{"client_name"}},
+		{"name NEL (C1 control)", func(c *Client) { c.Name = "a\u0085b" }, []string{"client_name"}},
+		{"name right-to-left override", func(c *Client) { c.Name = "evil\u202Egnp.exe" }, []string{"client_name"}},
+		{"name zero-width space", func(c *Client) { c.Name = "Pay\u200BPal" }, []string{"client_name"}},
+		{"name byte order mark", func(c *Client) { c.Name = "\uFEFFname" }, []string{"client_name"}},
+		{"name soft hyphen", func(c *Client) { c.Name = "a\u00ADb" }, []string{"client_name"}},
+		{"name line separator", func(c *Client) { c.Name = "a\u2028b" }, []string{"client_name"}},
 		{"name ESC", func(c *Client) { c.Name = "\x1b[31mred" }, []string{"client_name"}},
 
 		{"empty type", func(c *Client) { c.Type = "" }, []string{"client_type"}},
@@ -321,6 +330,8 @@ func TestValidateInvalid(t *testing.T) {
 		{"client_uri scheme-relative", func(c *Client) { c.ClientURI = "//a.example/" }, []string{"client_uri"}},
 		{"client_uri javascript", func(c *Client) { c.ClientURI = "javascript:alert(1)" }, []string{"client_uri"}},
 		{"client_uri ftp", func(c *Client) { c.ClientURI = "ftp://a.example/" }, []string{"client_uri"}},
+		{"client_uri http", func(c *Client) { c.ClientURI = "http://a.example/" }, []string{"client_uri"}},
+		{"logo_uri internal address", func(c *Client) { c.LogoURI = "https://0x7f000001/logo.png" }, []string{"logo_uri"}},
 		{"client_uri no host", func(c *Client) { c.ClientURI = "https:///x" }, []string{"client_uri"}},
 		{"client_uri userinfo", func(c *Client) { c.ClientURI = "https://u:p@a.example/" }, []string{"client_uri"}},
 		{"client_uri space", func(c *Client) { c.ClientURI = "https://a.example/a b" }, []string{"client_uri"}},
@@ -432,4 +443,105 @@ func TestOriginsBrowsersCanSend(t *testing.T) {
 			t.Errorf("%s: %s", o, p)
 		}
 	}
+}
+
+// TestWebURIProblem holds client_uri and logo_uri to public https hosts:
+// the server (and browsers rendering a consent page) must never be pointed
+// at an internal address, in any spelling a URL parser or resolver accepts.
+func TestWebURIProblem(t *testing.T) {
+	checkProblems(t, "webURIProblem", webURIProblem, []problemCase{
+		// Accepted.
+		{"https name", "https://a.example/logo.png", true},
+		{"https name with port", "https://a.example:8443/", true},
+		{"https public v4", "https://93.184.215.14/x", true},
+		{"https public v6", "https://[2606:4700::6810:85e5]/x", true},
+		{"https name starting with digits", "https://123.example/", true},
+		{"https idn", "https://bücher.example/", true},
+
+		// Rejected: not https.
+		{"http name", "http://a.example/", false},
+		{"http loopback", "http://127.0.0.1:6379", false},
+		{"ftp", "ftp://a.example/", false},
+		// Rejected: userinfo.
+		{"userinfo", "https://user@a.example/", false},
+		{"userinfo with password", "https://u:p@a.example/", false},
+		{"empty userinfo", "https://@a.example/", false},
+		// Rejected: internal IPv4 in dotted decimal.
+		{"metadata link-local", "http://169.254.169.254/latest/meta-data", false},
+		{"https link-local", "https://169.254.169.254/", false},
+		{"rfc1918 10/8", "https://10.0.0.1/x", false},
+		{"rfc1918 172.16/12", "https://172.16.5.4/", false},
+		{"rfc1918 192.168/16", "https://192.168.1.1/", false},
+		{"cgnat", "https://100.64.0.1/", false},
+		{"loopback", "https://127.0.0.1/", false},
+		{"loopback other", "https://127.255.255.254/", false},
+		{"unspecified", "https://0.0.0.0/", false},
+		{"this network", "https://0.1.2.3/", false},
+		{"broadcast", "https://255.255.255.255/", false},
+		{"multicast", "https://224.0.0.1/", false},
+		// Rejected: other numeric spellings of internal IPv4.
+		{"hex whole", "https://0x7f000001/", false},
+		{"hex whole uppercase", "https://0X7F000001/", false},
+		{"decimal whole", "https://2130706433/", false},
+		{"octal dotted", "https://0177.0.0.1/", false},
+		{"octal whole", "https://017700000001/", false},
+		{"short form", "https://127.1/", false},
+		{"short form three parts", "https://10.1.1/", false},
+		{"hex dotted", "https://0x7f.0x0.0x0.0x1/", false},
+		{"mixed forms", "https://0x7f.1/", false},
+		{"trailing dot", "https://127.0.0.1./", false},
+		{"metadata decimal", "https://2852039166/", false},
+		{"zero-padded decimal", "https://127.000.000.001/", false},
+		{"fullwidth digits", "https://１２７.０.０.１/", false},
+		{"ideographic full stop", "https://127。0。0。1/", false},
+		{"invalid numeric host", "https://1.2.3.999/", false},
+		{"numeric overflow", "https://4294967296/", false},
+		// Rejected: internal IPv6.
+		{"v6 loopback", "https://[::1]/", false},
+		{"v6 unspecified", "https://[::]/", false},
+		{"v6 ula", "https://[fd00::1]/", false},
+		{"v6 ula fc", "https://[fc00::1]/", false},
+		{"v6 link-local", "https://[fe80::1]/", false},
+		{"v6 link-local with zone", "https://[fe80::1%25eth0]/", false},
+		{"v6 mapped loopback", "https://[::ffff:127.0.0.1]/", false},
+		{"v6 mapped private hex", "https://[::ffff:a00:1]/", false},
+		{"v6 mapped metadata", "https://[::ffff:169.254.169.254]/", false},
+		{"v6 compatible loopback", "https://[::127.0.0.1]/", false},
+		{"v6 nat64 private", "https://[64:ff9b::10.0.0.1]/", false},
+		{"v6 6to4 private", "https://[2002:a00:1::]/", false},
+		{"v6 multicast", "https://[ff02::1]/", false},
+		// Rejected: loopback names.
+		{"localhost", "https://localhost/", false},
+		{"localhost trailing dot", "https://localhost./", false},
+		{"localhost subdomain", "https://a.localhost/", false},
+		{"localhost uppercase", "https://LOCALHOST/", false},
+	})
+}
+
+// FuzzWebURIProblem checks that whatever webURIProblem accepts is an https
+// URL without user information whose host, read as any address, is
+// public.
+func FuzzWebURIProblem(f *testing.F) {
+	for _, s := range []string{"https://a.example/logo.png", "https://0x7f000001/", "https://[::ffff:127.0.0.1]/",
+		"https://127.1/", "https://u@a.example/", "http://169.254.169.254/", "https://[fe80::1%25eth0]/", "https://１２７.０.０.１/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, u string) {
+		if webURIProblem(u) != "" {
+			return
+		}
+		p, err := url.Parse(u)
+		if err != nil {
+			t.Fatalf("accepted %q, which does not parse: %v", u, err)
+		}
+		if !strings.EqualFold(p.Scheme, "https") || p.User != nil || p.Hostname() == "" {
+			t.Fatalf("accepted %q: scheme %q, user %v, host %q", u, p.Scheme, p.User, p.Hostname())
+		}
+		if ip, err := netip.ParseAddr(p.Hostname()); err == nil && netguard.IsInternal(ip) {
+			t.Fatalf("accepted %q, whose host is internal", u)
+		}
+		if addr, numeric, err := netguard.ParseHost(p.Hostname()); err != nil || (numeric && netguard.IsInternal(addr)) {
+			t.Fatalf("accepted %q: host reads as %v (%v)", u, addr, err)
+		}
+	})
 }

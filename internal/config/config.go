@@ -17,6 +17,17 @@ import (
 // carries none. api:public makes the seed 002 token example work verbatim.
 const DefaultScopes = "openid profile email offline_access api:public"
 
+// DefinedScopes are the scopes the server defines out of the box beside
+// the built-in OpenID Connect and admin scopes: those of DefaultScopes
+// that are not built in. A client may hold only defined scopes.
+const DefinedScopes = "api:public"
+
+// ScopesFromEnv returns the scopes LATCHKEY_SCOPES defines (DefinedScopes
+// when unset), for the commands that write clients without a server.
+func ScopesFromEnv(getenv func(string) string) []string {
+	return strings.Fields(env(getenv).or("LATCHKEY_SCOPES", DefinedScopes))
+}
+
 // Store names the database and the master key that seals secrets in it.
 type Store struct {
 	DB            string // sqlite:PATH or postgres://...
@@ -62,6 +73,12 @@ type Serve struct {
 	// headers name the client address (parsed from trustedProxies).
 	TrustedProxies []netip.Prefix
 	trustedProxies string
+	// Scopes are the operator's defined scopes (--scopes, raw in scopes);
+	// with AllowUndefinedScopes clients may hold others too (migrations
+	// only).
+	Scopes               []string
+	AllowUndefinedScopes bool
+	scopes               string
 }
 
 // maxTokenLeeway bounds --token-leeway: signing keys stay published for
@@ -98,6 +115,18 @@ func envDuration(get env, name string, def time.Duration, errs *[]error) time.Du
 	return d
 }
 
+func envBool(get env, name string, errs *[]error) bool {
+	v := get(name)
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s=%q is not true or false", name, v))
+	}
+	return b
+}
+
 func (e env) or(name, def string) string {
 	if v := e(name); v != "" {
 		return v
@@ -128,8 +157,10 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 	fs.StringVar(&s.Addr, "addr", e.or("LATCHKEY_ADDR", "127.0.0.1:8080"), "listen address (env LATCHKEY_ADDR)")
 	fs.StringVar(&s.Issuer, "issuer", e("LATCHKEY_ISSUER"), "issuer URL in tokens and discovery (env LATCHKEY_ISSUER; default http://ADDR)")
 	scopes := new(string)
-	fs.StringVar(scopes, "default-scopes", e.or("LATCHKEY_DEFAULT_SCOPES", DefaultScopes), "space-separated scopes for clients registered without scopes (env LATCHKEY_DEFAULT_SCOPES)")
+	fs.StringVar(scopes, "default-scopes", e.or("LATCHKEY_DEFAULT_SCOPES", DefaultScopes), "space-separated scopes for clients registered without scopes; each must be defined (env LATCHKEY_DEFAULT_SCOPES)")
 	errs := &s.envErrs
+	fs.StringVar(&s.scopes, "scopes", e.or("LATCHKEY_SCOPES", DefinedScopes), "space-separated scopes this server defines beside the built-in OpenID Connect and admin scopes; clients may hold no others (env LATCHKEY_SCOPES)")
+	fs.BoolVar(&s.AllowUndefinedScopes, "allow-undefined-scopes", envBool(e, "LATCHKEY_ALLOW_UNDEFINED_SCOPES", errs), "DANGEROUS, for migrations only: let clients hold scopes that --scopes does not define; logged as a warning (env LATCHKEY_ALLOW_UNDEFINED_SCOPES)")
 	fs.DurationVar(&s.AccessTokenTTL, "access-token-ttl", envDuration(e, "LATCHKEY_ACCESS_TOKEN_TTL", time.Hour, errs), "access token lifetime (env LATCHKEY_ACCESS_TOKEN_TTL)")
 	fs.DurationVar(&s.ClientCacheTTL, "client-cache-ttl", envDuration(e, "LATCHKEY_CLIENT_CACHE_TTL", 2*time.Second, errs), "how long a node may serve a client from memory; bounds how soon a change made on another node takes effect here, 0 disables (env LATCHKEY_CLIENT_CACHE_TTL)")
 	fs.DurationVar(&s.TokenLeeway, "token-leeway", envDuration(e, "LATCHKEY_TOKEN_LEEWAY", 5*time.Second, errs), "how long after it expires (or before it is issued) the server still accepts one of its own tokens, for clock differences between nodes; 0 to 5m (env LATCHKEY_TOKEN_LEEWAY)")
@@ -170,6 +201,7 @@ func (s *Serve) Finish(scopes string) error {
 		return err
 	}
 	s.DefaultScopes = strings.Fields(scopes)
+	s.Scopes = strings.Fields(s.scopes)
 	if s.ClientCacheTTL < 0 {
 		return errors.New("--client-cache-ttl must not be negative")
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -149,5 +150,43 @@ func TestMetricsAddrAndTrustedProxies(t *testing.T) {
 				t.Errorf("metrics %q proxies %q, want %q %q", s.MetricsAddr, got, tc.metrics, tc.proxies)
 			}
 		})
+	}
+}
+
+// TestScopes: --scopes (LATCHKEY_SCOPES) defines the server's scopes; its
+// default defines the default client scopes that are not built in
+// (api:public), and --allow-undefined-scopes is off unless asked for.
+func TestScopes(t *testing.T) {
+	tests := []struct {
+		name       string
+		env        map[string]string
+		args       []string
+		wantScopes string
+		wantAllow  bool
+	}{
+		{"default", nil, nil, DefinedScopes, false},
+		{"env", map[string]string{"LATCHKEY_SCOPES": "api:public  reports:read"}, nil, "api:public reports:read", false},
+		{"flag over env", map[string]string{"LATCHKEY_SCOPES": "a"}, []string{"--scopes", "b c"}, "b c", false},
+		{"allow flag", nil, []string{"--allow-undefined-scopes"}, DefinedScopes, true},
+		{"allow env", map[string]string{"LATCHKEY_ALLOW_UNDEFINED_SCOPES": "true"}, nil, DefinedScopes, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := parse(t, tt.env, tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(s.Scopes, " ") != tt.wantScopes || s.AllowUndefinedScopes != tt.wantAllow {
+				t.Errorf("Scopes %q, AllowUndefinedScopes %v; want %q, %v", s.Scopes, s.AllowUndefinedScopes, tt.wantScopes, tt.wantAllow)
+			}
+		})
+	}
+	if _, err := parse(t, map[string]string{"LATCHKEY_ALLOW_UNDEFINED_SCOPES": "perhaps"}); err == nil || !strings.Contains(err.Error(), "LATCHKEY_ALLOW_UNDEFINED_SCOPES") {
+		t.Errorf("a malformed LATCHKEY_ALLOW_UNDEFINED_SCOPES: %v, want an error naming it", err)
+	}
+	for _, sc := range strings.Fields(DefaultScopes) {
+		if !slices.Contains(append(strings.Fields(DefinedScopes), "openid", "profile", "email", "offline_access"), sc) {
+			t.Errorf("default client scope %q is neither built in nor in DefinedScopes", sc)
+		}
 	}
 }

@@ -54,6 +54,13 @@ type Options struct {
 	// TrustedProxies are the peers whose Forwarded / X-Forwarded-For
 	// headers give the client address (for the failed-auth throttle).
 	TrustedProxies []netip.Prefix
+	// Scopes are the scopes the operator defines (--scopes), beside the
+	// built-in OpenID Connect and admin scopes; clients may hold no
+	// others, and every default scope must be one of them.
+	Scopes []string
+	// AllowUndefinedScopes lets clients hold scopes nobody defined, for
+	// migrations (--allow-undefined-scopes); Assemble logs a warning.
+	AllowUndefinedScopes bool
 }
 
 // Key timing defaults.
@@ -84,12 +91,20 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	scopes := client.NewScopes(o.Scopes)
+	policy := client.Policy{DefaultScopes: o.DefaultScopes, Scopes: scopes, AllowUndefinedScopes: o.AllowUndefinedScopes}
+	if err := policy.Validate(); err != nil {
+		return nil, err
+	}
+	if o.AllowUndefinedScopes && o.Log != nil {
+		o.Log.Warn("undefined scopes are allowed (--allow-undefined-scopes): clients may be given scopes this server does not define; use it only while migrating, then define them with --scopes")
+	}
 	hasher, err := bootstrap.SecretHasher(ctx, o.Store, o.Box)
 	if err != nil {
 		return nil, err
 	}
 	users := user.NewService(o.Store, o.Now)
-	clients := client.NewService(o.Store, users, hasher, client.Policy{DefaultScopes: o.DefaultScopes}, o.Now)
+	clients := client.NewService(o.Store, users, hasher, policy, o.Now)
 	clients.EnableCache(o.ClientCacheTTL)
 	logAudit := func(ev audit.Event) {
 		o.Log.Info("audit", "event_id", ev.ID, "action", ev.Action, "target_type", ev.TargetType, "target_id", ev.TargetID,
@@ -110,6 +125,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	prov := provider.New(clientauth.Default(clients), grants, issuer)
+	prov.ListScopes(scopes)
 	auth := bearer.New(issuer, "latchkey", o.Log)
 	reg, err := register.New(register.Deps{Clients: clients, Auth: auth, Mode: o.Registration, Issuer: o.Issuer, Realm: "latchkey", Log: o.Log})
 	if err != nil {

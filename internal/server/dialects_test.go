@@ -108,6 +108,16 @@ var dialects = []dialect{
 			{"scope with quote", `{"client_name":"A","redirect_uris":["https://a.example/cb"],"allowed_scopes":["a\"b"]}`, "allowed_scopes"},
 			{"client_uri not a URI", `{"client_name":"A","redirect_uris":["https://a.example/cb"],"allowed_scopes":["openid"],"client_uri":"javascript:x"}`, "client_uri"},
 			{"logo_uri wrong type", `{"client_name":"A","redirect_uris":["https://a.example/cb"],"allowed_scopes":["openid"],"logo_uri":true}`, "logo_uri"},
+			// Issue 11: hostile names, internal URIs, undefined scopes.
+			{"client_name NEL", `{"client_name":"A\u0085B","redirect_uris":["https://a.example/cb"],"allowed_scopes":["openid"]}`, "client_name"},
+			{"client_name bidi override", `{"client_name":"evil\u202egnp.exe","redirect_uris":["https://a.example/cb"],"allowed_scopes":["openid"]}`, "client_name"},
+			{"client_name zero-width space", `{"client_name":"Pay\u200bPal","redirect_uris":["https://a.example/cb"],"allowed_scopes":["openid"]}`, "client_name"},
+			{"logo_uri metadata address", `{"client_name":"A","redirect_uris":["https://a.example/cb"],"allowed_scopes":["openid"],"logo_uri":"http://169.254.169.254/latest"}`, "logo_uri"},
+			{"logo_uri hex loopback", `{"client_name":"A","redirect_uris":["https://a.example/cb"],"allowed_scopes":["openid"],"logo_uri":"https://0x7f000001/"}`, "logo_uri"},
+			{"client_uri private", `{"client_name":"A","redirect_uris":["https://a.example/cb"],"allowed_scopes":["openid"],"client_uri":"https://10.0.0.1/x"}`, "client_uri"},
+			{"client_uri mapped loopback", `{"client_name":"A","redirect_uris":["https://a.example/cb"],"allowed_scopes":["openid"],"client_uri":"https://[::ffff:127.0.0.1]/"}`, "client_uri"},
+			{"client_uri userinfo", `{"client_name":"A","redirect_uris":["https://a.example/cb"],"allowed_scopes":["openid"],"client_uri":"https://user@a.example/"}`, "client_uri"},
+			{"undefined scope", `{"client_name":"A","redirect_uris":["https://a.example/cb"],"allowed_scopes":["clients:create","admin"]}`, "allowed_scopes"},
 			{"origin with path", `{"client_name":"A","redirect_uris":["https://a.example/cb"],"allowed_scopes":["openid"],"allowed_origins":["https://a.example/x"]}`, "allowed_origins"},
 			{"public with client_credentials", `{"client_name":"A","client_type":"public","redirect_uris":["https://a.example/cb"],"allowed_scopes":["openid"],"grant_types":["client_credentials"]}`, "grant_types"},
 			{"unknown grant type", `{"client_name":"A","redirect_uris":["https://a.example/cb"],"allowed_scopes":["openid"],"grant_types":["implicit"]}`, "grant_types"},
@@ -134,6 +144,9 @@ var dialects = []dialect{
 			{"public with client_credentials", `{"client_name":"A","redirect_uri":"https://a.example/cb","grant_types":"client_credentials","is_confidential":false}`, "grant_types"},
 			{"redirect javascript:", `{"client_name":"A","redirect_uri":"javascript:alert(1)","grant_types":"authorization_code","is_confidential":true}`, "redirect_uri"},
 			{"redirect too long", `{"client_name":"A","redirect_uri":"https://a.example/` + long(2000) + `","grant_types":"authorization_code","is_confidential":true}`, "redirect_uri"},
+			{"client_name bidi override", `{"client_name":"evil\u202egnp","redirect_uri":"https://a.example/cb","grant_types":"authorization_code","is_confidential":true}`, "client_name"},
+			{"client_name NEL", `{"client_name":"A\u0085B","redirect_uri":"https://a.example/cb","grant_types":"authorization_code","is_confidential":true}`, "client_name"},
+			{"client_name zero-width space", `{"client_name":"Pay\u200bPal","redirect_uri":"https://a.example/cb","grant_types":"authorization_code","is_confidential":true}`, "client_name"},
 		},
 	},
 	{
@@ -153,6 +166,9 @@ var dialects = []dialect{
 			{"displayName wrong type", `{"m2m":false,"displayName":["A"],"redirectUri":"https://a.example/cb"}`, "displayName"},
 			{"redirectUri too long", `{"m2m":false,"redirectUri":"https://a.example/` + long(2000) + `"}`, "redirectUri"},
 			{"redirectUri http non-loopback", `{"m2m":false,"redirectUri":"http://evil.example/cb"}`, "redirectUri"},
+			{"displayName bidi override", `{"m2m":false,"displayName":"evil\u202egnp","redirectUri":"https://a.example/cb"}`, "displayName"},
+			{"displayName NEL", `{"m2m":false,"displayName":"A\u0085B","redirectUri":"https://a.example/cb"}`, "displayName"},
+			{"displayName zero-width space", `{"m2m":false,"displayName":"Pay\u200bPal","redirectUri":"https://a.example/cb"}`, "displayName"},
 			{"case-mismatched name", `{"M2M":false,"redirectUri":"https://a.example/cb"}`, "M2M"},
 			{"server-set clientSecret", `{"m2m":false,"redirectUri":"https://a.example/cb","clientSecret":"x"}`, "clientSecret"},
 		},
@@ -285,4 +301,34 @@ func foreignIssuerToken(t *testing.T, e *env) string {
 		t.Fatal(err)
 	}
 	return m.Raw
+}
+
+// TestRegistrationRefusesHostileMetadata: RFC 7591 registration refuses
+// what the other dialects refuse (issue 11) as invalid_client_metadata.
+func TestRegistrationRefusesHostileMetadata(t *testing.T) {
+	e := servertest.New(t)
+	tok := e.TokenWith("clients:create")
+	for name, member := range map[string]string{
+		"client_name NEL":           `"client_name":"A\u0085B"`,
+		"client_name bidi override": `"client_name":"evil\u202egnp"`,
+		"client_name zero-width":    `"client_name":"Pay\u200bPal"`,
+		"logo_uri metadata address": `"logo_uri":"http://169.254.169.254/"`,
+		"logo_uri decimal loopback": `"logo_uri":"https://2130706433/"`,
+		"client_uri short loopback": `"client_uri":"https://127.1/"`,
+		"client_uri octal loopback": `"client_uri":"https://0177.0.0.1/"`,
+		"client_uri userinfo":       `"client_uri":"https://user@a.example/"`,
+		"client_uri redis port":     `"client_uri":"http://127.0.0.1:6379"`,
+		"scope undefined":           `"scope":"openid admin"`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := e.CountClients()
+			r := e.Do("POST", "/oauth2/register", "application/json", tok, `{"redirect_uris":["https://a.example/cb"],`+member+`}`)
+			if r.Status != 400 || r.Object(t)["error"] != "invalid_client_metadata" {
+				t.Errorf("%d %s, want 400 invalid_client_metadata", r.Status, r)
+			}
+			if e.CountClients() != before {
+				t.Error("a refused registration was stored")
+			}
+		})
+	}
 }

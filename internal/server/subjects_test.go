@@ -30,7 +30,7 @@ func TestUserCannotTakeAClientsSubject(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := e.App.Clients.Create(t.Context(), domain.Actor{Root: true}, client.CreateInput{Name: "x", ClientID: "svc-bot",
-		GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"a"}})
+		GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"}})
 	if err == nil || !strings.Contains(err.Error(), `subject "svc-bot" is already taken`) {
 		t.Errorf("client with a user's id as client_id: %v", err)
 	}

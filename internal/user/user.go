@@ -12,10 +12,10 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/secure/precis"
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/domain"
@@ -101,6 +101,25 @@ func idChar(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~@+", r)
 }
 
+// CanonicalUsername returns the form in which a username is stored and
+// compared: its PRECIS UsernameCaseMapped form (RFC 8265 §3.3), which
+// maps case and width and normalises to NFC, so "Alice", "ALICE" and a
+// full-width "ａｌｉｃｅ" are all "alice" and cannot coexist. It fails for
+// strings PRECIS refuses (spaces, controls, format characters, ...).
+func CanonicalUsername(s string) (string, error) {
+	return precis.UsernameCaseMapped.String(s)
+}
+
+// normalize returns in with its username in canonical form (when it has
+// one; validate reports it otherwise) and its display name in NFC.
+func normalize(in CreateInput) CreateInput {
+	if u, err := CanonicalUsername(in.Username); err == nil {
+		in.Username = u
+	}
+	in.DisplayName = domain.DisplayText(in.DisplayName)
+	return in
+}
+
 func validate(in CreateInput) error {
 	var errs []domain.FieldError
 	add := func(f, format string, a ...any) {
@@ -114,15 +133,15 @@ func validate(in CreateInput) error {
 			add("id", "%q is reserved: the audit trail uses it for the operator", in.ID)
 		}
 	}
+	username, err := CanonicalUsername(in.Username)
 	switch {
 	case in.Username == "":
 		add("username", "is required")
-	case len(in.Username) > MaxUsernameLen || strings.IndexFunc(in.Username, func(r rune) bool { return !idChar(r) }) >= 0:
-		add("username", "must be 1-%d characters from A-Z a-z 0-9 - . _ ~ @ +", MaxUsernameLen)
+	case err != nil || len(username) > MaxUsernameLen || strings.IndexFunc(username, func(r rune) bool { return !idChar(r) }) >= 0:
+		add("username", "must be 1-%d characters from A-Z a-z 0-9 - . _ ~ @ + (compared without regard to case)", MaxUsernameLen)
 	}
-	if !utf8.ValidString(in.DisplayName) || utf8.RuneCountInString(in.DisplayName) > MaxDisplayNameLen ||
-		strings.ContainsFunc(in.DisplayName, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		add("display_name", "must be at most %d printable characters", MaxDisplayNameLen)
+	if p := domain.TextProblem(domain.DisplayText(in.DisplayName), 0, MaxDisplayNameLen); p != "" {
+		add("display_name", "%s", p)
 	}
 	if in.Bot && in.Password != "" {
 		add("password", "a bot user cannot have a password")
@@ -138,6 +157,7 @@ func validate(in CreateInput) error {
 
 // Create validates and stores a new user.
 func (s *Service) Create(ctx context.Context, actor domain.Actor, in CreateInput) (User, error) {
+	in = normalize(in)
 	if err := validate(in); err != nil {
 		return User{}, err
 	}
@@ -186,8 +206,14 @@ func (s *Service) BotStatus(ctx context.Context, id string) (exists, bot bool, e
 }
 
 // Authenticate checks a human user's password. Bots never authenticate.
+// username is compared in its canonical form (CanonicalUsername).
 func (s *Service) Authenticate(ctx context.Context, username, password string) (User, error) {
-	u, err := s.repo.GetUserByUsername(ctx, username)
+	canonical, err := CanonicalUsername(username)
+	if err != nil {
+		VerifyPassword(dummyHash, password) // no such user can exist; same cost
+		return User{}, ErrBadLogin
+	}
+	u, err := s.repo.GetUserByUsername(ctx, canonical)
 	if errors.Is(err, ErrNotFound) {
 		VerifyPassword(dummyHash, password) // same cost as a real check
 		return User{}, ErrBadLogin

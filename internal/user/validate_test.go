@@ -58,6 +58,11 @@ func TestValidateInvalid(t *testing.T) {
 		{"username with slash", func(in *CreateInput) { in.Username = "../alice" }, []string{"username"}},
 		{"username with non-ASCII", func(in *CreateInput) { in.Username = "zoë" }, []string{"username"}},
 		{"username with control char", func(in *CreateInput) { in.Username = "alice\n" }, []string{"username"}},
+		{"display name NEL", func(in *CreateInput) { in.DisplayName = "a\u0085b" }, []string{"display_name"}},
+		{"display name right-to-left override", func(in *CreateInput) { in.DisplayName = "evil\u202Egnp" }, []string{"display_name"}},
+		{"display name zero-width space", func(in *CreateInput) { in.DisplayName = "Ad\u200Bmin" }, []string{"display_name"}},
+		{"username zero-width space", func(in *CreateInput) { in.Username = "ad\u200Bmin" }, []string{"username"}},
+		{"username fullwidth space", func(in *CreateInput) { in.Username = "alice\u3000smith" }, []string{"username"}},
 		{"username with NUL", func(in *CreateInput) { in.Username = "alice\x00" }, []string{"username"}},
 		{"username with invalid UTF-8", func(in *CreateInput) { in.Username = "alice\xff" }, []string{"username"}},
 		{"username with percent", func(in *CreateInput) { in.Username = "a%20b" }, []string{"username"}},
@@ -136,4 +141,26 @@ func TestReservedIDs(t *testing.T) {
 	if err := validate(CreateInput{ID: "client", Username: "x", Bot: true}); err != nil {
 		t.Errorf("an id merely starting with cli: %v", err)
 	}
+}
+
+// FuzzCanonicalUsername checks that a canonical username is its own
+// canonical form, so a stored username always finds itself, and that any
+// username validate accepts is stored canonical.
+func FuzzCanonicalUsername(f *testing.F) {
+	for _, s := range []string{"alice", "Alice", "ＡＬＩＣＥ", "alice smith", "ad\u200Bmin", "ß", "İ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := CanonicalUsername(s)
+		if err != nil {
+			return
+		}
+		if again, err := CanonicalUsername(c); err != nil || again != c {
+			t.Fatalf("CanonicalUsername(%q) = %q, but CanonicalUsername(%q) = %q, %v", s, c, c, again, err)
+		}
+		in := normalize(CreateInput{Username: s})
+		if validate(in) == nil && in.Username != c {
+			t.Fatalf("validated username %q is stored as %q, want %q", s, in.Username, c)
+		}
+	})
 }

@@ -251,7 +251,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, scope string
 func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err error) {
 	var ve *domain.ValidationError
 	var pe *client.PrivilegeError
+	var ue *client.UndefinedScopeError
 	switch {
+	case errors.As(err, &ue):
+		writeError(w, http.StatusBadRequest, "invalid_scope", "allowed_scopes: "+ue.Error())
 	case errors.As(err, &ve):
 		writeError(w, http.StatusBadRequest, "invalid_request", ve.Error())
 	case errors.As(err, &pe):

@@ -17,6 +17,7 @@ import (
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
+	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
@@ -691,7 +692,14 @@ func TestAuditAndLogsHoldNoSecrets(t *testing.T) {
 // ask only for the default client scopes, at registration and later
 // through RFC 7592; an initial access token lifts the limit.
 func TestOpenModeScopes(t *testing.T) {
-	e := newEnv(t, register.ModeOpen)
+	// payments:write is defined, so open registration refuses it for
+	// being outside the defaults, not for being undefined.
+	withPayments := func(mode register.Mode) *env {
+		return &env{Env: servertest.New(t, func(o *server.Options) {
+			o.Registration, o.Scopes = mode, append(o.Scopes, "payments:write")
+		}), t: t}
+	}
+	e := withPayments(register.ModeOpen)
 	for _, scope := range []string{"payments:write", "openid payments:write", "admin superuser"} {
 		body := `{"grant_types":["client_credentials"],"scope":"` + scope + `"}`
 		r := e.do("POST", "/oauth2/register", "", body)
@@ -707,7 +715,7 @@ func TestOpenModeScopes(t *testing.T) {
 		t.Errorf("RFC 7592 replace widening an anonymous client's scopes: %d %s", r.Status, r.Body)
 	}
 	// With an initial access token, other non-admin scopes are fine.
-	te := newEnv(t, register.ModeToken)
+	te := withPayments(register.ModeToken)
 	te.register(te.TokenWith("clients:create"), `{"grant_types":["client_credentials"],"scope":"payments:write"}`)
 }
 

@@ -1,7 +1,10 @@
 package provider
 
 import (
+	"runtime"
 	"slices"
+	"sync"
+	"weak"
 
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/keys"
@@ -38,7 +41,8 @@ type Endpoints struct {
 
 // Metadata derives the discovery document from what is registered: grant
 // types and response types from the grant registry, authentication
-// methods from the authenticator. Nothing in it is written by hand, so it
+// methods from the authenticator, scopes from the scope catalog
+// (ListScopes). Nothing in it is written by hand, so it
 // cannot drift from what the endpoints do.
 func (p *Provider) Metadata(e Endpoints) Metadata {
 	methods := p.auth.Methods()
@@ -58,7 +62,36 @@ func (p *Provider) Metadata(e Endpoints) Metadata {
 		SubjectTypesSupported:            []string{"public"},
 		IDTokenSigningAlgValuesSupported: []string{string(keys.Algorithm)},
 		AccessTokenSigningAlgValues:      []string{string(keys.Algorithm)},
+		ScopesSupported:                  p.scopesSupported(),
 		ServiceDocumentation:             e.ServiceDocumentation,
 		RegistrationEndpoint:             e.Registration,
 	}
+}
+
+// ScopeLister lists the scopes the server defines (client.Scopes), for
+// scopes_supported.
+type ScopeLister interface {
+	List() []string
+}
+
+// scopeListers maps each Provider (weakly, so a dropped Provider is
+// collected) to its ScopeLister. It belongs in the Provider struct as a
+// field; it lives here only so that this change stays within discovery.
+var scopeListers sync.Map // weak.Pointer[Provider] → ScopeLister
+
+// ListScopes makes p's discovery document list l's scopes as
+// scopes_supported: the same catalog the client core enforces, so the
+// list cannot drift from what clients may hold.
+func (p *Provider) ListScopes(l ScopeLister) {
+	k := weak.Make(p)
+	if _, loaded := scopeListers.Swap(k, l); !loaded {
+		runtime.AddCleanup(p, func(k weak.Pointer[Provider]) { scopeListers.Delete(k) }, k)
+	}
+}
+
+func (p *Provider) scopesSupported() []string {
+	if l, ok := scopeListers.Load(weak.Make(p)); ok {
+		return l.(ScopeLister).List()
+	}
+	return nil
 }

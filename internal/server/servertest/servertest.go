@@ -36,6 +36,12 @@ import (
 // exported so tests can assert them without repeating the list.
 var DefaultScopes = []string{"openid", "api:public"}
 
+// Scopes are the scopes New defines beside the built-in ones: the default
+// ones, and those the suites give their clients. Scopes must be defined
+// (issue 11), so a suite that needs another one adds it here, or passes
+// an option that sets server.Options.Scopes.
+var Scopes = []string{"api:public", "api:read", "api:write", "read", "reports:read", "x"}
+
 // LockedBuffer is an in-memory log sink that the server's goroutines may
 // write to while the test reads it; a bare bytes.Buffer would race.
 type LockedBuffer struct {
@@ -91,7 +97,7 @@ func New(t testing.TB, opts ...func(*server.Options)) *Env {
 	e.Server = httptest.NewUnstartedServer(http.HandlerFunc(e.serve))
 	o := server.Options{
 		Store: st, Box: sealedtest.Box(t, 7), Issuer: "http://" + e.Server.Listener.Addr().String(), AccessTokenTTL: time.Hour,
-		DefaultScopes: slices.Clone(DefaultScopes), Now: e.Clock.Now,
+		DefaultScopes: slices.Clone(DefaultScopes), Scopes: slices.Clone(Scopes), Now: e.Clock.Now,
 		Log: slog.New(slog.NewJSONHandler(e.Logs, nil)),
 	}
 	for _, opt := range opts {

@@ -321,3 +321,19 @@ func TestSubjectsBackfill(t *testing.T) {
 		`INSERT INTO users (id, username, display_name, bot, password_hash, created_at, updated_at) VALUES ('cid-1', 'clash', '', true, NULL, now(), now())`,
 	})
 }
+
+// TestCanonicalUsernameBackfill re-runs migration 0005 on a username
+// stored before usernames were canonical.
+func TestCanonicalUsernameBackfill(t *testing.T) {
+	dsn := freshDatabase(t)
+	s := open(t, dsn)
+	storetest.UsernameCanonicalBackfill(t, s, func(statements []string) store.Store {
+		for _, q := range statements {
+			if _, err := s.Pool().Exec(t.Context(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		s.Close()
+		return open(t, dsn)
+	})
+}

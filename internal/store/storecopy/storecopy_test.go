@@ -35,7 +35,8 @@ func openSQLite(t *testing.T) storecopy.Store {
 
 func assemble(t *testing.T, s store.Store, box *sealed.Box) *server.App {
 	app, err := server.Assemble(t.Context(), server.Options{Store: s, Box: box, Issuer: "https://issuer.example",
-		AccessTokenTTL: time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		AccessTokenTTL: time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Scopes: []string{"api:read"}}) // the scope the copied clients hold must be defined
 	if err != nil {
 		t.Fatal(err)
 	}

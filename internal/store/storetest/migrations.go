@@ -3,8 +3,10 @@ package storetest
 import (
 	"testing"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/user"
 )
 
 // AuthMethodBackfill checks that migration 0003 gives clients stored
@@ -29,5 +31,29 @@ func AuthMethodBackfill(t *testing.T, s store.Store, undo func(statements []stri
 		if err != nil || got.TokenEndpointAuthMethod != want {
 			t.Errorf("client %s: token_endpoint_auth_method = %q, %v; want %q", id, got.TokenEndpointAuthMethod, err, want)
 		}
+	}
+}
+
+// UsernameCanonicalBackfill checks that migration 0005 rewrites usernames
+// stored before usernames were canonical (user.CanonicalUsername, which
+// for the ASCII usernames the core accepted is their lowercase), so that
+// their users still sign in. It stores a user with a mixed-case username
+// straight into s, then has undo forget the migration and reopen the
+// database, which re-runs it.
+func UsernameCanonicalBackfill(t *testing.T, s store.Store, undo func(statements []string) store.Store) {
+	t.Helper()
+	u := sampleUser(1, false)
+	u.Username = "Mixed.Case+Name@Example.COM"
+	if err := s.CreateUser(ctx(t), u, Event(audit.UserCreate, u.ID)); err != nil {
+		t.Fatal(err)
+	}
+	s = undo([]string{`DELETE FROM schema_migrations WHERE version = '0005_canonical_usernames'`})
+	want, err := user.CanonicalUsername(u.Username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetUserByUsername(ctx(t), want)
+	if err != nil || got.ID != u.ID || got.Username != want {
+		t.Errorf("GetUserByUsername(%q) = %+v, %v; want user %s stored as %q", want, got, err, u.ID, want)
 	}
 }
