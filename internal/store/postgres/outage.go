@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -38,14 +39,23 @@ func classify(err error, committing bool) error {
 		return err
 	}
 	var pe *pgconn.PgError
-	if committing && !pgconn.SafeToRetry(err) && !errors.As(err, &pe) && !errors.Is(err, pgx.ErrTxCommitRollback) {
-		// Sent, and no answer from the server: it may have committed.
+	if committing && !errors.As(err, &pe) && !errors.Is(err, pgx.ErrTxCommitRollback) && !notSent(err) {
+		// No answer from the server: it may have committed. pgx's own
+		// "safe to retry" is not trusted here: a connection cut right
+		// after COMMIT went out comes back as "conn closed", which pgx
+		// marks safe to retry.
 		return fmt.Errorf("%w: %w", domain.ErrOutcomeUnknown, err)
 	}
 	if unreachable(err) {
 		return fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
 	}
 	return err
+}
+
+// notSent reports whether err is the caller's context ending before pgx
+// sent anything.
+func notSent(err error) bool {
+	return pgconn.SafeToRetry(err) && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
 
 // unreachable reports whether err means the database could not be reached
@@ -168,6 +178,18 @@ type gatedConn struct {
 	gate    *dialGate
 	started atomic.Bool
 	closed  atomic.Bool
+	wrote   atomic.Bool
+}
+
+// cancelRequestCode opens the message pgconn sends on a connection of its
+// own to cancel a running query; such a connection has no startup.
+const cancelRequestCode = 80877102
+
+func (c *gatedConn) Write(b []byte) (int, error) {
+	if !c.wrote.Swap(true) && len(b) == 16 && binary.BigEndian.Uint32(b[4:8]) == cancelRequestCode {
+		c.started.Store(true) // a cancel request, not a failed startup
+	}
+	return c.Conn.Write(b)
 }
 
 func (c *gatedConn) Close() error {

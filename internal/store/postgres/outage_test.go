@@ -17,12 +17,12 @@ import (
 	"github.com/latchkey/latchkey/internal/domain"
 )
 
-// notSent is how pgconn marks an error that happened before anything was
-// sent to the server.
-type notSent struct{ error }
+// safeToRetry is how pgconn marks an error it believes happened before
+// anything was sent to the server.
+type safeToRetry struct{ error }
 
-func (notSent) SafeToRetry() bool { return true }
-func (e notSent) Unwrap() error   { return e.error }
+func (safeToRetry) SafeToRetry() bool { return true }
+func (e safeToRetry) Unwrap() error   { return e.error }
 
 func TestClassify(t *testing.T) {
 	refused := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
@@ -46,7 +46,8 @@ func TestClassify(t *testing.T) {
 		{"commit: server refused it", &pgconn.PgError{Code: "40001"}, true, nil},
 		{"commit: rolled back", pgx.ErrTxCommitRollback, true, nil},
 		{"commit: connection lost before sending", fmt.Errorf("commit: %w", errGateClosed), true, domain.ErrUnavailable},
-		{"commit: context done before sending", notSent{context.Canceled}, true, nil},
+		{"commit: context done before sending", safeToRetry{context.Canceled}, true, nil},
+		{"commit: conn closed, which pgx calls safe to retry", safeToRetry{errors.New("conn closed")}, true, domain.ErrOutcomeUnknown},
 		{"commit: context done while waiting for the answer", context.Canceled, true, domain.ErrOutcomeUnknown},
 		{"context done", context.DeadlineExceeded, false, nil},
 	}
