@@ -3,7 +3,11 @@
 // input. It imports nothing of Latchkey's, so any core package may use it.
 package domain
 
-import "strings"
+import (
+	"errors"
+	"strings"
+	"time"
+)
 
 // Actor is who asks for a change: the subject and client of the admin
 // token, and the scopes it holds. Root is the operator at the command line,
@@ -64,3 +68,19 @@ func (e *ValidationError) Error() string {
 
 // First returns the first field error, for dialects that report one.
 func (e *ValidationError) First() FieldError { return e.Errors[0] }
+
+// ErrUnavailable marks a failure to reach the store (the database is down,
+// unreachable, or refusing connections while it recovers): nothing was
+// changed, and the same request may succeed later. Store backends wrap it;
+// dialects answer 503 with Retry-After.
+var ErrUnavailable = errors.New("the store is unavailable")
+
+// ErrOutcomeUnknown marks a change whose commit was sent but whose answer
+// never arrived (the connection was lost during COMMIT): it may or may not
+// have been applied. Store backends wrap it; dialects answer 503 and must
+// never say that nothing was changed.
+var ErrOutcomeUnknown = errors.New("the change may have been applied: the store's answer to its commit was lost")
+
+// UnavailableRetryAfter is the Retry-After dialects send with a 503 for
+// ErrUnavailable or ErrOutcomeUnknown.
+const UnavailableRetryAfter = 2 * time.Second

@@ -12,6 +12,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/bearer"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
+	"github.com/latchkey/latchkey/internal/api/storeerr"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
@@ -263,12 +264,24 @@ func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err e
 		writeError(w, http.StatusNotFound, "not_found", "no client has that id")
 	case errors.Is(err, client.ErrPrecondition):
 		writeError(w, http.StatusConflict, "conflict", "the client was changed since the ETag in If-Match; GET it again and retry")
+	case isStoreErr(err):
+		h.log.WarnContext(r.Context(), "admin request: store unavailable", "path", r.URL.Path, "err", err)
+		msg, _ := storeerr.Message(err)
+		storeerr.SetRetryAfter(w)
+		writeError(w, storeerr.Status, storeerr.Code, msg)
 	case errors.Is(err, client.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", "the change conflicts with another client, or the client_id is a user's id (users and clients share one subject namespace)")
 	default:
 		h.log.ErrorContext(r.Context(), "admin request failed", "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, "server_error", "internal error; if this was a change, nothing was changed")
+		writeError(w, http.StatusInternalServerError, "server_error", "internal error")
 	}
+}
+
+// isStoreErr reports whether err is the store unreachable or a change's
+// outcome unknown (503, see storeerr).
+func isStoreErr(err error) bool {
+	_, ok := storeerr.Message(err)
+	return ok
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {

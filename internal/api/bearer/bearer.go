@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/latchkey/latchkey/internal/api/storeerr"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/token"
 )
@@ -38,11 +39,19 @@ func New(v Verifier, realm string, log *slog.Logger) *Authenticator {
 // Require authenticates r and checks it holds scope ("" for none). On
 // failure it sets the WWW-Authenticate header on w and returns the error
 // for the dialect to render: Code is "" (status 401) when no credentials
-// were sent at all (RFC 6750 §3.1), and server_error (500, no challenge)
-// when verification itself failed.
+// were sent at all (RFC 6750 §3.1), server_error (500, no challenge)
+// when verification itself failed, and temporarily_unavailable (503, no
+// challenge, Retry-After set on w) when the store could not be reached.
 func (a *Authenticator) Require(w http.ResponseWriter, r *http.Request, scope string) (token.Principal, *oauth2.Error) {
 	p, e := a.authenticate(r, scope)
 	if e != nil {
+		if e.Code == storeerr.Code {
+			storeerr.SetRetryAfter(w)
+			if a.log != nil {
+				a.log.WarnContext(r.Context(), "token verification unavailable", "path", r.URL.Path, "err", e.Cause)
+			}
+			return token.Principal{}, e
+		}
 		if e.Code == oauth2.CodeServerError { // our fault, not the caller's credentials
 			if a.log != nil {
 				a.log.ErrorContext(r.Context(), "token verification failed", "path", r.URL.Path, "err", e.Cause)
@@ -64,6 +73,9 @@ func (a *Authenticator) authenticate(r *http.Request, scope string) (token.Princ
 	if errors.Is(err, token.ErrInvalidToken) {
 		return token.Principal{}, (&oauth2.Error{Code: oauth2.CodeInvalidToken,
 			Description: "the access token is invalid, expired or revoked"}).WithCause(err)
+	}
+	if e := storeerr.OAuthError(err); e != nil {
+		return token.Principal{}, e
 	}
 	if err != nil {
 		return token.Principal{}, (&oauth2.Error{Code: oauth2.CodeServerError, Description: "could not verify the access token"}).WithCause(err)

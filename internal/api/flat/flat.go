@@ -13,6 +13,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/bearer"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
+	"github.com/latchkey/latchkey/internal/api/storeerr"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
 )
@@ -97,8 +98,14 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, pe.Error())
 		return
 	case err != nil:
+		if msg, ok := storeerr.Message(err); ok {
+			h.log.WarnContext(r.Context(), "create client: store unavailable", "dialect", "flat", "err", err)
+			storeerr.SetRetryAfter(w)
+			writeError(w, storeerr.Status, msg)
+			return
+		}
 		h.log.ErrorContext(r.Context(), "create client failed", "dialect", "flat", "err", err)
-		writeError(w, http.StatusInternalServerError, "The client application could not be created; nothing was saved.")
+		writeError(w, http.StatusInternalServerError, "The client application could not be created: internal error.")
 		return
 	}
 	body := clientBody{ClientID: c.ClientID, ClientName: c.Name, RedirectURI: c.RedirectURIs[0], GrantTypes: strings.Join(c.GrantTypes, ",")}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/bearer"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
+	"github.com/latchkey/latchkey/internal/api/storeerr"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
 )
@@ -96,8 +97,14 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusForbidden, pe.Error(), nil)
 		return
 	case err != nil:
+		if msg, ok := storeerr.Message(err); ok {
+			h.log.WarnContext(r.Context(), "create client: store unavailable", "dialect", "m2m", "err", err)
+			storeerr.SetRetryAfter(w)
+			writeProblem(w, storeerr.Status, msg, nil)
+			return
+		}
 		h.log.ErrorContext(r.Context(), "create client failed", "dialect", "m2m", "err", err)
-		writeProblem(w, http.StatusInternalServerError, "The client could not be created; nothing was saved.", nil)
+		writeProblem(w, http.StatusInternalServerError, "The client could not be created: internal error.", nil)
 		return
 	}
 	h.log.InfoContext(r.Context(), "client created", "dialect", "m2m", "client_id", c.ClientID, "actor", claims.Subject)
@@ -156,6 +163,7 @@ var problemTypes = map[int]string{
 	413: "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.14",
 	415: "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.16",
 	500: "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.1",
+	503: "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4",
 }
 
 func writeProblem(w http.ResponseWriter, status int, detail string, errs map[string][]string) {

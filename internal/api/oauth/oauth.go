@@ -19,6 +19,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/api/sourceaddr"
+	"github.com/latchkey/latchkey/internal/api/storeerr"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/oauth2"
@@ -190,6 +191,11 @@ func WriteError(w http.ResponseWriter, e *oauth2.Error) {
 // (RFC 9110 requires a challenge on every 401); anything but an
 // *oauth2.Error is logged and answered server_error.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, method string) {
+	if se := storeerr.OAuthError(err); se != nil {
+		h.log.WarnContext(r.Context(), "oauth endpoint: store unavailable", "path", r.URL.Path, "err", err)
+		WriteError(w, se)
+		return
+	}
 	var oe *oauth2.Error
 	if !errors.As(err, &oe) {
 		h.log.ErrorContext(r.Context(), "oauth endpoint failed", "path", r.URL.Path, "err", err)

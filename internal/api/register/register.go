@@ -16,6 +16,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/bearer"
 	"github.com/latchkey/latchkey/internal/api/oauth"
+	"github.com/latchkey/latchkey/internal/api/storeerr"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/oauth2"
@@ -271,13 +272,16 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (client.C
 		switch {
 		case errors.Is(err, client.ErrAuthentication) || errors.Is(err, client.ErrDisabled):
 			e = (&oauth2.Error{Code: oauth2.CodeInvalidToken, Description: "the access token is invalid, expired or revoked"}).WithCause(err)
+		case storeerr.OAuthError(err) != nil:
+			h.log.WarnContext(r.Context(), "token verification unavailable", "path", r.URL.Path, "err", err)
+			e = storeerr.OAuthError(err)
 		case err != nil:
 			h.log.ErrorContext(r.Context(), "token verification failed", "path", r.URL.Path, "err", err)
 			e = &oauth2.Error{Code: oauth2.CodeServerError, Description: "internal error"}
 		}
 	}
 	if e != nil {
-		if e.Code != oauth2.CodeServerError {
+		if e.Code != oauth2.CodeServerError && e.Code != storeerr.Code {
 			bearer.Challenge(w, h.realm, e, "")
 		}
 		writeBearerFailure(w, e)
@@ -325,9 +329,12 @@ func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err e
 		e := oauth2.Errorf(oauth2.CodeInvalidToken, "the client no longer exists")
 		bearer.Challenge(w, h.realm, e, "")
 		oauth.WriteError(w, e)
+	case storeerr.OAuthError(err) != nil:
+		h.log.WarnContext(r.Context(), "registration request: store unavailable", "path", r.URL.Path, "err", err)
+		oauth.WriteError(w, storeerr.OAuthError(err))
 	default:
 		h.log.ErrorContext(r.Context(), "registration request failed", "path", r.URL.Path, "err", err)
-		oauth.WriteError(w, oauth2.Errorf(oauth2.CodeServerError, "internal error; nothing was changed"))
+		oauth.WriteError(w, oauth2.Errorf(oauth2.CodeServerError, "internal error"))
 	}
 }
 

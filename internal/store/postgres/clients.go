@@ -58,7 +58,8 @@ func (s *Store) GetClient(ctx context.Context, id string) (client.Client, error)
 	if !storable(id) {
 		return client.Client{}, fmt.Errorf("client %q: %w", id, client.ErrNotFound)
 	}
-	return getClient(ctx, s.pool, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id)
+	c, err := getClient(ctx, s.pool, `SELECT `+clientColumns+` FROM clients WHERE id = $1`, id)
+	return c, classify(err, false)
 }
 
 // GetClientByClientID returns the client with OAuth client_id.
@@ -66,7 +67,8 @@ func (s *Store) GetClientByClientID(ctx context.Context, clientID string) (clien
 	if !storable(clientID) {
 		return client.Client{}, fmt.Errorf("client %q: %w", clientID, client.ErrNotFound)
 	}
-	return getClient(ctx, s.pool, `SELECT `+clientColumns+` FROM clients WHERE client_id = $1`, clientID)
+	c, err := getClient(ctx, s.pool, `SELECT `+clientColumns+` FROM clients WHERE client_id = $1`, clientID)
+	return c, classify(err, false)
 }
 
 // getClient reads one client row and its secrets. On a pool the two reads
@@ -123,7 +125,7 @@ func scanClient(row sqlrows.Scanner) (client.Client, error) {
 func (s *Store) CountClients(ctx context.Context) (int, error) {
 	var n int
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM clients`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count clients: %w", err)
+		return 0, classify(fmt.Errorf("count clients: %w", err), false)
 	}
 	return n, nil
 }

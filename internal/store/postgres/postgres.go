@@ -5,6 +5,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -52,6 +53,16 @@ type Options struct {
 	// ConnectRetryDelay is the pause between those pings; 0 means one
 	// second.
 	ConnectRetryDelay time.Duration
+	// ReconnectBackoff and ReconnectBackoffMax rate-limit connection
+	// attempts while the database is unreachable: after a failed attempt
+	// none is made for ReconnectBackoff, doubling after each further
+	// failure up to ReconnectBackoffMax; requests meanwhile fail at once
+	// with domain.ErrUnavailable. 0: DefaultReconnectBackoff and
+	// DefaultReconnectBackoffMax.
+	ReconnectBackoff, ReconnectBackoffMax time.Duration
+	// ConnectTimeout bounds one connection attempt when the DSN sets no
+	// connect_timeout; 0: DefaultConnectTimeout.
+	ConnectTimeout time.Duration
 }
 
 // Store is a PostgreSQL-backed store.Store and store.Copier. It is safe
@@ -85,6 +96,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		ms := (opts.StatementTimeout + time.Millisecond - 1) / time.Millisecond
 		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(int64(ms), 10)
 	}
+	gateConnects(cfg, opts)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres pool: %w", err)
@@ -99,6 +111,29 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// gateConnects puts cfg's connection attempts behind a dialGate, and
+// bounds each attempt, so an unreachable database is not dialled once per
+// request.
+func gateConnects(cfg *pgxpool.Config, opts Options) {
+	lo, hi := opts.ReconnectBackoff, opts.ReconnectBackoffMax
+	if lo <= 0 {
+		lo = DefaultReconnectBackoff
+	}
+	if hi <= 0 {
+		hi = max(DefaultReconnectBackoffMax, lo)
+	}
+	g := newDialGate(lo, hi, nil)
+	if cfg.ConnConfig.ConnectTimeout <= 0 {
+		cfg.ConnConfig.ConnectTimeout = cmp.Or(opts.ConnectTimeout, DefaultConnectTimeout)
+	}
+	cfg.ConnConfig.DialFunc = g.dialFunc(cfg.ConnConfig.DialFunc)
+	cfg.BeforeConnect = g.beforeConnect
+	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+		g.afterConnect(c.PgConn())
+		return nil
+	}
 }
 
 // waitReady pings until the database answers, giving up after
@@ -190,20 +225,22 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // tx runs fn in one READ COMMITTED transaction, committing if it returns
-// nil. fn's error is returned as is, so UpdateClient hands the caller's own
-// error back. The deferred rollback also releases the connection if fn
+// nil. fn's error is returned as is (wrapped with domain.ErrUnavailable if
+// the database was lost), so UpdateClient hands the caller's own error
+// back. A COMMIT whose answer is lost is domain.ErrOutcomeUnknown. The deferred rollback also releases the connection if fn
 // panics.
 func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return classify(fmt.Errorf("begin: %w", err), false)
 	}
 	defer func() { _ = tx.Rollback(ctx) }() // no-op once committed
 	if err := fn(tx); err != nil {
-		return err
+		return classify(err, false)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		// Sent and unanswered, it may have committed: ErrOutcomeUnknown.
+		return classify(fmt.Errorf("commit: %w", err), true)
 	}
 	return nil
 }
@@ -234,7 +271,7 @@ func (s *Store) Close() error {
 }
 
 // Ping checks the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+func (s *Store) Ping(ctx context.Context) error { return classify(s.pool.Ping(ctx), false) }
 
 // Pool exposes the pool for tests that inspect the database.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
@@ -342,8 +379,9 @@ func (a *args) listQuery(q string, where []string, order string, limit int) stri
 func queryAll[T any](ctx context.Context, s *Store, what, query string, args []any, scan func(sqlrows.Scanner) (T, error)) ([]T, error) {
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list %ss: %w", what, err)
+		return nil, classify(fmt.Errorf("list %ss: %w", what, err), false)
 	}
 	defer rows.Close()
-	return sqlrows.Collect(rows, what, scan)
+	l, err := sqlrows.Collect(rows, what, scan)
+	return l, classify(err, false)
 }

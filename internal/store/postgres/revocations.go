@@ -33,7 +33,7 @@ func (s *Store) TokenRevoked(ctx context.Context, jti string) (bool, error) {
 	}
 	var revoked bool
 	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1)`, jti).Scan(&revoked); err != nil {
-		return false, fmt.Errorf("check revocation: %w", err)
+		return false, classify(fmt.Errorf("check revocation: %w", err), false)
 	}
 	return revoked, nil
 }

@@ -41,7 +41,7 @@ func (s *Store) getUser(ctx context.Context, q, arg string) (user.User, error) {
 		return user.User{}, fmt.Errorf("user %q: %w", arg, user.ErrNotFound)
 	}
 	if err != nil {
-		return user.User{}, fmt.Errorf("get user: %w", err)
+		return user.User{}, classify(fmt.Errorf("get user: %w", err), false)
 	}
 	return u, nil
 }

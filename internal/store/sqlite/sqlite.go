@@ -132,17 +132,19 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // tx runs fn in one immediate transaction, committing if it returns nil.
+// Errors are classified (see classify): a locked or unusable file is
+// domain.ErrUnavailable, an I/O error on COMMIT domain.ErrOutcomeUnknown.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return classify(fmt.Errorf("begin: %w", err), false)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
-		return err
+		return classify(err, false)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return classify(fmt.Errorf("commit: %w", err), true)
 	}
 	return nil
 }
@@ -180,7 +182,7 @@ func (s *Store) Close() error {
 }
 
 // Ping checks the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+func (s *Store) Ping(ctx context.Context) error { return classify(s.db.PingContext(ctx), false) }
 
 // DB exposes the handle for tests that inspect the file.
 func (s *Store) DB() *sql.DB { return s.db }
