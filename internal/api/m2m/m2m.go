@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/latchkey/latchkey/internal/api/bearer"
+	"github.com/latchkey/latchkey/internal/api/clientgone"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
@@ -96,7 +97,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusForbidden, pe.Error(), nil)
 		return
 	case err != nil:
-		h.log.ErrorContext(r.Context(), "create client failed", "dialect", "m2m", "err", err)
+		clientgone.LogError(h.log, r, "create client failed", err, "dialect", "m2m")
 		writeProblem(w, http.StatusInternalServerError, "The client could not be created; nothing was saved.", nil)
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/api/bearer"
+	"github.com/latchkey/latchkey/internal/api/clientgone"
 	"github.com/latchkey/latchkey/internal/api/oauth"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
@@ -272,7 +273,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (client.C
 		case errors.Is(err, client.ErrAuthentication) || errors.Is(err, client.ErrDisabled):
 			e = (&oauth2.Error{Code: oauth2.CodeInvalidToken, Description: "the access token is invalid, expired or revoked"}).WithCause(err)
 		case err != nil:
-			h.log.ErrorContext(r.Context(), "token verification failed", "path", r.URL.Path, "err", err)
+			clientgone.LogError(h.log, r, "token verification failed", err, "path", r.URL.Path)
 			e = &oauth2.Error{Code: oauth2.CodeServerError, Description: "internal error"}
 		}
 	}
@@ -326,7 +327,7 @@ func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err e
 		bearer.Challenge(w, h.realm, e, "")
 		oauth.WriteError(w, e)
 	default:
-		h.log.ErrorContext(r.Context(), "registration request failed", "path", r.URL.Path, "err", err)
+		clientgone.LogError(h.log, r, "registration request failed", err, "path", r.URL.Path)
 		oauth.WriteError(w, oauth2.Errorf(oauth2.CodeServerError, "internal error; nothing was changed"))
 	}
 }
