@@ -132,7 +132,7 @@ func logRequests(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 		m.observe(r, rec.status, took)
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status), slog.Duration("duration", took))
+			slog.Int("status", rec.status), slog.Float64("duration_ms", float64(took)/float64(time.Millisecond)))
 	})
 }
 
