@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -105,14 +106,61 @@ func dispatch(ctx context.Context, cmds map[string]command, usage, missing, kind
 }
 
 // newFlagSet returns a FlagSet that reports errors instead of exiting.
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+// Help asked for (-h, --help) goes to stdout, like `latchkey --help`; a
+// bad flag's message and the usage go to stderr. Flags are listed as
+// --flag, as the README writes them (Go accepts one dash or two).
+func newFlagSet(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// The flag package writes to Output only to report a bad flag, just
+	// before it calls Usage; so Usage knows which of the two it serves.
+	errOut := &wroteTo{w: stderr}
+	fs.SetOutput(errOut)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: latchkey %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
+		out := stdout
+		if errOut.wrote {
+			out = stderr
+		}
+		printUsage(out, fs, synopsis)
 	}
 	return fs
+}
+
+// wroteTo remembers whether anything was written through it.
+type wroteTo struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (w *wroteTo) Write(p []byte) (int, error) {
+	w.wrote = true
+	return w.w.Write(p)
+}
+
+// printUsage prints the synopsis and fs's flags in the layout of
+// flag.PrintDefaults, but with two dashes.
+func printUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage: latchkey %s\n\nFlags:\n", synopsis)
+	fs.VisitAll(func(f *flag.Flag) {
+		typ, usage := flag.UnquoteUsage(f)
+		fmt.Fprintf(&b, "  --%s", f.Name)
+		if typ != "" {
+			fmt.Fprintf(&b, " %s", typ)
+		}
+		b.WriteString("\n    \t")
+		b.WriteString(strings.ReplaceAll(usage, "\n", "\n    \t"))
+		switch f.DefValue {
+		case "", "0", "false", "0s", "[]":
+		default:
+			if typ == "string" {
+				fmt.Fprintf(&b, " (default %q)", f.DefValue)
+			} else {
+				fmt.Fprintf(&b, " (default %s)", f.DefValue)
+			}
+		}
+		b.WriteString("\n")
+	})
+	_, _ = io.WriteString(w, b.String())
 }
 
 // parseFlags parses args, which must all be flags.

@@ -18,7 +18,7 @@ import (
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg config.Serve
-	fs := newFlagSet("serve", "serve [flags]", stderr)
+	fs := newFlagSet("serve", "serve [flags]", stdout, stderr)
 	scopes := config.AddServeFlags(fs, getenv, &cfg)
 	if err := parseFlags(fs, args); err != nil {
 		return err

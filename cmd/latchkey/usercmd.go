@@ -33,7 +33,7 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 		name, id, displayName string
 		bot, asJSON           bool
 	)
-	fs := newFlagSet("user create", "user create --name USERNAME [--bot] [--id ID] [--display-name NAME] [--json]", stderr)
+	fs := newFlagSet("user create", "user create --name USERNAME [--bot] [--id ID] [--display-name NAME] [--json]", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	fs.StringVar(&name, "name", "", "username (required)")
 	fs.StringVar(&id, "id", "", "user id (default: generated); lets you keep ids from another system")
