@@ -37,6 +37,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	// Bind before creating anything: a taken port must not leave behind a
+	// database, a master key and a bootstrap secret printed for nothing.
+	ln, mln, err := listen(cfg)
+	if err != nil {
+		return err
+	}
+	defer func() { // Serve closes them too; closing twice is harmless
+		ln.Close()
+		if mln != nil {
+			mln.Close()
+		}
+	}()
 	b, err := openBackend(ctx, cfg.Store, stderr)
 	if err != nil {
 		return err
@@ -57,18 +69,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	handler := app.Handler
 	go app.Keys.Run(ctx, cfg.KeyRefresh, func(err error) { log.Warn("reload signing keys", "err", err) })
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	servers := []*http.Server{server.NewHTTPServer(cfg.Addr, handler, log)}
 	listeners := []net.Listener{ln}
-	if cfg.MetricsAddr != "" {
-		mln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("listen (metrics): %w", err)
-		}
+	if mln != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", app.Metrics)
 		servers = append(servers, server.NewHTTPServer(cfg.MetricsAddr, mux, log))
@@ -103,6 +106,23 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// listen binds --addr and, unless it is empty, --metrics-addr (mln is nil
+// then).
+func listen(cfg config.Serve) (ln, mln net.Listener, err error) {
+	ln, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen: %w", err)
+	}
+	if cfg.MetricsAddr != "" {
+		mln, err = net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return nil, nil, fmt.Errorf("listen (metrics): %w", err)
+		}
+	}
+	return ln, mln, nil
 }
 
 // redactDSN hides a password in a database URL before it is logged.
