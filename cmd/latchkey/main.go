@@ -58,6 +58,7 @@ Usage:
   latchkey migrate-store --from DSN --to DSN
                                     copy everything to a new store (e.g. SQLite to PostgreSQL)
   latchkey keys list|rotate         show signing keys; store a new one (signs after --key-publish-delay)
+  latchkey version                  show the version and VCS revision latchkey was built from
   latchkey help                     show this help
 
 Every flag has a LATCHKEY_* environment variable; run "latchkey COMMAND -h"
@@ -76,6 +77,8 @@ var commands = map[string]command{
 	"keys":          runKeys,
 	"migrate":       runMigrate,
 	"migrate-store": runMigrateStore,
+	"version":       runVersion,
+	"--version":     runVersion,
 }
 
 // run is the whole program; tests call it with their own arguments,
