@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"strings"
@@ -72,7 +73,6 @@ type command func(ctx context.Context, args []string, getenv func(string) string
 var commands = map[string]command{
 	"serve":         runServe,
 	"client":        runClient,
-	"user":          runUser,
 	"audit":         runAudit,
 	"keys":          runKeys,
 	"migrate":       runMigrate,
@@ -84,7 +84,11 @@ var commands = map[string]command{
 // run is the whole program; tests call it with their own arguments,
 // environment and output streams.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	return dispatch(ctx, commands, usage, "no command given", "command", args, getenv, stdout, stderr)
+	cmds := maps.Clone(commands)
+	cmds["user"] = func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+		return runUser(ctx, args, getenv, stdin, stdout, stderr) // may ask for a password
+	}
+	return dispatch(ctx, cmds, usage, "no command given", "command", args, getenv, stdout, stderr)
 }
 
 // dispatch runs the command of cmds that args[0] names with the rest of
