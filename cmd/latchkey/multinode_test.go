@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m, "cmd/latchkey"))
 }
 
 // node is a `latchkey serve` child process.
