@@ -16,7 +16,9 @@ import (
 // with its lines, in turn.
 type fakeTerminal struct{ lines []string }
 
-func (f *fakeTerminal) Read([]byte) (int, error) { return 0, errors.New("read a terminal without ReadPassword") }
+func (f *fakeTerminal) Read([]byte) (int, error) {
+	return 0, errors.New("read a terminal without ReadPassword")
+}
 
 func (f *fakeTerminal) readPassword() ([]byte, error) {
 	if len(f.lines) == 0 {
