@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -39,7 +40,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	// Bind before creating anything: a taken port must not leave behind a
 	// database, a master key and a bootstrap secret printed for nothing.
-	ln, mln, err := listen(cfg)
+	ln, mln, err := listen(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -110,11 +111,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 // listen binds --addr and, unless it is empty, --metrics-addr (mln is nil
 // then).
-func listen(cfg config.Serve) (ln, mln net.Listener, err error) {
+// The main listener is capped (LimitListener).
+func listen(cfg config.Serve, log *slog.Logger) (ln, mln net.Listener, err error) {
 	ln, err = net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listen: %w", err)
 	}
+	limit := cfg.ConnLimit
+	if limit == 0 {
+		limit = server.DefaultMaxConns()
+	}
+	ln = server.LimitListener(ln, server.ListenerOptions{MaxConns: limit, MaxConnsPerIP: cfg.ConnLimitPerIP, Log: log})
 	if cfg.MetricsAddr != "" {
 		mln, err = net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,5 +51,25 @@ func TestServePortTakenCreatesNothing(t *testing.T) {
 				t.Errorf("serve announced what it then did not keep:\n%s", stderr.String())
 			}
 		})
+	}
+}
+
+// serve applies --max-conns-per-ip to --addr: a third connection from one
+// address is closed unanswered while two are open (issue 12 #5).
+func TestServeMaxConnsPerIP(t *testing.T) {
+	ts := startServer(t, nil, "--max-conns-per-ip", "2", "--max-conns", "50")
+	addr := strings.TrimPrefix(ts.URL, "http://")
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}} // the harness polls from 127.0.0.1
+	for i, want := range []bool{true, true, false} {
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if got := err == nil && res.StatusCode == http.StatusOK; got != want {
+			t.Errorf("connection %d: answered %v (%v), want %v", i+1, got, err, want)
+		}
 	}
 }

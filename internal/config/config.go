@@ -62,6 +62,11 @@ type Serve struct {
 	// headers name the client address (parsed from trustedProxies).
 	TrustedProxies []netip.Prefix
 	trustedProxies string
+	// ConnLimit caps the connections open at once on Addr (0: derived
+	// from the open-files limit by serve); ConnLimitPerIP caps one remote
+	// address's (0: no cap).
+	ConnLimit      int
+	ConnLimitPerIP int
 }
 
 // maxTokenLeeway bounds --token-leeway: signing keys stay published for
@@ -137,6 +142,8 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 	fs.StringVar(&s.LogLevel, "log-level", e.or("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (env LATCHKEY_LOG_LEVEL)")
 	fs.StringVar(&s.MetricsAddr, "metrics-addr", e.or("LATCHKEY_METRICS_ADDR", "127.0.0.1:9090"), "listen address of the Prometheus /metrics endpoint, apart from --addr; empty disables it (env LATCHKEY_METRICS_ADDR)")
 	fs.StringVar(&s.trustedProxies, "trusted-proxies", e("LATCHKEY_TRUSTED_PROXIES"), "comma-separated CIDRs or addresses of reverse proxies whose Forwarded or X-Forwarded-For header names the client address; from other peers those headers are ignored (env LATCHKEY_TRUSTED_PROXIES)")
+	fs.IntVar(&s.ConnLimit, "max-conns", envInt(e, "LATCHKEY_MAX_CONNS", 0, errs), "most connections open at once on --addr; beyond it new ones wait; 0 = the open-files limit (ulimit -n) less 128 for the database and logs (env LATCHKEY_MAX_CONNS)")
+	fs.IntVar(&s.ConnLimitPerIP, "max-conns-per-ip", envInt(e, "LATCHKEY_MAX_CONNS_PER_IP", 0, errs), "most connections open at once from one remote address; beyond it new ones are closed at once; 0 = no cap (behind a proxy, every caller has the proxy's address) (env LATCHKEY_MAX_CONNS_PER_IP)")
 	fs.StringVar(&s.Registration, "registration", e.or("LATCHKEY_REGISTRATION", "token"), "RFC 7591 dynamic client registration: open (anyone), token (needs an access token with clients:create) or off (env LATCHKEY_REGISTRATION)")
 	return scopes
 }
@@ -182,6 +189,12 @@ func (s *Serve) Finish(scopes string) error {
 	// stops signing, so a longer leeway would outlive the key.
 	if s.TokenLeeway < 0 || s.TokenLeeway > maxTokenLeeway {
 		return fmt.Errorf("--token-leeway %s must be between 0 and %s", s.TokenLeeway, maxTokenLeeway)
+	}
+	if s.ConnLimit < 0 {
+		return errors.New("--max-conns must not be negative")
+	}
+	if s.ConnLimitPerIP < 0 {
+		return errors.New("--max-conns-per-ip must not be negative")
 	}
 	if s.AccessTokenTTL <= 0 {
 		return errors.New("--access-token-ttl must be a positive duration such as 1h or 15m")

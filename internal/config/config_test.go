@@ -151,3 +151,36 @@ func TestMetricsAddrAndTrustedProxies(t *testing.T) {
 		})
 	}
 }
+
+func TestConnectionLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		env            map[string]string
+		args           []string
+		total, perIP   int
+		wantErrContain string
+	}{
+		{name: "defaults: derived total, no per-address cap"},
+		{name: "flags", args: []string{"--max-conns", "500", "--max-conns-per-ip", "20"}, total: 500, perIP: 20},
+		{name: "environment", env: map[string]string{"LATCHKEY_MAX_CONNS": "300", "LATCHKEY_MAX_CONNS_PER_IP": "10"}, total: 300, perIP: 10},
+		{name: "negative total", args: []string{"--max-conns", "-1"}, wantErrContain: "--max-conns"},
+		{name: "negative per address", args: []string{"--max-conns-per-ip", "-1"}, wantErrContain: "--max-conns-per-ip"},
+		{name: "bad environment", env: map[string]string{"LATCHKEY_MAX_CONNS_PER_IP": "lots"}, wantErrContain: "LATCHKEY_MAX_CONNS_PER_IP"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := parse(t, tc.env, tc.args...)
+			if tc.wantErrContain != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErrContain) {
+					t.Fatalf("err = %v, want one naming %s", err, tc.wantErrContain)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.ConnLimit != tc.total || s.ConnLimitPerIP != tc.perIP {
+				t.Errorf("limits %d, %d; want %d, %d", s.ConnLimit, s.ConnLimitPerIP, tc.total, tc.perIP)
+			}
+		})
+	}
+}
