@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/register"
@@ -38,8 +42,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	// Bind before creating anything: a taken port must not leave behind a
-	// database, a master key and a bootstrap secret printed for nothing.
+	// Load the TLS pair and bind before creating anything: a bad file or a
+	// taken port must not leave behind a database, a master key and a
+	// bootstrap secret printed for nothing.
+	var certs *server.CertReloader
+	if cfg.TLSCertFile != "" {
+		if certs, err = server.NewCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile, server.ReloadOptions{Log: log}); err != nil {
+			return err
+		}
+	}
 	ln, mln, err := listen(cfg, log)
 	if err != nil {
 		return err
@@ -70,7 +81,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	handler := app.Handler
 	go app.Keys.Run(ctx, cfg.KeyRefresh, func(err error) { log.Warn("reload signing keys", "err", err) })
 
-	servers := []*http.Server{server.NewHTTPServer(cfg.Addr, handler, log)}
+	mainSrv := server.NewHTTPServer(cfg.Addr, handler, log)
+	if certs != nil {
+		mainSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}
+		go reloadOnHangup(ctx, certs, log)
+	}
+	servers := []*http.Server{mainSrv}
 	listeners := []net.Listener{ln}
 	if mln != nil {
 		mux := http.NewServeMux()
@@ -79,10 +95,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		listeners = append(listeners, mln)
 		log.Info("metrics listening", "addr", mln.Addr().String())
 	}
-	log.Info("latchkey listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "db", redactDSN(cfg.DB))
+	log.Info("latchkey listening", "addr", ln.Addr().String(), "tls", certs != nil, "issuer", cfg.Issuer, "db", redactDSN(cfg.DB))
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {
-		go func() { errc <- srv.Serve(listeners[i]) }()
+		go func() {
+			if srv.TLSConfig != nil { // HTTPS, with HTTP/2 offered by ALPN
+				errc <- srv.ServeTLS(listeners[i], "", "")
+				return
+			}
+			errc <- srv.Serve(listeners[i])
+		}()
 	}
 	select {
 	case err := <-errc:
@@ -130,6 +152,24 @@ func listen(cfg config.Serve, log *slog.Logger) (ln, mln net.Listener, err error
 		}
 	}
 	return ln, mln, nil
+}
+
+// reloadOnHangup rereads the TLS files on SIGHUP (they are also looked at
+// once a second during handshakes) until ctx ends.
+func reloadOnHangup(ctx context.Context, certs *server.CertReloader, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			if err := certs.Reload(); err != nil {
+				log.Warn("SIGHUP: TLS certificate files unusable; keeping the current certificate", "err", err)
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // redactDSN hides a password in a database URL before it is logged.

@@ -3,14 +3,18 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/server/servertest"
 )
@@ -71,5 +75,87 @@ func TestServeMaxConnsPerIP(t *testing.T) {
 		if got := err == nil && res.StatusCode == http.StatusOK; got != want {
 			t.Errorf("connection %d: answered %v (%v), want %v", i+1, got, err, want)
 		}
+	}
+}
+
+// --tls-cert-file and --tls-key-file: serve speaks HTTPS and HTTP/2 on
+// --addr, the issuer is https://, and replacing the files switches the
+// certificate new connections get, without a restart (issue 12 #6).
+func TestServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, first := servertest.WriteSelfSignedCert(t, dir, "first")
+	addr := freeAddr(t)
+	env := map[string]string{"LATCHKEY_TLS_CERT_FILE": certFile, "LATCHKEY_TLS_KEY_FILE": keyFile, "LATCHKEY_LOG_LEVEL": "warn"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var stderr servertest.LockedBuffer
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--metrics-addr", "", "--db", "sqlite:" + filepath.Join(dir, "l.db")},
+			func(k string) string { return env[k] }, nil, io.Discard, &stderr)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+
+	// client trusts only cert and opens a new connection for every request.
+	client := func(cert *x509.Certificate) *http.Client {
+		pool := x509.NewCertPool()
+		pool.AddCert(cert)
+		return &http.Client{Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true, DisableKeepAlives: true,
+		}}
+	}
+	get := func(c *http.Client, path string) (*http.Response, []byte, error) {
+		res, err := c.Get("https://" + addr + path)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		return res, b, err
+	}
+	// Wait for the server to come up.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, _, err := get(client(first), "/healthz"); err == nil {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited: %v\n%s", err, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no HTTPS answer\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	res, body, err := get(client(first), "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ProtoMajor != 2 {
+		t.Errorf("negotiated %s, want HTTP/2", res.Proto)
+	}
+	if !strings.Contains(string(body), `"issuer":"https://`+addr+`"`) {
+		t.Errorf("discovery issuer is not https://%s: %s", addr, body)
+	}
+	// Plain HTTP on the TLS port is refused.
+	if res, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			t.Error("plain HTTP answered on the TLS port")
+		}
+	}
+
+	_, _, second := servertest.WriteSelfSignedCert(t, dir, "second")
+	deadline = time.Now().Add(10 * time.Second) // the reloader looks once a second
+	for {
+		res, _, err := get(client(second), "/healthz")
+		if err == nil && res.TLS.PeerCertificates[0].Subject.CommonName == "second" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replaced certificate was not served: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
