@@ -23,6 +23,7 @@ import (
 // multi-node test can start real, separate server processes.
 func TestMain(m *testing.M) {
 	if os.Getenv("LATCHKEY_TEST_EXEC_MAIN") == "1" {
+		limitOpenFiles(os.Getenv("LATCHKEY_TEST_NOFILE")) // a child that must run out of descriptors
 		main()
 		os.Exit(0)
 	}

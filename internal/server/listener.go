@@ -97,11 +97,12 @@ func (g *fdGuard) shed() bool {
 		g.reserve = nil
 	}
 	c, err := g.Listener.Accept()
-	g.reserve = openReserve()
 	if err != nil {
+		g.reserve = openReserve()
 		return false
 	}
-	c.Close()
+	c.Close() // before taking the reserve back: it needs this descriptor
+	g.reserve = openReserve()
 	if g.log != nil {
 		g.log.Warn("out of file descriptors: closed a new connection at once; raise ulimit -n or lower --max-conns", "remote", c.RemoteAddr().String())
 	}
