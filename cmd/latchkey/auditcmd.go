@@ -31,7 +31,7 @@ func runAuditList(ctx context.Context, args []string, getenv func(string) string
 		limit                 int
 		asJSON                bool
 	)
-	fs := newFlagSet("audit list", "audit list [--action A] [--target ID] [--actor S] [--limit N] [--json]", stderr)
+	fs := newFlagSet("audit list", "audit list [--action A] [--target ID] [--actor S] [--limit N] [--json]", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	fs.StringVar(&action, "action", "", "only events of this action, e.g. client.create, client.update, client.delete, client.rotate_secret, client.enable, client.disable, user.create, key.rotate")
 	fs.StringVar(&target, "target", "", "only events about this client (internal id or client_id), user id or key id")

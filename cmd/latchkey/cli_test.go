@@ -728,22 +728,29 @@ func TestCLIHelp(t *testing.T) {
 		{[]string{"client", "rotate-secret"}, []string{"-grace", "-json"}},
 		{[]string{"audit", "list"}, []string{"-action", "-target", "-actor", "-limit", "-json"}},
 		{[]string{"serve"}, []string{"-addr", "-token-leeway", "-access-token-ttl"}},
+		{[]string{"user", "create"}, []string{"-name", "-bot", "-id", "-display-name", "-json", "-db"}},
+		{[]string{"keys", "list"}, []string{"-json", "-db"}},
+		{[]string{"keys", "rotate"}, []string{"-key-publish-delay", "-json"}},
+		{[]string{"migrate"}, []string{"-db"}},
+		{[]string{"migrate-store"}, []string{"-from", "-to"}},
 	} {
 		for _, h := range []string{"-h", "--help"} {
 			stdout, stderr, err := d.exec(append(tc.args, h)...)
 			if !errors.Is(err, flag.ErrHelp) || exitCode(err) != 0 { // asking for help is not a failure
 				t.Errorf("%v %s: err=%v", tc.args, h, err)
 			}
-			if want := "Usage: latchkey " + strings.Join(tc.args, " "); !strings.Contains(stderr, want) {
-				t.Errorf("%v %s: stderr lacks %q:\n%s", tc.args, h, want, stderr)
+			// Help asked for is the output, on stdout as for `latchkey
+			// --help`, with flags spelled as the README spells them.
+			if want := "Usage: latchkey " + strings.Join(tc.args, " "); !strings.Contains(stdout, want) {
+				t.Errorf("%v %s: stdout lacks %q:\n%s", tc.args, h, want, stdout)
 			}
 			for _, f := range tc.flags {
-				if !strings.Contains(stderr, "  "+f+" ") && !strings.Contains(stderr, "  "+f+"\n") {
-					t.Errorf("%v %s: flag %s not listed:\n%s", tc.args, h, f, stderr)
+				if !strings.Contains(stdout, "  -"+f+" ") && !strings.Contains(stdout, "  -"+f+"\n") {
+					t.Errorf("%v %s: flag -%s not listed:\n%s", tc.args, h, f, stdout)
 				}
 			}
-			if stdout != "" {
-				t.Errorf("%v %s: stdout %q", tc.args, h, stdout)
+			if stderr != "" {
+				t.Errorf("%v %s: stderr %q", tc.args, h, stderr)
 			}
 		}
 	}
@@ -830,5 +837,27 @@ func TestCLIUndefinedScopes(t *testing.T) {
 	}
 	if _, _, err := d.exec("client", "update", created.ID, "--scopes", "read admin", "--allow-undefined-scopes"); err != nil {
 		t.Errorf("update to an undefined scope with --allow-undefined-scopes: %v", err)
+	}
+}
+
+// A bad flag is an error: the message and the usage go to stderr, not
+// stdout, and the exit code is 2.
+func TestCLIBadFlagUsageOnStderr(t *testing.T) {
+	d := newCLIDB(t)
+	for _, args := range [][]string{
+		{"serve", "--no-such-flag"},
+		{"client", "list", "--no-such-flag"},
+		{"user", "create", "--no-such-flag"},
+	} {
+		stdout, stderr, err := d.exec(args...)
+		if exitCode(err) != 2 {
+			t.Errorf("%v: exit %d (%v), want 2", args, exitCode(err), err)
+		}
+		if stdout != "" {
+			t.Errorf("%v: stdout %q", args, stdout)
+		}
+		if !strings.Contains(stderr, "no-such-flag") || !strings.Contains(stderr, "Usage: latchkey "+args[0]) || !strings.Contains(stderr, "  --db ") {
+			t.Errorf("%v: stderr lacks the error and the usage:\n%s", args, stderr)
+		}
 	}
 }

@@ -75,7 +75,7 @@ func runClientCreate(ctx context.Context, args []string, getenv func(string) str
 		public, asJSON, firstParty bool
 		redirects, origins         multiFlag
 	)
-	fs := newFlagSet("client create", "client create --name N --scopes \"S ...\" [--grant-types G] [--public] [--redirect-uri U]... [--auth-method M] [--json]", stderr)
+	fs := newFlagSet("client create", "client create --name N --scopes \"S ...\" [--grant-types G] [--public] [--redirect-uri U]... [--auth-method M] [--json]", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	fs.StringVar(&name, "name", "", "client name (required)")
 	fs.StringVar(&grants, "grant-types", "", "grant types, comma- or space-separated (default: client_credentials for a confidential client without --redirect-uri, else by client type)")
@@ -336,7 +336,7 @@ func runClientList(ctx context.Context, args []string, getenv func(string) strin
 		limit                       int
 		all, asJSON                 bool
 	)
-	fs := newFlagSet("client list", "client list [--type confidential|public] [--enabled true|false] [--owner ID] [--name-prefix P] [--limit N] [--all] [--json]", stderr)
+	fs := newFlagSet("client list", "client list [--type confidential|public] [--enabled true|false] [--owner ID] [--name-prefix P] [--limit N] [--all] [--json]", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	fs.StringVar(&typ, "type", "", "only clients of this type: confidential or public")
 	fs.StringVar(&enabled, "enabled", "", "only enabled (true) or disabled (false) clients")
@@ -468,7 +468,7 @@ func runClientGet(ctx context.Context, args []string, getenv func(string) string
 		cfg    config.Store
 		asJSON bool
 	)
-	fs := newFlagSet("client get", "client get ID [--json]\n\nID is the client's internal id or its OAuth client_id. Secrets are never shown.", stderr)
+	fs := newFlagSet("client get", "client get ID [--json]\n\nID is the client's internal id or its OAuth client_id. Secrets are never shown.", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	fs.BoolVar(&asJSON, "json", false, `print {"client":{...}}`)
 	_, _, c, closeDB, err := parseAndOpenClient(ctx, fs, args, &cfg, stderr)
@@ -490,7 +490,7 @@ func runClientUpdate(ctx context.Context, args []string, getenv func(string) str
 		firstParty, asJSON                       bool
 		redirects, origins                       multiFlag
 	)
-	fs := newFlagSet("client update", "client update ID [--name N] [--scopes \"S ...\"] [--redirect-uri U]... [--allowed-origin O]... [--grant-types G,...] [--client-uri U] [--logo-uri U] [--first-party=true|false] [--auth-method M] [--json]\n\nOnly the fields given change. A list flag replaces the whole list; give it once\nas \"\" to empty the list. --client-uri \"\" and --logo-uri \"\" clear them.", stderr)
+	fs := newFlagSet("client update", "client update ID [--name N] [--scopes \"S ...\"] [--redirect-uri U]... [--allowed-origin O]... [--grant-types G,...] [--client-uri U] [--logo-uri U] [--first-party=true|false] [--auth-method M] [--json]\n\nOnly the fields given change. A list flag replaces the whole list; give it once\nas \"\" to empty the list. --client-uri \"\" and --logo-uri \"\" clear them.", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	fs.StringVar(&name, "name", "", "new client name")
 	fs.StringVar(&scopes, "scopes", "", "space-separated allowed scopes (replaces the list)")
@@ -571,7 +571,7 @@ func runClientSetEnabled(ctx context.Context, args []string, getenv func(string)
 		verb, effect = "enable", "it may get tokens again"
 	}
 	var cfg config.Store
-	fs := newFlagSet("client "+verb, "client "+verb+" ID\n\n"+strings.ToUpper(verb[:1])+verb[1:]+" a client: "+effect+".", stderr)
+	fs := newFlagSet("client "+verb, "client "+verb+" ID\n\n"+strings.ToUpper(verb[:1])+verb[1:]+" a client: "+effect+".", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	id, svc, c, closeDB, err := parseAndOpenClient(ctx, fs, args, &cfg, stderr)
 	if err != nil {
@@ -591,7 +591,7 @@ func runClientSetEnabled(ctx context.Context, args []string, getenv func(string)
 
 func runClientDelete(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg config.Store
-	fs := newFlagSet("client delete", "client delete ID\n\nDelete a client for good; its tokens stop being active.", stderr)
+	fs := newFlagSet("client delete", "client delete ID\n\nDelete a client for good; its tokens stop being active.", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	id, svc, c, closeDB, err := parseAndOpenClient(ctx, fs, args, &cfg, stderr)
 	if err != nil {
@@ -611,7 +611,7 @@ func runClientRotate(ctx context.Context, args []string, getenv func(string) str
 		grace  time.Duration
 		asJSON bool
 	)
-	fs := newFlagSet("client rotate-secret", "client rotate-secret ID [--grace 24h] [--json]\n\nGive a confidential client a new secret, printed once. The previous secret\nkeeps working for --grace (0s revokes it now); any older ones stop now.", stderr)
+	fs := newFlagSet("client rotate-secret", "client rotate-secret ID [--grace 24h] [--json]\n\nGive a confidential client a new secret, printed once. The previous secret\nkeeps working for --grace (0s revokes it now); any older ones stop now.", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	fs.DurationVar(&grace, "grace", client.DefaultGrace, "how long the previous secret keeps working, 0s to "+client.MaxGrace.String())
 	fs.BoolVar(&asJSON, "json", false, `print {"client":{...},"client_secret":"...","previous_secret_expires_at":...}`)

@@ -38,7 +38,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		timing config.Serve
 		asJSON bool
 	)
-	fs := newFlagSet("keys "+args[0], "keys "+args[0]+" [flags]", stderr)
+	fs := newFlagSet("keys "+args[0], "keys "+args[0]+" [flags]", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	if args[0] == "rotate" {
 		// The same flags and environment as serve, checked the same way:

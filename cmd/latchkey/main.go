@@ -8,8 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -57,6 +59,7 @@ Usage:
   latchkey migrate-store --from DSN --to DSN
                                     copy everything to a new store (e.g. SQLite to PostgreSQL)
   latchkey keys list|rotate         show signing keys; store a new one (signs after --key-publish-delay)
+  latchkey version                  show the version and VCS revision latchkey was built from
   latchkey help                     show this help
 
 Every flag has a LATCHKEY_* environment variable; run "latchkey COMMAND -h"
@@ -70,17 +73,22 @@ type command func(ctx context.Context, args []string, getenv func(string) string
 var commands = map[string]command{
 	"serve":         runServe,
 	"client":        runClient,
-	"user":          runUser,
 	"audit":         runAudit,
 	"keys":          runKeys,
 	"migrate":       runMigrate,
 	"migrate-store": runMigrateStore,
+	"version":       runVersion,
+	"--version":     runVersion,
 }
 
 // run is the whole program; tests call it with their own arguments,
 // environment and output streams.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	return dispatch(ctx, commands, usage, "no command given", "command", args, getenv, stdout, stderr)
+	cmds := maps.Clone(commands)
+	cmds["user"] = func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+		return runUser(ctx, args, getenv, stdin, stdout, stderr) // may ask for a password
+	}
+	return dispatch(ctx, cmds, usage, "no command given", "command", args, getenv, stdout, stderr)
 }
 
 // dispatch runs the command of cmds that args[0] names with the rest of
@@ -105,14 +113,61 @@ func dispatch(ctx context.Context, cmds map[string]command, usage, missing, kind
 }
 
 // newFlagSet returns a FlagSet that reports errors instead of exiting.
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+// Help asked for (-h, --help) goes to stdout, like `latchkey --help`; a
+// bad flag's message and the usage go to stderr. Flags are listed as
+// --flag, as the README writes them (Go accepts one dash or two).
+func newFlagSet(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// The flag package writes to Output only to report a bad flag, just
+	// before it calls Usage; so Usage knows which of the two it serves.
+	errOut := &wroteTo{w: stderr}
+	fs.SetOutput(errOut)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: latchkey %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
+		out := stdout
+		if errOut.wrote {
+			out = stderr
+		}
+		printUsage(out, fs, synopsis)
 	}
 	return fs
+}
+
+// wroteTo remembers whether anything was written through it.
+type wroteTo struct {
+	w     io.Writer
+	wrote bool
+}
+
+func (w *wroteTo) Write(p []byte) (int, error) {
+	w.wrote = true
+	return w.w.Write(p)
+}
+
+// printUsage prints the synopsis and fs's flags in the layout of
+// flag.PrintDefaults, but with two dashes.
+func printUsage(w io.Writer, fs *flag.FlagSet, synopsis string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage: latchkey %s\n\nFlags:\n", synopsis)
+	fs.VisitAll(func(f *flag.Flag) {
+		typ, usage := flag.UnquoteUsage(f)
+		fmt.Fprintf(&b, "  --%s", f.Name)
+		if typ != "" {
+			fmt.Fprintf(&b, " %s", typ)
+		}
+		b.WriteString("\n    \t")
+		b.WriteString(strings.ReplaceAll(usage, "\n", "\n    \t"))
+		switch f.DefValue {
+		case "", "0", "false", "0s", "[]":
+		default:
+			if typ == "string" {
+				fmt.Fprintf(&b, " (default %q)", f.DefValue)
+			} else {
+				fmt.Fprintf(&b, " (default %s)", f.DefValue)
+			}
+		}
+		b.WriteString("\n")
+	})
+	_, _ = io.WriteString(w, b.String())
 }
 
 // parseFlags parses args, which must all be flags.

@@ -13,7 +13,7 @@ import (
 // this on start; this is for deploy pipelines that migrate first).
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg config.Store
-	fs := newFlagSet("migrate", "migrate [--db DSN]", stderr)
+	fs := newFlagSet("migrate", "migrate [--db DSN]", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -39,7 +39,7 @@ target. Stop the servers on the source first.`
 
 func runMigrateStore(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var from, to config.Store
-	fs := newFlagSet("migrate-store", migrateStoreSynopsis, stderr)
+	fs := newFlagSet("migrate-store", migrateStoreSynopsis, stdout, stderr)
 	fs.StringVar(&from.DB, "from", "", "source database (sqlite:PATH or postgres://...)")
 	fs.StringVar(&to.DB, "to", "", "target database; must be new and empty")
 	fs.StringVar(&from.MasterKeyFile, "from-master-key-file", getenv("LATCHKEY_FROM_MASTER_KEY_FILE"), "source master key file (env LATCHKEY_FROM_MASTER_KEY_FILE)")

@@ -23,10 +23,11 @@ import (
 // multi-node test can start real, separate server processes.
 func TestMain(m *testing.M) {
 	if os.Getenv("LATCHKEY_TEST_EXEC_MAIN") == "1" {
+		limitOpenFiles(os.Getenv("LATCHKEY_TEST_NOFILE")) // a child that must run out of descriptors
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m, "cmd/latchkey"))
 }
 
 // node is a `latchkey serve` child process.

@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/register"
@@ -19,7 +24,7 @@ import (
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg config.Serve
-	fs := newFlagSet("serve", "serve [flags]", stderr)
+	fs := newFlagSet("serve", "serve [flags]", stdout, stderr)
 	scopes := config.AddServeFlags(fs, getenv, &cfg)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -45,6 +50,25 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	// Load the TLS pair and bind before creating anything: a bad file or a
+	// taken port must not leave behind a database, a master key and a
+	// bootstrap secret printed for nothing.
+	var certs *server.CertReloader
+	if cfg.TLSCertFile != "" {
+		if certs, err = server.NewCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile, server.ReloadOptions{Log: log}); err != nil {
+			return err
+		}
+	}
+	ln, mln, err := listen(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() { // Serve closes them too; closing twice is harmless
+		ln.Close()
+		if mln != nil {
+			mln.Close()
+		}
+	}()
 	b, err := openBackend(ctx, cfg.Store, stderr)
 	if err != nil {
 		return err
@@ -66,28 +90,30 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	handler := app.Handler
 	go app.Keys.Run(ctx, cfg.KeyRefresh, func(err error) { log.Warn("reload signing keys", "err", err) })
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+	mainSrv := server.NewHTTPServer(cfg.Addr, handler, log)
+	if certs != nil {
+		mainSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}
+		go reloadOnHangup(ctx, certs, log)
 	}
-	servers := []*http.Server{server.NewHTTPServer(cfg.Addr, handler, log)}
+	servers := []*http.Server{mainSrv}
 	listeners := []net.Listener{ln}
-	if cfg.MetricsAddr != "" {
-		mln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("listen (metrics): %w", err)
-		}
+	if mln != nil {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", app.Metrics)
 		servers = append(servers, server.NewHTTPServer(cfg.MetricsAddr, mux, log))
 		listeners = append(listeners, mln)
 		log.Info("metrics listening", "addr", mln.Addr().String())
 	}
-	log.Info("latchkey listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "db", redactDSN(cfg.DB))
+	log.Info("latchkey listening", "addr", ln.Addr().String(), "tls", certs != nil, "issuer", cfg.Issuer, "db", redactDSN(cfg.DB))
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {
-		go func() { errc <- srv.Serve(listeners[i]) }()
+		go func() {
+			if srv.TLSConfig != nil { // HTTPS, with HTTP/2 offered by ALPN
+				errc <- srv.ServeTLS(listeners[i], "", "")
+				return
+			}
+			errc <- srv.Serve(listeners[i])
+		}()
 	}
 	select {
 	case err := <-errc:
@@ -112,6 +138,47 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// listen binds --addr and, unless it is empty, --metrics-addr (mln is nil
+// then).
+// The main listener is capped (LimitListener).
+func listen(cfg config.Serve, log *slog.Logger) (ln, mln net.Listener, err error) {
+	ln, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen: %w", err)
+	}
+	limit := cfg.ConnLimit
+	if limit == 0 {
+		limit = server.DefaultMaxConns()
+	}
+	ln = server.LimitListener(ln, server.ListenerOptions{MaxConns: limit, MaxConnsPerIP: cfg.ConnLimitPerIP, Log: log})
+	if cfg.MetricsAddr != "" {
+		mln, err = net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return nil, nil, fmt.Errorf("listen (metrics): %w", err)
+		}
+	}
+	return ln, mln, nil
+}
+
+// reloadOnHangup rereads the TLS files on SIGHUP (they are also looked at
+// once a second during handshakes) until ctx ends.
+func reloadOnHangup(ctx context.Context, certs *server.CertReloader, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			if err := certs.Reload(); err != nil {
+				log.Warn("SIGHUP: TLS certificate files unusable; keeping the current certificate", "err", err)
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // redactDSN hides a password in a database URL before it is logged.

@@ -79,6 +79,15 @@ type Serve struct {
 	Scopes               []string
 	AllowUndefinedScopes bool
 	scopes               string
+	// ConnLimit caps the connections open at once on Addr (0: derived
+	// from the open-files limit by serve); ConnLimitPerIP caps one remote
+	// address's (0: no cap).
+	ConnLimit      int
+	ConnLimitPerIP int
+	// TLSCertFile and TLSKeyFile, both or neither, make Addr serve HTTPS
+	// (and HTTP/2); serve reloads them when they change.
+	TLSCertFile string
+	TLSKeyFile  string
 }
 
 // maxTokenLeeway bounds --token-leeway: signing keys stay published for
@@ -155,7 +164,7 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 	e := env(getenv)
 	AddStoreFlags(fs, getenv, &s.Store)
 	fs.StringVar(&s.Addr, "addr", e.or("LATCHKEY_ADDR", "127.0.0.1:8080"), "listen address (env LATCHKEY_ADDR)")
-	fs.StringVar(&s.Issuer, "issuer", e("LATCHKEY_ISSUER"), "issuer URL in tokens and discovery (env LATCHKEY_ISSUER; default http://ADDR)")
+	fs.StringVar(&s.Issuer, "issuer", e("LATCHKEY_ISSUER"), "issuer URL in tokens and discovery (env LATCHKEY_ISSUER; default http://ADDR, or https://ADDR with --tls-cert-file)")
 	scopes := new(string)
 	fs.StringVar(scopes, "default-scopes", e.or("LATCHKEY_DEFAULT_SCOPES", DefaultScopes), "space-separated scopes for clients registered without scopes; each must be defined (env LATCHKEY_DEFAULT_SCOPES)")
 	errs := &s.envErrs
@@ -168,6 +177,10 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 	fs.StringVar(&s.LogLevel, "log-level", e.or("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (env LATCHKEY_LOG_LEVEL)")
 	fs.StringVar(&s.MetricsAddr, "metrics-addr", e.or("LATCHKEY_METRICS_ADDR", "127.0.0.1:9090"), "listen address of the Prometheus /metrics endpoint, apart from --addr; empty disables it (env LATCHKEY_METRICS_ADDR)")
 	fs.StringVar(&s.trustedProxies, "trusted-proxies", e("LATCHKEY_TRUSTED_PROXIES"), "comma-separated CIDRs or addresses of reverse proxies whose Forwarded or X-Forwarded-For header names the client address; from other peers those headers are ignored (env LATCHKEY_TRUSTED_PROXIES)")
+	fs.IntVar(&s.ConnLimit, "max-conns", envInt(e, "LATCHKEY_MAX_CONNS", 0, errs), "most connections open at once on --addr; beyond it new ones wait; 0 = the open-files limit (ulimit -n) less 128 for the database and logs (env LATCHKEY_MAX_CONNS)")
+	fs.IntVar(&s.ConnLimitPerIP, "max-conns-per-ip", envInt(e, "LATCHKEY_MAX_CONNS_PER_IP", 0, errs), "most connections open at once from one remote address; beyond it new ones are closed at once; 0 = no cap (behind a proxy, every caller has the proxy's address) (env LATCHKEY_MAX_CONNS_PER_IP)")
+	fs.StringVar(&s.TLSCertFile, "tls-cert-file", e("LATCHKEY_TLS_CERT_FILE"), "PEM certificate (chain) to serve HTTPS and HTTP/2 on --addr, reloaded when it changes; with --tls-key-file (env LATCHKEY_TLS_CERT_FILE)")
+	fs.StringVar(&s.TLSKeyFile, "tls-key-file", e("LATCHKEY_TLS_KEY_FILE"), "PEM private key of --tls-cert-file (env LATCHKEY_TLS_KEY_FILE)")
 	fs.StringVar(&s.Registration, "registration", e.or("LATCHKEY_REGISTRATION", "token"), "RFC 7591 dynamic client registration: open (anyone), token (needs an access token with clients:create) or off (env LATCHKEY_REGISTRATION)")
 	return scopes
 }
@@ -215,6 +228,12 @@ func (s *Serve) Finish(scopes string) error {
 	if s.TokenLeeway < 0 || s.TokenLeeway > maxTokenLeeway {
 		return fmt.Errorf("--token-leeway %s must be between 0 and %s", s.TokenLeeway, maxTokenLeeway)
 	}
+	if s.ConnLimit < 0 {
+		return errors.New("--max-conns must not be negative")
+	}
+	if s.ConnLimitPerIP < 0 {
+		return errors.New("--max-conns-per-ip must not be negative")
+	}
 	if s.AccessTokenTTL <= 0 {
 		return errors.New("--access-token-ttl must be a positive duration such as 1h or 15m")
 	}
@@ -228,6 +247,9 @@ func (s *Serve) Finish(scopes string) error {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
 	s.TrustedProxies = proxies
+	if (s.TLSCertFile == "") != (s.TLSKeyFile == "") {
+		return errors.New("--tls-cert-file and --tls-key-file go together: give both or neither")
+	}
 	host, port, err := net.SplitHostPort(s.Addr)
 	if err != nil {
 		return fmt.Errorf("--addr %q: %w", s.Addr, err)
@@ -236,7 +258,11 @@ func (s *Serve) Finish(scopes string) error {
 		if host == "" || host == "0.0.0.0" || host == "::" {
 			host = "localhost"
 		}
-		s.Issuer = "http://" + net.JoinHostPort(host, port)
+		scheme := "http://"
+		if s.TLSCertFile != "" {
+			scheme = "https://"
+		}
+		s.Issuer = scheme + net.JoinHostPort(host, port)
 	}
 	s.Issuer = strings.TrimSuffix(s.Issuer, "/")
 	if !strings.HasPrefix(s.Issuer, "https://") && !strings.HasPrefix(s.Issuer, "http://") {

@@ -190,3 +190,73 @@ func TestScopes(t *testing.T) {
 		}
 	}
 }
+
+func TestConnectionLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		env            map[string]string
+		args           []string
+		total, perIP   int
+		wantErrContain string
+	}{
+		{name: "defaults: derived total, no per-address cap"},
+		{name: "flags", args: []string{"--max-conns", "500", "--max-conns-per-ip", "20"}, total: 500, perIP: 20},
+		{name: "environment", env: map[string]string{"LATCHKEY_MAX_CONNS": "300", "LATCHKEY_MAX_CONNS_PER_IP": "10"}, total: 300, perIP: 10},
+		{name: "negative total", args: []string{"--max-conns", "-1"}, wantErrContain: "--max-conns"},
+		{name: "negative per address", args: []string{"--max-conns-per-ip", "-1"}, wantErrContain: "--max-conns-per-ip"},
+		{name: "bad environment", env: map[string]string{"LATCHKEY_MAX_CONNS_PER_IP": "lots"}, wantErrContain: "LATCHKEY_MAX_CONNS_PER_IP"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := parse(t, tc.env, tc.args...)
+			if tc.wantErrContain != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErrContain) {
+					t.Fatalf("err = %v, want one naming %s", err, tc.wantErrContain)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.ConnLimit != tc.total || s.ConnLimitPerIP != tc.perIP {
+				t.Errorf("limits %d, %d; want %d, %d", s.ConnLimit, s.ConnLimitPerIP, tc.total, tc.perIP)
+			}
+		})
+	}
+}
+
+func TestTLSFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		env            map[string]string
+		args           []string
+		cert, key      string
+		issuer         string
+		wantErrContain string
+	}{
+		{name: "none: plain HTTP", issuer: "http://127.0.0.1:8080"},
+		{name: "flags: https issuer", args: []string{"--tls-cert-file", "c.pem", "--tls-key-file", "k.pem", "--addr", "0.0.0.0:8443"},
+			cert: "c.pem", key: "k.pem", issuer: "https://localhost:8443"},
+		{name: "environment", env: map[string]string{"LATCHKEY_TLS_CERT_FILE": "c.pem", "LATCHKEY_TLS_KEY_FILE": "k.pem"},
+			cert: "c.pem", key: "k.pem", issuer: "https://127.0.0.1:8080"},
+		{name: "an explicit issuer stays", args: []string{"--tls-cert-file", "c.pem", "--tls-key-file", "k.pem", "--issuer", "https://auth.example.com"},
+			cert: "c.pem", key: "k.pem", issuer: "https://auth.example.com"},
+		{name: "cert without key", args: []string{"--tls-cert-file", "c.pem"}, wantErrContain: "--tls-key-file"},
+		{name: "key without cert", args: []string{"--tls-key-file", "k.pem"}, wantErrContain: "--tls-cert-file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := parse(t, tc.env, tc.args...)
+			if tc.wantErrContain != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErrContain) {
+					t.Fatalf("err = %v, want one naming %s", err, tc.wantErrContain)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.TLSCertFile != tc.cert || s.TLSKeyFile != tc.key || s.Issuer != tc.issuer {
+				t.Errorf("cert %q key %q issuer %q; want %q %q %q", s.TLSCertFile, s.TLSKeyFile, s.Issuer, tc.cert, tc.key, tc.issuer)
+			}
+		})
+	}
+}

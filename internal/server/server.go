@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/admin"
+	"github.com/latchkey/latchkey/internal/api/clientgone"
 	"github.com/latchkey/latchkey/internal/api/flat"
 	"github.com/latchkey/latchkey/internal/api/m2m"
 	"github.com/latchkey/latchkey/internal/api/oauth"
@@ -117,15 +118,21 @@ func logRequests(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
+		r, gone := clientgone.Track(r)
 		next.ServeHTTP(rec, r)
 		took := time.Since(start)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
+		// A handler that failed because the client hung up (it said so
+		// through clientgone.LogError) answered no one: 499, not 500.
+		if gone() {
+			rec.status = clientgone.Status
+		}
 		m.observe(r, rec.status, took)
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status), slog.Duration("duration", took))
+			slog.Int("status", rec.status), slog.Float64("duration_ms", float64(took)/float64(time.Millisecond)))
 	})
 }
 

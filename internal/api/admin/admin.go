@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/bearer"
+	"github.com/latchkey/latchkey/internal/api/clientgone"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/api/storeerr"
 	"github.com/latchkey/latchkey/internal/audit"
@@ -272,7 +273,7 @@ func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err e
 	case errors.Is(err, client.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", "the change conflicts with another client, or the client_id is a user's id (users and clients share one subject namespace)")
 	default:
-		h.log.ErrorContext(r.Context(), "admin request failed", "path", r.URL.Path, "err", err)
+		clientgone.LogError(h.log, r, "admin request failed", err, "path", r.URL.Path)
 		writeError(w, http.StatusInternalServerError, "server_error", "internal error")
 	}
 }

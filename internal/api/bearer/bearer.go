@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/latchkey/latchkey/internal/api/clientgone"
 	"github.com/latchkey/latchkey/internal/api/storeerr"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/token"
@@ -53,9 +54,7 @@ func (a *Authenticator) Require(w http.ResponseWriter, r *http.Request, scope st
 			return token.Principal{}, e
 		}
 		if e.Code == oauth2.CodeServerError { // our fault, not the caller's credentials
-			if a.log != nil {
-				a.log.ErrorContext(r.Context(), "token verification failed", "path", r.URL.Path, "err", e.Cause)
-			}
+			clientgone.LogError(a.log, r, "token verification failed", e.Cause, "path", r.URL.Path)
 			return token.Principal{}, e
 		}
 		Challenge(w, a.realm, e, scope)

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/api/bearer"
+	"github.com/latchkey/latchkey/internal/api/clientgone"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/api/storeerr"
 	"github.com/latchkey/latchkey/internal/client"
@@ -104,7 +105,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 			writeError(w, storeerr.Status, msg)
 			return
 		}
-		h.log.ErrorContext(r.Context(), "create client failed", "dialect", "flat", "err", err)
+		clientgone.LogError(h.log, r, "create client failed", err, "dialect", "flat")
 		writeError(w, http.StatusInternalServerError, "The client application could not be created: internal error.")
 		return
 	}

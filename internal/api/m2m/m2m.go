@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/latchkey/latchkey/internal/api/bearer"
+	"github.com/latchkey/latchkey/internal/api/clientgone"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/api/storeerr"
 	"github.com/latchkey/latchkey/internal/client"
@@ -103,7 +104,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, storeerr.Status, msg, nil)
 			return
 		}
-		h.log.ErrorContext(r.Context(), "create client failed", "dialect", "m2m", "err", err)
+		clientgone.LogError(h.log, r, "create client failed", err, "dialect", "m2m")
 		writeProblem(w, http.StatusInternalServerError, "The client could not be created: internal error.", nil)
 		return
 	}

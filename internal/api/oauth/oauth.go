@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/api/clientgone"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/api/sourceaddr"
 	"github.com/latchkey/latchkey/internal/api/storeerr"
@@ -198,7 +199,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error, 
 	}
 	var oe *oauth2.Error
 	if !errors.As(err, &oe) {
-		h.log.ErrorContext(r.Context(), "oauth endpoint failed", "path", r.URL.Path, "err", err)
+		clientgone.LogError(h.log, r, "oauth endpoint failed", err, "path", r.URL.Path)
 		WriteError(w, &oauth2.Error{Code: oauth2.CodeServerError, Description: "internal error"})
 		return
 	}

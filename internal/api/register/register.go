@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/api/bearer"
+	"github.com/latchkey/latchkey/internal/api/clientgone"
 	"github.com/latchkey/latchkey/internal/api/oauth"
 	"github.com/latchkey/latchkey/internal/api/storeerr"
 	"github.com/latchkey/latchkey/internal/client"
@@ -276,7 +277,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (client.C
 			h.log.WarnContext(r.Context(), "token verification unavailable", "path", r.URL.Path, "err", err)
 			e = storeerr.OAuthError(err)
 		case err != nil:
-			h.log.ErrorContext(r.Context(), "token verification failed", "path", r.URL.Path, "err", err)
+			clientgone.LogError(h.log, r, "token verification failed", err, "path", r.URL.Path)
 			e = &oauth2.Error{Code: oauth2.CodeServerError, Description: "internal error"}
 		}
 	}
@@ -333,7 +334,7 @@ func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err e
 		h.log.WarnContext(r.Context(), "registration request: store unavailable", "path", r.URL.Path, "err", err)
 		oauth.WriteError(w, storeerr.OAuthError(err))
 	default:
-		h.log.ErrorContext(r.Context(), "registration request failed", "path", r.URL.Path, "err", err)
+		clientgone.LogError(h.log, r, "registration request failed", err, "path", r.URL.Path)
 		oauth.WriteError(w, oauth2.Errorf(oauth2.CodeServerError, "internal error"))
 	}
 }

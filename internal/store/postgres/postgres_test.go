@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io/fs"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/postgres/pgtest"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 )
 
@@ -24,11 +24,7 @@ import (
 // databases from, or skips: CI without PostgreSQL still runs the rest.
 func adminDSN(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv("LATCHKEY_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("LATCHKEY_TEST_POSTGRES_DSN not set: skipping PostgreSQL conformance tests")
-	}
-	return dsn
+	return pgtest.AdminDSN(t)
 }
 
 // freshDatabase creates an empty database, drops it when the test ends

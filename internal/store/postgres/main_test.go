@@ -1,0 +1,10 @@
+package postgres
+
+import (
+	"os"
+	"testing"
+
+	"github.com/latchkey/latchkey/internal/store/postgres/pgtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, "internal/store/postgres")) }
