@@ -172,7 +172,7 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	resp := idempotency.Response{Status: status, Header: map[string][]string{}, Body: rec.body.Bytes()}
 	for _, h := range replayedHeaders {
 		if v := w.Header().Values(h); len(v) > 0 {
-			resp.Header[h] = slices.Clone(v)
+			resp.Header[http.CanonicalHeaderKey(h)] = slices.Clone(v)
 		}
 	}
 	if err := claim.Complete(ctx, resp, resource(resp.Body)); err != nil {
@@ -182,8 +182,11 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 }
 
 func writeReplay(w http.ResponseWriter, resp *idempotency.Response) {
-	for h, v := range resp.Header {
-		w.Header()[h] = v
+	for h, vs := range resp.Header {
+		w.Header().Del(h)
+		for _, v := range vs {
+			w.Header().Add(h, v)
+		}
 	}
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(resp.Body)
@@ -231,7 +234,8 @@ func checkKey(k string) (string, string) {
 
 // resource names what a 2xx body created by its identifying members, at
 // its top level or in a nested object (seed 001's "client", "user"), e.g.
-// `client_id "abc", id "123"`. It never copies a secret.
+// "client_id=abc, id=123" (no quotes: RFC 6749 error descriptions cannot
+// hold them). It never copies a secret.
 func resource(body []byte) string {
 	var top map[string]any
 	if json.Unmarshal(body, &top) != nil {
@@ -241,8 +245,7 @@ func resource(body []byte) string {
 	collect := func(m map[string]any) {
 		for _, k := range resourceMembers {
 			if s, ok := m[k].(string); ok && s != "" {
-				b, _ := json.Marshal(s)
-				parts = append(parts, k+" "+string(b))
+				parts = append(parts, k+"="+s)
 			}
 		}
 	}
