@@ -47,6 +47,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		DefaultScopes: cfg.DefaultScopes, Log: log, ClientCacheTTL: cfg.ClientCacheTTL,
 		KeyPublishDelay: cfg.KeyPublishDelay, JWKSMaxAge: cfg.JWKSMaxAge,
 		Registration: register.Mode(cfg.Registration), TokenLeeway: cfg.TokenLeeway, TrustedProxies: cfg.TrustedProxies,
+		IdempotencyReplayWindow: cfg.IdempotencyReplayWindow,
 	})
 	if err != nil {
 		return err
