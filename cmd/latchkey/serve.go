@@ -80,6 +80,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Log: log, ClientCacheTTL: cfg.ClientCacheTTL,
 		KeyPublishDelay: cfg.KeyPublishDelay, JWKSMaxAge: cfg.JWKSMaxAge,
 		Registration: register.Mode(cfg.Registration), TokenLeeway: cfg.TokenLeeway, TrustedProxies: cfg.TrustedProxies,
+		IdempotencyReplayWindow: cfg.IdempotencyReplayWindow,
 	})
 	if err != nil {
 		return err

@@ -67,6 +67,9 @@ type Serve struct {
 	// TokenLeeway is how far past exp (or before iat) the server still
 	// accepts its own tokens, for clock differences between nodes.
 	TokenLeeway time.Duration
+	// IdempotencyReplayWindow is how long the first answer to a request
+	// with an Idempotency-Key is kept (sealed) to replay.
+	IdempotencyReplayWindow time.Duration
 	// MetricsAddr is where /metrics is served, apart from Addr; "" disables it.
 	MetricsAddr string
 	// TrustedProxies are the peers whose Forwarded / X-Forwarded-For
@@ -173,6 +176,7 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 	fs.DurationVar(&s.AccessTokenTTL, "access-token-ttl", envDuration(e, "LATCHKEY_ACCESS_TOKEN_TTL", time.Hour, errs), "access token lifetime (env LATCHKEY_ACCESS_TOKEN_TTL)")
 	fs.DurationVar(&s.ClientCacheTTL, "client-cache-ttl", envDuration(e, "LATCHKEY_CLIENT_CACHE_TTL", 2*time.Second, errs), "how long a node may serve a client from memory; bounds how soon a change made on another node takes effect here, 0 disables (env LATCHKEY_CLIENT_CACHE_TTL)")
 	fs.DurationVar(&s.TokenLeeway, "token-leeway", envDuration(e, "LATCHKEY_TOKEN_LEEWAY", 5*time.Second, errs), "how long after it expires (or before it is issued) the server still accepts one of its own tokens, for clock differences between nodes; 0 to 5m (env LATCHKEY_TOKEN_LEEWAY)")
+	fs.DurationVar(&s.IdempotencyReplayWindow, "idempotency-replay-window", envDuration(e, "LATCHKEY_IDEMPOTENCY_REPLAY_WINDOW", time.Hour, errs), "how long the first answer to a request with an Idempotency-Key (it holds a one-time secret) is kept, sealed, to replay to a retry; later retries get 409 naming what was created; above 0, at most 24h (env LATCHKEY_IDEMPOTENCY_REPLAY_WINDOW)")
 	AddKeyTimingFlags(fs, getenv, s)
 	fs.StringVar(&s.LogLevel, "log-level", e.or("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (env LATCHKEY_LOG_LEVEL)")
 	fs.StringVar(&s.MetricsAddr, "metrics-addr", e.or("LATCHKEY_METRICS_ADDR", "127.0.0.1:9090"), "listen address of the Prometheus /metrics endpoint, apart from --addr; empty disables it (env LATCHKEY_METRICS_ADDR)")
@@ -233,6 +237,9 @@ func (s *Serve) Finish(scopes string) error {
 	}
 	if s.ConnLimitPerIP < 0 {
 		return errors.New("--max-conns-per-ip must not be negative")
+	}
+	if s.IdempotencyReplayWindow <= 0 || s.IdempotencyReplayWindow > 24*time.Hour {
+		return fmt.Errorf("--idempotency-replay-window %s must be above 0 and at most 24h (an Idempotency-Key lives 24h)", s.IdempotencyReplayWindow)
 	}
 	if s.AccessTokenTTL <= 0 {
 		return errors.New("--access-token-ttl must be a positive duration such as 1h or 15m")

@@ -28,7 +28,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if s.Addr != "127.0.0.1:8080" || s.DB != "sqlite:latchkey.db" || s.Issuer != "http://127.0.0.1:8080" ||
 		s.AccessTokenTTL != time.Hour || s.Registration != "token" || s.ClientCacheTTL != 2*time.Second ||
-		s.KeyRefresh != 30*time.Second || s.KeyPublishDelay != 2*time.Minute || s.TokenLeeway != 5*time.Second ||
+		s.KeyRefresh != 30*time.Second || s.KeyPublishDelay != 2*time.Minute || s.TokenLeeway != 5*time.Second || s.IdempotencyReplayWindow != time.Hour ||
 		strings.Join(s.DefaultScopes, " ") != DefaultScopes {
 		t.Errorf("defaults: %+v", s)
 	}
@@ -39,6 +39,7 @@ func TestEnvironmentAndFlags(t *testing.T) {
 		"LATCHKEY_ADDR": "0.0.0.0:9000", "LATCHKEY_DB": "postgres://x/y", "LATCHKEY_DEFAULT_SCOPES": "a  b",
 		"LATCHKEY_ACCESS_TOKEN_TTL": "15m", "LATCHKEY_REGISTRATION": "off", "LATCHKEY_CLIENT_CACHE_TTL": "0s",
 		"LATCHKEY_MASTER_KEY": "k", "LATCHKEY_DB_MAX_CONNS": "7", "LATCHKEY_TOKEN_LEEWAY": "2s",
+		"LATCHKEY_IDEMPOTENCY_REPLAY_WINDOW": "10m",
 	}
 	s, err := parse(t, env)
 	if err != nil {
@@ -47,15 +48,15 @@ func TestEnvironmentAndFlags(t *testing.T) {
 	// A wildcard listen address still gives a usable issuer.
 	if s.Addr != "0.0.0.0:9000" || s.Issuer != "http://localhost:9000" || s.DB != "postgres://x/y" || s.AccessTokenTTL != 15*time.Minute ||
 		s.Registration != "off" || s.ClientCacheTTL != 0 || s.MasterKey != "k" || s.MaxConns != 7 || strings.Join(s.DefaultScopes, ",") != "a,b" ||
-		s.TokenLeeway != 2*time.Second {
+		s.TokenLeeway != 2*time.Second || s.IdempotencyReplayWindow != 10*time.Minute {
 		t.Errorf("from the environment: %+v", s)
 	}
 	// Flags win over the environment; a trailing slash leaves the issuer.
-	s, err = parse(t, env, "--addr", "127.0.0.1:1", "--issuer", "https://auth.example.com/", "--registration", "open", "--token-leeway", "0s")
+	s, err = parse(t, env, "--addr", "127.0.0.1:1", "--issuer", "https://auth.example.com/", "--registration", "open", "--token-leeway", "0s", "--idempotency-replay-window", "5m")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Addr != "127.0.0.1:1" || s.Issuer != "https://auth.example.com" || s.Registration != "open" || s.TokenLeeway != 0 {
+	if s.Addr != "127.0.0.1:1" || s.Issuer != "https://auth.example.com" || s.Registration != "open" || s.TokenLeeway != 0 || s.IdempotencyReplayWindow != 5*time.Minute {
 		t.Errorf("flags over environment: %+v", s)
 	}
 }
@@ -82,6 +83,9 @@ func TestInvalid(t *testing.T) {
 		{"bad leeway env", map[string]string{"LATCHKEY_TOKEN_LEEWAY": "a bit"}, nil, "LATCHKEY_TOKEN_LEEWAY"},
 		{"negative leeway", nil, []string{"--token-leeway", "-1s"}, "token-leeway"},
 		{"leeway past key retirement", nil, []string{"--token-leeway", "6m"}, "token-leeway"},
+		{"bad replay window env", map[string]string{"LATCHKEY_IDEMPOTENCY_REPLAY_WINDOW": "an hour"}, nil, "LATCHKEY_IDEMPOTENCY_REPLAY_WINDOW"},
+		{"zero replay window", nil, []string{"--idempotency-replay-window", "0s"}, "idempotency-replay-window"},
+		{"replay window past the key's life", nil, []string{"--idempotency-replay-window", "25h"}, "idempotency-replay-window"},
 		{"unknown registration mode", nil, []string{"--registration", "maybe"}, "registration"},
 	}
 	for _, tt := range tests {

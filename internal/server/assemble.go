@@ -10,12 +10,15 @@ import (
 	"github.com/latchkey/latchkey/internal/api/admin"
 	"github.com/latchkey/latchkey/internal/api/bearer"
 	"github.com/latchkey/latchkey/internal/api/flat"
+	"github.com/latchkey/latchkey/internal/api/idempotent"
 	"github.com/latchkey/latchkey/internal/api/m2m"
 	"github.com/latchkey/latchkey/internal/api/oauth"
 	"github.com/latchkey/latchkey/internal/api/register"
+	"github.com/latchkey/latchkey/internal/api/sourceaddr"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/bootstrap"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/idempotency"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
@@ -61,6 +64,10 @@ type Options struct {
 	// AllowUndefinedScopes lets clients hold scopes nobody defined, for
 	// migrations (--allow-undefined-scopes); Assemble logs a warning.
 	AllowUndefinedScopes bool
+	// IdempotencyReplayWindow is how long the first answer to a request
+	// with an Idempotency-Key (it holds a one-time secret) is kept, sealed,
+	// to replay; 0 means idempotency.DefaultReplayWindow.
+	IdempotencyReplayWindow time.Duration
 }
 
 // Key timing defaults.
@@ -131,6 +138,10 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.IdempotencyReplayWindow <= 0 {
+		o.IdempotencyReplayWindow = idempotency.DefaultReplayWindow
+	}
+	idem := idempotent.New(idempotency.NewService(o.Store, o.Box, o.Now, o.IdempotencyReplayWindow), auth, sourceaddr.New(o.TrustedProxies), o.Log)
 	h, metrics := New(Deps{
 		Log:   o.Log,
 		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge), oauth.WithTrustedProxies(o.TrustedProxies)),
@@ -139,7 +150,8 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		M2M:   m2m.New(clients, auth, o.Log),
 		Store: o.Store,
 
-		Register: reg,
+		Register:    reg,
+		Idempotency: idem,
 	})
 	return &App{Handler: h, Metrics: metrics, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov}, nil
 }

@@ -3,13 +3,24 @@ package server
 import (
 	"net/http"
 
+	"github.com/latchkey/latchkey/internal/api/admin"
+	"github.com/latchkey/latchkey/internal/api/flat"
+	"github.com/latchkey/latchkey/internal/api/m2m"
 	"github.com/latchkey/latchkey/internal/api/openapi"
+	"github.com/latchkey/latchkey/internal/api/register"
 )
 
 // addRoutes lists every route. API routes (JSON) go through r.api;
 // browser routes (HTML pages: authorize, login, consent, logout) through
 // r.page, whose chain is internal/web's.
 func addRoutes(r router, d Deps) {
+	// Creating and rotating calls take Idempotency-Key: a retry with the
+	// same key gets the first answer instead of a second client or secret.
+	idem := d.Idempotency
+	registrant := idem.Bearer(register.Scope)
+	if d.Register != nil && d.Register.Mode() == register.ModeOpen {
+		registrant = idem.Source()
+	}
 	r.api("GET /healthz", func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -42,26 +53,26 @@ func addRoutes(r router, d Deps) {
 	r.api("GET /.well-known/oauth-authorization-server", d.OAuth.Discovery)
 
 	// Admin API (seed 001 dialect).
-	r.api("POST /v1/admin/oauth-clients", d.Admin.CreateClient)
+	r.api("POST /v1/admin/oauth-clients", idem.Wrap(d.Admin.CreateClient, idem.Bearer(admin.ScopeClientsCreate), admin.WriteError))
 	r.api("GET /v1/admin/oauth-clients", d.Admin.ListClients)
 	r.api("GET /v1/admin/oauth-clients/{id}", d.Admin.GetClient)
 	r.api("PATCH /v1/admin/oauth-clients/{id}", d.Admin.PatchClient)
 	r.api("DELETE /v1/admin/oauth-clients/{id}", d.Admin.DeleteClient)
-	r.api("POST /v1/admin/oauth-clients/{id}/secret", d.Admin.RotateSecret)
+	r.api("POST /v1/admin/oauth-clients/{id}/secret", idem.Wrap(d.Admin.RotateSecret, idem.Bearer(admin.ScopeClientsUpdate), admin.WriteError))
 	r.api("GET /v1/admin/audit", d.Admin.ListAudit)
 	r.api("GET /v1/admin/keys", d.Admin.ListKeys)
 	r.api("POST /v1/admin/keys/rotate", d.Admin.RotateKeys)
-	r.api("POST /v1/admin/users", d.Admin.CreateUser)
+	r.api("POST /v1/admin/users", idem.Wrap(d.Admin.CreateUser, idem.Bearer(admin.ScopeUsersCreate), admin.WriteError))
 	r.api("GET /v1/admin/users", d.Admin.ListUsers)
 	r.api("GET /v1/admin/users/{id}", d.Admin.GetUser)
 
 	// The other two documented registration dialects (seeds 000 and 002).
-	r.api("POST /api/clients", d.Flat.Create)
-	r.api("POST /api/v1/auth/clients", d.M2M.Create)
+	r.api("POST /api/clients", idem.Wrap(d.Flat.Create, idem.Bearer(flat.Scope), flat.WriteError))
+	r.api("POST /api/v1/auth/clients", idem.Wrap(d.M2M.Create, idem.Bearer(m2m.Scope), m2m.WriteError))
 
 	// Dynamic client registration (RFC 7591) and management (RFC 7592).
 	// When registration is off the handlers answer 404.
-	r.api("POST /oauth2/register", d.Register.Register)
+	r.api("POST /oauth2/register", idem.Wrap(d.Register.Register, registrant, register.WriteError))
 	r.api("GET /oauth2/register/{client_id}", d.Register.Read)
 	r.api("PUT /oauth2/register/{client_id}", d.Register.Replace)
 	r.api("DELETE /oauth2/register/{client_id}", d.Register.Delete)

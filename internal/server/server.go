@@ -11,6 +11,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/admin"
 	"github.com/latchkey/latchkey/internal/api/clientgone"
 	"github.com/latchkey/latchkey/internal/api/flat"
+	"github.com/latchkey/latchkey/internal/api/idempotent"
 	"github.com/latchkey/latchkey/internal/api/m2m"
 	"github.com/latchkey/latchkey/internal/api/oauth"
 	"github.com/latchkey/latchkey/internal/api/register"
@@ -32,6 +33,9 @@ type Deps struct {
 	Store Pinger
 	// Register serves RFC 7591 registration and RFC 7592 management.
 	Register *register.Handler
+	// Idempotency applies Idempotency-Key to the creating and rotating
+	// routes; nil leaves them without it.
+	Idempotency *idempotent.Middleware
 }
 
 // New returns the server's root handler and the Prometheus handler that

@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/idempotency"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/user"
 )
@@ -20,6 +21,8 @@ type Store interface {
 	client.Repository
 	user.Repository
 	keys.Repository
+	// Idempotency-Key records (internal/idempotency).
+	idempotency.Repository
 
 	// ListAudit returns audit events matching f, newest first.
 	ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error)

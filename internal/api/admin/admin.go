@@ -285,6 +285,12 @@ func isStoreErr(err error) bool {
 	return ok
 }
 
+// WriteError renders an error in this dialect's shape, for middleware
+// in front of its routes (Idempotency-Key).
+func WriteError(w http.ResponseWriter, status int, code, msg string) {
+	writeError(w, status, code, msg)
+}
+
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, ErrorBody{Error: code, Message: msg})
 }

@@ -148,3 +148,11 @@ func isToken68(s string) bool {
 	}
 	return true
 }
+
+// Identify authenticates r like Require, holding scope ("" for none), but
+// writes and logs nothing: for middleware that must know the caller before
+// the route, which then answers any failure itself.
+func (a *Authenticator) Identify(r *http.Request, scope string) (token.Principal, bool) {
+	p, e := a.authenticate(r, scope)
+	return p, e == nil
+}

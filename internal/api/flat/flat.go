@@ -167,6 +167,10 @@ func describe(ve *domain.ValidationError) string {
 	return fmt.Sprintf("Invalid field %s: %s.", name, fe.Message)
 }
 
+// WriteError renders an error in this dialect's shape (which has no
+// code), for middleware in front of its route (Idempotency-Key).
+func WriteError(w http.ResponseWriter, status int, _, msg string) { writeError(w, status, msg) }
+
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, failure{Status: "error", Message: msg})
 }

@@ -161,10 +161,18 @@ var problemTypes = map[int]string{
 	400: "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.1",
 	401: "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.2",
 	403: "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.4",
+	409: "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.10",
 	413: "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.14",
 	415: "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.16",
+	422: "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.21",
 	500: "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.1",
 	503: "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4",
+}
+
+// WriteError renders an error as a problem, for middleware in front of
+// its route (Idempotency-Key).
+func WriteError(w http.ResponseWriter, status int, _, detail string) {
+	writeProblem(w, status, detail, nil)
 }
 
 func writeProblem(w http.ResponseWriter, status int, detail string, errs map[string][]string) {

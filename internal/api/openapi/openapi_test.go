@@ -26,6 +26,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/openapi"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 )
 
@@ -377,10 +378,13 @@ type env struct {
 	rec *recorder
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t) }
+
+// newEnvWith is newEnv on a server built with opts.
+func newEnvWith(t *testing.T, opts ...func(*server.Options)) *env {
 	t.Helper()
 	_, router := mustLoad(t)
-	e := &env{Env: servertest.New(t), t: t,
+	e := &env{Env: servertest.New(t, opts...), t: t,
 		rec: &recorder{router: router, ops: map[string]int{}, statuses: map[string]int{}}}
 	h := e.App.Handler
 	if !slices.Contains(serverRoutes(t), openAPIRoute) {

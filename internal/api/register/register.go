@@ -362,6 +362,18 @@ func describe(ve *domain.ValidationError) string {
 	return strings.Join(parts, "; ")
 }
 
+// WriteError renders an error as RFC 7591 §3.2.2 JSON, for middleware in
+// front of the registration route (Idempotency-Key). RFC 7591 defines no
+// code for these refusals, so every one is invalid_request (500s
+// server_error) with the status given.
+func WriteError(w http.ResponseWriter, status int, _, msg string) {
+	code := oauth2.CodeInvalidRequest
+	if status >= 500 {
+		code = oauth2.CodeServerError
+	}
+	oauth.WriteError(w, &oauth2.Error{Code: code, Description: msg, Status: status})
+}
+
 func metadataError(format string, args ...any) *oauth2.Error {
 	return oauth2.Errorf(oauth2.CodeInvalidClientMetadata, format, args...)
 }

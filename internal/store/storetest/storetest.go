@@ -48,6 +48,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"HostileIdentifiers", testHostileIdentifiers},
 		{"SubjectNamespace", testSubjectNamespace},
 		{"SubjectNamespaceConcurrent", testSubjectNamespaceConcurrent},
+		{"IdempotencyKeys", testIdempotencyKeys},
+		{"IdempotencyRelease", testIdempotencyRelease},
+		{"IdempotencyCleanup", testIdempotencyCleanup},
+		{"IdempotencyConcurrentClaims", testIdempotencyConcurrentClaims},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
