@@ -20,10 +20,10 @@ const clientColumns = `id, client_id, client_name, client_type, redirect_uris, a
 // CreateClient inserts c, its secret hashes and ev in one transaction,
 // shared with the other registrations of its group-commit batch (each in
 // its own savepoint); it returns after that transaction commits. The
-// inserts go out as one pipelined batch: one round trip.
+// savepoint and inserts go out as one pipelined batch: one round trip.
 func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Event) error {
-	return s.batched(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		b := &pgx.Batch{}
+	return s.batched(ctx, func(ctx context.Context, tx *batchTx) error {
+		b := tx.pipeline()
 		b.Queue(`INSERT INTO clients (`+clientColumns+`)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
 			c.ID, c.ClientID, c.Name, string(c.Type), list(c.RedirectURIs), list(c.AllowedScopes),
@@ -38,9 +38,12 @@ func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Even
 			q, args := auditInsert(ev)
 			b.Queue(q, args...)
 		}
-		br := tx.SendBatch(ctx, b)
-		defer br.Close()
-		_, err := br.Exec()
+		br, err := tx.send(ctx, b)
+		if err != nil {
+			return err
+		}
+		defer br.br.Close()
+		err = br.exec()
 		if subjectTaken(err) {
 			return errSubjectTaken(c.ClientID, client.ErrConflict)
 		}
@@ -51,16 +54,16 @@ func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Even
 			return fmt.Errorf("insert client: %w", err)
 		}
 		for range c.Secrets {
-			if _, err := br.Exec(); err != nil {
+			if err := br.exec(); err != nil {
 				return fmt.Errorf("insert client secret: %w", err)
 			}
 		}
 		if ev.ID != "" {
-			if _, err := br.Exec(); err != nil {
+			if err := br.exec(); err != nil {
 				return fmt.Errorf("insert audit event: %w", err)
 			}
 		}
-		return br.Close()
+		return br.close()
 	})
 }
 

@@ -73,7 +73,7 @@ type Store struct {
 	// w batches client registrations (group commit): one transaction and
 	// one commit for every registration queued while the previous batch
 	// committed.
-	w *groupcommit.Writer[pgx.Tx]
+	w *groupcommit.Writer[*batchTx]
 }
 
 var (
@@ -115,7 +115,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s.w = groupcommit.New[pgx.Tx](batchBackend{s}, groupcommit.Options{})
+	s.w = groupcommit.New[*batchTx](batchBackend{s}, groupcommit.Options{})
 	return s, nil
 }
 
