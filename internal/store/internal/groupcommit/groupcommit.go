@@ -17,6 +17,7 @@ package groupcommit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -216,7 +217,7 @@ func (w *Writer[T]) run(batch []*member[T]) {
 	if len(live) == 1 {
 		m := live[0]
 		w.applied.Add(1)
-		if err := m.fn(ctx, tx); err != nil {
+		if err := apply(ctx, m, tx); err != nil {
 			w.b.Rollback(ctx, tx)
 			w.finish(m, err)
 			return
@@ -231,7 +232,7 @@ func (w *Writer[T]) run(batch []*member[T]) {
 			w.abort(ctx, tx, append(ok, live[i:]...), err)
 			return
 		}
-		if err := m.fn(ctx, tx); err != nil {
+		if err := apply(ctx, m, tx); err != nil {
 			if rerr := w.b.RollbackTo(ctx, tx); rerr != nil {
 				w.finish(m, err)
 				w.abort(ctx, tx, append(ok, live[i+1:]...), rerr)
@@ -254,6 +255,18 @@ func (w *Writer[T]) run(batch []*member[T]) {
 	for _, m := range ok {
 		w.finish(m, err)
 	}
+}
+
+// apply runs m's write; a panic in it fails m alone instead of the
+// writer goroutine (and with it the process), as the API's recoverer did
+// when writes ran on the request's goroutine.
+func apply[T any](ctx context.Context, m *member[T], tx T) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("batched write panicked: %v", r)
+		}
+	}()
+	return m.fn(ctx, tx)
 }
 
 // abort rolls the transaction back and fails ms with err: the batch
