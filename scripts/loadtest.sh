@@ -26,7 +26,11 @@ secret=$(head -c 32 /dev/urandom | base64 | tr -d '/+=' | head -c 40)
 export LATCHKEY_BOOTSTRAP_CLIENT_ID=$id LATCHKEY_BOOTSTRAP_CLIENT_SECRET=$secret LATCHKEY_LOG_LEVEL=warn
 
 start() { # addr db
-  "$work/latchkey" serve --addr "$1" --db "$2" --issuer http://latchkey.load.test >>"$work/server.log" 2>&1 &
+  # The register scenario's clients hold api:read, which must be defined;
+  # no metrics listener, so that two nodes (and other runs) do not fight
+  # over its port.
+  "$work/latchkey" serve --addr "$1" --db "$2" --issuer http://latchkey.load.test \
+    --scopes "api:public api:read" --metrics-addr "" >>"$work/server.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do curl -fs "http://$1/readyz" >/dev/null 2>&1 && return; sleep 0.1; done
   echo "server on $1 did not start:"; cat "$work/server.log"; exit 1

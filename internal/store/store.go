@@ -64,3 +64,18 @@ type Revocation struct {
 	JTI       string
 	ExpiresAt time.Time
 }
+
+// GroupCommitter is implemented by a store whose writes go through a
+// batching writer (group commit): concurrent writes share one
+// transaction and one commit, each in its own savepoint, and a write
+// returns only after that commit. Both backends implement it; the
+// conformance suite uses it to queue writes deterministically.
+type GroupCommitter interface {
+	// HoldWrites stops the writer before its next batch until release is
+	// called (tests only).
+	HoldWrites() (release func())
+	// PendingWrites is how many writes are queued or running.
+	PendingWrites() int
+	// WriteBatches is how many batch transactions have been begun.
+	WriteBatches() int
+}

@@ -17,15 +17,21 @@ func insertAudit(ctx context.Context, tx pgx.Tx, ev audit.Event) error {
 	if ev.ID == "" {
 		return nil
 	}
+	q, args := auditInsert(ev)
+	if _, err := tx.Exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("insert audit event: %w", err)
+	}
+	return nil
+}
+
+// auditInsert is the statement that stores ev.
+func auditInsert(ev audit.Event) (string, []any) {
 	details := string(ev.Details)
 	if details == "" {
 		details = "{}"
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_events (id, time, actor_subject, actor_client_id, action, target_type, target_id, details) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
-		ev.ID, ts(ev.Time), ev.ActorSubject, ev.ActorClientID, ev.Action, ev.TargetType, ev.TargetID, details); err != nil {
-		return fmt.Errorf("insert audit event: %w", err)
-	}
-	return nil
+	return `INSERT INTO audit_events (id, time, actor_subject, actor_client_id, action, target_type, target_id, details) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
+		[]any{ev.ID, ts(ev.Time), ev.ActorSubject, ev.ActorClientID, ev.Action, ev.TargetType, ev.TargetID, details}
 }
 
 // ListAudit returns events matching f, newest first.

@@ -17,15 +17,33 @@ const clientColumns = `id, client_id, client_name, client_type, redirect_uris, a
 	grant_types, client_uri, logo_uri, owner_id, brand_id, is_first_party, enabled, bot_user_id, created_at, updated_at,
 	registration_token_hash, token_endpoint_auth_method`
 
-// CreateClient inserts c, its secret hashes and ev in one transaction.
+// CreateClient inserts c, its secret hashes and ev in one transaction,
+// shared with the other registrations of its group-commit batch (each in
+// its own savepoint); it returns after that transaction commits. The
+// savepoint and inserts go out as one pipelined batch: one round trip.
 func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Event) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO clients (`+clientColumns+`)
+	return s.batched(ctx, func(ctx context.Context, tx *batchTx) error {
+		b := tx.pipeline()
+		b.Queue(`INSERT INTO clients (`+clientColumns+`)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)`,
 			c.ID, c.ClientID, c.Name, string(c.Type), list(c.RedirectURIs), list(c.AllowedScopes),
 			list(c.AllowedOrigins), list(c.GrantTypes), nullText(c.ClientURI), nullText(c.LogoURI),
 			nullText(c.OwnerID), c.BrandID, c.FirstParty, c.Enabled, nullText(c.BotUserID),
 			ts(c.CreatedAt), ts(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), c.TokenEndpointAuthMethod)
+		for _, sh := range c.Secrets {
+			b.Queue(`INSERT INTO client_secrets (client_pk, hash, created_at, expires_at) VALUES ($1,$2,$3,$4)`,
+				c.ID, sh.Hash, ts(sh.CreatedAt), nullTS(sh.ExpiresAt))
+		}
+		if ev.ID != "" {
+			q, args := auditInsert(ev)
+			b.Queue(q, args...)
+		}
+		br, err := tx.send(ctx, b)
+		if err != nil {
+			return err
+		}
+		defer br.br.Close()
+		err = br.exec()
 		if subjectTaken(err) {
 			return errSubjectTaken(c.ClientID, client.ErrConflict)
 		}
@@ -35,10 +53,17 @@ func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Even
 		if err != nil {
 			return fmt.Errorf("insert client: %w", err)
 		}
-		if err := insertSecrets(ctx, tx, c.ID, c.Secrets); err != nil {
-			return err
+		for range c.Secrets {
+			if err := br.exec(); err != nil {
+				return fmt.Errorf("insert client secret: %w", err)
+			}
 		}
-		return insertAudit(ctx, tx, ev)
+		if ev.ID != "" {
+			if err := br.exec(); err != nil {
+				return fmt.Errorf("insert audit event: %w", err)
+			}
+		}
+		return br.close()
 	})
 }
 

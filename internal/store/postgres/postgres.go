@@ -25,6 +25,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/internal/groupcommit"
 	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
@@ -69,6 +70,10 @@ type Options struct {
 // for concurrent use, also by several processes sharing the database.
 type Store struct {
 	pool *pgxpool.Pool
+	// w batches client registrations (group commit): one transaction and
+	// one commit for every registration queued while the previous batch
+	// committed.
+	w *groupcommit.Writer[*batchTx]
 }
 
 var (
@@ -110,6 +115,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
+	s.w = groupcommit.New[*batchTx](batchBackend{s}, groupcommit.Options{})
 	return s, nil
 }
 
@@ -266,6 +272,7 @@ func (s *Store) insertAudited(ctx context.Context, ev audit.Event, what, name, s
 // Close closes every connection of the pool. It waits for connections in
 // use to be released.
 func (s *Store) Close() error {
+	s.w.Close() // queued writes commit first
 	s.pool.Close()
 	return nil
 }

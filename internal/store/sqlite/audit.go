@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/latchkey/latchkey/internal/audit"
@@ -11,7 +12,7 @@ import (
 // insertAudit writes ev; an event without an ID records nothing, which
 // only a store copy (migrate-store) uses, since it copies the audit trail
 // itself.
-func insertAudit(ctx context.Context, q querier, ev audit.Event) error {
+func insertAudit(ctx context.Context, q execer, ev audit.Event) error {
 	if ev.ID == "" {
 		return nil
 	}
@@ -19,11 +20,26 @@ func insertAudit(ctx context.Context, q querier, ev audit.Event) error {
 	if details == "" {
 		details = "{}"
 	}
-	if _, err := q.ExecContext(ctx, `INSERT INTO audit_events (id, time, actor_subject, actor_client_id, action, target_type, target_id, details) VALUES (?,?,?,?,?,?,?,?)`,
+	if _, err := q.ExecContext(ctx, insertAuditQuery,
 		ev.ID, micros(ev.Time), ev.ActorSubject, ev.ActorClientID, ev.Action, ev.TargetType, ev.TargetID, details); err != nil {
 		return fmt.Errorf("insert audit event: %w", err)
 	}
 	return nil
+}
+
+const insertAuditQuery = `INSERT INTO audit_events (id, time, actor_subject, actor_client_id, action, target_type, target_id, details) VALUES (?,?,?,?,?,?,?,?)`
+
+// execer is a *sql.DB, *sql.Tx or stmtQuerier.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// stmtQuerier runs a prepared statement where insertAudit wants an
+// ExecContext (the query it passes is the statement's).
+type stmtQuerier struct{ st *sql.Stmt }
+
+func (q stmtQuerier) ExecContext(ctx context.Context, _ string, args ...any) (sql.Result, error) {
+	return q.st.ExecContext(ctx, args...)
 }
 
 // ListAudit returns events matching f, newest first.

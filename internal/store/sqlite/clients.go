@@ -11,10 +11,12 @@ import (
 	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
-// CreateClient inserts c, its secret hashes and ev in one transaction.
+// CreateClient inserts c, its secret hashes and ev in one transaction,
+// shared with the other registrations of its group-commit batch (each in
+// its own savepoint); it returns after that transaction commits.
 func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Event) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO clients (`+clientColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	return s.batched(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.StmtContext(ctx, s.insClient).ExecContext(ctx,
 			c.ID, c.ClientID, c.Name, string(c.Type), jsonList(c.RedirectURIs), jsonList(c.AllowedScopes),
 			jsonList(c.AllowedOrigins), jsonList(c.GrantTypes), nullString(c.ClientURI), nullString(c.LogoURI),
 			nullString(c.OwnerID), c.BrandID, c.FirstParty, c.Enabled, nullString(c.BotUserID),
@@ -28,16 +30,24 @@ func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Even
 		if err != nil {
 			return fmt.Errorf("insert client: %w", err)
 		}
-		if err := insertSecrets(ctx, tx, c.ID, c.Secrets); err != nil {
-			return err
+		ins := tx.StmtContext(ctx, s.insSecret)
+		for _, sh := range c.Secrets {
+			if _, err := ins.ExecContext(ctx, c.ID, sh.Hash, micros(sh.CreatedAt), nullMicros(sh.ExpiresAt)); err != nil {
+				return fmt.Errorf("insert client secret: %w", err)
+			}
 		}
-		return insertAudit(ctx, tx, ev)
+		return insertAudit(ctx, stmtQuerier{tx.StmtContext(ctx, s.insAudit)}, ev)
 	})
 }
 
+const (
+	insertClientQuery = `INSERT INTO clients (` + clientColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	insertSecretQuery = `INSERT INTO client_secrets (client_pk, hash, created_at, expires_at) VALUES (?,?,?,?)`
+)
+
 func insertSecrets(ctx context.Context, tx *sql.Tx, pk string, secrets []client.SecretHash) error {
 	for _, sh := range secrets {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO client_secrets (client_pk, hash, created_at, expires_at) VALUES (?,?,?,?)`,
+		if _, err := tx.ExecContext(ctx, insertSecretQuery,
 			pk, sh.Hash, micros(sh.CreatedAt), nullMicros(sh.ExpiresAt)); err != nil {
 			return fmt.Errorf("insert client secret: %w", err)
 		}

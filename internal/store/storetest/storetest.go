@@ -52,6 +52,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"IdempotencyRelease", testIdempotencyRelease},
 		{"IdempotencyCleanup", testIdempotencyCleanup},
 		{"IdempotencyConcurrentClaims", testIdempotencyConcurrentClaims},
+		{"GroupCommitOrdering", testGroupCommitOrdering},
+		{"GroupCommitFailingMember", testGroupCommitFailingMember},
+		{"GroupCommitCancel", testGroupCommitCancel},
+		{"GroupCommitCloseDrains", testGroupCommitCloseDrains},
+		{"GroupCommitConcurrent", testGroupCommitConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,220 @@
+package token
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Verifying an ES256 signature costs about 85 µs on the development
+// machine and go-jose adds about a third on top; every admin call and
+// every introspection paid both. Two things take that off the hot path:
+//
+//   - parseFast verifies the compact JWS by hand, for ES256 only: split,
+//     base64url-decode, check the header's alg, typ and kid, ecdsa.Verify
+//     with the raw R‖S signature, then the same claim checks as go-jose's
+//     path (principal). A header it does not understand (crit, say) goes
+//     to go-jose, which stays the reference the tests hold it to.
+//   - verified caches the outcome of that verification by SHA-256 of the
+//     raw token until the token expires, so a token presented again skips
+//     the signature. Only the signature and claims are cached: the
+//     lifetime is checked again against the clock, and the signing key
+//     must still be published, on every hit; Verify's revocation and
+//     client checks run on every use as before.
+
+// verifiedCacheSize bounds the verified-token cache (entries of a few
+// hundred bytes: about a megabyte when full).
+const verifiedCacheSize = 4096
+
+// Parse verifies an access token's signature, typ, issuer, audience and
+// lifetime (within the configured leeway), without consulting the store
+// (but for loading a key another node just made). A token verified before
+// and not yet expired is answered from memory. It returns errors wrapping
+// ErrInvalidToken.
+func (i *Issuer) Parse(ctx context.Context, raw string) (Principal, error) {
+	if len(raw) > maxTokenLen {
+		return Principal{}, fmt.Errorf("%w: too long", ErrInvalidToken)
+	}
+	sum := sha256.Sum256([]byte(raw))
+	if e, ok := i.verified.get(sum); ok {
+		if p, err := i.principalAgain(ctx, e); err == nil {
+			return p, nil
+		}
+		i.verified.remove(sum) // expired or its key retired: verify afresh for the exact error
+	}
+	p, kid, handled, err := i.parseFast(ctx, raw)
+	if !handled {
+		return i.parseJOSE(ctx, raw)
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	i.verified.put(sum, cachedToken{p: p, kid: kid}, i.now())
+	return p.clone(), nil
+}
+
+// principalAgain re-checks what may have changed since e was verified:
+// the clock against exp and iat, and the key's being published.
+func (i *Issuer) principalAgain(ctx context.Context, e cachedToken) (Principal, error) {
+	now := i.now()
+	if !now.Before(e.p.ExpiresAt.Add(i.leeway)) || e.p.IssuedAt.After(now.Add(i.leeway)) {
+		return Principal{}, fmt.Errorf("%w: lifetime", ErrInvalidToken)
+	}
+	if _, err := i.keys.Public(ctx, e.kid); err != nil {
+		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	return e.p.clone(), nil
+}
+
+// jwsHeader is the protected header of a token parseFast handles.
+type jwsHeader struct {
+	Alg  string          `json:"alg"`
+	Kid  string          `json:"kid"`
+	Typ  string          `json:"typ"`
+	Crit json.RawMessage `json:"crit"`
+}
+
+var b64 = base64.RawURLEncoding
+
+// parseFast verifies raw as a compact ES256 JWS. handled is false when
+// the token is of a shape it leaves to go-jose; otherwise err says
+// whether it is valid. kid names the key that verified it.
+func (i *Issuer) parseFast(ctx context.Context, raw string) (p Principal, kid string, handled bool, err error) {
+	invalid := func(format string, args ...any) (Principal, string, bool, error) {
+		return Principal{}, "", true, fmt.Errorf("%w: "+format, append([]any{ErrInvalidToken}, args...)...)
+	}
+	h64, rest, ok := strings.Cut(raw, ".")
+	if !ok {
+		return invalid("not a compact JWS")
+	}
+	p64, s64, ok := strings.Cut(rest, ".")
+	if !ok || strings.Contains(s64, ".") {
+		return invalid("not a compact JWS")
+	}
+	hb, err := b64.DecodeString(h64)
+	if err != nil {
+		return invalid("header: %v", err)
+	}
+	var h jwsHeader
+	if err := json.Unmarshal(hb, &h); err != nil {
+		return invalid("header: %v", err)
+	}
+	if h.Crit != nil {
+		return Principal{}, "", false, nil // critical extensions: go-jose's rules
+	}
+	if h.Alg != "ES256" {
+		return invalid("alg %q is not ES256", h.Alg)
+	}
+	if !strings.EqualFold(h.Typ, "at+jwt") && !strings.EqualFold(h.Typ, "application/at+jwt") {
+		return invalid("typ %q is not at+jwt", h.Typ)
+	}
+	sig, err := b64.DecodeString(s64)
+	if err != nil || len(sig) != 64 {
+		return invalid("signature is not 64 bytes of base64url")
+	}
+	pub, err := i.keys.Public(ctx, h.Kid)
+	if err != nil {
+		return invalid("%v", err)
+	}
+	if pub.Curve != elliptic.P256() {
+		return invalid("key %q is not P-256", h.Kid)
+	}
+	digest := sha256.Sum256([]byte(raw[:len(h64)+1+len(p64)]))
+	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
+	if !ecdsa.Verify(pub, digest[:], r, s) {
+		return invalid("signature does not verify")
+	}
+	pb, err := b64.DecodeString(p64)
+	if err != nil {
+		return invalid("payload: %v", err)
+	}
+	var c Claims
+	if err := json.Unmarshal(pb, &c); err != nil {
+		return invalid("claims: %v", err)
+	}
+	p, err = i.principal(c)
+	if err != nil {
+		return Principal{}, "", true, err
+	}
+	return p, h.Kid, true, nil
+}
+
+// clone copies p's slices and pointers, so that a cached principal is
+// never changed through one handed out (Verify narrows Scopes in place).
+func (p Principal) clone() Principal {
+	p.Scopes = slices.Clone(p.Scopes)
+	p.Audience = slices.Clone(p.Audience)
+	if p.Confirmation != nil {
+		c := *p.Confirmation
+		p.Confirmation = &c
+	}
+	return p
+}
+
+type cachedToken struct {
+	p   Principal
+	kid string
+}
+
+// verifiedCache maps SHA-256 of a raw token to its verified principal,
+// for at most max tokens.
+type verifiedCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[[sha256.Size]byte]cachedToken
+}
+
+func newVerifiedCache(max int) *verifiedCache {
+	return &verifiedCache{max: max, m: make(map[[sha256.Size]byte]cachedToken)}
+}
+
+func (c *verifiedCache) get(k [sha256.Size]byte) (cachedToken, bool) {
+	c.mu.Lock()
+	e, ok := c.m[k]
+	c.mu.Unlock()
+	return e, ok
+}
+
+func (c *verifiedCache) remove(k [sha256.Size]byte) {
+	c.mu.Lock()
+	delete(c.m, k)
+	c.mu.Unlock()
+}
+
+// put stores e; when full it drops the expired entries and, if that is
+// not enough, an eighth of the rest (Go's map order is random enough for
+// a cache of tokens that are all alike).
+func (c *verifiedCache) put(k [sha256.Size]byte, e cachedToken, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		for key, v := range c.m {
+			if !now.Before(v.p.ExpiresAt) {
+				delete(c.m, key)
+			}
+		}
+		for key := range c.m {
+			if len(c.m) < c.max-c.max/8 {
+				break
+			}
+			delete(c.m, key)
+		}
+	}
+	c.m[k] = e
+}
+
+// len is the number of cached tokens (tests).
+func (c *verifiedCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}
