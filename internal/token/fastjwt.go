@@ -34,8 +34,11 @@ import (
 // claimSet is what appendClaims writes: Claims without go-jose's pointer
 // types, so building one allocates nothing.
 type claimSet struct {
-	Issuer, Subject              string
-	Audience                     []string
+	Issuer, Subject string
+	Audience        []string
+	// SoleAudience is the audience when Audience is empty: the default,
+	// kept out of a slice so that minting does not allocate one.
+	SoleAudience                 string
 	Expiry, IssuedAt             int64
 	AuthTime                     int64
 	HasAuthTime                  bool
@@ -81,7 +84,6 @@ func (i *Issuer) mint(k *keys.Key, spec Spec) (Minted, error) {
 		c.AuthTime, c.HasAuthTime = spec.AuthTime.Unix(), true
 	}
 	var header string
-	var aud [1]string
 	switch spec.Kind {
 	case Access:
 		id, err := uuid.NewV7()
@@ -90,15 +92,13 @@ func (i *Issuer) mint(k *keys.Key, spec Spec) (Minted, error) {
 		}
 		c.JTI, c.ClientID, c.Scope = id.String(), spec.ClientID, strings.Join(spec.Scopes, " ")
 		if len(c.Audience) == 0 {
-			aud[0] = i.issuer
-			c.Audience = aud[:]
+			c.SoleAudience = i.issuer
 		}
 		header = k.AccessHeader()
 	case ID:
 		c.AZP = spec.ClientID
 		if len(c.Audience) == 0 {
-			aud[0] = spec.ClientID
-			c.Audience = aud[:]
+			c.SoleAudience = spec.ClientID
 		}
 		header = k.IDHeader()
 	default:
@@ -165,7 +165,8 @@ func rawSignature(der []byte, out *[64]byte) error {
 
 // appendClaims appends c as a JSON object to dst, byte for byte what
 // encoding/json makes of the equivalent Claims (member order, omitted
-// empties, a one-member audience as a string, HTML-safe escaping).
+// empties, a one-member audience as a string, HTML-safe escaping), with
+// an empty Audience standing for SoleAudience.
 func appendClaims(dst []byte, c *claimSet) []byte {
 	dst = append(dst, `{"iss":`...)
 	dst = appendJSONString(dst, c.Issuer)
@@ -174,7 +175,7 @@ func appendClaims(dst []byte, c *claimSet) []byte {
 	dst = append(dst, `,"aud":`...)
 	switch len(c.Audience) {
 	case 0:
-		dst = append(dst, "null"...)
+		dst = appendJSONString(dst, c.SoleAudience)
 	case 1:
 		dst = appendJSONString(dst, c.Audience[0])
 	default:

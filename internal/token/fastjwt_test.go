@@ -42,8 +42,14 @@ func checkClaims(t *testing.T, c *claimSet) {
 	// bytes. So the byte comparison takes the audience as encoding/json
 	// spells it.
 	cl := claimsOf(c)
+	if len(c.Audience) == 0 {
+		cl.Audience = jwt.Audience{c.SoleAudience}
+	}
 	var aud any = c.Audience
-	if len(c.Audience) == 1 {
+	switch len(c.Audience) {
+	case 0:
+		aud = c.SoleAudience
+	case 1:
 		aud = c.Audience[0]
 	}
 	m := struct {
@@ -78,7 +84,11 @@ func checkClaims(t *testing.T, c *claimSet) {
 	if err := json.Unmarshal(got, &back); err != nil {
 		t.Fatal(err)
 	}
-	for j, a := range c.Audience {
+	auds := c.Audience
+	if len(auds) == 0 {
+		auds = []string{c.SoleAudience}
+	}
+	for j, a := range auds {
 		if back.Audience[j] != validUTF8(a) {
 			t.Fatalf("aud round trip %q, want %q", back.Audience[j], validUTF8(a))
 		}
@@ -103,6 +113,7 @@ func validUTF8(s string) string {
 
 func TestAppendClaimsMatchesEncodingJSON(t *testing.T) {
 	for _, s := range hostile {
+		checkClaims(t, &claimSet{Issuer: s, Subject: s, SoleAudience: s, Expiry: 2, IssuedAt: 1, AZP: s})
 		checkClaims(t, &claimSet{Issuer: s, Subject: s, Audience: []string{s}, Expiry: 2, IssuedAt: 1, JTI: s, ClientID: s, Scope: s})
 		checkClaims(t, &claimSet{Issuer: "i", Subject: s, Audience: []string{"a", s}, Expiry: -1, IssuedAt: 1 << 40,
 			AuthTime: 0, HasAuthTime: true, AZP: s, Nonce: s, SessionID: s, AccessHash: s,
@@ -120,6 +131,7 @@ func FuzzAppendClaims(f *testing.F) {
 			ClientID: b, Scope: a + " " + b, Nonce: b, HasAuthTime: n%2 == 0, AuthTime: n,
 			Confirmation: &Confirmation{JKT: a}, Act: &Act{Subject: b, ClientID: a}})
 		checkClaims(t, &claimSet{Issuer: a, Subject: b, Audience: []string{b}})
+		checkClaims(t, &claimSet{Issuer: a, Subject: b, SoleAudience: a})
 	})
 }
 
