@@ -1,6 +1,8 @@
 package oauth2
 
 import (
+	"maps"
+	"net/url"
 	"slices"
 	"testing"
 )
@@ -27,5 +29,20 @@ func TestGrantedScopesDedupAndNoAliasing(t *testing.T) {
 	}
 	if _, err := GrantedScopes(allowed, []string{"a", "z"}, true); err == nil {
 		t.Error("a scope outside allowed was granted")
+	}
+}
+
+func TestOmitEmpty(t *testing.T) {
+	full := url.Values{"a": {"1"}, "b": {"2"}}
+	if got := OmitEmpty(full); !maps.EqualFunc(got, full, slices.Equal) {
+		t.Errorf("OmitEmpty(%v) = %v", full, got)
+	}
+	mixed := url.Values{"a": {"1"}, "b": {""}, "c": {"", "3"}, "d": {}}
+	got := OmitEmpty(mixed)
+	if want := (url.Values{"a": {"1"}, "c": {"3"}}); !maps.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("OmitEmpty = %v, want %v", got, want)
+	}
+	if len(mixed) != 4 || len(mixed["c"]) != 2 {
+		t.Errorf("OmitEmpty changed its argument: %v", mixed)
 	}
 }
