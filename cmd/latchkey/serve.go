@@ -81,6 +81,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		KeyPublishDelay: cfg.KeyPublishDelay, JWKSMaxAge: cfg.JWKSMaxAge,
 		Registration: register.Mode(cfg.Registration), TokenLeeway: cfg.TokenLeeway, TrustedProxies: cfg.TrustedProxies,
 		IdempotencyReplayWindow: cfg.IdempotencyReplayWindow,
+		AccessLogSample:         cfg.AccessLogSample,
 	})
 	if err != nil {
 		return err

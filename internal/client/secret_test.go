@@ -2,11 +2,14 @@ package client
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -247,4 +250,29 @@ func TestSecretReflectionLeaks(t *testing.T) {
 	if out := fmt.Sprintf("%+v", hidden{s}); strings.Contains(out, plaintext) {
 		t.Errorf("fmt of unexported field leaked: %s", out)
 	}
+}
+
+// TestHasherPooledMatchesHMAC: the pooled MACs give exactly HMAC-SHA-256
+// under the key, from many goroutines at once, whatever ran before.
+func TestHasherPooledMatchesHMAC(t *testing.T) {
+	key := bytes.Repeat([]byte{9}, HashKeyBytes)
+	h, err := NewHasher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				plain := strings.Repeat("s", (g*200+i)%300)
+				m := hmac.New(sha256.New, key)
+				m.Write([]byte(plain))
+				if got := h.Hash(plain); !hmac.Equal(got, m.Sum(nil)) || !h.Match(plain, got) {
+					t.Errorf("Hash(%d bytes) differs from HMAC-SHA-256", len(plain))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -55,6 +55,8 @@ func (t *throttle) init() {
 	})
 }
 
+// throttleKey is the perClient key; check builds the same bytes on the
+// stack.
 func throttleKey(source, clientID string) string { return source + "\x00" + clientID }
 
 // check reports whether clientID may try to authenticate from source at
@@ -65,7 +67,11 @@ func (t *throttle) check(source, clientID string, now time.Time) error {
 	defer t.mu.Unlock()
 	// The longer of the two lockouts, if any.
 	var wait time.Duration
-	for _, e := range []*ThrottledError{t.perClient.check(throttleKey(source, clientID), now), t.perSource.check(source, now)} {
+	// The (source, client_id) key is built on the stack: a map lookup by
+	// string(bytes) does not allocate, and this runs on every request.
+	var buf [128]byte
+	key := append(append(append(buf[:0], source...), 0), clientID...)
+	for _, e := range []*ThrottledError{t.perClient.checkBytes(key, now), t.perSource.check(source, now)} {
 		if e != nil && e.RetryAfter > wait {
 			wait = e.RetryAfter
 		}
@@ -108,6 +114,16 @@ func (w *windows) has(key string) bool { _, ok := w.m[key]; return ok }
 
 func (w *windows) check(key string, now time.Time) *ThrottledError {
 	e, ok := w.m[key]
+	return w.verdict(e, ok, now)
+}
+
+// checkBytes is check for a key held in bytes, without converting it.
+func (w *windows) checkBytes(key []byte, now time.Time) *ThrottledError {
+	e, ok := w.m[string(key)]
+	return w.verdict(e, ok, now)
+}
+
+func (w *windows) verdict(e *list.Element, ok bool, now time.Time) *ThrottledError {
 	if !ok {
 		return nil
 	}

@@ -70,6 +70,9 @@ type Serve struct {
 	// IdempotencyReplayWindow is how long the first answer to a request
 	// with an Idempotency-Key is kept (sealed) to replay.
 	IdempotencyReplayWindow time.Duration
+	// AccessLogSample > 1 logs one in that many successful token-endpoint
+	// requests; failures and all other requests are always logged.
+	AccessLogSample int
 	// MetricsAddr is where /metrics is served, apart from Addr; "" disables it.
 	MetricsAddr string
 	// TrustedProxies are the peers whose Forwarded / X-Forwarded-For
@@ -179,6 +182,7 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 	fs.DurationVar(&s.IdempotencyReplayWindow, "idempotency-replay-window", envDuration(e, "LATCHKEY_IDEMPOTENCY_REPLAY_WINDOW", time.Hour, errs), "how long the first answer to a request with an Idempotency-Key (it holds a one-time secret) is kept, sealed, to replay to a retry; later retries get 409 naming what was created; above 0, at most 24h (env LATCHKEY_IDEMPOTENCY_REPLAY_WINDOW)")
 	AddKeyTimingFlags(fs, getenv, s)
 	fs.StringVar(&s.LogLevel, "log-level", e.or("LATCHKEY_LOG_LEVEL", "info"), "debug, info, warn or error (env LATCHKEY_LOG_LEVEL)")
+	fs.IntVar(&s.AccessLogSample, "access-log-sample", envInt(e, "LATCHKEY_ACCESS_LOG_SAMPLE", 100, errs), "log one in N successful token-endpoint requests (those lines carry \"sample\":N); every failure and every other request is logged, and /metrics counts all; 1 logs every request (env LATCHKEY_ACCESS_LOG_SAMPLE)")
 	fs.StringVar(&s.MetricsAddr, "metrics-addr", e.or("LATCHKEY_METRICS_ADDR", "127.0.0.1:9090"), "listen address of the Prometheus /metrics endpoint, apart from --addr; empty disables it (env LATCHKEY_METRICS_ADDR)")
 	fs.StringVar(&s.trustedProxies, "trusted-proxies", e("LATCHKEY_TRUSTED_PROXIES"), "comma-separated CIDRs or addresses of reverse proxies whose Forwarded or X-Forwarded-For header names the client address; from other peers those headers are ignored (env LATCHKEY_TRUSTED_PROXIES)")
 	fs.IntVar(&s.ConnLimit, "max-conns", envInt(e, "LATCHKEY_MAX_CONNS", 0, errs), "most connections open at once on --addr; beyond it new ones wait; 0 = the open-files limit (ulimit -n) less 128 for the database and logs (env LATCHKEY_MAX_CONNS)")
@@ -237,6 +241,9 @@ func (s *Serve) Finish(scopes string) error {
 	}
 	if s.ConnLimitPerIP < 0 {
 		return errors.New("--max-conns-per-ip must not be negative")
+	}
+	if s.AccessLogSample < 1 {
+		return errors.New("--access-log-sample must be at least 1 (1 logs every request)")
 	}
 	if s.IdempotencyReplayWindow <= 0 || s.IdempotencyReplayWindow > 24*time.Hour {
 		return fmt.Errorf("--idempotency-replay-window %s must be above 0 and at most 24h (an Idempotency-Key lives 24h)", s.IdempotencyReplayWindow)

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,6 +36,10 @@ type Key struct {
 	RetireAt time.Time // explicit retirement; zero: none
 	signer   jose.Signer
 	idSigner jose.Signer
+	// accessHeader and idHeader are the JWS protected headers the two
+	// signers stamp, base64url-encoded once here, for hand-written minting
+	// (token's fast path) that signs without go-jose.
+	accessHeader, idHeader string
 	// supersededAt is when the next key starts signing; zero while this
 	// is the newest key.
 	supersededAt time.Time
@@ -47,6 +52,28 @@ func (k *Key) Signer() jose.Signer { return k.signer }
 // IDSigner returns a go-jose signer that stamps kid and typ JWT, for ID
 // tokens, which must not pass for access tokens (RFC 8725 §3.11).
 func (k *Key) IDSigner() jose.Signer { return k.idSigner }
+
+// AccessHeader returns the base64url-encoded JWS protected header of an
+// access token signed with k: {"alg":"ES256","kid":k.KID,"typ":"at+jwt"}.
+func (k *Key) AccessHeader() string { return k.accessHeader }
+
+// IDHeader returns the base64url-encoded JWS protected header of an ID
+// token signed with k: {"alg":"ES256","kid":k.KID,"typ":"JWT"}.
+func (k *Key) IDHeader() string { return k.idHeader }
+
+// encodeHeader is the base64url protected header for kid and typ, in
+// go-jose's member order.
+func encodeHeader(kid, typ string) (string, error) {
+	h, err := json.Marshal(struct {
+		Alg string `json:"alg"`
+		KID string `json:"kid"`
+		Typ string `json:"typ"`
+	}{string(Algorithm), kid, typ})
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(h), nil
+}
 
 // Manager holds the decrypted signing keys in memory and chooses which one
 // signs. It is safe for concurrent use.
@@ -253,6 +280,12 @@ func (m *Manager) open(r Record) (*Key, error) {
 		if err != nil {
 			return nil, fmt.Errorf("signing key %s: %w", r.KID, err)
 		}
+	}
+	if k.accessHeader, err = encodeHeader(r.KID, "at+jwt"); err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", r.KID, err)
+	}
+	if k.idHeader, err = encodeHeader(r.KID, "JWT"); err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", r.KID, err)
 	}
 	return k, nil
 }

@@ -2,6 +2,7 @@ package oauth2
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/client"
@@ -46,8 +47,12 @@ type TokenRequest struct {
 // says "Parameters sent without a value MUST be treated as if they were
 // omitted from the request". A parameter left with no value is dropped, so
 // Has, Get and a repetition check all see it as absent. form is not
-// changed.
+// changed; when it has no empty value it is returned itself (the common
+// case, which then costs no copy).
 func OmitEmpty(form url.Values) url.Values {
+	if !hasEmpty(form) {
+		return form
+	}
 	out := make(url.Values, len(form))
 	for k, vs := range form {
 		var kept []string
@@ -61,6 +66,15 @@ func OmitEmpty(form url.Values) url.Values {
 		}
 	}
 	return out
+}
+
+func hasEmpty(form url.Values) bool {
+	for _, vs := range form {
+		if len(vs) == 0 || slices.Contains(vs, "") {
+			return true
+		}
+	}
+	return false
 }
 
 // ParseTokenRequest reads a token request from its form parameters,

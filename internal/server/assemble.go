@@ -68,6 +68,10 @@ type Options struct {
 	// with an Idempotency-Key (it holds a one-time secret) is kept, sealed,
 	// to replay; 0 means idempotency.DefaultReplayWindow.
 	IdempotencyReplayWindow time.Duration
+	// AccessLogSample > 1 logs one in that many successful token-endpoint
+	// requests (--access-log-sample); failures and every other request
+	// are always logged, and metrics count every request. 0 or 1 logs all.
+	AccessLogSample int
 }
 
 // Key timing defaults.
@@ -150,8 +154,9 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		M2M:   m2m.New(clients, auth, o.Log),
 		Store: o.Store,
 
-		Register:    reg,
-		Idempotency: idem,
+		Register:        reg,
+		Idempotency:     idem,
+		AccessLogSample: o.AccessLogSample,
 	})
 	return &App{Handler: h, Metrics: metrics, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov}, nil
 }

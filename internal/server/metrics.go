@@ -49,8 +49,24 @@ func (m *metrics) observe(r *http.Request, status int, took time.Duration) {
 	default:
 		method = "other" // clients choose methods freely; label values must stay bounded
 	}
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.requests.WithLabelValues(route, method, codeLabel(status)).Inc()
 	m.duration.WithLabelValues(route, method).Observe(took.Seconds())
+}
+
+// codeLabels are the status codes' label values, made once: strconv.Itoa
+// allocates for every code of three digits, on every request.
+var codeLabels = func() (l [600]string) {
+	for i := range l {
+		l[i] = strconv.Itoa(i)
+	}
+	return l
+}()
+
+func codeLabel(status int) string {
+	if status >= 0 && status < len(codeLabels) {
+		return codeLabels[status]
+	}
+	return strconv.Itoa(status)
 }
 
 func (m *metrics) handler() http.Handler {

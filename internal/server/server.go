@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/admin"
@@ -36,6 +37,9 @@ type Deps struct {
 	// Idempotency applies Idempotency-Key to the creating and rotating
 	// routes; nil leaves them without it.
 	Idempotency *idempotent.Middleware
+	// AccessLogSample > 1 logs only one in that many successful token
+	// requests (every failure is logged); 0 or 1 logs every request.
+	AccessLogSample int
 }
 
 // New returns the server's root handler and the Prometheus handler that
@@ -46,7 +50,7 @@ func New(d Deps) (root, metrics http.Handler) {
 	mux := http.NewServeMux()
 	m := newMetrics()
 	addRoutes(router{mux: mux, log: d.Log}, d)
-	return logRequests(d.Log, m, mux), m.handler()
+	return logRequests(d.Log, m, mux, d.AccessLogSample), m.handler()
 }
 
 // router registers routes behind the chain their audience needs.
@@ -116,27 +120,52 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return s.ResponseWriter.Write(b)
 }
 
+// requestRecord is everything logRequests keeps per request, in one
+// allocation: the status recorder and the client-gone mark.
+type requestRecord struct {
+	statusRecorder
+	gone clientgone.Tracker
+}
+
+// tokenRoutes are the patterns whose successes the access log samples.
+var tokenRoutes = map[string]bool{"POST /oauth2/token": true, "POST /openid/token": true}
+
 // logRequests logs one line per request (never headers or bodies, which
-// carry secrets and tokens) and records it in the metrics.
-func logRequests(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
+// carry secrets and tokens) and records every request in the metrics.
+// With sample > 1 only one in sample successful token-endpoint requests
+// is logged (those lines carry "sample": sample); every failure, and
+// every other request, is logged.
+func logRequests(log *slog.Logger, m *metrics, next http.Handler, sample int) http.Handler {
+	var tokenOK atomic.Uint64
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
-		r, gone := clientgone.Track(r)
-		next.ServeHTTP(rec, r)
+		rec := &requestRecord{statusRecorder: statusRecorder{ResponseWriter: w}}
+		r = rec.gone.Track(r)
+		next.ServeHTTP(&rec.statusRecorder, r)
 		took := time.Since(start)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
+		status := rec.status
+		if status == 0 {
+			status = http.StatusOK
 		}
 		// A handler that failed because the client hung up (it said so
 		// through clientgone.LogError) answered no one: 499, not 500.
-		if gone() {
-			rec.status = clientgone.Status
+		if rec.gone.Gone() {
+			status = clientgone.Status
 		}
-		m.observe(r, rec.status, took)
+		m.observe(r, status, took)
+		if sample > 1 && status < http.StatusBadRequest && tokenRoutes[r.Pattern] {
+			if tokenOK.Add(1)%uint64(sample) != 1 {
+				return
+			}
+			log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", status), slog.Float64("duration_ms", float64(took)/float64(time.Millisecond)),
+				slog.Int("sample", sample))
+			return
+		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status), slog.Float64("duration_ms", float64(took)/float64(time.Millisecond)))
+			slog.Int("status", status), slog.Float64("duration_ms", float64(took)/float64(time.Millisecond)))
 	})
 }
 

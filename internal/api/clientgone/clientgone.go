@@ -48,10 +48,40 @@ func LogError(log *slog.Logger, r *http.Request, msg string, err error, args ...
 type markKey struct{}
 
 // Track returns r with a context LogError can mark, and a function that
-// reports whether LogError found the client gone; the request logger
-// calls it after the handler returns.
+// reports whether LogError found the client gone. The request logger uses
+// a Tracker instead, which allocates nothing of its own.
 func Track(r *http.Request) (*http.Request, func() bool) {
-	m := new(atomic.Bool)
-	r = r.WithContext(context.WithValue(r.Context(), markKey{}, m))
-	return r, func() bool { return m.Load() }
+	t := new(Tracker)
+	return t.Track(r), t.Gone
 }
+
+// Tracker is what Track sets up, as a value a per-request record can
+// embed: the mark and the context carrying it. A Tracker tracks one
+// request and must not be copied after Track.
+type Tracker struct {
+	ctx  markCtx
+	gone atomic.Bool
+}
+
+// markCtx is context.WithValue(parent, markKey{}, mark) without its
+// allocation. Every other key, cancellation included, is the parent's.
+type markCtx struct {
+	context.Context
+	mark *atomic.Bool
+}
+
+func (c *markCtx) Value(key any) any {
+	if key == (markKey{}) {
+		return c.mark
+	}
+	return c.Context.Value(key)
+}
+
+// Track returns r with a context LogError can mark.
+func (t *Tracker) Track(r *http.Request) *http.Request {
+	t.ctx = markCtx{Context: r.Context(), mark: &t.gone}
+	return r.WithContext(&t.ctx)
+}
+
+// Gone reports whether LogError found the client gone.
+func (t *Tracker) Gone() bool { return t.gone.Load() }

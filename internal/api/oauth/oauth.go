@@ -122,21 +122,18 @@ func (h *Handler) MethodNotAllowed(w http.ResponseWriter, r *http.Request) {
 // Authorization header, and finds the client credentials in the body and
 // the Authorization header.
 func (h *Handler) parseClientRequest(w http.ResponseWriter, r *http.Request) (url.Values, oauth2.Credentials, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
+	if !isFormContentType(r.Header.Get("Content-Type")) {
 		return nil, oauth2.Credentials{}, invalidRequest("the request body must be application/x-www-form-urlencoded")
 	}
 	// An oversize body is 413, told by its Content-Length before reading
 	// it, or by MaxBytesReader when the length is not sent.
-	tooLarge := invalidRequest(fmt.Sprintf("the request body must be at most %d bytes", MaxFormBytes)).WithStatus(http.StatusRequestEntityTooLarge)
 	if r.ContentLength > MaxFormBytes {
-		return nil, oauth2.Credentials{}, tooLarge
+		return nil, oauth2.Credentials{}, tooLarge()
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFormBytes))
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, oauth2.Credentials{}, tooLarge
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, oauth2.Credentials{}, tooLarge()
 		}
 		return nil, oauth2.Credentials{}, invalidRequest("could not read the request body")
 	}
@@ -164,6 +161,22 @@ func (h *Handler) parseClientRequest(w http.ResponseWriter, r *http.Request) (ur
 		return nil, creds, err
 	}
 	return form, creds, nil
+}
+
+// isFormContentType reports whether a Content-Type header names
+// application/x-www-form-urlencoded; the plain spelling is checked without
+// parsing, every other through mime.ParseMediaType.
+func isFormContentType(ct string) bool {
+	const form = "application/x-www-form-urlencoded"
+	if strings.EqualFold(ct, form) {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == form
+}
+
+func tooLarge() *oauth2.Error {
+	return invalidRequest(fmt.Sprintf("the request body must be at most %d bytes", MaxFormBytes)).WithStatus(http.StatusRequestEntityTooLarge)
 }
 
 func invalidRequest(desc string) *oauth2.Error {

@@ -34,6 +34,10 @@ func isSecretMethod(m string) bool {
 // compares in constant time and throttles failures per client and source.
 func checkSecret(ctx context.Context, clients Clients, cr oauth2.Credentials) (client.Client, error) {
 	c, err := clients.AuthenticateFrom(ctx, cr.Source, cr.ClientID, cr.Secret)
+	if err == nil {
+		// Before errors.As, whose target would escape on every request.
+		return c, nil
+	}
 	var throttled *client.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
