@@ -43,6 +43,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	if file := getenv(envCPUProfile); file != "" { // for scripts/pgo only
+		stop, err := startCPUProfile(file)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := stop(); err != nil {
+				log.Warn("write CPU profile", "err", err)
+			}
+		}()
+	}
 	// Check the operator's bootstrap choices before anything is opened or
 	// written, so that a bad value leaves no trace and a corrected
 	// restart starts clean.

@@ -182,3 +182,20 @@ func TestVerifyPasswordChecksVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestDummyHashMatchesParameters: the constant dummy hash must cost what a
+// real check costs, so it must carry the current parameters (regenerate it
+// with HashPassword("latchkey-dummy-password") when they change).
+func TestDummyHashMatchesParameters(t *testing.T) {
+	want := fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$", argon2.Version, argonMemory, argonTime, argonThreads)
+	if !strings.HasPrefix(dummyHash, want) {
+		t.Errorf("dummyHash = %q, want the prefix %q", dummyHash, want)
+	}
+	if !VerifyPassword(dummyHash, "latchkey-dummy-password") {
+		t.Error("dummyHash does not verify its password")
+	}
+	key := dummyHash[strings.LastIndexByte(dummyHash, '$')+1:]
+	if b, err := base64.RawStdEncoding.DecodeString(key); err != nil || len(b) != argonKeyLen {
+		t.Errorf("dummyHash key: %d bytes, %v; want %d", len(b), err, argonKeyLen)
+	}
+}
