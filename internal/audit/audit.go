@@ -19,6 +19,11 @@ const (
 	ClientEnable       = "client.enable"
 	ClientDisable      = "client.disable"
 	UserCreate         = "user.create"
+	UserUpdate         = "user.update"
+	UserEnable         = "user.enable"
+	UserDisable        = "user.disable"
+	UserDelete         = "user.delete"
+	UserSetPassword    = "user.set_password"
 	KeyRotate          = "key.rotate"
 )
 

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/mail"
 	"strings"
 	"time"
 
@@ -28,15 +29,27 @@ type User struct {
 	DisplayName  string
 	Bot          bool
 	PasswordHash string // argon2id PHC string; "" for bots and password-less humans
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Email is an addr-spec with its domain lower-cased; "" for none.
+	Email         string
+	EmailVerified bool
+	// Enabled is false for a user who may not log in (Authenticate refuses).
+	Enabled   bool
+	BrandID   string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
+
+// DefaultBrand is the brand of a user created without one (as for clients).
+const DefaultBrand = "default"
 
 var (
 	ErrNotFound = errors.New("user not found")
 	ErrConflict = errors.New("user already exists")
 	// ErrBadLogin means username or password is wrong, or the user is a bot.
 	ErrBadLogin = errors.New("invalid username or password")
+	// ErrInUse means a bot user is still the bot of a client, so it cannot
+	// be deleted.
+	ErrInUse = errors.New("user is the bot of a client")
 )
 
 // Page selects a slice of users ordered by creation: those after the
@@ -53,6 +66,15 @@ type Repository interface {
 	GetUser(ctx context.Context, id string) (User, error)
 	GetUserByUsername(ctx context.Context, username string) (User, error)
 	ListUsers(ctx context.Context, p Page) ([]User, error)
+	// UpdateUser is a read-modify-write of one user in one transaction:
+	// fn gets the stored user and returns the user to store and the audit
+	// event to record with it (an error from fn aborts, stored unchanged).
+	// A username another user holds is ErrConflict.
+	UpdateUser(ctx context.Context, id string, fn func(User) (User, audit.Event, error)) (User, error)
+	// DeleteUser removes a user, recording ev; ErrInUse while a client
+	// names it as its bot. Its id stays claimed in the subject namespace,
+	// so no later user or client takes the subject of its tokens.
+	DeleteUser(ctx context.Context, id string, ev audit.Event) error
 }
 
 // Limits.
@@ -62,6 +84,7 @@ const (
 	MaxDisplayNameLen = 255
 	MinPasswordLen    = 8
 	MaxPasswordLen    = 1024
+	MaxEmailLen       = 254 // RFC 5321 §4.5.3.1.3 path, less the angle brackets
 )
 
 // ReservedIDs are audit subjects of the operator (CLI) and of anonymous
@@ -77,6 +100,12 @@ type CreateInput struct {
 	DisplayName string
 	Bot         bool
 	Password    string
+	Email       string
+	// EmailVerified says the email was verified elsewhere (an import).
+	EmailVerified bool
+	// Disabled creates the user disabled; the zero value is enabled.
+	Disabled bool
+	BrandID  string // default DefaultBrand
 }
 
 // Service creates, reads and authenticates users.
@@ -117,7 +146,35 @@ func normalize(in CreateInput) CreateInput {
 		in.Username = u
 	}
 	in.DisplayName = domain.DisplayText(in.DisplayName)
+	if e, err := CanonicalEmail(in.Email); err == nil {
+		in.Email = e
+	}
+	if in.BrandID == "" {
+		in.BrandID = DefaultBrand
+	}
 	return in
+}
+
+// CanonicalEmail returns the form in which an email address is stored:
+// a bare addr-spec (RFC 5322 §3.4.1; no display name, no angle brackets)
+// with its domain lower-cased. The local part keeps its case: RFC 5321
+// lets the receiving domain treat it as case-sensitive. "" stays "".
+func CanonicalEmail(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	if len(s) > MaxEmailLen {
+		return "", fmt.Errorf("longer than %d bytes", MaxEmailLen)
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return "", errors.New("not a bare addr-spec such as name@example.com")
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 || strings.HasPrefix(s[at+1:], "[") {
+		return "", errors.New("not an address at a domain name")
+	}
+	return s[:at] + "@" + strings.ToLower(s[at+1:]), nil
 }
 
 func validate(in CreateInput) error {
@@ -143,6 +200,15 @@ func validate(in CreateInput) error {
 	if p := domain.TextProblem(domain.DisplayText(in.DisplayName), 0, MaxDisplayNameLen); p != "" {
 		add("display_name", "%s", p)
 	}
+	if _, err := CanonicalEmail(in.Email); err != nil {
+		add("email", "%s", err.Error())
+	}
+	if in.EmailVerified && in.Email == "" {
+		add("email_verified", "cannot be true without an email")
+	}
+	if p := domain.TextProblem(in.BrandID, 1, MaxIDLen); in.BrandID != "" && p != "" {
+		add("brand_id", "%s", p)
+	}
 	if in.Bot && in.Password != "" {
 		add("password", "a bot user cannot have a password")
 	}
@@ -162,7 +228,8 @@ func (s *Service) Create(ctx context.Context, actor domain.Actor, in CreateInput
 		return User{}, err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	u := User{ID: in.ID, Username: in.Username, DisplayName: in.DisplayName, Bot: in.Bot, CreatedAt: now, UpdatedAt: now}
+	u := User{ID: in.ID, Username: in.Username, DisplayName: in.DisplayName, Bot: in.Bot, Email: in.Email,
+		EmailVerified: in.EmailVerified, Enabled: !in.Disabled, BrandID: in.BrandID, CreatedAt: now, UpdatedAt: now}
 	if u.ID == "" {
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -174,7 +241,8 @@ func (s *Service) Create(ctx context.Context, actor domain.Actor, in CreateInput
 		u.PasswordHash = HashPassword(in.Password)
 	}
 	ev, err := audit.New(now, actor.Subject, actor.ClientID, audit.UserCreate, "user", u.ID,
-		map[string]any{"username": u.Username, "display_name": u.DisplayName, "bot": u.Bot, "has_password": u.PasswordHash != ""})
+		map[string]any{"username": u.Username, "display_name": u.DisplayName, "bot": u.Bot, "has_password": u.PasswordHash != "",
+			"email": u.Email, "email_verified": u.EmailVerified, "enabled": u.Enabled, "brand_id": u.BrandID})
 	if err != nil {
 		return User{}, err
 	}
@@ -205,7 +273,8 @@ func (s *Service) BotStatus(ctx context.Context, id string) (exists, bot bool, e
 	return true, u.Bot, nil
 }
 
-// Authenticate checks a human user's password. Bots never authenticate.
+// Authenticate checks a human user's password. Bots and disabled users
+// never authenticate: they get ErrBadLogin, as a wrong password does.
 // username is compared in its canonical form (CanonicalUsername).
 func (s *Service) Authenticate(ctx context.Context, username, password string) (User, error) {
 	canonical, err := CanonicalUsername(username)
@@ -221,7 +290,13 @@ func (s *Service) Authenticate(ctx context.Context, username, password string) (
 	if err != nil {
 		return User{}, err
 	}
-	if u.Bot || u.PasswordHash == "" || !VerifyPassword(u.PasswordHash, password) {
+	if u.Bot || u.PasswordHash == "" {
+		VerifyPassword(dummyHash, password) // same cost as a real check
+		return User{}, ErrBadLogin
+	}
+	// The password is checked before Enabled, so a disabled user costs
+	// and answers the same as a wrong password.
+	if !VerifyPassword(u.PasswordHash, password) || !u.Enabled {
 		return User{}, ErrBadLogin
 	}
 	return u, nil

@@ -333,3 +333,18 @@ func TestCanonicalUsernameBackfill(t *testing.T) {
 		return open(t, dsn)
 	})
 }
+
+// TestUserAccountsBackfill re-runs migration 0007 on a user stored before it.
+func TestUserAccountsBackfill(t *testing.T) {
+	dsn := freshDatabase(t)
+	s := open(t, dsn)
+	storetest.UserAccountsBackfill(t, s, func(statements []string) store.Store {
+		for _, q := range statements {
+			if _, err := s.Pool().Exec(t.Context(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		s.Close()
+		return open(t, dsn)
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/latchkey/latchkey/internal/audit"
@@ -13,13 +14,14 @@ import (
 	"github.com/latchkey/latchkey/internal/user"
 )
 
-const userColumns = `id, username, display_name, bot, password_hash, created_at, updated_at`
+const userColumns = `id, username, display_name, bot, password_hash, created_at, updated_at, email, email_verified, enabled, brand_id`
 
 // CreateUser inserts u and ev in one transaction.
 func (s *Store) CreateUser(ctx context.Context, u user.User, ev audit.Event) error {
 	return s.insertAudited(ctx, ev, "user", u.Username, u.ID, user.ErrConflict,
-		`INSERT INTO users (`+userColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-		u.ID, u.Username, u.DisplayName, u.Bot, nullText(u.PasswordHash), ts(u.CreatedAt), ts(u.UpdatedAt))
+		`INSERT INTO users (`+userColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+		u.ID, u.Username, u.DisplayName, u.Bot, nullText(u.PasswordHash), ts(u.CreatedAt), ts(u.UpdatedAt),
+		nullText(u.Email), u.EmailVerified, u.Enabled, u.BrandID)
 }
 
 // GetUser returns the user with id.
@@ -48,11 +50,12 @@ func (s *Store) getUser(ctx context.Context, q, arg string) (user.User, error) {
 
 func scanUser(row sqlrows.Scanner) (user.User, error) {
 	var u user.User
-	var pw pgtype.Text
-	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Bot, &pw, &u.CreatedAt, &u.UpdatedAt); err != nil {
+	var pw, email pgtype.Text
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Bot, &pw, &u.CreatedAt, &u.UpdatedAt,
+		&email, &u.EmailVerified, &u.Enabled, &u.BrandID); err != nil {
 		return user.User{}, err
 	}
-	u.PasswordHash, u.CreatedAt, u.UpdatedAt = pw.String, u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+	u.PasswordHash, u.Email, u.CreatedAt, u.UpdatedAt = pw.String, email.String, u.CreatedAt.UTC(), u.UpdatedAt.UTC()
 	return u, nil
 }
 
@@ -65,4 +68,75 @@ func (s *Store) ListUsers(ctx context.Context, p user.Page) ([]user.User, error)
 	}
 	q := a.listQuery(`SELECT `+userColumns+` FROM users`, where, "created_at, id", p.Limit)
 	return queryAll(ctx, s, "user", q, a, scanUser)
+}
+
+// UpdateUser is a read-modify-write of one user in one transaction.
+func (s *Store) UpdateUser(ctx context.Context, id string, fn func(user.User) (user.User, audit.Event, error)) (user.User, error) {
+	if !storable(id) {
+		return user.User{}, fmt.Errorf("user %q: %w", id, user.ErrNotFound)
+	}
+	var out user.User
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		old, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1 FOR UPDATE`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("user %q: %w", id, user.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("get user: %w", err)
+		}
+		u, ev, err := fn(old)
+		if err != nil {
+			return err
+		}
+		if !storable(u.Username) || !storable(u.DisplayName) || !storable(u.Email) {
+			return fmt.Errorf("update user: a value is not storable text")
+		}
+		// The id and the creation time are the row's; the rest is fn's.
+		_, err = tx.Exec(ctx, `UPDATE users SET username=$1, display_name=$2, password_hash=$3, updated_at=$4,
+			email=$5, email_verified=$6, enabled=$7, brand_id=$8 WHERE id=$9`,
+			u.Username, u.DisplayName, nullText(u.PasswordHash), ts(u.UpdatedAt),
+			nullText(u.Email), u.EmailVerified, u.Enabled, u.BrandID, old.ID)
+		if isUnique(err) {
+			return fmt.Errorf("update user %s: %w: %w", u.Username, user.ErrConflict, err)
+		}
+		if err != nil {
+			return fmt.Errorf("update user: %w", err)
+		}
+		if err := insertAudit(ctx, tx, ev); err != nil {
+			return err
+		}
+		u.ID, u.Bot, u.CreatedAt, u.UpdatedAt = old.ID, old.Bot, old.CreatedAt, ts(u.UpdatedAt)
+		out = u
+		return nil
+	})
+	return out, err
+}
+
+// DeleteUser removes a user, recording ev; user.ErrInUse while a client
+// names it as its bot. Its subject stays claimed (migration 0007).
+func (s *Store) DeleteUser(ctx context.Context, id string, ev audit.Event) error {
+	if !storable(id) {
+		return fmt.Errorf("user %q: %w", id, user.ErrNotFound)
+	}
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		var bound int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM clients WHERE bot_user_id = $1`, id).Scan(&bound); err != nil {
+			return fmt.Errorf("clients of user: %w", err)
+		}
+		if bound > 0 {
+			return fmt.Errorf("user %q is the bot of %d clients: %w", id, bound, user.ErrInUse)
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE id = $1`, id)
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23503" { // foreign_key_violation: a client bound it meanwhile
+			return fmt.Errorf("delete user %q: %w", id, user.ErrInUse)
+		}
+		if err != nil {
+			return fmt.Errorf("delete user: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("user %q: %w", id, user.ErrNotFound)
+		}
+		return insertAudit(ctx, tx, ev)
+	})
 }

@@ -43,6 +43,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AuditFilterAndPagination", testAuditFilterAndPagination},
 		{"Users", testUsers},
 		{"UsersPagination", testUsersPagination},
+		{"UpdateUser", testUpdateUser},
+		{"DeleteUser", testDeleteUser},
 		{"BotUserReference", testBotUserReference},
 		{"CopyOperations", testCopyOperations},
 		{"HostileIdentifiers", testHostileIdentifiers},
