@@ -24,7 +24,7 @@ var OIDCScopes = []string{"openid", "profile", "email", "address", "phone", "off
 // tokens:introspect, which lets a client introspect any token.
 var AdminScopes = []string{
 	"clients:create", "clients:read", "clients:update", "clients:delete",
-	"users:create", "users:read",
+	"users:create", "users:read", "users:update", "users:delete",
 	"keys:rotate",
 	"audit:read",
 	ScopeTokensIntrospect,

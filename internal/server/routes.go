@@ -65,6 +65,9 @@ func addRoutes(r router, d Deps) {
 	r.api("POST /v1/admin/users", idem.Wrap(d.Admin.CreateUser, idem.Bearer(admin.ScopeUsersCreate), admin.WriteError))
 	r.api("GET /v1/admin/users", d.Admin.ListUsers)
 	r.api("GET /v1/admin/users/{id}", d.Admin.GetUser)
+	r.api("PATCH /v1/admin/users/{id}", d.Admin.PatchUser)
+	r.api("DELETE /v1/admin/users/{id}", d.Admin.DeleteUser)
+	r.api("POST /v1/admin/users/{id}/password", d.Admin.SetUserPassword)
 
 	// The other two documented registration dialects (seeds 000 and 002).
 	r.api("POST /api/clients", idem.Wrap(d.Flat.Create, idem.Bearer(flat.Scope), flat.WriteError))

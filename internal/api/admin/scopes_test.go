@@ -13,7 +13,7 @@ import (
 // requires would be a scope that grants nothing.
 func TestRouteScopesAreDefined(t *testing.T) {
 	routes := []string{ScopeClientsCreate, ScopeClientsRead, ScopeClientsUpdate, ScopeClientsDelete,
-		ScopeUsersCreate, ScopeUsersRead, ScopeKeysRotate, ScopeAuditRead,
+		ScopeUsersCreate, ScopeUsersRead, ScopeUsersUpdate, ScopeUsersDelete, ScopeKeysRotate, ScopeAuditRead,
 		client.ScopeTokensIntrospect} // required by POST /oauth2/introspect to see others' tokens
 	for _, sc := range routes {
 		if !slices.Contains(client.AdminScopes, sc) {

@@ -480,7 +480,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	// Bootstrap, as `latchkey client create` does: an admin client holding
 	// every admin scope, and a second confidential client.
 	admin, adminSecret := rootClient(t, e, "admin", "clients:create", "clients:read", "clients:update", "clients:delete",
-		"users:create", "users:read", "audit:read", "keys:rotate", "tokens:introspect", "api:public")
+		"users:create", "users:read", "users:update", "users:delete", "audit:read", "keys:rotate", "tokens:introspect", "api:public")
 	other, otherSecret := rootClient(t, e, "other", "api:public")
 	adminBasic := []string{admin, adminSecret}
 
@@ -490,7 +490,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 			body: form("grant_type", "client_credentials", "scope", scope), want: 200})
 		return str(r.Object(t), "access_token")
 	}
-	const allScopes = "clients:create clients:read clients:update clients:delete users:create users:read audit:read keys:rotate"
+	const allScopes = "clients:create clients:read clients:update clients:delete users:create users:read users:update users:delete audit:read keys:rotate"
 	full := token(allScopes)
 	updater := token("clients:read clients:update")
 	createOnly := token("clients:create")
@@ -889,6 +889,72 @@ func TestTrafficMatchesDocument(t *testing.T) {
 		body: form("grant_type", "client_credentials", "client_id", botID, "client_secret", botSecret, "scope", "api:public")})
 	botToken := str(botTok.Object(t), "access_token")
 
+	// --- Users as accounts: change, password, delete (bot-abc123 is now
+	// the bot of the seed 002 client above).
+	patchUser := func(name, id, body string, want int, malformed string, opts ...func(*call)) servertest.Response {
+		t.Helper()
+		c := call{name: name, method: "PATCH", path: "/v1/admin/users/" + id, ctype: "application/merge-patch+json", bearer: full, body: body, want: want, malformed: malformed}
+		for _, o := range opts {
+			o(&c)
+		}
+		return e.do(c)
+	}
+	withToken := func(tok string) func(*call) { return func(c *call) { c.bearer = tok } }
+	withCT := func(ct string) func(*call) { return func(c *call) { c.ctype = ct } }
+	changed := patchUser("patch human", "human-1", `{"username":"Alice.Smith","display_name":"Alice Smith","email":"Alice@Example.COM","email_verified":true}`, 200, "").Object(t)
+	if u, _ := changed["user"].(map[string]any); u["username"] != "alice.smith" || u["email"] != "Alice@example.com" || u["email_verified"] != true {
+		t.Errorf("patched user: %v", changed)
+	}
+	patchUser("patch as application/json, disable", "human-1", `{"enabled":false}`, 200, "", withCT(jsonCT))
+	patchUser("patch, remove email", "human-1", `{"email":null,"display_name":null}`, 200, "")
+	patchUser("patch, no change", "human-1", `{}`, 200, "")
+	patchUser("patch, username taken", "human-1", `{"username":"BOB"}`, 409, "")
+	patchUser("patch, bad email", "human-1", `{"email":"Alice <alice@example.com>"}`, 400, "")
+	patchUser("patch, verified without email", "bot-2", `{"email_verified":true}`, 400, "")
+	patchUser("patch, null username", "human-1", `{"username":null}`, 400, "body")
+	patchUser("patch, immutable bot", "human-1", `{"bot":true}`, 400, "body")
+	patchUser("patch, password member", "human-1", `{"password":"correct horse battery staple"}`, 400, "body")
+	patchUser("patch, enabled wrong type", "human-1", `{"enabled":"no"}`, 400, "body")
+	patchUser("patch unknown", "nobody", `{"enabled":false}`, 404, "")
+	patchUser("patch, no token", "human-1", `{"enabled":false}`, 401, "", withToken(""))
+	patchUser("patch, lacks users:update", "human-1", `{"enabled":false}`, 403, "", withToken(usersRead))
+	patchUser("patch, text/plain", "human-1", `{"enabled":false}`, 415, "body", withCT("text/plain"))
+	patchUser("patch, oversized", "human-1", `{"display_name":"`+strings.Repeat("a", 70<<10)+`"}`, 413, "body")
+
+	password := func(name, id, body string, want int, malformed string, opts ...func(*call)) {
+		t.Helper()
+		c := call{name: name, path: "/v1/admin/users/" + id + "/password", ctype: jsonCT, bearer: full, body: body, want: want, malformed: malformed}
+		for _, o := range opts {
+			o(&c)
+		}
+		e.do(c)
+	}
+	password("set password", "human-1", `{"password":"a new correct horse"}`, 204, "")
+	password("set password, bot", "bot-2", `{"password":"a new correct horse"}`, 400, "")
+	password("set password, short", "human-1", `{"password":"short"}`, 400, "body")
+	password("set password, missing", "human-1", `{}`, 400, "body")
+	password("set password, unknown user", "nobody", `{"password":"a new correct horse"}`, 404, "")
+	password("set password, no token", "human-1", `{"password":"a new correct horse"}`, 401, "", withToken(""))
+	password("set password, lacks users:update", "human-1", `{"password":"a new correct horse"}`, 403, "", withToken(usersRead))
+	password("set password, text/plain", "human-1", `{"password":"a new correct horse"}`, 415, "body", withCT("text/plain"))
+	password("set password, oversized", "human-1", `{"password":"`+strings.Repeat("a", 70<<10)+`"}`, 413, "body")
+
+	del := func(name, id string, want int, opts ...func(*call)) {
+		t.Helper()
+		c := call{name: name, method: "DELETE", path: "/v1/admin/users/" + id, bearer: full, want: want}
+		for _, o := range opts {
+			o(&c)
+		}
+		e.do(c)
+	}
+	del("delete bound bot", "bot-abc123", 409)
+	del("delete, no token", "human-1", 401, withToken(""))
+	del("delete, lacks users:delete", "human-1", 403, withToken(usersRead))
+	del("delete, token in query", "human-1?access_token="+full, 400, withToken(""))
+	del("delete human", "human-1", 204)
+	del("delete again", "human-1", 404)
+	users(call{name: "get deleted", method: "GET", path: "/v1/admin/users/human-1", bearer: usersRead, want: 404})
+
 	// --- Any method but POST at the POST-only protocol endpoints.
 	for _, p := range []string{"/oauth2/token", "/openid/token", "/oauth2/introspect", "/oauth2/revoke"} {
 		r := e.do(call{name: "GET a POST-only endpoint", method: "GET", path: p, want: 405})
@@ -1046,6 +1112,9 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	e.do(call{name: "store down", path: "/v1/admin/users", ctype: jsonCT, bearer: full, body: `{"username":"erin"}`, want: 500})
 	e.do(call{name: "store down", method: "GET", path: "/v1/admin/users", bearer: full, want: 500})
 	e.do(call{name: "store down", method: "GET", path: "/v1/admin/users/bot-abc123", bearer: full, want: 500})
+	e.do(call{name: "store down", method: "PATCH", path: "/v1/admin/users/bot-abc123", ctype: jsonCT, bearer: full, body: `{"enabled":false}`, want: 500})
+	e.do(call{name: "store down", method: "DELETE", path: "/v1/admin/users/bot-2", bearer: full, want: 500})
+	e.do(call{name: "store down", path: "/v1/admin/users/bot-2/password", ctype: jsonCT, bearer: full, body: `{"password":"a new correct horse"}`, want: 500})
 	e.do(call{name: "store down", method: "GET", path: "/v1/admin/oauth-clients", bearer: full, want: 500})
 	e.do(call{name: "store down", method: "PATCH", path: "/v1/admin/oauth-clients/" + confID, ctype: jsonCT, body: `{"enabled":true}`, bearer: full, want: 500})
 	e.do(call{name: "store down", method: "DELETE", path: "/v1/admin/oauth-clients/" + confID, bearer: full, want: 500})
