@@ -16,8 +16,8 @@ func sampleUser(n int, bot bool) user.User {
 		ID: fmt.Sprintf("user-%d", n), Username: fmt.Sprintf("name%d", n), DisplayName: fmt.Sprintf("User %d ✓", n), Bot: bot,
 		PasswordHash: map[bool]string{false: "$argon2id$v=19$m=1,t=1,p=1$c2FsdA$aGFzaA", true: ""}[bot],
 		CreatedAt:    base.Add(time.Duration(n) * time.Microsecond), UpdatedAt: base.Add(time.Hour),
-		Enabled:      n%3 != 1, BrandID: fmt.Sprintf("brand-%d", n%2),
-		Email:        map[bool]string{false: fmt.Sprintf("User.%d@example.com", n), true: ""}[bot], EmailVerified: n%2 == 0 && !bot,
+		Enabled: n%3 != 1, BrandID: fmt.Sprintf("brand-%d", n%2),
+		Email: map[bool]string{false: fmt.Sprintf("User.%d@example.com", n), true: ""}[bot], EmailVerified: n%2 == 0 && !bot,
 	}
 }
 
