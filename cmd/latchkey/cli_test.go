@@ -728,7 +728,14 @@ func TestCLIHelp(t *testing.T) {
 		{[]string{"client", "rotate-secret"}, []string{"-grace", "-json"}},
 		{[]string{"audit", "list"}, []string{"-action", "-target", "-actor", "-limit", "-json"}},
 		{[]string{"serve"}, []string{"-addr", "-token-leeway", "-access-token-ttl"}},
-		{[]string{"user", "create"}, []string{"-name", "-bot", "-id", "-display-name", "-json", "-db"}},
+		{[]string{"user", "create"}, []string{"-name", "-bot", "-id", "-display-name", "-email", "-json", "-db"}},
+		{[]string{"user", "list"}, []string{"-limit", "-all", "-json", "-db"}},
+		{[]string{"user", "get"}, []string{"-json", "-db"}},
+		{[]string{"user", "update"}, []string{"-name", "-display-name", "-email", "-email-verified", "-json", "-db"}},
+		{[]string{"user", "enable"}, []string{"-db"}},
+		{[]string{"user", "disable"}, []string{"-db"}},
+		{[]string{"user", "delete"}, []string{"-db"}},
+		{[]string{"user", "set-password"}, []string{"-db"}},
 		{[]string{"keys", "list"}, []string{"-json", "-db"}},
 		{[]string{"keys", "rotate"}, []string{"-key-publish-delay", "-json"}},
 		{[]string{"migrate"}, []string{"-db"}},
@@ -770,6 +777,18 @@ func TestCLIHelp(t *testing.T) {
 		}
 		if !strings.Contains(usage, "latchkey client "+s+" ") {
 			t.Errorf("latchkey usage lacks client %s", s)
+		}
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"user", "help"}, func(string) string { return "" }, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"create", "list", "get", "update", "enable", "disable", "delete", "set-password"} {
+		if !strings.Contains(out.String(), "  "+s+" ") {
+			t.Errorf("user help lacks %q:\n%s", s, out.String())
+		}
+		if !strings.Contains(usage, "latchkey user "+s+" ") {
+			t.Errorf("latchkey usage lacks user %s", s)
 		}
 	}
 	if !strings.Contains(usage, "latchkey audit list") {

@@ -55,6 +55,13 @@ Usage:
   latchkey client rotate-secret ID  give a client a new secret; the old one works for --grace
   latchkey audit list [flags]       show the audit log, newest first
   latchkey user create [flags]      create a user (--bot for a bot user) in the database
+  latchkey user list [flags]        list users (--limit, --all, --json)
+  latchkey user get ID              show a user, never the password (ID: id or username)
+  latchkey user update ID [flags]   change a user's username, display name, email
+  latchkey user enable ID           let a disabled user log in again
+  latchkey user disable ID          stop a user logging in
+  latchkey user delete ID           delete a user (not a bot a client still names)
+  latchkey user set-password ID     set a human user's password (LATCHKEY_USER_PASSWORD or the terminal)
   latchkey migrate                  apply pending database migrations and exit
   latchkey migrate-store --from DSN --to DSN
                                     copy everything to a new store (e.g. SQLite to PostgreSQL)

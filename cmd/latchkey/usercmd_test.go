@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/latchkey/latchkey/internal/api/admin"
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
+	"github.com/latchkey/latchkey/internal/store/storetest"
 	"github.com/latchkey/latchkey/internal/user"
 )
 
@@ -127,4 +130,154 @@ func getUser(t *testing.T, d *cliDB, name string) user.User {
 		t.Fatal(err)
 	}
 	return u
+}
+
+func TestCLIUserManage(t *testing.T) {
+	d := newCLIDB(t)
+	d.ok("user", "create", "--name", "ann", "--no-password", "--email", "Ann@Example.COM")
+	d.ok("user", "create", "--name", "robo", "--bot", "--id", "bot-1")
+	ann := getUser(t, d, "ann")
+
+	// list and get, by id or by username in any case.
+	var list struct{ Users []admin.UserJSON }
+	d.okJSON(&list, "user", "list", "--json")
+	if len(list.Users) != 2 || list.Users[0].Username != "ann" || list.Users[1].ID != "bot-1" {
+		t.Fatalf("list: %+v", list.Users)
+	}
+	if out := d.ok("user", "list"); !strings.Contains(out, "ann") || !strings.Contains(out, "Ann@example.com") {
+		t.Errorf("list table:\n%s", out)
+	}
+	var got struct{ User admin.UserJSON }
+	for _, ref := range []string{ann.ID, "ANN"} {
+		d.okJSON(&got, "user", "get", ref, "--json")
+		if got.User.ID != ann.ID || got.User.Email == nil || *got.User.Email != "Ann@example.com" || !got.User.Enabled {
+			t.Errorf("get %s: %+v", ref, got.User)
+		}
+	}
+	if out := d.ok("user", "get", "ann"); !strings.Contains(out, "has_password:") || strings.Contains(out, "argon2") {
+		t.Errorf("get table:\n%s", out)
+	}
+
+	// update
+	d.okJSON(&got, "user", "update", "ann", "--name", "Ann.B", "--display-name", "Ann B", "--email-verified", "--json")
+	if got.User.Username != "ann.b" || got.User.DisplayName != "Ann B" || !got.User.EmailVerified {
+		t.Errorf("update: %+v", got.User)
+	}
+	d.ok("user", "update", ann.ID, "--email", "")
+	if u := getUser(t, d, "ann.b"); u.Email != "" || u.EmailVerified {
+		t.Errorf("email removed: %+v", u)
+	}
+
+	// disable, enable
+	if out := d.ok("user", "disable", "ann.b"); !strings.Contains(out, "disabled user "+ann.ID) {
+		t.Errorf("disable: %s", out)
+	}
+	if getUser(t, d, "ann.b").Enabled {
+		t.Error("still enabled")
+	}
+	if out := d.ok("user", "disable", "ann.b"); !strings.Contains(out, "already disabled") {
+		t.Errorf("disable twice: %s", out)
+	}
+	d.ok("user", "enable", "ann.b")
+	if !getUser(t, d, "ann.b").Enabled {
+		t.Error("not re-enabled")
+	}
+
+	// Every change is in the audit trail, as the operator's.
+	evs, err := openCLIStore(t, d).ListAudit(t.Context(), audit.Filter{TargetID: ann.ID, Limit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, ev := range evs {
+		actions = append(actions, ev.Action)
+		if ev.ActorSubject != "cli" {
+			t.Errorf("event %s by %q, want cli", ev.Action, ev.ActorSubject)
+		}
+	}
+	if want := "user.enable user.disable user.update user.update user.create"; strings.Join(actions, " ") != want {
+		t.Errorf("audit actions %v, want %s", actions, want)
+	}
+
+	// delete: a bot bound to a client cannot go while bound.
+	st := openCLIStore(t, d)
+	c := storetest.SampleClient(1)
+	c.BotUserID = "bot-1"
+	if err := st.CreateClient(t.Context(), c, storetest.Event(audit.ClientCreate, c.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if msg, _ := d.fails(1, "user", "delete", "robo"); !strings.Contains(msg, "bot of a client") {
+		t.Errorf("delete bound bot: %s", msg)
+	}
+	d.ok("user", "delete", "ann.b")
+	if msg, _ := d.fails(1, "user", "get", ann.ID); !strings.Contains(msg, "no user") {
+		t.Errorf("get deleted: %s", msg)
+	}
+
+	// usage errors
+	for _, args := range [][]string{
+		{"user", "get"},
+		{"user", "update", "robo"},
+		{"user", "frobnicate"},
+		{"user", "update", "robo", "--email", "not an address"},
+	} {
+		d.fails(2, args...)
+	}
+}
+
+func TestCLIUserSetPassword(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		user      string
+		env       string
+		stdin     func() any
+		wantCode  int
+		wantInErr string
+	}{
+		{name: "from env", user: "ann", env: "correct horse battery"},
+		{name: "typed on a terminal", user: "ann", stdin: func() any { return &fakeTerminal{lines: []string{"correct horse battery", "correct horse battery"}} }},
+		{name: "typed twice differently", user: "ann", stdin: func() any { return &fakeTerminal{lines: []string{"correct horse battery", "correct horse batterie"}} }, wantCode: 1, wantInErr: "do not match"},
+		{name: "nothing typed", user: "ann", stdin: func() any { return &fakeTerminal{lines: []string{""}} }, wantCode: 2, wantInErr: "no password"},
+		{name: "no terminal, no env", user: "ann", wantCode: 2, wantInErr: "LATCHKEY_USER_PASSWORD"},
+		{name: "too short", user: "ann", env: "short", wantCode: 2, wantInErr: "password"},
+		{name: "bot", user: "robo", env: "correct horse battery", wantCode: 2, wantInErr: "bot"},
+		{name: "unknown user", user: "nobody", env: "correct horse battery", wantCode: 1, wantInErr: "no user"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newCLIDB(t)
+			d.ok("user", "create", "--name", "ann", "--no-password")
+			d.ok("user", "create", "--name", "robo", "--bot")
+			var stdin any = strings.NewReader("")
+			if tc.stdin != nil {
+				stdin = tc.stdin()
+			}
+			var out, errOut bytes.Buffer
+			env := map[string]string{"LATCHKEY_USER_PASSWORD": tc.env}
+			err := run(context.Background(), []string{"user", "set-password", tc.user, "--db", d.dsn()}, func(k string) string { return env[k] },
+				stdin.(interface{ Read([]byte) (int, error) }), &out, &errOut)
+			if strings.Contains(out.String()+errOut.String(), "correct horse") {
+				t.Error("the password was echoed")
+			}
+			if tc.wantCode != 0 {
+				if err == nil || exitCode(err) != tc.wantCode || !strings.Contains(err.Error(), tc.wantInErr) {
+					t.Fatalf("err = %v (exit %d), want exit %d mentioning %q", err, exitCode(err), tc.wantCode, tc.wantInErr)
+				}
+				if getUser(t, d, "ann").PasswordHash != "" {
+					t.Error("a refused command set a password")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v\nstderr: %s", err, errOut.String())
+			}
+			u := getUser(t, d, "ann")
+			if !user.VerifyPassword(u.PasswordHash, "correct horse battery") {
+				t.Error("the stored hash does not verify the new password")
+			}
+		})
+	}
+	// There is no flag for the password.
+	d := newCLIDB(t)
+	d.ok("user", "create", "--name", "ann", "--no-password")
+	d.fails(2, "user", "set-password", "ann", "--password", "correct horse battery")
 }
