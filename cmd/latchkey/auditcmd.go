@@ -33,7 +33,7 @@ func runAuditList(ctx context.Context, args []string, getenv func(string) string
 	)
 	fs := newFlagSet("audit list", "audit list [--action A] [--target ID] [--actor S] [--limit N] [--json]", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
-	fs.StringVar(&action, "action", "", "only events of this action, e.g. client.create, client.update, client.delete, client.rotate_secret, client.enable, client.disable, user.create, key.rotate")
+	fs.StringVar(&action, "action", "", "only events of this action, e.g. client.create, client.update, client.delete, client.rotate_secret, client.enable, client.disable, user.create, user.update, user.enable, user.disable, user.delete, user.set_password, key.rotate")
 	fs.StringVar(&target, "target", "", "only events about this client (internal id or client_id), user id or key id")
 	fs.StringVar(&actor, "actor", "", "only events by this subject (\"cli\" for changes made here)")
 	fs.IntVar(&limit, "limit", 50, "at most this many events")

@@ -954,6 +954,18 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	del("delete human", "human-1", 204)
 	del("delete again", "human-1", 404)
 	users(call{name: "get deleted", method: "GET", path: "/v1/admin/users/human-1", bearer: usersRead, want: 404})
+	// The user events are in the audit trail, and in the document's schema.
+	trail := e.do(call{name: "audit of a user's changes", method: "GET", path: "/v1/admin/audit?target_id=human-1", bearer: full, want: 200}).Object(t)
+	var actions []string
+	evs, _ := trail["events"].([]any)
+	for _, ev := range evs {
+		if m, ok := ev.(map[string]any); ok {
+			actions = append(actions, fmt.Sprint(m["action"]))
+		}
+	}
+	if want := "user.delete user.set_password user.update user.disable user.update user.create"; strings.Join(actions, " ") != want {
+		t.Errorf("audit of human-1: %v, want %s", actions, want)
+	}
 
 	// --- Any method but POST at the POST-only protocol endpoints.
 	for _, p := range []string{"/oauth2/token", "/openid/token", "/oauth2/introspect", "/oauth2/revoke"} {
