@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
@@ -89,6 +91,10 @@ func TestCopy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			idToken, err := app.Issuer.Mint(ctx, token.Spec{Kind: token.ID, Subject: "user-1", ClientID: ids[0]})
+			if err != nil {
+				t.Fatal(err)
+			}
 			srcKeys, _ := src.ListSigningKeys(ctx)
 			tok := minted.Raw
 			revokedMint, _ := app.Issuer.Mint(ctx, token.Spec{Subject: ids[2], ClientID: ids[2], Scopes: []string{"api:read"}})
@@ -140,7 +146,8 @@ func TestCopy(t *testing.T) {
 			if _, err := moved.Issuer.Verify(ctx, revoked); err == nil {
 				t.Error("a revoked token is valid after the copy")
 			}
-			// The RSA key moves too, with its algorithm.
+			// The RSA key moves too, with its algorithm, and keeps signing
+			// ID tokens that verify against the old key set.
 			dstKeys, _ := dst.ListSigningKeys(ctx)
 			if len(dstKeys) != len(srcKeys) {
 				t.Fatalf("copied %d signing keys, want %d", len(dstKeys), len(srcKeys))
@@ -154,6 +161,15 @@ func TestCopy(t *testing.T) {
 			dstRSA, err := moved.Keys.CurrentFor(keys.RS256)
 			if err != nil || dstRSA.KID != srcRSA.KID || !dstRSA.RSA.Equal(srcRSA.RSA) {
 				t.Errorf("RSA key after the copy: %v; want %s", err, srcRSA.KID)
+			}
+			parsed, err := jwt.ParseSigned(idToken.Raw, []jose.SignatureAlgorithm{keys.RS256})
+			if err != nil {
+				t.Fatal(err)
+			}
+			movedSet := moved.Keys.JWKS()
+			var c jwt.Claims
+			if pub := movedSet.Key(parsed.Headers[0].KeyID); len(pub) != 1 || parsed.Claims(pub[0].Key, &c) != nil {
+				t.Errorf("an ID token signed before the copy does not verify against the target's JWKS")
 			}
 			dstEvents, _ := dst.ListAudit(ctx, audit.Filter{})
 			if len(dstEvents) != len(srcEvents) || dstEvents[0].ID != srcEvents[0].ID {
