@@ -16,7 +16,8 @@ import (
 const keysUsage = `Usage: latchkey keys list [--json]
        latchkey keys rotate [--key-publish-delay 2m] [--key-refresh 30s] [--jwks-max-age 60s] [--json]
 
-rotate stores a new ES256 signing key in the database. Every node publishes
+rotate stores a new signing key of each algorithm (RS256 for ID tokens,
+ES256 for access and ID tokens) in the database. Every node publishes
 it in its JWKS at its next refresh (within --key-refresh, 30s); nodes sign
 with it only after --key-publish-delay, which must exceed that refresh
 interval plus the JWKS cache lifetime (--jwks-max-age, 60s); give the
@@ -65,26 +66,28 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	if args[0] == "rotate" {
-		rec, err := km.Rotate(ctx, timing.KeyPublishDelay, domain.Actor{Subject: "cli"})
+		recs, err := km.Rotate(ctx, timing.KeyPublishDelay, domain.Actor{Subject: "cli"})
 		if err != nil {
 			return err
 		}
-		if !asJSON {
-			fmt.Fprintf(stdout, "stored new signing key %s: every node publishes it at its next key refresh (within %s) and signs with it from %s\n",
-				rec.KID, timing.KeyRefresh, rec.SignFrom.Format(time.RFC3339))
+		for _, rec := range recs {
+			if !asJSON {
+				fmt.Fprintf(stdout, "stored new %s signing key %s: every node publishes it at its next key refresh (within %s) and signs with it from %s\n",
+					rec.Algorithm, rec.KID, timing.KeyRefresh, rec.SignFrom.Format(time.RFC3339))
+			}
 		}
 	}
 	sts := admin.KeysToJSON(km.Statuses())
 	if asJSON {
 		return json.NewEncoder(stdout).Encode(map[string]any{"keys": sts})
 	}
-	tw := newTable(stdout, "KID\tSIGN FROM\tSIGNING\tPUBLISHED\tRETIRES")
+	tw := newTable(stdout, "KID\tALG\tSIGN FROM\tSIGNING\tPUBLISHED\tRETIRES")
 	for _, k := range sts {
 		retires := "-"
 		if k.RetiresAt != nil {
 			retires = *k.RetiresAt
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%v\t%s\n", k.KID, k.SignFrom, k.Signing, k.Published, retires)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\t%s\n", k.KID, k.Alg, k.SignFrom, k.Signing, k.Published, retires)
 	}
 	return tw.Flush()
 }

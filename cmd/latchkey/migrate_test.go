@@ -123,8 +123,14 @@ func TestCLIDefaultsAndKeyTiming(t *testing.T) {
 		t.Errorf("rotate with a 1s delay: %v", err)
 	}
 	env := map[string]string{"LATCHKEY_KEY_REFRESH": "1s", "LATCHKEY_JWKS_MAX_AGE": "1s", "LATCHKEY_KEY_PUBLISH_DELAY": "3s"}
-	if out, err := runCLI(t, env, "keys", "rotate", "--db", db); err != nil || !strings.Contains(out, "next key refresh") {
-		t.Errorf("rotate with a fleet's own timing: %v\n%s", err, out)
+	if out, err := runCLI(t, env, "keys", "rotate", "--db", db); err != nil || !strings.Contains(out, "new RS256 signing key") || !strings.Contains(out, "new ES256 signing key") {
+		t.Errorf("rotate with a fleet's own timing: %v\n%s; want a new key of each algorithm", err, out)
+	}
+	// keys list shows each key's algorithm: the two first keys and the two
+	// rotated in.
+	out, err = runCLI(t, nil, "keys", "list", "--db", db)
+	if err != nil || !strings.Contains(out, "ALG") || strings.Count(out, "RS256") != 2 || strings.Count(out, "ES256") != 2 {
+		t.Errorf("keys list: %v\n%s", err, out)
 	}
 	for _, args := range [][]string{{"keys", "-h"}, {"user", "-h"}, {"serve", "-h"}, {"help"}} {
 		if _, err := runCLI(t, nil, args...); err != nil && exitCode(err) != 0 {

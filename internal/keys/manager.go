@@ -2,14 +2,18 @@ package keys
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,8 +24,26 @@ import (
 	"github.com/latchkey/latchkey/internal/sealed"
 )
 
-// Algorithm is the JOSE algorithm of every key Latchkey makes.
-const Algorithm = jose.ES256
+// The algorithms Latchkey signs with. The manager keeps one current key
+// for each, rotated together.
+const (
+	// ES256 (P-256) signs access tokens, and ID tokens a client asks to
+	// have in ES256.
+	ES256 = jose.ES256
+	// RS256 (RSA, 2048 bits) signs ID tokens by default: OpenID Connect
+	// Core §3.1.3.7 and §15.1 require every OP to support it.
+	RS256 = jose.RS256
+)
+
+// Algorithm is the JOSE algorithm of access tokens.
+const Algorithm = ES256
+
+// rsaBits is the size of the RSA keys Latchkey generates.
+const rsaBits = 2048
+
+// algorithms lists every algorithm the manager keeps a key for, the ID
+// token default first.
+var algorithms = []jose.SignatureAlgorithm{RS256, ES256}
 
 const sealLabel = "latchkey signing key"
 
@@ -30,8 +52,12 @@ var ErrUnknownKey = errors.New("unknown signing key")
 
 // Key is a usable signing key.
 type Key struct {
-	KID      string
+	KID string
+	Alg jose.SignatureAlgorithm
+	// Private is the key of an ES256 key, RSA that of an RS256 key; the
+	// other is nil.
 	Private  *ecdsa.PrivateKey
+	RSA      *rsa.PrivateKey
 	SignFrom time.Time
 	RetireAt time.Time // explicit retirement; zero: none
 	signer   jose.Signer
@@ -53,22 +79,30 @@ func (k *Key) Signer() jose.Signer { return k.signer }
 // tokens, which must not pass for access tokens (RFC 8725 §3.11).
 func (k *Key) IDSigner() jose.Signer { return k.idSigner }
 
+// PublicKey returns the public half of k.
+func (k *Key) PublicKey() crypto.PublicKey {
+	if k.RSA != nil {
+		return &k.RSA.PublicKey
+	}
+	return &k.Private.PublicKey
+}
+
 // AccessHeader returns the base64url-encoded JWS protected header of an
-// access token signed with k: {"alg":"ES256","kid":k.KID,"typ":"at+jwt"}.
+// access token signed with k: {"alg":k.Alg,"kid":k.KID,"typ":"at+jwt"}.
 func (k *Key) AccessHeader() string { return k.accessHeader }
 
 // IDHeader returns the base64url-encoded JWS protected header of an ID
-// token signed with k: {"alg":"ES256","kid":k.KID,"typ":"JWT"}.
+// token signed with k: {"alg":k.Alg,"kid":k.KID,"typ":"JWT"}.
 func (k *Key) IDHeader() string { return k.idHeader }
 
-// encodeHeader is the base64url protected header for kid and typ, in
-// go-jose's member order.
-func encodeHeader(kid, typ string) (string, error) {
+// encodeHeader is the base64url protected header for alg, kid and typ,
+// in go-jose's member order.
+func encodeHeader(alg jose.SignatureAlgorithm, kid, typ string) (string, error) {
 	h, err := json.Marshal(struct {
 		Alg string `json:"alg"`
 		KID string `json:"kid"`
 		Typ string `json:"typ"`
-	}{string(Algorithm), kid, typ})
+	}{string(alg), kid, typ})
 	if err != nil {
 		return "", err
 	}
@@ -85,38 +119,101 @@ type Manager struct {
 	// longest lifetime of a token it may have signed, plus clock leeway.
 	retireAfter time.Duration
 
+	// generateRSA makes a new RSA key (rsa.GenerateKey unless a test
+	// injects a cheaper one).
+	generateRSA func() (*rsa.PrivateKey, error)
+
 	mu            sync.RWMutex
 	keys          []*Key // oldest first
 	lastUnknownAt time.Time
 }
+
+// Option configures a Manager.
+type Option func(*Manager)
+
+// WithRSAGenerator replaces RSA key generation, which takes tens of
+// milliseconds or more; for tests (see keystest).
+func WithRSAGenerator(gen func() (*rsa.PrivateKey, error)) Option {
+	return func(m *Manager) { m.generateRSA = gen }
+}
+
+func generateRSA() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, rsaBits) }
 
 // DefaultRetireAfter suits the default one-hour access tokens.
 const DefaultRetireAfter = time.Hour + 5*time.Minute
 
 // NewManager returns a Manager; call Load before use. retireAfter ≤ 0
 // means DefaultRetireAfter.
-func NewManager(repo Repository, box *sealed.Box, now func() time.Time, retireAfter time.Duration) *Manager {
+func NewManager(repo Repository, box *sealed.Box, now func() time.Time, retireAfter time.Duration, opts ...Option) *Manager {
 	if now == nil {
 		now = time.Now
 	}
 	if retireAfter <= 0 {
 		retireAfter = DefaultRetireAfter
 	}
-	return &Manager{repo: repo, box: box, now: now, retireAfter: retireAfter}
+	m := &Manager{repo: repo, box: box, now: now, retireAfter: retireAfter, generateRSA: generateRSA}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
 }
 
-// Load reads every key from the store, creating the first one if the store
-// has none.
+// Algorithms returns the algorithms the manager keeps a signing key for,
+// the ID token default (RS256) first.
+func (m *Manager) Algorithms() []jose.SignatureAlgorithm { return slices.Clone(algorithms) }
+
+// recordAlg is r's algorithm; keys stored before RS256 existed are ES256.
+func recordAlg(r Record) jose.SignatureAlgorithm {
+	if r.Algorithm == "" {
+		return ES256
+	}
+	return jose.SignatureAlgorithm(r.Algorithm)
+}
+
+// missingAlgs lists the algorithms recs has no key for.
+func missingAlgs(recs []Record) []jose.SignatureAlgorithm {
+	var out []jose.SignatureAlgorithm
+	for _, alg := range algorithms {
+		if !slices.ContainsFunc(recs, func(r Record) bool { return recordAlg(r) == alg }) {
+			out = append(out, alg)
+		}
+	}
+	return out
+}
+
+// initialKID names the first key of alg in a store: InitialKID for ES256,
+// as before RS256 existed, InitialKID-rs256 for RS256.
+func initialKID(alg jose.SignatureAlgorithm) string {
+	if alg == ES256 {
+		return InitialKID
+	}
+	return InitialKID + "-" + strings.ToLower(string(alg))
+}
+
+// Load reads every key from the store, first creating the first key of
+// each algorithm the store has none for. Only the first start (and the
+// first after an upgrade that adds an algorithm) generates keys, those
+// of different algorithms concurrently; every later start only loads.
 func (m *Manager) Load(ctx context.Context) error {
 	recs, err := m.repo.ListSigningKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
-	if len(recs) == 0 {
+	if missing := missingAlgs(recs); len(missing) > 0 {
 		// Nodes starting together on an empty store all try the same kid;
 		// one insert wins and the others load it, so the fleet never signs
 		// with a key some node does not publish.
-		if _, err := m.create(ctx, 0, InitialKID, nil); err != nil && !errors.Is(err, ErrDuplicateKey) {
+		errs := make([]error, len(missing))
+		var wg sync.WaitGroup
+		for j, alg := range missing {
+			wg.Go(func() {
+				if _, err := m.create(ctx, 0, initialKID(alg), alg, nil); err != nil && !errors.Is(err, ErrDuplicateKey) {
+					errs[j] = err
+				}
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
 			return err
 		}
 		if recs, err = m.repo.ListSigningKeys(ctx); err != nil {
@@ -144,9 +241,14 @@ func (m *Manager) Load(ctx context.Context) error {
 		}
 		ks = append(ks, k)
 	}
-	// Successors decide when a key retires (see published).
-	for i := 0; i+1 < len(ks); i++ {
-		ks[i].supersededAt = ks[i+1].SignFrom
+	// Successors of the same algorithm decide when a key retires (see
+	// published).
+	last := map[jose.SignatureAlgorithm]*Key{}
+	for _, k := range ks {
+		if prev := last[k.Alg]; prev != nil {
+			prev.supersededAt = k.SignFrom
+		}
+		last[k.Alg] = k
 	}
 	m.mu.Lock()
 	m.keys = ks
@@ -154,17 +256,22 @@ func (m *Manager) Load(ctx context.Context) error {
 	return nil
 }
 
-// Rotate stores a new key that every node publishes at once but none signs
-// with until publishDelay has passed; that delay must exceed the nodes'
+// Rotate stores a new key of each algorithm that every node publishes at
+// once but none signs with until publishDelay has passed; that delay must exceed the nodes'
 // refresh interval and the JWKS cache lifetime, so that no verifier sees a
-// token signed by a key it has not yet fetched. The previous key keeps
-// signing until then and stays published for retireAfter beyond that.
-func (m *Manager) Rotate(ctx context.Context, publishDelay time.Duration, by domain.Actor) (Record, error) {
-	r, err := m.create(ctx, publishDelay, "", &by)
-	if err != nil {
-		return Record{}, err
+// token signed by a key it has not yet fetched. The previous key of each
+// algorithm keeps signing until then and stays published for retireAfter
+// beyond that. It returns the new keys, in Algorithms order.
+func (m *Manager) Rotate(ctx context.Context, publishDelay time.Duration, by domain.Actor) ([]Record, error) {
+	var out []Record
+	for _, alg := range algorithms {
+		r, err := m.create(ctx, publishDelay, "", alg, &by)
+		if err != nil {
+			return out, errors.Join(err, m.Load(ctx))
+		}
+		out = append(out, r)
 	}
-	return r, m.Load(ctx)
+	return out, m.Load(ctx)
 }
 
 // Run reloads the keys every interval until ctx ends, so rotations made by
@@ -206,18 +313,34 @@ const InitialKID = "initial"
 // already taken.
 var ErrDuplicateKey = errors.New("signing key id already exists")
 
-// Create generates a new ES256 key, seals it and stores it. It signs only
-// after delay, so that every node has published it by then.
-func (m *Manager) Create(ctx context.Context, delay time.Duration) (Record, error) {
-	return m.create(ctx, delay, "", nil)
+// Create generates a new key of alg, seals it and stores it. It signs
+// only after delay, so that every node has published it by then.
+func (m *Manager) Create(ctx context.Context, delay time.Duration, alg jose.SignatureAlgorithm) (Record, error) {
+	return m.create(ctx, delay, "", alg, nil)
 }
 
-// create makes and stores a key; by, when set, is recorded in the audit
-// trail with it.
-func (m *Manager) create(ctx context.Context, delay time.Duration, kid string, by *domain.Actor) (Record, error) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// generate makes a private key for alg.
+func (m *Manager) generate(alg jose.SignatureAlgorithm) (priv crypto.Signer, err error) {
+	switch alg {
+	case ES256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case RS256:
+		priv, err = m.generateRSA()
+	default:
+		return nil, fmt.Errorf("generate signing key: unsupported algorithm %q", alg)
+	}
 	if err != nil {
-		return Record{}, fmt.Errorf("generate signing key: %w", err)
+		return nil, fmt.Errorf("generate %s signing key: %w", alg, err)
+	}
+	return priv, nil
+}
+
+// create makes and stores a key of alg; by, when set, is recorded in the
+// audit trail with it.
+func (m *Manager) create(ctx context.Context, delay time.Duration, kid string, alg jose.SignatureAlgorithm, by *domain.Actor) (Record, error) {
+	priv, err := m.generate(alg)
+	if err != nil {
+		return Record{}, err
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
@@ -227,13 +350,13 @@ func (m *Manager) create(ctx context.Context, delay time.Duration, kid string, b
 	if kid == "" {
 		kid = now.Format("20060102T150405Z") + "-" + randomSuffix()
 	}
-	pub, err := json.Marshal(jose.JSONWebKey{Key: &priv.PublicKey, KeyID: kid, Algorithm: string(Algorithm), Use: "sig"})
+	pub, err := json.Marshal(jose.JSONWebKey{Key: priv.Public(), KeyID: kid, Algorithm: string(alg), Use: "sig"})
 	if err != nil {
 		return Record{}, fmt.Errorf("encode public key: %w", err)
 	}
 	r := Record{
 		KID:       kid,
-		Algorithm: string(Algorithm),
+		Algorithm: string(alg),
 		Private:   m.box.Seal(der, sealLabel+" "+kid),
 		Public:    pub,
 		CreatedAt: now,
@@ -242,7 +365,7 @@ func (m *Manager) create(ctx context.Context, delay time.Duration, kid string, b
 	var ev audit.Event
 	if by != nil {
 		if ev, err = audit.New(now, by.Subject, by.ClientID, audit.KeyRotate, "key", kid,
-			map[string]any{"kid": kid, "sign_from": r.SignFrom}); err != nil {
+			map[string]any{"kid": kid, "alg": string(alg), "sign_from": r.SignFrom}); err != nil {
 			return Record{}, err
 		}
 	}
@@ -267,24 +390,35 @@ func (m *Manager) open(r Record) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", r.KID, err)
 	}
-	priv, ok := parsed.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("signing key %s: not an ECDSA key", r.KID)
+	alg := recordAlg(r)
+	k := &Key{KID: r.KID, Alg: alg, SignFrom: r.SignFrom, RetireAt: r.RetireAt}
+	switch priv := parsed.(type) {
+	case *ecdsa.PrivateKey:
+		if alg != ES256 || priv.Curve != elliptic.P256() {
+			return nil, fmt.Errorf("signing key %s: a %s key is not a P-256 ECDSA key", r.KID, alg)
+		}
+		k.Private = priv
+	case *rsa.PrivateKey:
+		if alg != RS256 || priv.N.BitLen() < rsaBits {
+			return nil, fmt.Errorf("signing key %s: a %s key is not an RSA key of %d bits or more", r.KID, alg, rsaBits)
+		}
+		k.RSA = priv
+	default:
+		return nil, fmt.Errorf("signing key %s: unsupported key type %T", r.KID, parsed)
 	}
-	k := &Key{KID: r.KID, Private: priv, SignFrom: r.SignFrom, RetireAt: r.RetireAt}
 	for typ, dst := range map[jose.ContentType]*jose.Signer{"at+jwt": &k.signer, "JWT": &k.idSigner} {
 		*dst, err = jose.NewSigner(
-			jose.SigningKey{Algorithm: Algorithm, Key: jose.JSONWebKey{Key: priv, KeyID: r.KID}},
+			jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: parsed, KeyID: r.KID}},
 			(&jose.SignerOptions{}).WithType(typ),
 		)
 		if err != nil {
 			return nil, fmt.Errorf("signing key %s: %w", r.KID, err)
 		}
 	}
-	if k.accessHeader, err = encodeHeader(r.KID, "at+jwt"); err != nil {
+	if k.accessHeader, err = encodeHeader(alg, r.KID, "at+jwt"); err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", r.KID, err)
 	}
-	if k.idHeader, err = encodeHeader(r.KID, "JWT"); err != nil {
+	if k.idHeader, err = encodeHeader(alg, r.KID, "JWT"); err != nil {
 		return nil, fmt.Errorf("signing key %s: %w", r.KID, err)
 	}
 	return k, nil
@@ -300,23 +434,31 @@ func (m *Manager) published(k *Key, now time.Time) bool {
 	return k.supersededAt.IsZero() || now.Before(k.supersededAt.Add(m.retireAfter))
 }
 
-// Current returns the key to sign with now: the newest published key whose
-// SignFrom has passed.
-func (m *Manager) Current() (*Key, error) {
+// Current returns the ES256 key to sign access tokens with now.
+func (m *Manager) Current() (*Key, error) { return m.CurrentFor(ES256) }
+
+// CurrentFor returns the key of alg to sign with now: the newest
+// published key of alg whose SignFrom has passed.
+func (m *Manager) CurrentFor(alg jose.SignatureAlgorithm) (*Key, error) {
 	now := m.now()
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	return m.current(alg, now)
+}
+
+func (m *Manager) current(alg jose.SignatureAlgorithm, now time.Time) (*Key, error) {
 	for i := len(m.keys) - 1; i >= 0; i-- {
 		k := m.keys[i]
-		if m.published(k, now) && !now.Before(k.SignFrom) {
+		if k.Alg == alg && m.published(k, now) && !now.Before(k.SignFrom) {
 			return k, nil
 		}
 	}
-	return nil, errors.New("no signing key is usable now")
+	return nil, fmt.Errorf("no %s signing key is usable now", alg)
 }
 
-// Public returns the public key with kid, if it is still published. An
-// unknown kid triggers one reload, in case another node just rotated.
+// Public returns the ES256 public key with kid, if it is still published:
+// what verifies access tokens, which only ES256 keys sign. An unknown kid
+// triggers one reload, in case another node just rotated.
 func (m *Manager) Public(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
 	if k := m.lookup(kid); k != nil {
 		return k, nil
@@ -334,7 +476,7 @@ func (m *Manager) lookup(kid string) *ecdsa.PublicKey {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	for _, k := range m.keys {
-		if k.KID == kid && m.published(k, now) {
+		if k.KID == kid && k.Alg == ES256 && m.published(k, now) {
 			return &k.Private.PublicKey
 		}
 	}
@@ -344,6 +486,7 @@ func (m *Manager) lookup(kid string) *ecdsa.PublicKey {
 // Status describes one key for operators.
 type Status struct {
 	KID       string
+	Alg       string
 	SignFrom  time.Time
 	Signing   bool
 	Published bool
@@ -353,12 +496,17 @@ type Status struct {
 // Statuses lists every loaded key, oldest first.
 func (m *Manager) Statuses() []Status {
 	now := m.now()
-	cur, _ := m.Current()
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	signing := map[string]bool{}
+	for _, alg := range algorithms {
+		if cur, err := m.current(alg, now); err == nil {
+			signing[cur.KID] = true
+		}
+	}
 	out := make([]Status, 0, len(m.keys))
 	for _, k := range m.keys {
-		st := Status{KID: k.KID, SignFrom: k.SignFrom, Published: m.published(k, now), Signing: cur != nil && cur.KID == k.KID}
+		st := Status{KID: k.KID, Alg: string(k.Alg), SignFrom: k.SignFrom, Published: m.published(k, now), Signing: signing[k.KID]}
 		if !k.supersededAt.IsZero() {
 			st.RetiresAt = k.supersededAt.Add(m.retireAfter)
 		}
@@ -378,7 +526,7 @@ func (m *Manager) JWKS() jose.JSONWebKeySet {
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{}}
 	for _, k := range m.keys {
 		if m.published(k, now) {
-			set.Keys = append(set.Keys, jose.JSONWebKey{Key: &k.Private.PublicKey, KeyID: k.KID, Algorithm: string(Algorithm), Use: "sig"})
+			set.Keys = append(set.Keys, jose.JSONWebKey{Key: k.PublicKey(), KeyID: k.KID, Algorithm: string(k.Alg), Use: "sig"})
 		}
 	}
 	return set

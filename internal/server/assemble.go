@@ -42,6 +42,9 @@ type Options struct {
 	// KeyPublishDelay is how long a rotated key is published before it
 	// signs; it must exceed KeyRefresh and the JWKS cache lifetime.
 	KeyPublishDelay time.Duration
+	// KeyOptions configure the signing key manager (tests inject a cheap
+	// RSA key generator, keystest.Option).
+	KeyOptions []keys.Option
 	// JWKSMaxAge is how long verifiers may cache the JWKS (0: default).
 	JWKSMaxAge time.Duration
 	// ClientCacheTTL bounds how long a change made on another node may
@@ -126,7 +129,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	if o.KeyPublishDelay <= 0 {
 		o.KeyPublishDelay = DefaultKeyPublishDelay
 	}
-	km := keys.NewManager(o.Store, o.Box, o.Now, o.AccessTokenTTL+clockLeeway)
+	km := keys.NewManager(o.Store, o.Box, o.Now, o.AccessTokenTTL+clockLeeway, o.KeyOptions...)
 	if err := km.Load(ctx); err != nil {
 		return nil, err
 	}

@@ -445,12 +445,19 @@ func TestKeyRotationIsAudited(t *testing.T) {
 	r = e.Do("GET", "/v1/admin/audit?action=key.rotate", "", tok, "")
 	e.mustStatus(r, 200)
 	evs := r.Object(t)["events"].([]any)
-	if len(evs) != 1 {
-		t.Fatalf("key.rotate events: %s", r.Body)
+	if len(evs) != 2 {
+		t.Fatalf("key.rotate events: %s; want one per algorithm", r.Body)
 	}
-	ev := evs[0].(map[string]any)
-	if ev["target"].(map[string]any)["type"] != "key" || ev["actor"].(map[string]any)["subject"] == "" {
-		t.Errorf("event: %v", ev)
+	algs := map[any]bool{}
+	for _, e := range evs {
+		ev := e.(map[string]any)
+		if ev["target"].(map[string]any)["type"] != "key" || ev["actor"].(map[string]any)["subject"] == "" {
+			t.Errorf("event: %v", ev)
+		}
+		algs[ev["details"].(map[string]any)["alg"]] = true
+	}
+	if !algs["RS256"] || !algs["ES256"] {
+		t.Errorf("rotated algorithms %v, want RS256 and ES256", algs)
 	}
 	if strings.Contains(string(r.Body), "PRIVATE") || strings.Contains(string(r.Body), `"d"`) {
 		t.Error("key material in the audit trail")

@@ -10,6 +10,7 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/keys/keystest"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 	"github.com/latchkey/latchkey/internal/token"
@@ -62,14 +63,16 @@ func newFixture(tb testing.TB, opts ...func(*token.IssuerConfig)) fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	km := keys.NewManager(st, box, nil, 0)
-	if err := km.Load(tb.Context()); err != nil {
-		tb.Fatal(err)
-	}
-	cfg := token.IssuerConfig{Keys: km, Issuer: "https://issuer.example", TTL: time.Hour, Revocations: st, Clients: clients, Leeway: 30 * time.Second}
+	cfg := token.IssuerConfig{Issuer: "https://issuer.example", TTL: time.Hour, Revocations: st, Clients: clients, Leeway: 30 * time.Second}
 	for _, o := range opts {
 		o(&cfg)
 	}
+	// The keys run on the issuer's clock, so a test's clock moves both.
+	km := keys.NewManager(st, box, cfg.Now, 0, keystest.Option())
+	if err := km.Load(tb.Context()); err != nil {
+		tb.Fatal(err)
+	}
+	cfg.Keys = km
 	iss := token.NewIssuer(cfg)
 	return fixture{issuer: iss, keys: km, id: c.ClientID, secret: secret.Expose()}
 }

@@ -29,7 +29,20 @@ func crossCheckSpecs(clientID string) []token.Spec {
 			Act: &token.Act{Subject: "agent " + weird, ClientID: "agent-client"}},
 		{Kind: token.ID, Subject: "user-1", ClientID: clientID, Nonce: "n-" + weird, SessionID: "sid", AccessHash: "hash",
 			AuthTime: time.Unix(1700000001, 0)},
+		{Kind: token.ID, Alg: keys.ES256, Subject: "user " + weird, ClientID: clientID, Nonce: "n-" + weird, SessionID: "sid", AccessHash: "hash",
+			AuthTime: time.Unix(1700000001, 0)},
 	}
+}
+
+// wantAlg is the algorithm a token minted from spec must be signed with.
+func wantAlg(spec token.Spec) jose.SignatureAlgorithm {
+	switch {
+	case spec.Kind == token.Access:
+		return keys.ES256
+	case spec.Alg == "":
+		return keys.RS256
+	}
+	return spec.Alg
 }
 
 // wantClaims is what a token minted from spec must carry.
@@ -73,7 +86,7 @@ func TestMintVerifiesWithGoJose(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok, err := jwt.ParseSigned(m.Raw, []jose.SignatureAlgorithm{keys.Algorithm})
+		tok, err := jwt.ParseSigned(m.Raw, []jose.SignatureAlgorithm{wantAlg(spec)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -82,15 +95,16 @@ func TestMintVerifiesWithGoJose(t *testing.T) {
 		if spec.Kind == token.ID {
 			wantTyp = "JWT"
 		}
-		if h.Algorithm != "ES256" || h.ExtraHeaders[jose.HeaderType] != wantTyp {
+		if h.Algorithm != string(wantAlg(spec)) || h.ExtraHeaders[jose.HeaderType] != wantTyp {
 			t.Errorf("header %+v", h)
 		}
-		pub, err := f.keys.Public(t.Context(), h.KeyID)
-		if err != nil {
-			t.Fatal(err)
+		set := f.keys.JWKS()
+		pub := set.Key(h.KeyID)
+		if len(pub) != 1 || pub[0].Algorithm != h.Algorithm {
+			t.Fatalf("JWKS has %+v for kid %q", pub, h.KeyID)
 		}
 		var got token.Claims
-		if err := tok.Claims(pub, &got); err != nil {
+		if err := tok.Claims(pub[0].Key, &got); err != nil {
 			t.Fatalf("go-jose rejects the token: %v", err)
 		}
 		if want := wantClaims(spec, m, "https://issuer.example"); !equalClaims(got, want) {
@@ -123,7 +137,7 @@ func TestMintVerifiesWithGoOIDC(t *testing.T) {
 		}
 		want := wantClaims(spec, m, "https://issuer.example")
 		v := oidc.NewVerifier("https://issuer.example", keySet, &oidc.Config{
-			ClientID: want.Audience[len(want.Audience)-1], SupportedSigningAlgs: []string{oidc.ES256},
+			ClientID: want.Audience[len(want.Audience)-1], SupportedSigningAlgs: []string{string(wantAlg(spec))},
 		})
 		idt, err := v.Verify(ctx, m.Raw)
 		if err != nil {

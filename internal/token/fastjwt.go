@@ -4,16 +4,20 @@ package token
 // half of the bytes allocated per token (reflection-driven JSON for the
 // header and claims, a map round trip, big.Int signature values, three
 // base64 strings); a token is one fixed header, a claim set of known shape
-// and one ES256 signature, so it is written here by hand: the protected
-// header is encoded once per key (keys.Key.AccessHeader), the claims are
+// and one signature, so it is written here by hand: the protected header
+// is encoded once per key (keys.Key.AccessHeader), the claims are
 // appended to a pooled buffer by appendClaims, and the signing input is
-// base64url-encoded in one pass, hashed and signed with crypto/ecdsa.
+// base64url-encoded in one pass, hashed and signed with crypto/ecdsa
+// (ES256) or, for ID tokens, crypto/rsa PKCS #1 v1.5 (RS256, RFC 7518
+// §3.3).
 // Parsing and verification stay on go-jose; the tests check every shape
 // this path mints against go-jose, go-oidc and openid-client.
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -111,7 +115,7 @@ func (i *Issuer) mint(k *keys.Key, spec Spec) (Minted, error) {
 	defer putBuf(payload)
 	defer putBuf(out)
 	*payload = appendClaims((*payload)[:0], &c)
-	raw, err := signCompact((*out)[:0], header, *payload, k.Private)
+	raw, err := signCompact((*out)[:0], header, *payload, k)
 	if err != nil {
 		return Minted{}, err
 	}
@@ -119,16 +123,29 @@ func (i *Issuer) mint(k *keys.Key, spec Spec) (Minted, error) {
 	return Minted{Raw: string(raw), ID: c.JTI, IssuedAt: time.Unix(iat, 0), ExpiresAt: time.Unix(exp, 0), Scope: c.Scope}, nil
 }
 
-// signCompact appends the compact ES256 JWS of payload under the encoded
-// protected header to dst: header.payload.signature (RFC 7515 §7.1), the
-// signature being R‖S, each 32 bytes big-endian (RFC 7518 §3.4).
-func signCompact(dst []byte, header string, payload []byte, priv *ecdsa.PrivateKey) ([]byte, error) {
+// signCompact appends the compact JWS of payload under the encoded
+// protected header to dst: header.payload.signature (RFC 7515 §7.1),
+// signed with k: for ES256 the signature is R‖S, each 32 bytes big-endian
+// (RFC 7518 §3.4); for RS256 an RSASSA-PKCS1-v1_5 SHA-256 signature
+// (RFC 7518 §3.3).
+func signCompact(dst []byte, header string, payload []byte, k *keys.Key) ([]byte, error) {
 	enc := base64.RawURLEncoding
 	dst = append(dst, header...)
 	dst = append(dst, '.')
 	dst = enc.AppendEncode(dst, payload)
 	sum := sha256.Sum256(dst)
-	der, err := ecdsa.SignASN1(rand.Reader, priv, sum[:])
+	switch {
+	case k.Alg == keys.RS256 && k.RSA != nil:
+		sig, err := rsa.SignPKCS1v15(nil, k.RSA, crypto.SHA256, sum[:])
+		if err != nil {
+			return nil, fmt.Errorf("sign token: %w", err)
+		}
+		dst = append(dst, '.')
+		return enc.AppendEncode(dst, sig), nil
+	case k.Alg != keys.ES256 || k.Private == nil:
+		return nil, fmt.Errorf("sign token: key %s cannot sign %s", k.KID, k.Alg)
+	}
+	der, err := ecdsa.SignASN1(rand.Reader, k.Private, sum[:])
 	if err != nil {
 		return nil, fmt.Errorf("sign token: %w", err)
 	}

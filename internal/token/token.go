@@ -44,7 +44,13 @@ type Act struct {
 // Spec is what a grant asks to be minted. Zero fields are left out,
 // except where noted.
 type Spec struct {
-	Kind     Kind
+	Kind Kind
+	// Alg is the JWS algorithm. An ID token is signed with RS256 unless
+	// Alg is ES256 (OIDC Core §15.1: RS256 is every OP's default); the
+	// grant that mints ID tokens passes the client's registered
+	// id_token_signed_response_alg here. Access tokens are ES256 only;
+	// any other Alg is refused, not replaced.
+	Alg      jose.SignatureAlgorithm
 	Subject  string
 	ClientID string
 	Scopes   []string
@@ -175,13 +181,49 @@ func (i *Issuer) Name() string { return i.issuer }
 // TTL returns the access token lifetime.
 func (i *Issuer) TTL() time.Duration { return i.ttl }
 
-// Mint signs the token spec describes (fastjwt.go).
+// Mint signs the token spec describes (fastjwt.go) with the current key
+// of its algorithm (signingAlg).
 func (i *Issuer) Mint(_ context.Context, spec Spec) (Minted, error) {
-	k, err := i.keys.Current()
+	alg, err := signingAlg(spec)
+	if err != nil {
+		return Minted{}, fmt.Errorf("mint token: %w", err)
+	}
+	k, err := i.keys.CurrentFor(alg)
 	if err != nil {
 		return Minted{}, fmt.Errorf("mint token: %w", err)
 	}
 	return i.mint(k, spec)
+}
+
+// DefaultIDTokenAlg signs ID tokens whose Spec names no algorithm.
+const DefaultIDTokenAlg = keys.RS256
+
+// IDTokenAlgs lists the algorithms ID tokens may be signed with, the
+// default first: every algorithm the key manager keeps a key for.
+func (i *Issuer) IDTokenAlgs() []string {
+	var out []string
+	for _, alg := range i.keys.Algorithms() {
+		out = append(out, string(alg))
+	}
+	return out
+}
+
+// AccessTokenAlgs lists the algorithm access tokens are signed with.
+func (i *Issuer) AccessTokenAlgs() []string { return []string{string(keys.Algorithm)} }
+
+// signingAlg is the algorithm spec is signed with.
+func signingAlg(spec Spec) (jose.SignatureAlgorithm, error) {
+	switch {
+	case spec.Kind == Access && (spec.Alg == "" || spec.Alg == keys.Algorithm):
+		return keys.Algorithm, nil
+	case spec.Kind == ID && spec.Alg == "":
+		return DefaultIDTokenAlg, nil
+	case spec.Kind == ID && (spec.Alg == keys.RS256 || spec.Alg == keys.ES256):
+		return spec.Alg, nil
+	case spec.Kind != Access && spec.Kind != ID:
+		return "", fmt.Errorf("unknown kind %d", spec.Kind)
+	}
+	return "", fmt.Errorf("cannot sign a kind %d token with %q", spec.Kind, spec.Alg)
 }
 
 // maxTokenLen bounds what we try to parse.

@@ -14,13 +14,14 @@ const ScopeKeysRotate = "keys:rotate"
 
 // KeyRotator is the key manager as the admin API uses it.
 type KeyRotator interface {
-	Rotate(ctx context.Context, publishDelay time.Duration, by domain.Actor) (keys.Record, error)
+	Rotate(ctx context.Context, publishDelay time.Duration, by domain.Actor) ([]keys.Record, error)
 	Statuses() []keys.Status
 }
 
 // KeyJSON describes a signing key (public facts only).
 type KeyJSON struct {
 	KID       string  `json:"kid"`
+	Alg       string  `json:"alg"`
 	SignFrom  string  `json:"sign_from"`
 	Signing   bool    `json:"signing"`
 	Published bool    `json:"published"`
@@ -35,7 +36,7 @@ type keysResponse struct {
 func KeysToJSON(sts []keys.Status) []KeyJSON {
 	out := make([]KeyJSON, 0, len(sts))
 	for _, st := range sts {
-		k := KeyJSON{KID: st.KID, SignFrom: st.SignFrom.UTC().Format(time.RFC3339), Signing: st.Signing, Published: st.Published}
+		k := KeyJSON{KID: st.KID, Alg: st.Alg, SignFrom: st.SignFrom.UTC().Format(time.RFC3339), Signing: st.Signing, Published: st.Published}
 		if !st.RetiresAt.IsZero() {
 			s := st.RetiresAt.UTC().Format(time.RFC3339)
 			k.RetiresAt = &s
@@ -66,11 +67,13 @@ func (h *Handler) RotateKeys(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "this endpoint takes no request body; the publish delay is the server's --key-publish-delay")
 		return
 	}
-	rec, err := h.keys.Rotate(r.Context(), h.keyPublishDelay, claims.Actor())
+	recs, err := h.keys.Rotate(r.Context(), h.keyPublishDelay, claims.Actor())
 	if err != nil {
 		h.writeDomainError(w, r, err)
 		return
 	}
-	h.log.InfoContext(r.Context(), "signing key rotated", "kid", rec.KID, "sign_from", rec.SignFrom, "actor", claims.Subject)
+	for _, rec := range recs {
+		h.log.InfoContext(r.Context(), "signing key rotated", "kid", rec.KID, "alg", rec.Algorithm, "sign_from", rec.SignFrom, "actor", claims.Subject)
+	}
 	writeJSON(w, http.StatusCreated, keysResponse{Keys: KeysToJSON(h.keys.Statuses())})
 }

@@ -12,8 +12,8 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/client"
-	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/oauth2"
+	"github.com/latchkey/latchkey/internal/token"
 )
 
 // ResponseTypeCode is the only response type supported (RFC 7591 §2).
@@ -58,9 +58,12 @@ var unsupported = map[string][]any{
 	"jwks_uri":           nil,
 	"software_statement": nil,
 	// OpenID Connect Dynamic Client Registration 1.0 §2.
-	"sector_identifier_uri":           nil,
-	"subject_type":                    {"public"},
-	"id_token_signed_response_alg":    {string(keys.Algorithm)},
+	"sector_identifier_uri": nil,
+	"subject_type":          {"public"},
+	// ID tokens are RS256 (token.DefaultIDTokenAlg) until clients store
+	// their choice; then ES256 joins this list and the grant that mints ID
+	// tokens passes the client's value as token.Spec.Alg.
+	"id_token_signed_response_alg":    {string(token.DefaultIDTokenAlg)},
 	"id_token_encrypted_response_alg": nil,
 	"id_token_encrypted_response_enc": nil,
 	"userinfo_signed_response_alg":    nil,

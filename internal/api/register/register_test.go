@@ -337,6 +337,7 @@ func TestUnknownMembersIgnored(t *testing.T) {
 		"policy_uri": "https://example.com/policy",
 		"post_logout_redirect_uris": ["https://example.com/bye"],
 		"subject_type": "public",
+		"id_token_signed_response_alg": "RS256",
 		"dpop_bound_access_tokens": false,
 		"jwks": null
 	}`)
@@ -385,6 +386,8 @@ func TestRegistrationErrors(t *testing.T) {
 		{"private_key_jwt", `{"grant_types":["client_credentials"],"token_endpoint_auth_method":"private_key_jwt"}`, 400, metadata},
 		{"tls_client_auth", `{"grant_types":["client_credentials"],"token_endpoint_auth_method":"tls_client_auth"}`, 400, metadata},
 		{"pairwise subject", `{"grant_types":["client_credentials"],"subject_type":"pairwise"}`, 400, metadata},
+		// ID tokens are RS256 until clients can store another choice.
+		{"ES256 ID tokens", `{"grant_types":["client_credentials"],"id_token_signed_response_alg":"ES256"}`, 400, metadata},
 		{"dpop required", `{"grant_types":["client_credentials"],"dpop_bound_access_tokens":true}`, 400, metadata},
 		{"admin scope in open mode", `{"grant_types":["client_credentials"],"scope":"api:public clients:create"}`, 400, metadata},
 		{"audit scope in open mode", `{"grant_types":["client_credentials"],"scope":"audit:read"}`, 400, metadata},

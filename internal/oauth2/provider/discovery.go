@@ -7,7 +7,6 @@ import (
 	"weak"
 
 	"github.com/latchkey/latchkey/internal/client"
-	"github.com/latchkey/latchkey/internal/keys"
 )
 
 // Metadata is the discovery document (RFC 8414 §2, OIDC Discovery §3).
@@ -42,7 +41,8 @@ type Endpoints struct {
 // Metadata derives the discovery document from what is registered: grant
 // types and response types from the grant registry, authentication
 // methods from the authenticator, scopes from the scope catalog
-// (ListScopes). Nothing in it is written by hand, so it
+// (ListScopes), signing algorithms from the key manager through the
+// token issuer. Nothing in it is written by hand, so it
 // cannot drift from what the endpoints do.
 func (p *Provider) Metadata(e Endpoints) Metadata {
 	methods := p.auth.Methods()
@@ -60,8 +60,8 @@ func (p *Provider) Metadata(e Endpoints) Metadata {
 		IntrospectionEndpointAuthMethods: withSecret,
 		RevocationEndpointAuthMethods:    methods,
 		SubjectTypesSupported:            []string{"public"},
-		IDTokenSigningAlgValuesSupported: []string{string(keys.Algorithm)},
-		AccessTokenSigningAlgValues:      []string{string(keys.Algorithm)},
+		IDTokenSigningAlgValuesSupported: p.tokens.IDTokenAlgs(),
+		AccessTokenSigningAlgValues:      p.tokens.AccessTokenAlgs(),
 		ScopesSupported:                  p.scopesSupported(),
 		ServiceDocumentation:             e.ServiceDocumentation,
 		RegistrationEndpoint:             e.Registration,

@@ -22,6 +22,10 @@ type Tokens interface {
 	Parse(ctx context.Context, raw string) (token.Principal, error)
 	Verify(ctx context.Context, raw string) (token.Principal, error)
 	Revoke(ctx context.Context, p token.Principal) error
+	// IDTokenAlgs and AccessTokenAlgs list the JWS algorithms tokens are
+	// signed with (discovery's *_signing_alg_values_supported).
+	IDTokenAlgs() []string
+	AccessTokenAlgs() []string
 }
 
 // Provider serves the protocol endpoints.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
@@ -87,6 +88,20 @@ func TestMetadataIsDerivedFromRegistrations(t *testing.T) {
 	}
 	if m.Issuer != "https://as.example" || m.TokenEndpoint != "https://as.example/t" {
 		t.Errorf("endpoints not taken from the caller: %+v", m)
+	}
+
+	// Signing algorithms come from the key manager: ID tokens RS256 (the
+	// OIDC default, listed first) and ES256; access tokens ES256 only.
+	if !slices.Equal(m.IDTokenSigningAlgValuesSupported, []string{"RS256", "ES256"}) {
+		t.Errorf("id_token_signing_alg_values_supported = %v, want [RS256 ES256]", m.IDTokenSigningAlgValuesSupported)
+	}
+	for _, alg := range m.IDTokenSigningAlgValuesSupported {
+		if k, err := e.App.Keys.CurrentFor(jose.SignatureAlgorithm(alg)); err != nil || string(k.Alg) != alg {
+			t.Errorf("advertised %s but the key manager has no %s key: %v", alg, alg, err)
+		}
+	}
+	if !slices.Equal(m.AccessTokenSigningAlgValues, []string{"ES256"}) {
+		t.Errorf("access_token_signing_alg_values_supported = %v, want [ES256]", m.AccessTokenSigningAlgValues)
 	}
 
 	// The assembled server serves exactly what it registered.

@@ -26,6 +26,8 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/clocktest"
 	"github.com/latchkey/latchkey/internal/domain"
+	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/keys/keystest"
 	"github.com/latchkey/latchkey/internal/sealed/sealedtest"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
@@ -96,7 +98,7 @@ func New(t testing.TB, opts ...func(*server.Options)) *Env {
 	// the server starts once the handler is built.
 	e.Server = httptest.NewUnstartedServer(http.HandlerFunc(e.serve))
 	o := server.Options{
-		Store: st, Box: sealedtest.Box(t, 7), Issuer: "http://" + e.Server.Listener.Addr().String(), AccessTokenTTL: time.Hour,
+		Store: st, Box: sealedtest.Box(t, 7), KeyOptions: []keys.Option{keystest.Option()}, Issuer: "http://" + e.Server.Listener.Addr().String(), AccessTokenTTL: time.Hour,
 		DefaultScopes: slices.Clone(DefaultScopes), Scopes: slices.Clone(Scopes), Now: e.Clock.Now,
 		Log: slog.New(slog.NewJSONHandler(e.Logs, nil)),
 	}

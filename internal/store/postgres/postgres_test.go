@@ -348,3 +348,19 @@ func TestUserAccountsBackfill(t *testing.T) {
 		return open(t, dsn)
 	})
 }
+
+// TestSigningKeyAlgBackfill re-runs migration 0008 on signing keys stored
+// without an algorithm.
+func TestSigningKeyAlgBackfill(t *testing.T) {
+	dsn := freshDatabase(t)
+	s := open(t, dsn)
+	storetest.SigningKeyAlgBackfill(t, s, func(statements []string) store.Store {
+		for _, q := range statements {
+			if _, err := s.Pool().Exec(t.Context(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		s.Close()
+		return open(t, dsn)
+	})
+}

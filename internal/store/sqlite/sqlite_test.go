@@ -142,3 +142,26 @@ func TestUserAccountsBackfill(t *testing.T) {
 	})
 	s.Close()
 }
+
+// TestSigningKeyAlgBackfill re-runs migration 0008 on signing keys stored
+// without an algorithm.
+func TestSigningKeyAlgBackfill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "test.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.SigningKeyAlgBackfill(t, s, func(statements []string) store.Store {
+		for _, q := range statements {
+			if _, err := s.DB().ExecContext(t.Context(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		s.Close()
+		if s, err = sqlite.Open(t.Context(), path); err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		return s
+	})
+	s.Close()
+}

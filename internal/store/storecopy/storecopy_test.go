@@ -9,9 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
+	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/keys/keystest"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
@@ -34,7 +38,7 @@ func openSQLite(t *testing.T) storecopy.Store {
 }
 
 func assemble(t *testing.T, s store.Store, box *sealed.Box) *server.App {
-	app, err := server.Assemble(t.Context(), server.Options{Store: s, Box: box, Issuer: "https://issuer.example",
+	app, err := server.Assemble(t.Context(), server.Options{Store: s, Box: box, Issuer: "https://issuer.example", KeyOptions: []keys.Option{keystest.Option()},
 		AccessTokenTTL: time.Hour, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Scopes: []string{"api:read"}}) // the scope the copied clients hold must be defined
 	if err != nil {
@@ -87,6 +91,11 @@ func TestCopy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			idToken, err := app.Issuer.Mint(ctx, token.Spec{Kind: token.ID, Subject: "user-1", ClientID: ids[0]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srcKeys, _ := src.ListSigningKeys(ctx)
 			tok := minted.Raw
 			revokedMint, _ := app.Issuer.Mint(ctx, token.Spec{Subject: ids[2], ClientID: ids[2], Scopes: []string{"api:read"}})
 			revoked := revokedMint.Raw
@@ -101,7 +110,7 @@ func TestCopy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.Clients != 3 || st.Users != 1 || st.Keys != 1 || st.Revocations != 1 || st.AuditEvents != len(srcEvents) || st.Settings < 1 {
+			if st.Clients != 3 || st.Users != 1 || st.Keys != 2 || st.Revocations != 1 || st.AuditEvents != len(srcEvents) || st.Settings < 1 {
 				t.Errorf("stats: %+v (source had %d audit events)", st, len(srcEvents))
 			}
 			// Every client is copied field for field (token_endpoint_auth_method
@@ -136,6 +145,31 @@ func TestCopy(t *testing.T) {
 			}
 			if _, err := moved.Issuer.Verify(ctx, revoked); err == nil {
 				t.Error("a revoked token is valid after the copy")
+			}
+			// The RSA key moves too, with its algorithm, and keeps signing
+			// ID tokens that verify against the old key set.
+			dstKeys, _ := dst.ListSigningKeys(ctx)
+			if len(dstKeys) != len(srcKeys) {
+				t.Fatalf("copied %d signing keys, want %d", len(dstKeys), len(srcKeys))
+			}
+			for j, k := range dstKeys {
+				if k.KID != srcKeys[j].KID || k.Algorithm != srcKeys[j].Algorithm || !bytes.Equal(k.Public, srcKeys[j].Public) || bytes.Equal(k.Private, srcKeys[j].Private) {
+					t.Errorf("key %s (%s): want the same kid, algorithm and public key, re-sealed", k.KID, k.Algorithm)
+				}
+			}
+			srcRSA, _ := app.Keys.CurrentFor(keys.RS256)
+			dstRSA, err := moved.Keys.CurrentFor(keys.RS256)
+			if err != nil || dstRSA.KID != srcRSA.KID || !dstRSA.RSA.Equal(srcRSA.RSA) {
+				t.Errorf("RSA key after the copy: %v; want %s", err, srcRSA.KID)
+			}
+			parsed, err := jwt.ParseSigned(idToken.Raw, []jose.SignatureAlgorithm{keys.RS256})
+			if err != nil {
+				t.Fatal(err)
+			}
+			movedSet := moved.Keys.JWKS()
+			var c jwt.Claims
+			if pub := movedSet.Key(parsed.Headers[0].KeyID); len(pub) != 1 || parsed.Claims(pub[0].Key, &c) != nil {
+				t.Errorf("an ID token signed before the copy does not verify against the target's JWKS")
 			}
 			dstEvents, _ := dst.ListAudit(ctx, audit.Filter{})
 			if len(dstEvents) != len(srcEvents) || dstEvents[0].ID != srcEvents[0].ID {
