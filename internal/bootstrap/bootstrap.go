@@ -46,7 +46,9 @@ func SecretHasher(ctx context.Context, s Settings, box *sealed.Box) (*client.Has
 }
 
 // AdminScopes are the scopes of the admin client made on first start.
-var AdminScopes = []string{"clients:create", "clients:read", "clients:update", "clients:delete", "users:create", "users:read", "audit:read", "keys:rotate", client.ScopeTokensIntrospect}
+// It is every defined admin scope, so that the first admin can hand each
+// on (only a holder of an admin scope may grant it).
+var AdminScopes = client.AdminScopes
 
 // Environment variables with which automation chooses the first admin
 // client's credentials instead of having them generated and printed.

@@ -258,3 +258,14 @@ func TestAdminScopesIncludeTokensIntrospect(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminGetsEveryAdminScope: the first admin holds every defined admin
+// scope, since only a holder of an admin scope may grant it; a scope it
+// lacked could never be given to any API client.
+func TestAdminGetsEveryAdminScope(t *testing.T) {
+	for _, sc := range client.AdminScopes {
+		if !slices.Contains(AdminScopes, sc) {
+			t.Errorf("the bootstrap admin lacks %q", sc)
+		}
+	}
+}

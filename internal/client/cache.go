@@ -65,7 +65,26 @@ func (s *Service) byClientID(ctx context.Context, clientID string) (Client, erro
 	}
 	s.cache.mu.Lock()
 	if len(s.cache.entries) >= s.cache.max {
-		s.cache.entries = map[string]cacheEntry{}
+		// Make room by dropping an eighth, expired and missing entries
+		// first, so that a spray of junk client_ids cannot empty the
+		// cache of real clients in one go.
+		drop := s.cache.max / 8
+		for k, e := range s.cache.entries {
+			if drop == 0 {
+				break
+			}
+			if e.missing || !now.Before(e.expires) {
+				delete(s.cache.entries, k)
+				drop--
+			}
+		}
+		for k := range s.cache.entries {
+			if drop <= 0 {
+				break
+			}
+			delete(s.cache.entries, k)
+			drop--
+		}
 	}
 	s.cache.entries[clientID] = cacheEntry{c: c, missing: missing, expires: now.Add(s.cache.ttl)}
 	s.cache.mu.Unlock()

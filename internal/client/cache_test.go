@@ -211,3 +211,44 @@ func TestEveryFailureHashesTheSame(t *testing.T) {
 		}
 	}
 }
+
+// TestFullCacheDropsJunkFirst: when the cache is full, junk (cached
+// misses) makes room before real clients, and it never empties at once,
+// so a spray of unknown client_ids cannot push every real client back to
+// the store.
+func TestFullCacheDropsJunkFirst(t *testing.T) {
+	repo := &countingRepo{clients: map[string]Client{}}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h, _ := NewHasher(make([]byte, HashKeyBytes))
+	s := NewService(repo, nil, h, Policy{}, func() time.Time { return now })
+	s.EnableCache(time.Minute)
+	ctx := t.Context()
+	c, secret, err := s.Create(ctx, domain.Actor{Root: true}, CreateInput{Name: "c", GrantTypes: []string{GrantClientCredentials}, AllowedScopes: []string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, c.ClientID, secret.Expose()); err != nil {
+		t.Fatal(err)
+	}
+	full := false
+	for i := range 3 * MaxCachedClients {
+		// Each from its own address, as a spray from many sources would
+		// be: one address is stopped by its failure budget long before.
+		_, _ = s.AuthenticateFrom(ctx, fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), fmt.Sprintf("junk-%d", i), "x")
+		n := len(s.cache.entries)
+		full = full || n >= MaxCachedClients-1
+		if full && n < MaxCachedClients*7/8-1 {
+			t.Fatalf("after %d junk ids the cache holds %d entries: it was emptied", i+1, n)
+		}
+	}
+	if !full {
+		t.Fatal("the spray never filled the cache; the test proves nothing")
+	}
+	before := repo.lookups
+	if _, err := s.Authenticate(ctx, c.ClientID, secret.Expose()); err != nil {
+		t.Fatal(err)
+	}
+	if repo.lookups != before {
+		t.Error("the real client was pushed out of the cache by junk client_ids")
+	}
+}

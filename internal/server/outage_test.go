@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/register"
+	"github.com/latchkey/latchkey/internal/api/storeerr"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
+	"github.com/latchkey/latchkey/internal/idempotency"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 	"github.com/latchkey/latchkey/internal/store"
@@ -265,4 +267,50 @@ func TestStoreOutage(t *testing.T) {
 			})
 		}
 	})
+}
+
+func (f *faultStore) ClaimIdempotencyKey(ctx context.Context, rec idempotency.Record, now time.Time) (idempotency.Record, bool, error) {
+	if err := f.fail(); err != nil {
+		return idempotency.Record{}, false, err
+	}
+	return f.Store.ClaimIdempotencyKey(ctx, rec, now)
+}
+
+// TestIdempotencyAndUnknownOutcome: a registration whose commit answer was
+// lost is answered 503 "may have been applied", and a retry with the same
+// Idempotency-Key gets that same answer instead of registering a second
+// client. A store outage while claiming the key is a 503 too, not a 500.
+func TestIdempotencyAndUnknownOutcome(t *testing.T) {
+	fs := &faultStore{}
+	e := servertest.New(t, func(o *server.Options) {
+		fs.Store = o.Store
+		o.Store = fs
+	})
+	tok := e.TokenWith("clients:create")
+	body := `{"client_name":"retry me","redirect_uris":["https://a.example/cb"],"allowed_scopes":["api:public"]}`
+	post := func() servertest.Response {
+		return e.Do("POST", "/v1/admin/oauth-clients", "application/json", tok, body, "Idempotency-Key: lost-commit-1")
+	}
+
+	fs.fault.Store(int32(commitLost))
+	first := post()
+	fs.fault.Store(int32(healthy))
+	if first.Status != 503 || !strings.Contains(first.String(), storeerr.OutcomeUnknownMarker) {
+		t.Fatalf("lost commit: %d %s", first.Status, first.Body)
+	}
+	before := e.CountClients()
+	retry := post()
+	if retry.Status != 503 || retry.String() != first.String() {
+		t.Errorf("retry with the same key: %d %s, want the first answer replayed", retry.Status, retry.Body)
+	}
+	if after := e.CountClients(); after != before {
+		t.Errorf("the retry registered another client: %d -> %d", before, after)
+	}
+
+	fs.fault.Store(int32(down))
+	defer fs.fault.Store(int32(healthy))
+	r := e.Do("POST", "/v1/admin/oauth-clients", "application/json", tok, body, "Idempotency-Key: outage-1")
+	if r.Status != 503 || r.Header.Get("Retry-After") == "" || strings.Contains(r.String(), "internal error") {
+		t.Errorf("outage while claiming the key: %d %v %s, want 503 with Retry-After", r.Status, r.Header, r.Body)
+	}
 }

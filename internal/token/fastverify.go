@@ -44,6 +44,10 @@ func (i *Issuer) Parse(ctx context.Context, raw string) (Principal, error) {
 	if len(raw) > maxTokenLen {
 		return Principal{}, fmt.Errorf("%w: too long", ErrInvalidToken)
 	}
+	// Go's base64 decoders skip CR and LF; a compact JWS has none.
+	if strings.ContainsAny(raw, "\r\n") {
+		return Principal{}, fmt.Errorf("%w: line break in token", ErrInvalidToken)
+	}
 	sum := sha256.Sum256([]byte(raw))
 	if e, ok := i.verified.get(sum); ok {
 		if p, err := i.principalAgain(ctx, e); err == nil {
@@ -83,7 +87,9 @@ type jwsHeader struct {
 	Crit json.RawMessage `json:"crit"`
 }
 
-var b64 = base64.RawURLEncoding
+// b64 is strict: the unused bits of a part's last character must be zero,
+// so a token has exactly one spelling (and one verified-cache entry).
+var b64 = base64.RawURLEncoding.Strict()
 
 // parseFast verifies raw as a compact ES256 JWS. handled is false when
 // the token is of a shape it leaves to go-jose; otherwise err says

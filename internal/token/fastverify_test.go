@@ -188,3 +188,28 @@ func TestVerifiedTokenCache(t *testing.T) {
 		t.Errorf("revoked token verified from the cache: %v", err)
 	}
 }
+
+// TestOneSpellingPerToken: a token has exactly one accepted spelling, so
+// nobody holding one can fill the verified-token cache with variants of
+// it: the unused low bits of the signature's last base64url character
+// must be zero, and line breaks (which Go's decoder would skip) are refused.
+func TestOneSpellingPerToken(t *testing.T) {
+	f := newFixture(t)
+	raw := f.mint(t, "api:read")
+	if _, err := f.issuer.Parse(t.Context(), raw); err != nil {
+		t.Fatal(err)
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, raw[len(raw)-1])
+	variant := raw[:len(raw)-1] + string(alphabet[last^1]) // flips an unused bit
+	mid := len(raw) / 2
+	for name, tok := range map[string]string{
+		"non-zero padding bits": variant,
+		"LF inside":             raw[:mid] + "\n" + raw[mid:],
+		"CR LF at the end":      raw + "\r\n",
+	} {
+		if _, err := f.issuer.Parse(t.Context(), tok); !errors.Is(err, token.ErrInvalidToken) {
+			t.Errorf("%s: accepted (%v)", name, err)
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/bearer"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/api/sourceaddr"
+	"github.com/latchkey/latchkey/internal/api/storeerr"
 	"github.com/latchkey/latchkey/internal/idempotency"
 )
 
@@ -134,6 +135,12 @@ func (m *Middleware) Wrap(next http.HandlerFunc, caller Caller, errs ErrorWriter
 			errs(w, http.StatusConflict, CodeConflict, "the request with this Idempotency-Key already succeeded and created "+expired.Resource+
 				"; its response, which held a one-time secret, is no longer kept")
 		case err != nil:
+			if msg, ok := storeerr.Message(err); ok {
+				m.log.WarnContext(r.Context(), "idempotency key: store unavailable", "path", r.URL.Path, "err", err)
+				storeerr.SetRetryAfter(w)
+				errs(w, storeerr.Status, storeerr.Code, msg)
+				return
+			}
 			m.log.ErrorContext(r.Context(), "idempotency key", "path", r.URL.Path, "err", err)
 			errs(w, http.StatusInternalServerError, CodeServer, "internal error; nothing was changed")
 		case replay != nil:
@@ -163,7 +170,11 @@ func (m *Middleware) serve(w http.ResponseWriter, r *http.Request, next http.Han
 	if status == 0 {
 		status = http.StatusOK
 	}
-	if status < 200 || status > 299 {
+	// An unknown outcome (the commit's answer was lost) is recorded like a
+	// success: every retry with this key gets the same 503 instead of
+	// acting a second time on a change that may have been applied.
+	unknown := status == storeerr.Status && bytes.Contains(rec.body.Bytes(), []byte(storeerr.OutcomeUnknownMarker))
+	if (status < 200 || status > 299) && !unknown {
 		if err := claim.Release(ctx); err != nil {
 			m.log.ErrorContext(ctx, "release idempotency key", "path", r.URL.Path, "err", err)
 		}

@@ -37,8 +37,8 @@ func (res *Resolver) Source(r *http.Request) string {
 }
 
 // Addr is the client's address: the TCP peer, or, when the peer is a
-// trusted proxy, the right-most untrusted hop of Forwarded (if present)
-// or X-Forwarded-For. A hop that does not parse (RFC 7239 "unknown" or an
+// trusted proxy, the right-most untrusted hop of X-Forwarded-For (if
+// present) or Forwarded. A hop that does not parse (RFC 7239 "unknown" or an
 // obfuscated identifier) ends the walk at the last trusted hop. ok is
 // false only when the peer address itself does not parse.
 func (res *Resolver) Addr(r *http.Request) (addr netip.Addr, ok bool) {
@@ -49,13 +49,17 @@ func (res *Resolver) Addr(r *http.Request) (addr netip.Addr, ok bool) {
 	if !res.isTrusted(peer) {
 		return peer, true
 	}
+	// X-Forwarded-For first: it is what proxies append to (nginx, cloud
+	// load balancers), while many pass a client's own Forwarded header
+	// through untouched. Forwarded counts only when no proxy set
+	// X-Forwarded-For.
 	var hops []string
-	if fwd := r.Header.Values("Forwarded"); len(fwd) > 0 {
-		hops = forwardedFor(fwd)
-	} else {
-		for _, v := range r.Header.Values("X-Forwarded-For") {
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		for _, v := range xff {
 			hops = append(hops, strings.Split(v, ",")...)
 		}
+	} else {
+		hops = forwardedFor(r.Header.Values("Forwarded"))
 	}
 	last := peer
 	for i := len(hops) - 1; i >= 0; i-- {

@@ -28,8 +28,10 @@ func TestSource(t *testing.T) {
 			headers: map[string][]string{"X-Forwarded-For": {"10.0.0.7, 10.0.0.8"}}, want: "10.0.0.7"},
 		{name: "X-Forwarded-For: garbage hop stops at the last trusted one", trusted: trusted, peer: "10.1.2.3:80",
 			headers: map[string][]string{"X-Forwarded-For": {"198.51.100.1, not-an-ip, 10.0.0.8"}}, want: "10.0.0.8"},
-		{name: "Forwarded wins over X-Forwarded-For", trusted: trusted, peer: "10.1.2.3:80",
-			headers: map[string][]string{"Forwarded": {`for=198.51.100.9;proto=https`}, "X-Forwarded-For": {"198.51.100.1"}}, want: "198.51.100.9"},
+		// nginx and most load balancers append to X-Forwarded-For and pass
+		// a client's own Forwarded header through: it must not win.
+		{name: "X-Forwarded-For wins over a passed-through Forwarded", trusted: trusted, peer: "10.1.2.3:80",
+			headers: map[string][]string{"Forwarded": {`for=198.51.100.9;proto=https`}, "X-Forwarded-For": {"198.51.100.1"}}, want: "198.51.100.1"},
 		{name: "Forwarded: quoted IPv6 with port, several elements and lines", trusted: trusted, peer: "10.1.2.3:80",
 			headers: map[string][]string{"Forwarded": {`for=192.0.2.60;by=10.0.0.1, For="[2001:db8:cafe::17]:4711"`, `for=10.0.0.5`}}, want: "2001:db8:cafe::/64"},
 		{name: "Forwarded: obfuscated hop stops at the last trusted one", trusted: trusted, peer: "10.1.2.3:80",

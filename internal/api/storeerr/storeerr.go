@@ -24,7 +24,11 @@ const Code = "temporarily_unavailable"
 // Messages. The unknown-outcome one never says that nothing was changed.
 const (
 	UnavailableMessage    = "the service is temporarily unavailable: its database cannot be reached; no change was made; retry after the Retry-After delay"
-	OutcomeUnknownMessage = "the service became unavailable while committing this change: it may have been applied. Retrying with the same Idempotency-Key is safe; without one, check whether the change was applied before repeating it"
+	OutcomeUnknownMessage = "the service became unavailable while committing this change: " + OutcomeUnknownMarker +
+		". A retry with the same Idempotency-Key gets this same answer and never acts twice; check whether the change was applied (for example by listing) before repeating it with a new key"
+	// OutcomeUnknownMarker is the part of OutcomeUnknownMessage by which
+	// the idempotency middleware knows an answer's outcome is unknown.
+	OutcomeUnknownMarker = "it may have been applied"
 )
 
 // Message returns the message for err and true when err is a store outage
