@@ -22,6 +22,7 @@ import (
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/clientcredentials"
 	"github.com/latchkey/latchkey/internal/oauth2/provider"
 	"github.com/latchkey/latchkey/internal/sealed"
@@ -134,7 +135,10 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: clients, Now: o.Now, Leeway: o.TokenLeeway})
-	grants, err := oauth2.NewGrants(clientcredentials.Handler{Tokens: issuer})
+	grants, err := oauth2.NewGrants(
+		clientcredentials.Handler{Tokens: issuer},
+		authcode.Handler{Codes: o.Store, Tokens: issuer, Users: users, Now: o.Now},
+	)
 	if err != nil {
 		return nil, err
 	}
