@@ -29,6 +29,7 @@ import (
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/token"
 	"github.com/latchkey/latchkey/internal/user"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 // Options are what Assemble needs to build a server.
@@ -160,6 +161,10 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		Flat:  flat.New(clients, auth, o.Log),
 		M2M:   m2m.New(clients, auth, o.Log),
 		Store: o.Store,
+		Authorize: web.NewAuthorize(web.AuthorizeDeps{
+			Clients: clients, Users: users, Sessions: o.Store, Codes: o.Store,
+			Issuer: o.Issuer, Now: o.Now, Log: o.Log,
+		}).Handler(),
 
 		Register:        reg,
 		Idempotency:     idem,
