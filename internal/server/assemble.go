@@ -22,12 +22,14 @@ import (
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/clientcredentials"
 	"github.com/latchkey/latchkey/internal/oauth2/provider"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/token"
 	"github.com/latchkey/latchkey/internal/user"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 // Options are what Assemble needs to build a server.
@@ -134,7 +136,10 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: clients, Now: o.Now, Leeway: o.TokenLeeway})
-	grants, err := oauth2.NewGrants(clientcredentials.Handler{Tokens: issuer})
+	grants, err := oauth2.NewGrants(
+		clientcredentials.Handler{Tokens: issuer},
+		authcode.Handler{Codes: o.Store, Tokens: issuer, Users: users, Now: o.Now},
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +161,10 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		Flat:  flat.New(clients, auth, o.Log),
 		M2M:   m2m.New(clients, auth, o.Log),
 		Store: o.Store,
+		Authorize: web.NewAuthorize(web.AuthorizeDeps{
+			Clients: clients, Users: users, Sessions: o.Store, Codes: o.Store,
+			Issuer: o.Issuer, Now: o.Now, Log: o.Log,
+		}).Handler(),
 
 		Register:        reg,
 		Idempotency:     idem,

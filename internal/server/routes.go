@@ -52,6 +52,11 @@ func addRoutes(r router, d Deps) {
 	r.api("GET /.well-known/openid-configuration", d.OAuth.Discovery)
 	r.api("GET /.well-known/oauth-authorization-server", d.OAuth.Discovery)
 
+	// The authorization endpoint and its login and consent pages
+	// (browser routes: HTML, CSP, session cookie, CSRF).
+	r.page("GET /oauth2/authorize", d.Authorize)
+	r.page("POST /oauth2/authorize", d.Authorize)
+
 	// Admin API (seed 001 dialect).
 	r.api("POST /v1/admin/oauth-clients", idem.Wrap(d.Admin.CreateClient, idem.Bearer(admin.ScopeClientsCreate), admin.WriteError))
 	r.api("GET /v1/admin/oauth-clients", d.Admin.ListClients)

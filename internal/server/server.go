@@ -32,6 +32,9 @@ type Deps struct {
 	Flat  *flat.Handler
 	M2M   *m2m.Handler
 	Store Pinger
+	// Authorize serves the authorization endpoint and its login and
+	// consent pages (GET and POST /oauth2/authorize).
+	Authorize http.Handler
 	// Register serves RFC 7591 registration and RFC 7592 management.
 	Register *register.Handler
 	// Idempotency applies Idempotency-Key to the creating and rotating
@@ -67,7 +70,7 @@ func (r router) api(pattern string, h http.HandlerFunc) {
 
 // page registers a browser route: HTML error pages, a strict CSP, no
 // framing, no caching, and never CORS (web.Chain). Session cookies and
-// CSRF checks will be applied by the pages in internal/web.
+// CSRF checks are the pages' own (internal/web cookie.go, csrf.go).
 func (r router) page(pattern string, h http.Handler) {
 	r.mux.Handle(pattern, web.Chain(r.log, h))
 }

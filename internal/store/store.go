@@ -13,6 +13,8 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/idempotency"
 	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
+	"github.com/latchkey/latchkey/internal/session"
 	"github.com/latchkey/latchkey/internal/user"
 )
 
@@ -23,6 +25,9 @@ type Store interface {
 	keys.Repository
 	// Idempotency-Key records (internal/idempotency).
 	idempotency.Repository
+	// Browser sessions and authorization codes (sign-in).
+	session.Repository
+	authcode.Repository
 
 	// ListAudit returns audit events matching f, newest first.
 	ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error)

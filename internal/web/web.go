@@ -2,9 +2,10 @@
 // see (authorization, login, consent, logout, device and console pages as
 // they arrive). It owns what only browsers need: HTML rendered from
 // embedded templates, a strict Content-Security-Policy, no framing, no
-// caching, and errors shown as pages rather than JSON. Session cookies and
-// CSRF tokens will go here too (cookie.go, csrf.go), with the first pages
-// that need them; API routes never pass through this package.
+// caching, and errors shown as pages rather than JSON; the session cookie
+// (cookie.go) and CSRF tokens bound to the session (csrf.go). The first
+// pages are the authorization endpoint's login and consent pages
+// (authorize.go). API routes never pass through this package.
 //
 // Handlers return errors; Handle renders them, so a page never writes a
 // half-finished response by hand.

@@ -262,6 +262,7 @@ func (h *Handler) JWKS(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) Discovery(w http.ResponseWriter, r *http.Request) {
 	m := h.provider.Metadata(provider.Endpoints{
 		Issuer:               h.issuer,
+		Authorization:        h.issuer + "/oauth2/authorize",
 		Token:                h.issuer + "/oauth2/token",
 		JWKS:                 h.issuer + "/.well-known/jwks.json",
 		Introspection:        h.issuer + "/oauth2/introspect",

@@ -12,6 +12,7 @@ import (
 // Metadata is the discovery document (RFC 8414 §2, OIDC Discovery §3).
 type Metadata struct {
 	Issuer                           string   `json:"issuer"`
+	AuthorizationEndpoint            string   `json:"authorization_endpoint,omitempty"`
 	TokenEndpoint                    string   `json:"token_endpoint"`
 	JWKSURI                          string   `json:"jwks_uri"`
 	IntrospectionEndpoint            string   `json:"introspection_endpoint"`
@@ -27,12 +28,19 @@ type Metadata struct {
 	ScopesSupported                  []string `json:"scopes_supported,omitempty"`
 	ServiceDocumentation             string   `json:"service_documentation,omitempty"`
 	RegistrationEndpoint             string   `json:"registration_endpoint,omitempty"`
+	CodeChallengeMethodsSupported    []string `json:"code_challenge_methods_supported,omitempty"`
+	// AuthorizationResponseIssParameterSupported: authorization
+	// responses carry iss (RFC 9207).
+	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
 }
 
 // Endpoints are the absolute URLs the HTTP layer serves, which the
 // provider cannot know; RegistrationEndpoint is "" when registration is off.
 type Endpoints struct {
-	Issuer                                 string
+	Issuer string
+	// Authorization is the authorization endpoint; it is listed only
+	// when a registered grant starts there (has response types).
+	Authorization                          string
 	Token, JWKS, Introspection, Revocation string
 	ServiceDocumentation                   string
 	Registration                           string
@@ -48,7 +56,7 @@ func (p *Provider) Metadata(e Endpoints) Metadata {
 	methods := p.auth.Methods()
 	// RFC 7662 §4: introspection needs a client that proved itself.
 	withSecret := slices.DeleteFunc(slices.Clone(methods), func(m string) bool { return m == client.AuthMethodNone })
-	return Metadata{
+	m := Metadata{
 		Issuer:                           e.Issuer,
 		TokenEndpoint:                    e.Token,
 		JWKSURI:                          e.JWKS,
@@ -66,6 +74,14 @@ func (p *Provider) Metadata(e Endpoints) Metadata {
 		ServiceDocumentation:             e.ServiceDocumentation,
 		RegistrationEndpoint:             e.Registration,
 	}
+	if len(m.ResponseTypesSupported) > 0 {
+		// The authorization endpoint takes PKCE with S256 only and
+		// answers with iss (RFC 9207).
+		m.AuthorizationEndpoint = e.Authorization
+		m.CodeChallengeMethodsSupported = []string{"S256"}
+		m.AuthorizationResponseIssParameterSupported = true
+	}
+	return m
 }
 
 // ScopeLister lists the scopes the server defines (client.Scopes), for

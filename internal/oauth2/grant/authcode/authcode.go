@@ -1,0 +1,156 @@
+package authcode
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/oauth2"
+	"github.com/latchkey/latchkey/internal/token"
+	"github.com/latchkey/latchkey/internal/user"
+)
+
+// Minter mints the access and ID tokens.
+type Minter interface {
+	Mint(ctx context.Context, spec token.Spec) (token.Minted, error)
+}
+
+// Users tells whether the user a code was issued for may still get
+// tokens (exists, enabled).
+type Users interface {
+	Get(ctx context.Context, id string) (user.User, error)
+}
+
+// Handler is the authorization_code grant.
+type Handler struct {
+	Codes  Repository
+	Tokens Minter
+	Users  Users
+	Now    func() time.Time
+}
+
+// GrantType is authorization_code.
+func (Handler) GrantType() string { return client.GrantAuthorizationCode }
+
+// ResponseTypes: the grant starts at the authorization endpoint with
+// response_type=code.
+func (Handler) ResponseTypes() []string { return []string{"code"} }
+
+// ChallengeMethodS256 is the only PKCE method accepted (RFC 7636 §4.2;
+// plain is refused).
+const ChallengeMethodS256 = "S256"
+
+// ValidChallenge reports whether s can be an S256 code_challenge: the
+// base64url of a SHA-256, 43 characters.
+func ValidChallenge(s string) bool {
+	if len(s) != 43 {
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil && len(b) == sha256.Size
+}
+
+// validVerifier is RFC 7636 §4.1: 43 to 128 unreserved characters.
+func validVerifier(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte("-._~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// S256 is the code_challenge for verifier.
+func S256(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// AccessTokenHash is at_hash (OIDC Core §3.1.3.6) for an RS256 or ES256
+// signed ID token: the left half of the SHA-256 of the access token,
+// base64url.
+func AccessTokenHash(accessToken string) string {
+	sum := sha256.Sum256([]byte(accessToken))
+	return base64.RawURLEncoding.EncodeToString(sum[:sha256.Size/2])
+}
+
+var errBadCode = oauth2.Errorf(oauth2.CodeInvalidGrant, "the authorization code is invalid, expired or already used")
+
+// HandleToken redeems the code: single use (consumed first, so a failed
+// check still spends it), bound to the client, the redirect_uri and the
+// PKCE challenge; it issues an access token and, for the openid scope,
+// an ID token.
+func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oauth2.TokenResponse, error) {
+	if r.Code == "" {
+		return nil, oauth2.Errorf(oauth2.CodeInvalidRequest, "code is required")
+	}
+	now := h.Now()
+	code, err := h.Codes.ConsumeAuthCode(ctx, Hash(r.Code), now)
+	switch {
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrUsed):
+		return nil, errBadCode.WithCause(err)
+	case err != nil:
+		return nil, err
+	}
+	switch {
+	case code.ClientID != r.Client.ClientID:
+		return nil, errBadCode.WithCause(errors.New("code issued to another client"))
+	case !now.Before(code.ExpiresAt):
+		return nil, errBadCode.WithCause(errors.New("code expired"))
+	case r.RedirectURI != code.RedirectURI:
+		return nil, oauth2.Errorf(oauth2.CodeInvalidGrant, "redirect_uri does not match the authorization request")
+	}
+	if code.Challenge == "" {
+		if r.CodeVerifier != "" {
+			return nil, oauth2.Errorf(oauth2.CodeInvalidGrant, "code_verifier sent for a code issued without a code_challenge")
+		}
+	} else {
+		if r.CodeVerifier == "" {
+			return nil, oauth2.Errorf(oauth2.CodeInvalidGrant, "code_verifier is required")
+		}
+		if !validVerifier(r.CodeVerifier) {
+			return nil, oauth2.Errorf(oauth2.CodeInvalidGrant, "code_verifier must be 43 to 128 unreserved characters")
+		}
+		if subtle.ConstantTimeCompare([]byte(S256(r.CodeVerifier)), []byte(code.Challenge)) != 1 {
+			return nil, oauth2.Errorf(oauth2.CodeInvalidGrant, "code_verifier does not match the code_challenge")
+		}
+	}
+	u, err := h.Users.Get(ctx, code.UserID)
+	if errors.Is(err, user.ErrNotFound) || err == nil && !u.Enabled {
+		return nil, errBadCode.WithCause(errors.New("user gone or disabled"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	at, err := h.Tokens.Mint(ctx, token.Spec{Kind: token.Access, Subject: code.UserID, ClientID: code.ClientID, Scopes: code.Scopes})
+	if err != nil {
+		return nil, err
+	}
+	resp := &oauth2.TokenResponse{
+		AccessToken: at.Raw,
+		TokenType:   "Bearer",
+		ExpiresIn:   int64(at.ExpiresAt.Sub(at.IssuedAt) / time.Second),
+		Scope:       at.Scope,
+	}
+	if slices.Contains(code.Scopes, "openid") {
+		id, err := h.Tokens.Mint(ctx, token.Spec{
+			Kind: token.ID, Subject: code.UserID, ClientID: code.ClientID,
+			AuthTime: code.AuthTime, Nonce: code.Nonce, SessionID: code.SessionID, AccessHash: AccessTokenHash(at.Raw),
+		})
+		if err != nil {
+			return nil, err
+		}
+		resp.IDToken = id.Raw
+	}
+	return resp, nil
+}

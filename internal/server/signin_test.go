@@ -1,0 +1,425 @@
+package server_test
+
+import (
+	"errors"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/domain"
+	"github.com/latchkey/latchkey/internal/server/servertest"
+	"github.com/latchkey/latchkey/internal/user"
+)
+
+const (
+	alicePassword = "correct horse battery"
+	loopbackCB    = "http://127.0.0.1/callback"
+	// A native app listens on an ephemeral port: RFC 8252 §7.3 lets it
+	// use any port with the loopback redirect URI it registered.
+	appCB = "http://127.0.0.1:53682/callback"
+)
+
+// signinEnv is a server with a user who can sign in and a public client.
+type signinEnv struct {
+	*servertest.Env
+	alice  user.User
+	app    client.Client
+	config oauth2.Config
+}
+
+func newSigninEnv(t *testing.T, firstParty bool) *signinEnv {
+	t.Helper()
+	e := servertest.New(t)
+	alice, err := e.App.Users.Create(t.Context(), userActor, user.CreateInput{Username: "alice", DisplayName: "Alice", Password: alicePassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, _ := e.CreateClient(client.CreateInput{Name: "Demo <App> & Co", Type: client.Public, GrantTypes: []string{client.GrantAuthorizationCode},
+		RedirectURIs: []string{loopbackCB}, AllowedScopes: []string{"openid", "api:read"}, FirstParty: firstParty})
+	return &signinEnv{Env: e, alice: alice, app: app, config: oauth2.Config{
+		ClientID: app.ClientID, RedirectURL: appCB, Scopes: []string{"openid", "api:read"},
+		Endpoint: oauth2.Endpoint{AuthURL: e.URL + "/oauth2/authorize", TokenURL: e.URL + "/oauth2/token", AuthStyle: oauth2.AuthStyleInParams},
+	}}
+}
+
+// browser is an HTTP client with a cookie jar that stops at redirects,
+// as a browser would hand the final one to the client's redirect URI.
+func browser(t *testing.T) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+type page struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func fetch(t *testing.T, b *http.Client, req *http.Request) page {
+	t.Helper()
+	res, err := b.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return page{res.StatusCode, res.Header, string(body)}
+}
+
+func get(t *testing.T, b *http.Client, u string) page {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	return fetch(t, b, req)
+}
+
+func post(t *testing.T, b *http.Client, u string, form url.Values) page {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return fetch(t, b, req)
+}
+
+var (
+	firstForm = regexp.MustCompile(`(?s)<form method="post" action="([^"]*)">(.*?)</form>`)
+	inputTag  = regexp.MustCompile(`<input ([^>]*)>`)
+	inputAttr = regexp.MustCompile(`(\w+)="([^"]*)"`)
+)
+
+// formOf returns the first POST form's action and its inputs' values
+// (hidden ones filled in, the others empty).
+func formOf(t *testing.T, p page) (string, url.Values) {
+	t.Helper()
+	m := firstForm.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no POST form in the page (%d): %.500s", p.status, p.body)
+	}
+	v := url.Values{}
+	for _, in := range inputTag.FindAllStringSubmatch(m[2], -1) {
+		attrs := map[string]string{}
+		for _, a := range inputAttr.FindAllStringSubmatch(in[1], -1) {
+			attrs[a[1]] = html.UnescapeString(a[2])
+		}
+		v.Set(attrs["name"], attrs["value"])
+	}
+	return html.UnescapeString(m[1]), v
+}
+
+// location returns the redirect's target and its query, checking it went
+// to the app's redirect URI.
+func location(t *testing.T, p page, want string) url.Values {
+	t.Helper()
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("status %d, want 303: %.500s", p.status, p.body)
+	}
+	u, err := url.Parse(p.header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	u.RawQuery = ""
+	if u.String() != want {
+		t.Fatalf("redirected to %s, want %s", u, want)
+	}
+	return q
+}
+
+// TestSignInEndToEnd drives the whole authorization code flow as a
+// relying party does, with golang.org/x/oauth2 and go-oidc: discovery,
+// the login and consent pages, the code exchange with PKCE, and the ID
+// token's signature and claims.
+func TestSignInEndToEnd(t *testing.T) {
+	e := newSigninEnv(t, false)
+	ctx := t.Context()
+	provider, err := oidc.NewProvider(ctx, e.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		AuthorizationEndpoint string   `json:"authorization_endpoint"`
+		Methods               []string `json:"code_challenge_methods_supported"`
+		Iss                   bool     `json:"authorization_response_iss_parameter_supported"`
+	}
+	if err := provider.Claims(&claims); err != nil || claims.AuthorizationEndpoint != e.config.Endpoint.AuthURL ||
+		strings.Join(claims.Methods, " ") != "S256" || !claims.Iss {
+		t.Fatalf("discovery: %+v, %v", claims, err)
+	}
+	verifier := oauth2.GenerateVerifier()
+	authURL := e.config.AuthCodeURL("state-123", oauth2.S256ChallengeOption(verifier), oidc.Nonce("nonce-456"))
+	b := browser(t)
+
+	login := get(t, b, authURL)
+	if login.status != http.StatusOK || !strings.Contains(login.body, "Demo &lt;App&gt; &amp; Co") || strings.Contains(login.body, "<App>") {
+		t.Fatalf("login page %d: %.800s", login.status, login.body)
+	}
+	for h, want := range map[string]string{"Cache-Control": "no-store", "X-Frame-Options": "DENY"} {
+		if got := login.header.Get(h); got != want {
+			t.Errorf("%s: %q, want %q", h, got, want)
+		}
+	}
+	if !strings.Contains(login.header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("CSP %q", login.header.Get("Content-Security-Policy"))
+	}
+	sc := login.header.Get("Set-Cookie")
+	if !strings.HasPrefix(sc, "latchkey_session=") || !strings.Contains(sc, "HttpOnly") || !strings.Contains(sc, "SameSite=Lax") || strings.Contains(sc, "Secure") {
+		t.Errorf("session cookie over http: %s", sc)
+	}
+	action, form := formOf(t, login)
+	if action != "/oauth2/authorize" || form.Get("csrf_token") == "" || !form.Has("username") || !form.Has("password") {
+		t.Fatalf("login form %s %v", action, form)
+	}
+
+	// An unknown user and a wrong password get the same page.
+	form.Set("username", "mallory")
+	form.Set("password", alicePassword)
+	unknown := post(t, b, e.URL+action, form)
+	form.Set("username", "alice")
+	form.Set("password", "not the password")
+	wrong := post(t, b, e.URL+action, form)
+	if unknown.status != http.StatusOK || unknown.body != wrong.body || !strings.Contains(wrong.body, "not correct") {
+		t.Errorf("failed logins differ or say nothing: %d %q / %d %q", unknown.status, unknown.body, wrong.status, wrong.body)
+	}
+
+	form.Set("password", alicePassword)
+	consent := post(t, b, e.URL+action, form)
+	if consent.status != http.StatusOK || !strings.Contains(consent.body, "Demo &lt;App&gt; &amp; Co") ||
+		!strings.Contains(consent.body, "<code>api:read</code>") || !strings.Contains(consent.body, `name="consent" value="allow"`) {
+		t.Fatalf("consent page %d: %.1000s", consent.status, consent.body)
+	}
+	if sc2 := consent.header.Get("Set-Cookie"); sc2 == "" || sc2 == sc {
+		t.Error("signing in did not replace the session cookie")
+	}
+	// The login form's CSRF token died with the session it belonged to.
+	if _, cf := formOf(t, consent); cf.Get("csrf_token") == form.Get("csrf_token") {
+		t.Error("CSRF token unchanged by signing in")
+	}
+	action, form = formOf(t, consent)
+	form.Set("consent", "allow")
+	q := location(t, post(t, b, e.URL+action, form), appCB)
+	if q.Get("state") != "state-123" || q.Get("iss") != e.URL || len(q.Get("code")) < 43 {
+		t.Fatalf("callback %v", q)
+	}
+	code := q.Get("code")
+
+	tok, err := e.config.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.AccessToken == "" || tok.TokenType != "Bearer" || tok.Extra("scope") != "openid api:read" {
+		t.Errorf("token %+v scope %v", tok, tok.Extra("scope"))
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	idt, err := provider.Verifier(&oidc.Config{ClientID: e.app.ClientID}).Verify(ctx, rawID)
+	if err != nil {
+		t.Fatalf("ID token: %v", err)
+	}
+	if idt.Subject != e.alice.ID || idt.Nonce != "nonce-456" || idt.Issuer != e.URL {
+		t.Errorf("ID token sub %q nonce %q iss %q", idt.Subject, idt.Nonce, idt.Issuer)
+	}
+	if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+		t.Errorf("at_hash: %v", err)
+	}
+	var idc struct {
+		AuthTime int64  `json:"auth_time"`
+		AZP      string `json:"azp"`
+		SID      string `json:"sid"`
+	}
+	if err := idt.Claims(&idc); err != nil || idc.AZP != e.app.ClientID || idc.SID == "" || idc.AuthTime == 0 ||
+		time.Since(time.Unix(idc.AuthTime, 0)).Abs() > time.Minute {
+		t.Errorf("ID token claims %+v, %v", idc, err)
+	}
+	if !strings.HasPrefix(rawID, "eyJhbGciOiJSUzI1NiI") {
+		t.Errorf("ID token is not RS256: %.40s", rawID)
+	}
+
+	// The code is single use.
+	_, err = e.config.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if re := (*oauth2.RetrieveError)(nil); !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+		t.Errorf("second redemption: %v, want invalid_grant", err)
+	}
+
+	// Signed in, a second authorization goes straight to consent; deny
+	// sends access_denied back with state and iss.
+	again := get(t, b, e.config.AuthCodeURL("state-2", oauth2.S256ChallengeOption(verifier)))
+	action, form = formOf(t, again)
+	if !form.Has("consent") && !strings.Contains(again.body, `name="consent"`) {
+		t.Fatalf("signed-in request did not go to consent: %.500s", again.body)
+	}
+	form.Set("consent", "deny")
+	q = location(t, post(t, b, e.URL+action, form), appCB)
+	if q.Get("error") != "access_denied" || q.Get("state") != "state-2" || q.Get("iss") != e.URL || q.Has("code") {
+		t.Errorf("deny: %v", q)
+	}
+}
+
+// signIn signs b in as alice through the login page of authURL and
+// returns the page that follows.
+func signIn(t *testing.T, e *signinEnv, b *http.Client, authURL string) page {
+	t.Helper()
+	action, form := formOf(t, get(t, b, authURL))
+	form.Set("username", "alice")
+	form.Set("password", alicePassword)
+	return post(t, b, e.URL+action, form)
+}
+
+func TestFirstPartySkipsConsentAndCodeExpires(t *testing.T) {
+	e := newSigninEnv(t, true)
+	verifier := oauth2.GenerateVerifier()
+	b := browser(t)
+	q := location(t, signIn(t, e, b, e.config.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier))), appCB)
+	if q.Get("code") == "" {
+		t.Fatalf("no code: %v", q)
+	}
+	e.Clock.Advance(61 * time.Second)
+	_, err := e.config.Exchange(t.Context(), q.Get("code"), oauth2.VerifierOption(verifier))
+	if re := (*oauth2.RetrieveError)(nil); !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+		t.Errorf("expired code: %v, want invalid_grant", err)
+	}
+	// A wrong verifier is invalid_grant too.
+	q = location(t, get(t, b, e.config.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier))), appCB)
+	_, err = e.config.Exchange(t.Context(), q.Get("code"), oauth2.VerifierOption(oauth2.GenerateVerifier()))
+	if re := (*oauth2.RetrieveError)(nil); !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
+		t.Errorf("wrong verifier: %v, want invalid_grant", err)
+	}
+}
+
+func TestAuthorizeErrors(t *testing.T) {
+	e := newSigninEnv(t, false)
+	conf, _ := e.CreateClient(client.CreateInput{Name: "web", GrantTypes: []string{client.GrantAuthorizationCode, client.GrantClientCredentials},
+		RedirectURIs: []string{"https://web.example/cb", "https://web.example/cb2"}, AllowedScopes: []string{"openid"}})
+	svc, _ := e.ServiceClient("svc", "api:read")
+	disabled, _ := e.CreateClient(client.CreateInput{Name: "off", Type: client.Public, GrantTypes: []string{client.GrantAuthorizationCode}, RedirectURIs: []string{loopbackCB}})
+	if _, err := e.App.Clients.SetEnabled(t.Context(), domain.Actor{Root: true}, disabled.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	challenge := oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())
+	base := func(kv ...string) string {
+		v := url.Values{"response_type": {"code"}, "client_id": {e.app.ClientID}, "redirect_uri": {appCB}, "state": {"st"},
+			"code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == "" {
+				v.Del(kv[i])
+			} else {
+				v.Set(kv[i], kv[i+1])
+			}
+		}
+		return v.Encode()
+	}
+	cases := []struct {
+		name  string
+		query string
+		page  int    // an error page with this status, never a redirect
+		code  string // or a redirect to appCB with this error
+	}{
+		{"unknown client", base("client_id", "nobody"), 400, ""},
+		{"no client", base("client_id", ""), 400, ""},
+		{"disabled client", base("client_id", disabled.ClientID), 400, ""},
+		{"unregistered redirect", base("redirect_uri", "https://evil.example/cb"), 400, ""},
+		{"loopback by name is not a literal", base("redirect_uri", "http://localhost:53682/callback"), 400, ""},
+		{"loopback with another path", base("redirect_uri", "http://127.0.0.1:53682/other"), 400, ""},
+		{"redirect omitted with two registered", base("client_id", conf.ClientID, "redirect_uri", ""), 400, ""},
+		{"repeated client_id", base() + "&client_id=" + e.app.ClientID, 400, ""},
+		{"repeated redirect_uri", base() + "&redirect_uri=" + url.QueryEscape(appCB), 400, ""},
+		{"missing PKCE for a public client", base("code_challenge", "", "code_challenge_method", ""), 0, "invalid_request"},
+		{"plain", base("code_challenge_method", "plain"), 0, "invalid_request"},
+		{"challenge without method (plain)", base("code_challenge_method", ""), 0, "invalid_request"},
+		{"malformed challenge", base("code_challenge", "short"), 0, "invalid_request"},
+		{"response_type=token", base("response_type", "token"), 0, "unsupported_response_type"},
+		{"no response_type", base("response_type", ""), 0, "invalid_request"},
+		{"repeated scope", base("scope", "openid") + "&scope=openid", 0, "invalid_request"},
+		{"scope not allowed", base("scope", "openid admin"), 0, "invalid_scope"},
+		{"prompt=none signed out", base("prompt", "none"), 0, "login_required"},
+		{"request object", base("request", "eyJ9.e30."), 0, "request_not_supported"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := get(t, browser(t), e.URL+"/oauth2/authorize?"+tc.query)
+			if tc.page != 0 {
+				if p.status != tc.page || p.header.Get("Location") != "" || !strings.Contains(p.header.Get("Content-Type"), "text/html") {
+					t.Errorf("status %d, Location %q; want a %d page", p.status, p.header.Get("Location"), tc.page)
+				}
+				return
+			}
+			q := location(t, p, appCB)
+			if q.Get("error") != tc.code || q.Get("state") != "st" || q.Get("iss") != e.URL || q.Get("error_description") == "" {
+				t.Errorf("redirect query %v; want error %s", q, tc.code)
+			}
+		})
+	}
+	// A client not registered for the grant: unauthorized_client, sent
+	// back to its (only) redirect URI... it has none, so a page.
+	if p := get(t, browser(t), e.URL+"/oauth2/authorize?"+base("client_id", svc.ClientID, "redirect_uri", "")); p.status != 400 {
+		t.Errorf("client without redirect URIs: %d", p.status)
+	}
+	// A confidential client may skip PKCE; redirect_uri omitted, its one
+	// code is bound to no redirect_uri.
+	one, _ := e.CreateClient(client.CreateInput{Name: "one", GrantTypes: []string{client.GrantAuthorizationCode}, RedirectURIs: []string{"https://one.example/cb"}})
+	p := get(t, browser(t), e.URL+"/oauth2/authorize?"+url.Values{"response_type": {"code"}, "client_id": {one.ClientID}}.Encode())
+	if p.status != http.StatusOK || !strings.Contains(p.body, `name="password"`) {
+		t.Errorf("confidential client without PKCE: %d", p.status)
+	}
+}
+
+// TestCSRF: a login or consent form without its session's CSRF token is
+// refused with 403, and nothing changes: no sign-in, no code.
+func TestCSRF(t *testing.T) {
+	e := newSigninEnv(t, false)
+	authURL := e.config.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
+	b := browser(t)
+	action, form := formOf(t, get(t, b, authURL))
+	form.Set("username", "alice")
+	form.Set("password", alicePassword)
+	good := form.Get("csrf_token")
+	for name, tok := range map[string]string{"missing": "", "wrong": good[:len(good)-2] + "xx"} {
+		f := url.Values{}
+		for k, v := range form {
+			f[k] = v
+		}
+		if tok == "" {
+			f.Del("csrf_token")
+		} else {
+			f.Set("csrf_token", tok)
+		}
+		if p := post(t, b, e.URL+action, f); p.status != http.StatusForbidden || p.header.Get("Set-Cookie") != "" {
+			t.Errorf("login, %s CSRF token: %d, Set-Cookie %q", name, p.status, p.header.Get("Set-Cookie"))
+		}
+	}
+	// Still signed out: the login page again.
+	if p := get(t, b, authURL); !strings.Contains(p.body, `name="password"`) {
+		t.Fatalf("a refused login signed in: %.300s", p.body)
+	}
+	// Another browser's token does not fit this session.
+	_, other := formOf(t, get(t, browser(t), authURL))
+	f := url.Values{}
+	for k, v := range form {
+		f[k] = v
+	}
+	f.Set("csrf_token", other.Get("csrf_token"))
+	if p := post(t, b, e.URL+action, f); p.status != http.StatusForbidden {
+		t.Errorf("login with another session's CSRF token: %d", p.status)
+	}
+
+	consent := post(t, b, e.URL+action, form)
+	action, cf := formOf(t, consent)
+	cf.Set("consent", "allow")
+	cf.Del("csrf_token")
+	if p := post(t, b, e.URL+action, cf); p.status != http.StatusForbidden || p.header.Get("Location") != "" {
+		t.Errorf("consent without CSRF token: %d %q", p.status, p.header.Get("Location"))
+	}
+	// Without any session at all (no cookie), a form is refused too.
+	if p := post(t, &http.Client{CheckRedirect: browser(t).CheckRedirect}, e.URL+action, form); p.status != http.StatusForbidden {
+		t.Errorf("login without a session: %d", p.status)
+	}
+}

@@ -1,0 +1,453 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/oauth2"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
+	"github.com/latchkey/latchkey/internal/session"
+	"github.com/latchkey/latchkey/internal/user"
+)
+
+// Session lifetimes: a session that has not signed in only binds the
+// login form's CSRF token.
+const (
+	DefaultSessionTTL = 12 * time.Hour
+	anonymousTTL      = time.Hour
+	maxFormBytes      = 64 << 10
+	maxNonceLen       = 512
+)
+
+// Error codes of the authorization endpoint beyond oauth2's.
+const (
+	codeUnsupportedResponseType = "unsupported_response_type"
+	codeLoginRequired           = "login_required"
+	codeConsentRequired         = "consent_required"
+	codeRequestNotSupported     = "request_not_supported"
+	codeRequestURINotSupported  = "request_uri_not_supported"
+)
+
+// Clients looks clients up by client_id.
+type Clients interface {
+	Lookup(ctx context.Context, clientID string) (client.Client, error)
+}
+
+// Users signs people in.
+type Users interface {
+	Authenticate(ctx context.Context, username, password string) (user.User, error)
+	Get(ctx context.Context, id string) (user.User, error)
+}
+
+// AuthorizeDeps are what the authorization endpoint needs.
+type AuthorizeDeps struct {
+	Clients  Clients
+	Users    Users
+	Sessions session.Repository
+	Codes    authcode.Repository
+	Issuer   string
+	Now      func() time.Time
+	Log      *slog.Logger
+	// SessionTTL is how long a sign-in lasts (0: DefaultSessionTTL).
+	SessionTTL time.Duration
+}
+
+// Authorize is the authorization endpoint (RFC 6749 §3.1, OIDC Core
+// §3.1.2) with its login and consent pages. Every step is a request to
+// the same URL carrying the authorization parameters (the pages repeat
+// them as hidden fields), so every step re-validates them and any node
+// serves any step: the only state is the stored session.
+type Authorize struct {
+	d      AuthorizeDeps
+	cookie SessionCookie
+}
+
+// NewAuthorize returns the endpoint.
+func NewAuthorize(d AuthorizeDeps) *Authorize {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.SessionTTL <= 0 {
+		d.SessionTTL = DefaultSessionTTL
+	}
+	return &Authorize{d: d, cookie: NewSessionCookie(d.Issuer)}
+}
+
+// Handler serves GET and POST /oauth2/authorize.
+func (a *Authorize) Handler() http.Handler { return Handle(a.d.Log, a.serve) }
+
+// authParams are the parameters the pages carry along as hidden fields.
+var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt"}
+
+type hiddenField struct{ Name, Value string }
+
+type authRequest struct {
+	client        client.Client
+	redirectURI   string // where the response goes
+	redirectParam string // redirect_uri as sent ("" when omitted)
+	state         string
+	nonce         string
+	challenge     string
+	method        string
+	scopes        []string
+	promptNone    bool
+	hidden        []hiddenField
+}
+
+func badRequest(title, msg string) *Error {
+	return &Error{Status: http.StatusBadRequest, Title: title, Message: msg}
+}
+
+var errForbiddenCSRF = &Error{Status: http.StatusForbidden, Title: "This form has expired",
+	Message: "The page you submitted is no longer valid. Go back to the application and start signing in again."}
+
+func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
+	form, perr := readForm(w, r)
+	if perr != nil {
+		return perr
+	}
+	req, err := a.validate(r.Context(), form)
+	if err != nil {
+		var oe *oauth2.Error
+		if errors.As(err, &oe) && oe.RedirectURI != "" {
+			a.redirectError(w, oe)
+			return nil
+		}
+		return err
+	}
+	token, sess, err := a.currentSession(r)
+	if err != nil {
+		return err
+	}
+	isLogin := r.Method == http.MethodPost && form.Has("username")
+	isConsent := r.Method == http.MethodPost && form.Has("consent")
+	if (isLogin || isConsent) && !ValidCSRF(token, form.Get(CSRFField)) {
+		return errForbiddenCSRF
+	}
+	signedIn := sess != nil && sess.UserID != ""
+	if isLogin {
+		u, err := a.d.Users.Authenticate(r.Context(), form.Get("username"), form.Get("password"))
+		if errors.Is(err, user.ErrBadLogin) {
+			// The same page for an unknown user, a wrong password, a
+			// disabled user or a bot.
+			return a.renderLogin(w, req, token, "The username or password is not correct.")
+		}
+		if err != nil {
+			return err
+		}
+		token, sess, err = a.signIn(r.Context(), w, sess, u)
+		if err != nil {
+			return err
+		}
+		signedIn = true
+	}
+	if !signedIn {
+		if req.promptNone {
+			a.redirectError(w, a.authError(req, codeLoginRequired, "the user is not signed in"))
+			return nil
+		}
+		if sess == nil {
+			if token, sess, err = a.newSession(r.Context(), w, "", time.Time{}, anonymousTTL); err != nil {
+				return err
+			}
+		}
+		return a.renderLogin(w, req, token, "")
+	}
+	if !req.client.FirstParty {
+		switch {
+		case isConsent && form.Get("consent") == "allow":
+		case isConsent && form.Get("consent") == "deny":
+			a.redirectError(w, a.authError(req, oauth2.CodeAccessDenied, "the user denied the request"))
+			return nil
+		case req.promptNone:
+			a.redirectError(w, a.authError(req, codeConsentRequired, "the user has not consented"))
+			return nil
+		default:
+			return a.renderConsent(r.Context(), w, req, token, sess)
+		}
+	}
+	return a.issueCode(r.Context(), w, req, sess)
+}
+
+// readForm returns the request's parameters: the query of a GET, the
+// urlencoded body of a POST, with empty values treated as absent.
+func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
+	if r.Method != http.MethodPost {
+		return oauth2.OmitEmpty(r.URL.Query()), nil
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" {
+		return nil, &Error{Status: http.StatusUnsupportedMediaType, Title: "Invalid request", Message: "The form must be sent as application/x-www-form-urlencoded."}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		return nil, &Error{Status: http.StatusBadRequest, Title: "Invalid request", Message: "The form could not be read.", Cause: err}
+	}
+	return oauth2.OmitEmpty(r.PostForm), nil
+}
+
+// validate checks the authorization request: the client and redirect URI
+// first (an error there is a page: nothing may be sent to an unverified
+// redirect URI), then the rest (an error there goes back to the client).
+func (a *Authorize) validate(ctx context.Context, form url.Values) (*authRequest, error) {
+	if len(form["client_id"]) > 1 || len(form["redirect_uri"]) > 1 {
+		return nil, badRequest("Invalid request", "The request repeats client_id or redirect_uri.")
+	}
+	clientID := form.Get("client_id")
+	if clientID == "" {
+		return nil, badRequest("Invalid request", "The request does not say which application is asking (client_id is missing).")
+	}
+	unknown := badRequest("Unknown application", "The application that sent you here is not registered, or is disabled.")
+	if !client.ValidID(clientID) {
+		return nil, unknown
+	}
+	c, err := a.d.Clients.Lookup(ctx, clientID)
+	if errors.Is(err, client.ErrNotFound) {
+		return nil, unknown
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !c.Enabled {
+		return nil, unknown
+	}
+	req := &authRequest{client: c, redirectParam: form.Get("redirect_uri")}
+	switch {
+	case req.redirectParam != "":
+		if !slices.ContainsFunc(c.RedirectURIs, func(reg string) bool { return RedirectMatches(reg, req.redirectParam) }) {
+			return nil, badRequest("Invalid redirect", "The application asked to send you to an address it has not registered.")
+		}
+		req.redirectURI = req.redirectParam
+	case len(c.RedirectURIs) == 1:
+		req.redirectURI = c.RedirectURIs[0]
+	default:
+		return nil, badRequest("Invalid redirect", "The request does not say where to send you back (redirect_uri is missing).")
+	}
+	if len(form["state"]) == 1 {
+		req.state = form.Get("state")
+	}
+	for k, vs := range form {
+		if len(vs) > 1 {
+			return nil, a.authError(req, oauth2.CodeInvalidRequest, "parameter '"+oauth2.Truncate(k)+"' is repeated")
+		}
+	}
+	switch rt := form.Get("response_type"); {
+	case rt == "":
+		return nil, a.authError(req, oauth2.CodeInvalidRequest, "response_type is required")
+	case rt != "code":
+		return nil, a.authError(req, codeUnsupportedResponseType, "response_type must be code")
+	}
+	if !c.HasGrant(client.GrantAuthorizationCode) {
+		return nil, a.authError(req, oauth2.CodeUnauthorizedClient, "this client is not registered for the authorization_code grant")
+	}
+	if form.Has("request") {
+		return nil, a.authError(req, codeRequestNotSupported, "request objects are not supported")
+	}
+	if form.Has("request_uri") {
+		return nil, a.authError(req, codeRequestURINotSupported, "request_uri is not supported")
+	}
+	req.challenge, req.method = form.Get("code_challenge"), form.Get("code_challenge_method")
+	switch {
+	case req.method != "" && req.method != authcode.ChallengeMethodS256:
+		return nil, a.authError(req, oauth2.CodeInvalidRequest, "code_challenge_method must be S256")
+	case req.challenge == "" && req.method != "":
+		return nil, a.authError(req, oauth2.CodeInvalidRequest, "code_challenge_method without code_challenge")
+	case req.challenge == "" && c.Type != client.Confidential:
+		return nil, a.authError(req, oauth2.CodeInvalidRequest, "public clients must use PKCE: code_challenge is required")
+	case req.challenge != "" && req.method == "":
+		return nil, a.authError(req, oauth2.CodeInvalidRequest, "code_challenge_method must be S256 (plain is not supported)")
+	case req.challenge != "" && !authcode.ValidChallenge(req.challenge):
+		return nil, a.authError(req, oauth2.CodeInvalidRequest, "code_challenge must be the base64url SHA-256 of the code_verifier")
+	}
+	scopes, err := oauth2.GrantedScopes(c.AllowedScopes, strings.Fields(form.Get("scope")), form.Has("scope"))
+	if err != nil {
+		var oe *oauth2.Error
+		if errors.As(err, &oe) {
+			return nil, a.authError(req, oe.Code, oe.Description)
+		}
+		return nil, err
+	}
+	req.scopes = scopes
+	req.nonce = form.Get("nonce")
+	if len(req.nonce) > maxNonceLen {
+		return nil, a.authError(req, oauth2.CodeInvalidRequest, "nonce is too long")
+	}
+	prompt := strings.Fields(form.Get("prompt"))
+	req.promptNone = slices.Contains(prompt, "none")
+	if req.promptNone && len(prompt) > 1 {
+		return nil, a.authError(req, oauth2.CodeInvalidRequest, "prompt=none must be alone")
+	}
+	for _, name := range authParams {
+		if v := form.Get(name); v != "" {
+			req.hidden = append(req.hidden, hiddenField{name, v})
+		}
+	}
+	return req, nil
+}
+
+// RedirectMatches reports whether redirect_uri got matches registered:
+// exactly, or, for a loopback IP literal over http, on any port (RFC 8252
+// §7.3: native apps listen on an ephemeral port).
+func RedirectMatches(registered, got string) bool {
+	if registered == got {
+		return true
+	}
+	r, err1 := url.Parse(registered)
+	g, err2 := url.Parse(got)
+	if err1 != nil || err2 != nil || r.Scheme != "http" || g.Scheme != "http" {
+		return false
+	}
+	ip := net.ParseIP(r.Hostname())
+	if ip == nil || !ip.IsLoopback() || g.Port() == "" && r.Port() == "" {
+		return false
+	}
+	return g.Hostname() == r.Hostname() && g.User == nil && g.Opaque == "" && !strings.Contains(got, "#") &&
+		g.EscapedPath() == r.EscapedPath() && g.RawQuery == r.RawQuery && g.ForceQuery == r.ForceQuery
+}
+
+func (a *Authorize) authError(req *authRequest, code, desc string) *oauth2.Error {
+	e := oauth2.Errorf(code, "%s", desc)
+	e.State, e.RedirectURI = req.state, req.redirectURI
+	return e
+}
+
+// redirectError sends e back to the client (RFC 6749 §4.1.2.1, RFC 9207).
+func (a *Authorize) redirectError(w http.ResponseWriter, e *oauth2.Error) {
+	q := url.Values{"error": {e.Code}, "iss": {a.d.Issuer}}
+	if e.Description != "" {
+		q.Set("error_description", oauth2.SanitizeDescription(e.Description))
+	}
+	if e.State != "" {
+		q.Set("state", e.State)
+	}
+	redirect(w, e.RedirectURI, q)
+}
+
+func redirect(w http.ResponseWriter, to string, q url.Values) {
+	sep := "?"
+	if strings.Contains(to, "?") {
+		sep = "&"
+	}
+	w.Header().Set("Location", to+sep+q.Encode())
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// currentSession returns the live session the request's cookie names,
+// with its token; none is (""/nil, nil).
+func (a *Authorize) currentSession(r *http.Request) (string, *session.Session, error) {
+	token := a.cookie.Read(r)
+	if token == "" || len(token) > 128 {
+		return "", nil, nil
+	}
+	s, err := a.d.Sessions.GetSession(r.Context(), session.HashToken(token))
+	if errors.Is(err, session.ErrNotFound) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	if !s.Live(a.d.Now()) {
+		return "", nil, nil
+	}
+	return token, &s, nil
+}
+
+func (a *Authorize) newSession(ctx context.Context, w http.ResponseWriter, userID string, authTime time.Time, ttl time.Duration) (string, *session.Session, error) {
+	now := a.d.Now()
+	token, hash := session.NewToken()
+	s := session.Session{TokenHash: hash, ID: session.RandomString(16), UserID: userID, AuthTime: authTime, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if err := a.d.Sessions.CreateSession(ctx, s); err != nil {
+		return "", nil, err
+	}
+	a.cookie.Set(w, token, s.ExpiresAt)
+	return token, &s, nil
+}
+
+// signIn replaces the request's session with a new, signed-in one (a new
+// token, so a session fixed before sign-in is worth nothing after it).
+func (a *Authorize) signIn(ctx context.Context, w http.ResponseWriter, old *session.Session, u user.User) (string, *session.Session, error) {
+	token, s, err := a.newSession(ctx, w, u.ID, a.d.Now(), a.d.SessionTTL)
+	if err != nil {
+		return "", nil, err
+	}
+	if old != nil {
+		if err := a.d.Sessions.DeleteSession(ctx, old.TokenHash); err != nil {
+			a.d.Log.WarnContext(ctx, "delete replaced session", "err", err)
+		}
+	}
+	return token, s, nil
+}
+
+func (a *Authorize) issueCode(ctx context.Context, w http.ResponseWriter, req *authRequest, s *session.Session) error {
+	now := a.d.Now()
+	raw, hash := authcode.NewCode()
+	c := authcode.Code{
+		Hash: hash, ClientID: req.client.ClientID, RedirectURI: req.redirectParam,
+		Challenge: req.challenge, ChallengeMethod: req.method, Scopes: req.scopes, Nonce: req.nonce,
+		UserID: s.UserID, SessionID: s.ID, AuthTime: s.AuthTime, CreatedAt: now, ExpiresAt: now.Add(authcode.Lifetime),
+	}
+	if c.ChallengeMethod == "" && c.Challenge != "" {
+		c.ChallengeMethod = authcode.ChallengeMethodS256
+	}
+	if err := a.d.Codes.CreateAuthCode(ctx, c); err != nil {
+		return err
+	}
+	q := url.Values{"code": {raw}, "iss": {a.d.Issuer}}
+	if req.state != "" {
+		q.Set("state", req.state)
+	}
+	redirect(w, req.redirectURI, q)
+	return nil
+}
+
+type loginPage struct {
+	ClientName string
+	Hidden     []hiddenField
+	CSRF       string
+	Error      string
+}
+
+type consentPage struct {
+	ClientName string
+	ClientURI  string
+	User       string
+	Scopes     []string
+	Hidden     []hiddenField
+	CSRF       string
+}
+
+// renderLogin shows the login page; a failed attempt gets it back with
+// msg, the same page whatever failed (the username is not even echoed).
+func (a *Authorize) renderLogin(w http.ResponseWriter, req *authRequest, token, msg string) error {
+	return render(w, "login.html", loginPage{ClientName: req.client.Name, Hidden: req.hidden, CSRF: CSRFToken(token), Error: msg})
+}
+
+func (a *Authorize) renderConsent(ctx context.Context, w http.ResponseWriter, req *authRequest, token string, s *session.Session) error {
+	p := consentPage{ClientName: req.client.Name, ClientURI: req.client.ClientURI, Scopes: req.scopes, Hidden: req.hidden, CSRF: CSRFToken(token)}
+	if u, err := a.d.Users.Get(ctx, s.UserID); err == nil {
+		p.User = u.Username
+		if u.DisplayName != "" {
+			p.User = u.DisplayName
+		}
+	}
+	return render(w, "consent.html", p)
+}
+
+func render(w http.ResponseWriter, name string, data any) error {
+	var b strings.Builder
+	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write([]byte(b.String()))
+	return nil
+}
