@@ -6,31 +6,55 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/server/servertest"
+	"github.com/latchkey/latchkey/internal/user"
 )
 
 // nodeDir holds the Node client tests (package.json, package-lock.json,
 // *.test.js), relative to this package.
 var nodeDir = filepath.Join("..", "..", "tests", "node")
 
-// TestNodeClients runs tests/node — openid-client discovery and
-// client_credentials, oauth4webapi's RFC 9068 access-token validation and
-// jose's jwtVerify — against a real server. Without node (or without the
-// packages and npm to install them) it skips visibly, unless
-// LATCHKEY_REQUIRE_NODE=1 (as .ci/run sets), when it fails instead.
-func TestNodeClients(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: the Node client tests start node")
+// The user and the public (SPA) client the Node sign-in tests use. The
+// SPA registers a port-less loopback redirect URI and signs in on an
+// ephemeral port, as RFC 8252 §7.3 allows; nobody serves it: the tests
+// stop at the redirect and read the code from its URL.
+const (
+	spaUser     = "nora"
+	spaPassword = "node sign-in passphrase"
+	spaCB       = "http://127.0.0.1/callback"
+	spaAppCB    = "http://127.0.0.1:53682/callback"
+)
+
+// nodeEnv starts a server with a user who can sign in and a public SPA
+// client, and returns it with the environment variables that name them.
+func nodeEnv(t *testing.T) (*servertest.Env, []string) {
+	t.Helper()
+	e := servertest.New(t)
+	if _, err := e.App.Users.Create(t.Context(), userActor, user.CreateInput{Username: spaUser, DisplayName: "Nora", Password: spaPassword}); err != nil {
+		t.Fatal(err)
 	}
+	spa, _ := e.CreateClient(client.CreateInput{Name: "Acme Notes", Type: client.Public, GrantTypes: []string{client.GrantAuthorizationCode},
+		RedirectURIs: []string{spaCB}, AllowedScopes: []string{"openid", "api:read"}, ClientURI: "https://notes.acme.example/"})
+	return e, []string{"ISSUER=" + e.URL, "SPA_CLIENT_ID=" + spa.ClientID, "SPA_REDIRECT_URI=" + spaAppCB,
+		"SPA_SCOPE=openid api:read", "SPA_USERNAME=" + spaUser, "SPA_PASSWORD=" + spaPassword}
+}
+
+// nodeOrSkip returns node, with tests/node's packages installed (npm ci
+// from the lockfile when node_modules is missing). When it cannot, it
+// skips visibly, unless required names why it must run, when it fails.
+func nodeOrSkip(ctx context.Context, t *testing.T, required string) string {
+	t.Helper()
 	unavailable := func(why string) {
 		t.Helper()
-		if os.Getenv("LATCHKEY_REQUIRE_NODE") == "1" {
-			t.Fatalf("LATCHKEY_REQUIRE_NODE=1 but %s", why)
+		if required != "" {
+			t.Fatalf("%s but %s", required, why)
 		}
-		msg := "SKIP TestNodeClients (openid-client interop): " + why
+		msg := "SKIP " + t.Name() + ": " + why
 		fmt.Fprintln(os.Stderr, msg)
 		t.Skip(msg)
 	}
@@ -38,8 +62,6 @@ func TestNodeClients(t *testing.T) {
 	if err != nil {
 		unavailable("node is not on PATH")
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
 	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules")); err != nil {
 		npm, err := exec.LookPath("npm")
 		if err != nil {
@@ -50,16 +72,48 @@ func TestNodeClients(t *testing.T) {
 			unavailable(fmt.Sprintf("npm ci --prefix tests/node failed: %v\n%s", err, out))
 		}
 	}
+	return node
+}
 
-	e := servertest.New(t)
+// TestNodeClients runs tests/node/*.test.js — openid-client discovery
+// and client_credentials, oauth4webapi's RFC 9068 access-token validation
+// and jose's jwtVerify, and openid-client's authorization code flow with
+// PKCE through the login and consent forms — against a real server.
+// Without node (or without the packages and npm to install them) it skips
+// visibly, unless LATCHKEY_REQUIRE_NODE=1 (as .ci/run sets), when it
+// fails instead.
+func TestNodeClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the Node client tests start node")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	required := ""
+	if os.Getenv("LATCHKEY_REQUIRE_NODE") == "1" {
+		required = "LATCHKEY_REQUIRE_NODE=1"
+	}
+	node := nodeOrSkip(ctx, t, required)
+
+	e, env := nodeEnv(t)
 	c, secret := e.ServiceClient("node-interop", "api:read")
 	cmd := exec.CommandContext(ctx, node, "--test")
 	cmd.Dir = nodeDir
-	cmd.Env = append(os.Environ(),
-		"ISSUER="+e.URL, "CLIENT_ID="+c.ClientID, "CLIENT_SECRET="+secret.Expose(), "SCOPE=api:read")
+	cmd.Env = append(append(os.Environ(), env...),
+		"CLIENT_ID="+c.ClientID, "CLIENT_SECRET="+secret.Expose(), "SCOPE=api:read")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test tests/node: %v\n%s\nserver log:\n%s", err, out, e.Logs)
 	}
 	t.Logf("node --test tests/node:\n%s", out)
+	noteSkips(t, out)
+}
+
+// noteSkips repeats the Node tests' skipped steps (TAP "# SKIP") on
+// stderr, so go test -v shows them apart from the rest of the log.
+func noteSkips(t *testing.T, out []byte) {
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "# SKIP") {
+			fmt.Fprintf(os.Stderr, "note: %s: %s\n", t.Name(), strings.TrimSpace(line))
+		}
+	}
 }
