@@ -1,0 +1,72 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// chromiumPath is Debian's chromium (apt-get install chromium), which
+// .ci/run installs when it is missing. LATCHKEY_CHROMIUM overrides it.
+const chromiumPath = "/usr/bin/chromium"
+
+// TestBrowserSignin runs tests/node/browser-signin.js: real headless
+// Chromium, driven by playwright-core, signs in through the login and
+// consent pages for a public SPA client and lands on its redirect URI
+// with a code, which the test then redeems. It screenshots both pages
+// into a temporary directory, or into docs/screenshots (the README's
+// pictures) with LATCHKEY_UPDATE_SCREENSHOTS=1. Without chromium or node
+// it skips visibly, unless CI=true or LATCHKEY_REQUIRE_BROWSER=1, when it
+// fails instead.
+func TestBrowserSignin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the browser test starts chromium")
+	}
+	required := ""
+	if os.Getenv("CI") == "true" || os.Getenv("LATCHKEY_REQUIRE_BROWSER") == "1" {
+		required = "CI=true or LATCHKEY_REQUIRE_BROWSER=1"
+	}
+	chromium := os.Getenv("LATCHKEY_CHROMIUM")
+	if chromium == "" {
+		chromium = chromiumPath
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		msg := fmt.Sprintf("%s not found (apt-get install chromium; .ci/run does): %v", chromium, err)
+		if required != "" {
+			t.Fatalf("%s but %s", required, msg)
+		}
+		fmt.Fprintln(os.Stderr, "SKIP TestBrowserSignin: "+msg)
+		t.Skip(msg)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	node := nodeOrSkip(ctx, t, required)
+
+	shots := t.TempDir()
+	if os.Getenv("LATCHKEY_UPDATE_SCREENSHOTS") == "1" {
+		var err error
+		if shots, err = filepath.Abs(filepath.Join("..", "..", "docs", "screenshots")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, env := nodeEnv(t)
+	cmd := exec.CommandContext(ctx, node, "--test", "browser-signin.js")
+	cmd.Dir = nodeDir
+	cmd.Env = append(append(os.Environ(), env...), "CHROMIUM="+chromium, "SCREENSHOT_DIR="+shots)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test tests/node/browser-signin.js: %v\n%s\nserver log:\n%s", err, out, e.Logs)
+	}
+	for _, name := range []string{"login.png", "consent.png"} {
+		if fi, err := os.Stat(filepath.Join(shots, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("screenshot %s: %v", name, err)
+		}
+	}
+	t.Logf("node --test tests/node/browser-signin.js (%s):\n%s", time.Since(start).Round(time.Millisecond), out)
+	noteSkips(t, out)
+}
