@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/oauth"
 	"github.com/latchkey/latchkey/internal/api/register"
 	"github.com/latchkey/latchkey/internal/api/sourceaddr"
+	"github.com/latchkey/latchkey/internal/api/userinfo"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/bootstrap"
 	"github.com/latchkey/latchkey/internal/client"
@@ -165,6 +166,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 			Clients: clients, Users: users, Sessions: o.Store, Codes: o.Store,
 			Issuer: o.Issuer, Now: o.Now, Log: o.Log,
 		}).Handler(),
+		UserInfo: userinfo.New(auth, users, "latchkey", o.Log),
 
 		Register:        reg,
 		Idempotency:     idem,

@@ -48,6 +48,8 @@ func addRoutes(r router, d Deps) {
 	r.api("/openid/token", d.OAuth.MethodNotAllowed)
 	r.api("/oauth2/introspect", d.OAuth.MethodNotAllowed)
 	r.api("/oauth2/revoke", d.OAuth.MethodNotAllowed)
+	r.api("GET /userinfo", d.UserInfo.ServeHTTP)
+	r.api("POST /userinfo", d.UserInfo.ServeHTTP)
 	r.api("GET /.well-known/jwks.json", d.OAuth.JWKS)
 	r.api("GET /.well-known/openid-configuration", d.OAuth.Discovery)
 	r.api("GET /.well-known/oauth-authorization-server", d.OAuth.Discovery)

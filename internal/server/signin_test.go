@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -423,3 +424,101 @@ func TestCSRF(t *testing.T) {
 		t.Errorf("login without a session: %d", p.status)
 	}
 }
+
+// TestUserInfo: go-oidc's provider.UserInfo with the access token of a
+// sign-in reads sub and the claims of the scopes granted; a token
+// without openid is refused (403), and so is one whose user is disabled
+// (401 invalid_token).
+func TestUserInfo(t *testing.T) {
+	e := newSigninEnv(t, true)
+	ctx := t.Context()
+	email := "alice@example.com"
+	if _, err := e.App.Users.Update(ctx, userActor, e.alice.ID, user.Patch{Email: &email, EmailVerified: ptrTo(true)}); err != nil {
+		t.Fatal(err)
+	}
+	rp, _ := e.CreateClient(client.CreateInput{Name: "rp", Type: client.Public, GrantTypes: []string{client.GrantAuthorizationCode},
+		RedirectURIs: []string{loopbackCB}, AllowedScopes: []string{"openid", "profile", "email", "api:read"}, FirstParty: true})
+	provider, err := oidc.NewProvider(ctx, e.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var disc struct {
+		UserInfo string   `json:"userinfo_endpoint"`
+		Claims   []string `json:"claims_supported"`
+		Subjects []string `json:"subject_types_supported"`
+	}
+	if err := provider.Claims(&disc); err != nil || disc.UserInfo != e.URL+"/userinfo" || !slices.Contains(disc.Claims, "email_verified") ||
+		strings.Join(disc.Subjects, " ") != "public" {
+		t.Fatalf("discovery: %+v, %v", disc, err)
+	}
+	b := browser(t)
+	signedIn := false
+	tokenFor := func(scopes ...string) *oauth2.Token {
+		t.Helper()
+		conf := e.config
+		conf.ClientID, conf.Scopes = rp.ClientID, scopes
+		verifier := oauth2.GenerateVerifier()
+		authURL := conf.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier))
+		var p page
+		if signedIn {
+			p = get(t, b, authURL)
+		} else {
+			p, signedIn = signIn(t, e, b, authURL), true
+		}
+		tok, err := conf.Exchange(ctx, location(t, p, appCB).Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+
+	full := tokenFor("openid", "profile", "email")
+	ui, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Name              string `json:"name"`
+		PreferredUsername string `json:"preferred_username"`
+		UpdatedAt         int64  `json:"updated_at"`
+	}
+	if err := ui.Claims(&c); err != nil || ui.Subject != e.alice.ID || ui.Email != email || !ui.EmailVerified ||
+		c.Name != "Alice" || c.PreferredUsername != "alice" || c.UpdatedAt == 0 {
+		t.Errorf("userinfo %+v %+v, %v", ui, c, err)
+	}
+
+	// openid alone: sub and nothing else.
+	ui, err = provider.UserInfo(ctx, oauth2.StaticTokenSource(tokenFor("openid")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all map[string]any
+	if err := ui.Claims(&all); err != nil || len(all) != 1 || all["sub"] != e.alice.ID {
+		t.Errorf("openid only: %v, %v", all, err)
+	}
+
+	// No openid: 403 insufficient_scope.
+	status := func(tok *oauth2.Token) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, e.URL+"/userinfo", nil)
+		tok.SetAuthHeader(req)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode, res.Header.Get("WWW-Authenticate")
+	}
+	if st, ch := status(tokenFor("api:read")); st != http.StatusForbidden || !strings.Contains(ch, `error="insufficient_scope", scope="openid"`) {
+		t.Errorf("without openid: %d %q", st, ch)
+	}
+
+	// A disabled user's token no longer works.
+	if _, err := e.App.Users.Update(ctx, userActor, e.alice.ID, user.Patch{Enabled: ptrTo(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if st, ch := status(full); st != http.StatusUnauthorized || !strings.Contains(ch, `error="invalid_token"`) {
+		t.Errorf("disabled user: %d %q", st, ch)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
