@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
 	"github.com/latchkey/latchkey/internal/session"
+	"github.com/latchkey/latchkey/internal/token"
 	"github.com/latchkey/latchkey/internal/user"
 )
 
@@ -42,6 +44,12 @@ type Clients interface {
 	Lookup(ctx context.Context, clientID string) (client.Client, error)
 }
 
+// IDTokenHints checks an id_token_hint: an ID token this server issued
+// (signature and issuer; expiry is not checked).
+type IDTokenHints interface {
+	ParseIDTokenHint(raw string) (token.IDTokenHint, error)
+}
+
 // Users signs people in.
 type Users interface {
 	Authenticate(ctx context.Context, username, password string) (user.User, error)
@@ -54,9 +62,11 @@ type AuthorizeDeps struct {
 	Users    Users
 	Sessions session.Repository
 	Codes    authcode.Repository
-	Issuer   string
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Hints checks id_token_hint; nil refuses any hint.
+	Hints  IDTokenHints
+	Issuer string
+	Now    func() time.Time
+	Log    *slog.Logger
 	// SessionTTL is how long a sign-in lasts (0: DefaultSessionTTL).
 	SessionTTL time.Duration
 }
@@ -86,7 +96,12 @@ func NewAuthorize(d AuthorizeDeps) *Authorize {
 func (a *Authorize) Handler() http.Handler { return Handle(a.d.Log, a.serve) }
 
 // authParams are the parameters the pages carry along as hidden fields.
-var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt"}
+var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt",
+	"max_age", "login_hint", "id_token_hint"}
+
+// afterLogin are the parameters a fresh login satisfies: the page that
+// follows it no longer carries them, so its POST does not ask again.
+var afterLogin = []string{"max_age", "id_token_hint"}
 
 type hiddenField struct{ Name, Value string }
 
@@ -100,7 +115,48 @@ type authRequest struct {
 	method        string
 	scopes        []string
 	promptNone    bool
+	promptLogin   bool // prompt=login or select_account: sign in again
+	promptConsent bool
+	maxAge        time.Duration // -1 when absent
+	loginHint     string
+	hintSubject   string // the id_token_hint's sub, "" when absent
 	hidden        []hiddenField
+}
+
+// hiddenAfterLogin are the hidden fields for the page that follows a
+// login: without what the login satisfied (prompt=login, max_age,
+// id_token_hint).
+func (req *authRequest) hiddenAfterLogin() []hiddenField {
+	var out []hiddenField
+	for _, h := range req.hidden {
+		switch {
+		case slices.Contains(afterLogin, h.Name):
+			continue
+		case h.Name == "prompt":
+			rest := slices.DeleteFunc(strings.Fields(h.Value), func(p string) bool { return p == "login" || p == "select_account" })
+			if len(rest) == 0 {
+				continue
+			}
+			h.Value = strings.Join(rest, " ")
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// needsLogin reports why the signed-in session s does not do for req:
+// prompt=login, a sign-in older than max_age, or another user than the
+// id_token_hint's; "" when it does.
+func (req *authRequest) needsLogin(s *session.Session, now time.Time) string {
+	switch {
+	case req.promptLogin:
+		return "prompt=login asks the user to sign in again"
+	case req.maxAge >= 0 && now.Sub(s.AuthTime) > req.maxAge:
+		return "the user signed in longer ago than max_age"
+	case req.hintSubject != "" && req.hintSubject != s.UserID:
+		return "the signed-in user is not the id_token_hint's subject"
+	}
+	return ""
 }
 
 func badRequest(title, msg string) *Error {
@@ -134,6 +190,15 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 		return errForbiddenCSRF
 	}
 	signedIn := sess != nil && sess.UserID != ""
+	if signedIn && !isLogin {
+		if why := req.needsLogin(sess, a.d.Now()); why != "" {
+			if req.promptNone {
+				a.redirectError(w, a.authError(req, codeLoginRequired, why))
+				return nil
+			}
+			return a.renderLogin(w, req, token, "")
+		}
+	}
 	if isLogin {
 		u, err := a.d.Users.Authenticate(r.Context(), form.Get("username"), form.Get("password"))
 		if errors.Is(err, user.ErrBadLogin) {
@@ -149,6 +214,7 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		signedIn = true
+		req.hidden = req.hiddenAfterLogin()
 	}
 	if !signedIn {
 		if req.promptNone {
@@ -162,7 +228,7 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 		}
 		return a.renderLogin(w, req, token, "")
 	}
-	if !req.client.FirstParty {
+	if !req.client.FirstParty || req.promptConsent {
 		switch {
 		case isConsent && form.Get("consent") == "allow":
 		case isConsent && form.Get("consent") == "deny":
@@ -285,6 +351,30 @@ func (a *Authorize) validate(ctx context.Context, form url.Values) (*authRequest
 	req.promptNone = slices.Contains(prompt, "none")
 	if req.promptNone && len(prompt) > 1 {
 		return nil, a.authError(req, oauth2.CodeInvalidRequest, "prompt=none must be alone")
+	}
+	req.promptLogin = slices.Contains(prompt, "login") || slices.Contains(prompt, "select_account")
+	req.promptConsent = slices.Contains(prompt, "consent")
+	req.maxAge = -1
+	if v := form.Get("max_age"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 31)
+		if err != nil {
+			return nil, a.authError(req, oauth2.CodeInvalidRequest, "max_age must be a non-negative number of seconds")
+		}
+		req.maxAge = time.Duration(n) * time.Second
+	}
+	req.loginHint = form.Get("login_hint")
+	if len(req.loginHint) > maxNonceLen {
+		return nil, a.authError(req, oauth2.CodeInvalidRequest, "login_hint is too long")
+	}
+	if raw := form.Get("id_token_hint"); raw != "" {
+		if a.d.Hints == nil {
+			return nil, a.authError(req, oauth2.CodeInvalidRequest, "id_token_hint is not accepted")
+		}
+		h, err := a.d.Hints.ParseIDTokenHint(raw)
+		if err != nil {
+			return nil, a.authError(req, oauth2.CodeInvalidRequest, "id_token_hint is not an ID token this server issued")
+		}
+		req.hintSubject = h.Subject
 	}
 	for _, name := range authParams {
 		if v := form.Get(name); v != "" {
@@ -411,6 +501,7 @@ func (a *Authorize) issueCode(ctx context.Context, w http.ResponseWriter, req *a
 
 type loginPage struct {
 	ClientName string
+	LoginHint  string
 	Hidden     []hiddenField
 	CSRF       string
 	Error      string
@@ -428,7 +519,7 @@ type consentPage struct {
 // renderLogin shows the login page; a failed attempt gets it back with
 // msg, the same page whatever failed (the username is not even echoed).
 func (a *Authorize) renderLogin(w http.ResponseWriter, req *authRequest, token, msg string) error {
-	return render(w, "login.html", loginPage{ClientName: req.client.Name, Hidden: req.hidden, CSRF: CSRFToken(token), Error: msg})
+	return render(w, "login.html", loginPage{ClientName: req.client.Name, LoginHint: req.loginHint, Hidden: req.hidden, CSRF: CSRFToken(token), Error: msg})
 }
 
 func (a *Authorize) renderConsent(ctx context.Context, w http.ResponseWriter, req *authRequest, token string, s *session.Session) error {
