@@ -163,7 +163,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		M2M:   m2m.New(clients, auth, o.Log),
 		Store: o.Store,
 		Authorize: web.NewAuthorize(web.AuthorizeDeps{
-			Clients: clients, Users: users, Sessions: o.Store, Codes: o.Store, Hints: issuer,
+			Clients: clients, Users: users, Sessions: o.Store, Codes: o.Store, Consents: o.Store, Hints: issuer,
 			Issuer: o.Issuer, Now: o.Now, Log: o.Log,
 		}).Handler(),
 		UserInfo: userinfo.New(auth, users, "latchkey", o.Log),

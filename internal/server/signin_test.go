@@ -251,9 +251,14 @@ func TestSignInEndToEnd(t *testing.T) {
 		t.Errorf("second redemption: %v, want invalid_grant", err)
 	}
 
-	// Signed in, a second authorization goes straight to consent; deny
-	// sends access_denied back with state and iss.
-	again := get(t, b, e.config.AuthCodeURL("state-2", oauth2.S256ChallengeOption(verifier)))
+	// Signed in, a second authorization for the same scopes gets a code
+	// at once (the consent is remembered); with prompt=consent it goes to
+	// consent, where deny sends access_denied back with state and iss.
+	q = location(t, get(t, b, e.config.AuthCodeURL("state-r", oauth2.S256ChallengeOption(verifier))), appCB)
+	if q.Get("code") == "" || q.Get("state") != "state-r" {
+		t.Fatalf("remembered consent: %v", q)
+	}
+	again := get(t, b, e.config.AuthCodeURL("state-2", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "consent")))
 	action, form = formOf(t, again)
 	if !form.Has("consent") && !strings.Contains(again.body, `name="consent"`) {
 		t.Fatalf("signed-in request did not go to consent: %.500s", again.body)
@@ -522,3 +527,57 @@ func TestUserInfo(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestRememberedConsent: consent is remembered per user and client for
+// the scopes allowed; the same or fewer scopes skip the consent page,
+// more ask again (and prompt=none then gets consent_required).
+func TestRememberedConsent(t *testing.T) {
+	e := newSigninEnv(t, false)
+	rp, _ := e.CreateClient(client.CreateInput{Name: "rp", Type: client.Public, GrantTypes: []string{client.GrantAuthorizationCode},
+		RedirectURIs: []string{loopbackCB}, AllowedScopes: []string{"openid", "profile", "api:read"}})
+	conf := e.config
+	conf.ClientID = rp.ClientID
+	b := browser(t)
+	authURL := func(scope string, more ...string) string {
+		opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("scope", scope)}
+		for i := 0; i < len(more); i += 2 {
+			opts = append(opts, oauth2.SetAuthURLParam(more[i], more[i+1]))
+		}
+		return conf.AuthCodeURL("s", opts...)
+	}
+	allow := func(p page) {
+		t.Helper()
+		if !strings.Contains(p.body, `name="consent"`) {
+			t.Fatalf("want the consent page, got %d %q: %.300s", p.status, p.header.Get("Location"), p.body)
+		}
+		action, form := formOf(t, p)
+		form.Set("consent", "allow")
+		if q := location(t, post(t, b, e.URL+action, form), appCB); q.Get("code") == "" {
+			t.Fatalf("after allow: %v", q)
+		}
+	}
+	code := func(p page) {
+		t.Helper()
+		if q := location(t, p, appCB); q.Get("code") == "" {
+			t.Fatalf("want a code: %v", q)
+		}
+	}
+	allow(signIn(t, e, b, authURL("openid")))
+	code(get(t, b, authURL("openid")))
+	allow(get(t, b, authURL("openid api:read"))) // more scopes: asked again
+	code(get(t, b, authURL("api:read openid")))
+	code(get(t, b, authURL("api:read"))) // fewer
+	code(get(t, b, authURL("openid", "prompt", "none")))
+	allow(get(t, b, authURL("openid", "prompt", "consent")))
+	if q := location(t, get(t, b, authURL("openid profile", "prompt", "none")), appCB); q.Get("error") != "consent_required" {
+		t.Errorf("more scopes with prompt=none: %v", q)
+	}
+	// Another client is asked for itself.
+	if p := get(t, b, e.config.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))); !strings.Contains(p.body, `name="consent"`) {
+		t.Errorf("another client skipped consent: %d %q", p.status, p.header.Get("Location"))
+	}
+	g, err := e.Store.GetConsent(t.Context(), e.alice.ID, rp.ClientID)
+	if err != nil || strings.Join(g.Scopes, " ") != "api:read openid" {
+		t.Errorf("stored consent %+v, %v", g, err)
+	}
+}

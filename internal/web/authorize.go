@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/consent"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
 	"github.com/latchkey/latchkey/internal/session"
@@ -62,6 +63,8 @@ type AuthorizeDeps struct {
 	Users    Users
 	Sessions session.Repository
 	Codes    authcode.Repository
+	// Consents remembers what each user allowed each client.
+	Consents consent.Repository
 	// Hints checks id_token_hint; nil refuses any hint.
 	Hints  IDTokenHints
 	Issuer string
@@ -231,9 +234,11 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 	if !req.client.FirstParty || req.promptConsent {
 		switch {
 		case isConsent && form.Get("consent") == "allow":
+			a.remember(r.Context(), req, sess)
 		case isConsent && form.Get("consent") == "deny":
 			a.redirectError(w, a.authError(req, oauth2.CodeAccessDenied, "the user denied the request"))
 			return nil
+		case !req.promptConsent && a.remembered(r.Context(), req, sess):
 		case req.promptNone:
 			a.redirectError(w, a.authError(req, codeConsentRequired, "the user has not consented"))
 			return nil
@@ -242,6 +247,39 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return a.issueCode(r.Context(), w, req, sess)
+}
+
+// remembered reports whether the user already allowed the client every
+// scope req asks for.
+func (a *Authorize) remembered(ctx context.Context, req *authRequest, s *session.Session) bool {
+	if a.d.Consents == nil {
+		return false
+	}
+	g, err := a.d.Consents.GetConsent(ctx, s.UserID, req.client.ClientID)
+	if err != nil {
+		if !errors.Is(err, consent.ErrNotFound) {
+			a.d.Log.WarnContext(ctx, "read remembered consent", "err", err)
+		}
+		return false
+	}
+	return g.Covers(req.scopes)
+}
+
+// remember records that the user allowed the client req's scopes, beside
+// those allowed before. A failure only means the user is asked again.
+func (a *Authorize) remember(ctx context.Context, req *authRequest, s *session.Session) {
+	if a.d.Consents == nil {
+		return
+	}
+	g, err := a.d.Consents.GetConsent(ctx, s.UserID, req.client.ClientID)
+	if err != nil && !errors.Is(err, consent.ErrNotFound) {
+		a.d.Log.WarnContext(ctx, "read remembered consent", "err", err)
+		return
+	}
+	g = consent.Grant{UserID: s.UserID, ClientID: req.client.ClientID, Scopes: consent.Merge(g, req.scopes), UpdatedAt: a.d.Now()}
+	if err := a.d.Consents.SaveConsent(ctx, g); err != nil {
+		a.d.Log.WarnContext(ctx, "remember consent", "err", err)
+	}
 }
 
 // readForm returns the request's parameters: the query of a GET, the
