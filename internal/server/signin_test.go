@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"html"
 	"io"
@@ -579,5 +582,66 @@ func TestRememberedConsent(t *testing.T) {
 	g, err := e.Store.GetConsent(t.Context(), e.alice.ID, rp.ClientID)
 	if err != nil || strings.Join(g.Scopes, " ") != "api:read openid" {
 		t.Errorf("stored consent %+v, %v", g, err)
+	}
+}
+
+// TestFormPost: response_mode=form_post answers with an auto-submitting
+// form posting code, state and iss to the redirect URI, whose CSP lets
+// forms post there and runs only the submitting script; errors go back
+// the same way, and an unknown response_mode is invalid_request.
+func TestFormPost(t *testing.T) {
+	e := newSigninEnv(t, true)
+	verifier := oauth2.GenerateVerifier()
+	mode := oauth2.SetAuthURLParam("response_mode", "form_post")
+	b := browser(t)
+
+	// Signed out with prompt=none: the error, posted.
+	p := get(t, b, e.config.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), mode, oauth2.SetAuthURLParam("prompt", "none")))
+	action, fields := formOf(t, p)
+	if p.status != http.StatusOK || action != appCB || fields.Get("error") != "login_required" || fields.Get("state") != "st" || fields.Get("iss") != e.URL {
+		t.Fatalf("form_post error: %d %s %v", p.status, action, fields)
+	}
+
+	p = signIn(t, e, b, e.config.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), mode))
+	action, fields = formOf(t, p)
+	if p.status != http.StatusOK || action != appCB || fields.Get("state") != "st" || fields.Get("iss") != e.URL || fields.Get("code") == "" {
+		t.Fatalf("form_post: %d %s %v", p.status, action, fields)
+	}
+	if strings.Contains(p.body, `name="csrf_token"`) || !strings.Contains(p.body, "<noscript>") || !strings.Contains(p.body, `<button type="submit">`) {
+		t.Errorf("form_post page: %s", p.body)
+	}
+	csp := p.header.Get("Content-Security-Policy")
+	script := regexp.MustCompile(`<script>(.*?)</script>`).FindStringSubmatch(p.body)
+	if script == nil {
+		t.Fatalf("no script: %s", p.body)
+	}
+	sum := sha256.Sum256([]byte(script[1]))
+	wantHash := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	if !strings.Contains(csp, "form-action "+appCB+";") || !strings.Contains(csp, "script-src "+wantHash) ||
+		strings.Contains(csp, "form-action 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("CSP %q (script hash %s)", csp, wantHash)
+	}
+	if _, err := e.config.Exchange(t.Context(), fields.Get("code"), oauth2.VerifierOption(verifier)); err != nil {
+		t.Errorf("exchanging the posted code: %v", err)
+	}
+	// The login page itself still posts only to this server.
+	if p := get(t, browser(t), e.config.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), mode)); !strings.Contains(p.header.Get("Content-Security-Policy"), "form-action 'self'") {
+		t.Errorf("login page CSP: %q", p.header.Get("Content-Security-Policy"))
+	}
+
+	q := location(t, get(t, b, e.config.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("response_mode", "fragment"))), appCB)
+	if q.Get("error") != "invalid_request" {
+		t.Errorf("response_mode=fragment: %v", q)
+	}
+	var disc struct {
+		Modes []string `json:"response_modes_supported"`
+	}
+	if res, err := http.Get(e.URL + "/.well-known/openid-configuration"); err != nil {
+		t.Fatal(err)
+	} else {
+		defer res.Body.Close()
+		if err := json.NewDecoder(res.Body).Decode(&disc); err != nil || strings.Join(disc.Modes, " ") != "query form_post" {
+			t.Errorf("response_modes_supported %v, %v", disc.Modes, err)
+		}
 	}
 }

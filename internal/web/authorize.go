@@ -100,7 +100,7 @@ func (a *Authorize) Handler() http.Handler { return Handle(a.d.Log, a.serve) }
 
 // authParams are the parameters the pages carry along as hidden fields.
 var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt",
-	"max_age", "login_hint", "id_token_hint"}
+	"response_mode", "max_age", "login_hint", "id_token_hint"}
 
 // afterLogin are the parameters a fresh login satisfies: the page that
 // follows it no longer carries them, so its POST does not ask again.
@@ -118,7 +118,8 @@ type authRequest struct {
 	method        string
 	scopes        []string
 	promptNone    bool
-	promptLogin   bool // prompt=login or select_account: sign in again
+	responseMode  string // "" (query) or form_post
+	promptLogin   bool   // prompt=login or select_account: sign in again
 	promptConsent bool
 	maxAge        time.Duration // -1 when absent
 	loginHint     string
@@ -178,8 +179,7 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		var oe *oauth2.Error
 		if errors.As(err, &oe) && oe.RedirectURI != "" {
-			a.redirectError(w, oe)
-			return nil
+			return a.redirectError(w, oe)
 		}
 		return err
 	}
@@ -196,8 +196,7 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 	if signedIn && !isLogin {
 		if why := req.needsLogin(sess, a.d.Now()); why != "" {
 			if req.promptNone {
-				a.redirectError(w, a.authError(req, codeLoginRequired, why))
-				return nil
+				return a.redirectError(w, a.authError(req, codeLoginRequired, why))
 			}
 			return a.renderLogin(w, req, token, "")
 		}
@@ -221,8 +220,7 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !signedIn {
 		if req.promptNone {
-			a.redirectError(w, a.authError(req, codeLoginRequired, "the user is not signed in"))
-			return nil
+			return a.redirectError(w, a.authError(req, codeLoginRequired, "the user is not signed in"))
 		}
 		if sess == nil {
 			if token, sess, err = a.newSession(r.Context(), w, "", time.Time{}, anonymousTTL); err != nil {
@@ -236,12 +234,10 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 		case isConsent && form.Get("consent") == "allow":
 			a.remember(r.Context(), req, sess)
 		case isConsent && form.Get("consent") == "deny":
-			a.redirectError(w, a.authError(req, oauth2.CodeAccessDenied, "the user denied the request"))
-			return nil
+			return a.redirectError(w, a.authError(req, oauth2.CodeAccessDenied, "the user denied the request"))
 		case !req.promptConsent && a.remembered(r.Context(), req, sess):
 		case req.promptNone:
-			a.redirectError(w, a.authError(req, codeConsentRequired, "the user has not consented"))
-			return nil
+			return a.redirectError(w, a.authError(req, codeConsentRequired, "the user has not consented"))
 		default:
 			return a.renderConsent(r.Context(), w, req, token, sess)
 		}
@@ -338,6 +334,13 @@ func (a *Authorize) validate(ctx context.Context, form url.Values) (*authRequest
 	}
 	if len(form["state"]) == 1 {
 		req.state = form.Get("state")
+	}
+	switch m := form.Get("response_mode"); m {
+	case "", ResponseModeQuery:
+	case ResponseModeFormPost:
+		req.responseMode = m
+	default:
+		return nil, a.authError(req, oauth2.CodeInvalidRequest, "response_mode must be query or form_post")
 	}
 	for k, vs := range form {
 		if len(vs) > 1 {
@@ -444,12 +447,12 @@ func RedirectMatches(registered, got string) bool {
 
 func (a *Authorize) authError(req *authRequest, code, desc string) *oauth2.Error {
 	e := oauth2.Errorf(code, "%s", desc)
-	e.State, e.RedirectURI = req.state, req.redirectURI
+	e.State, e.RedirectURI, e.ResponseMode = req.state, req.redirectURI, req.responseMode
 	return e
 }
 
 // redirectError sends e back to the client (RFC 6749 §4.1.2.1, RFC 9207).
-func (a *Authorize) redirectError(w http.ResponseWriter, e *oauth2.Error) {
+func (a *Authorize) redirectError(w http.ResponseWriter, e *oauth2.Error) error {
 	q := url.Values{"error": {e.Code}, "iss": {a.d.Issuer}}
 	if e.Description != "" {
 		q.Set("error_description", oauth2.SanitizeDescription(e.Description))
@@ -457,7 +460,11 @@ func (a *Authorize) redirectError(w http.ResponseWriter, e *oauth2.Error) {
 	if e.State != "" {
 		q.Set("state", e.State)
 	}
+	if e.ResponseMode == ResponseModeFormPost {
+		return formPost(w, e.RedirectURI, q)
+	}
 	redirect(w, e.RedirectURI, q)
+	return nil
 }
 
 func redirect(w http.ResponseWriter, to string, q url.Values) {
@@ -532,6 +539,9 @@ func (a *Authorize) issueCode(ctx context.Context, w http.ResponseWriter, req *a
 	q := url.Values{"code": {raw}, "iss": {a.d.Issuer}}
 	if req.state != "" {
 		q.Set("state", req.state)
+	}
+	if req.responseMode == ResponseModeFormPost {
+		return formPost(w, req.redirectURI, q)
 	}
 	redirect(w, req.redirectURI, q)
 	return nil

@@ -20,6 +20,7 @@ type Metadata struct {
 	RevocationEndpoint               string   `json:"revocation_endpoint"`
 	GrantTypesSupported              []string `json:"grant_types_supported"`
 	ResponseTypesSupported           []string `json:"response_types_supported"`
+	ResponseModesSupported           []string `json:"response_modes_supported,omitempty"`
 	TokenEndpointAuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
 	IntrospectionEndpointAuthMethods []string `json:"introspection_endpoint_auth_methods_supported"`
 	RevocationEndpointAuthMethods    []string `json:"revocation_endpoint_auth_methods_supported"`
@@ -94,6 +95,7 @@ func (p *Provider) Metadata(e Endpoints) Metadata {
 		// answers with iss (RFC 9207).
 		m.AuthorizationEndpoint = e.Authorization
 		m.CodeChallengeMethodsSupported = []string{"S256"}
+		m.ResponseModesSupported = []string{"query", "form_post"}
 		m.AuthorizationResponseIssParameterSupported = true
 	}
 	return m
