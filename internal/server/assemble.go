@@ -166,6 +166,9 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 			Clients: clients, Users: users, Sessions: o.Store, Codes: o.Store, Consents: o.Store, Hints: issuer,
 			Issuer: o.Issuer, Now: o.Now, Log: o.Log,
 		}).Handler(),
+		Logout: web.NewLogout(web.LogoutDeps{
+			Clients: clients, Sessions: o.Store, Hints: issuer, Issuer: o.Issuer, Now: o.Now, Log: o.Log,
+		}).Handler(),
 		UserInfo: userinfo.New(auth, users, "latchkey", o.Log),
 
 		Register:        reg,

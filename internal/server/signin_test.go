@@ -22,6 +22,7 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/server/servertest"
+	"github.com/latchkey/latchkey/internal/token"
 	"github.com/latchkey/latchkey/internal/user"
 )
 
@@ -643,5 +644,104 @@ func TestFormPost(t *testing.T) {
 		if err := json.NewDecoder(res.Body).Decode(&disc); err != nil || strings.Join(disc.Modes, " ") != "query form_post" {
 			t.Errorf("response_modes_supported %v, %v", disc.Modes, err)
 		}
+	}
+}
+
+// TestLogout: RP-initiated logout with an id_token_hint of the signed-in
+// user ends the session at once and returns to the registered
+// post_logout_redirect_uri with state; without a hint the user confirms
+// (CSRF-checked); an unregistered return address is an error page.
+func TestLogout(t *testing.T) {
+	e := newSigninEnv(t, true)
+	ctx := t.Context()
+	const bye = "http://127.0.0.1/bye"
+	rp, _ := e.CreateClient(client.CreateInput{Name: "rp", Type: client.Public, GrantTypes: []string{client.GrantAuthorizationCode},
+		RedirectURIs: []string{loopbackCB}, PostLogoutRedirectURIs: []string{bye}, AllowedScopes: []string{"openid"}, FirstParty: true})
+	conf := e.config
+	conf.ClientID, conf.Scopes = rp.ClientID, []string{"openid"}
+	provider, err := oidc.NewProvider(ctx, e.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var disc struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := provider.Claims(&disc); err != nil || disc.EndSession != e.URL+"/oauth2/logout" {
+		t.Fatalf("end_session_endpoint %q, %v", disc.EndSession, err)
+	}
+	signedInBrowser := func() (*http.Client, string) {
+		t.Helper()
+		b := browser(t)
+		verifier := oauth2.GenerateVerifier()
+		q := location(t, signIn(t, e, b, conf.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier))), appCB)
+		tok, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b, tok.Extra("id_token").(string)
+	}
+	signedOut := func(b *http.Client) bool {
+		t.Helper()
+		q := location(t, get(t, b, conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", "none"))), appCB)
+		return q.Get("error") == "login_required"
+	}
+
+	b, idToken := signedInBrowser()
+	logout := e.URL + "/oauth2/logout?" + url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {bye}, "state": {"z"}}.Encode()
+	p := get(t, b, logout)
+	if q := location(t, p, bye); q.Get("state") != "z" {
+		t.Errorf("logout redirect: %v", q)
+	}
+	if sc := p.header.Get("Set-Cookie"); !strings.Contains(sc, "Max-Age=0") {
+		t.Errorf("session cookie not cleared: %q", sc)
+	}
+	if !signedOut(b) {
+		t.Error("still signed in after logout")
+	}
+	// The same again, signed out: nothing to end, back all the same.
+	location(t, get(t, b, logout), bye)
+
+	// Without a hint: asked first; the form needs its CSRF token.
+	b, _ = signedInBrowser()
+	p = get(t, b, e.URL+"/oauth2/logout?"+url.Values{"client_id": {rp.ClientID}, "post_logout_redirect_uri": {bye}, "state": {"y"}}.Encode())
+	action, form := formOf(t, p)
+	if p.status != http.StatusOK || action != "/oauth2/logout" || form.Get("csrf_token") == "" || !strings.Contains(p.body, `name="logout" value="yes"`) {
+		t.Fatalf("confirmation page %d: %.500s", p.status, p.body)
+	}
+	form.Set("logout", "yes")
+	bad := url.Values{}
+	for k, v := range form {
+		bad[k] = v
+	}
+	bad.Del("csrf_token")
+	if p := post(t, b, e.URL+action, bad); p.status != http.StatusForbidden || signedOut(b) {
+		t.Errorf("logout without CSRF token: %d", p.status)
+	}
+	if q := location(t, post(t, b, e.URL+action, form), bye); q.Get("state") != "y" || !signedOut(b) {
+		t.Errorf("confirmed logout: %v", q)
+	}
+
+	// Another user's hint does not end this session without asking.
+	b, _ = signedInBrowser()
+	other, err := e.App.Issuer.Mint(ctx, token.Spec{Kind: token.ID, Subject: "someone-else", ClientID: rp.ClientID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := get(t, b, e.URL+"/oauth2/logout?id_token_hint="+other.Raw); !strings.Contains(p.body, `name="logout"`) || signedOut(b) {
+		t.Errorf("another user's hint: %d %.300s", p.status, p.body)
+	}
+	// Errors are pages, never redirects.
+	for name, q := range map[string]url.Values{
+		"unregistered return":        {"id_token_hint": {idToken}, "post_logout_redirect_uri": {"http://127.0.0.1/elsewhere"}},
+		"return without a client":    {"post_logout_redirect_uri": {bye}},
+		"client_id not the audience": {"id_token_hint": {idToken}, "client_id": {e.app.ClientID}},
+		"foreign hint":               {"id_token_hint": {"eyJhbGciOiJub25lIn0.e30."}},
+	} {
+		if p := get(t, b, e.URL+"/oauth2/logout?"+q.Encode()); p.status != http.StatusBadRequest || p.header.Get("Location") != "" {
+			t.Errorf("%s: %d %q", name, p.status, p.header.Get("Location"))
+		}
+	}
+	if signedOut(b) {
+		t.Error("a refused logout ended the session")
 	}
 }

@@ -543,6 +543,11 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	e.do(call{name: "login without CSRF token", path: "/oauth2/authorize", ctype: formCT,
 		body: strings.SplitN(authz, "?", 2)[1] + "&" + form("username", "alice", "password", "wrong password"), want: 403})
 	e.do(call{name: "JSON body", path: "/oauth2/authorize", ctype: jsonCT, body: `{"client_id":"x"}`, want: 415, malformed: "body"})
+	e.do(call{name: "logout, signed out", method: "GET", path: "/oauth2/logout", want: 200})
+	e.do(call{name: "logout, foreign hint", method: "GET", path: "/oauth2/logout?id_token_hint=x.y.z", want: 400})
+	e.do(call{name: "logout, unregistered return", method: "GET", path: "/oauth2/logout?" + form("client_id", spa.ClientID, "post_logout_redirect_uri", "https://evil.example/"), want: 400})
+	e.do(call{name: "form post: logout", path: "/oauth2/logout", ctype: formCT, body: form("state", "s"), want: 200})
+	e.do(call{name: "logout, JSON body", path: "/oauth2/logout", ctype: jsonCT, body: `{}`, want: 415, malformed: "body"})
 
 	// --- Token endpoint, both paths.
 	for _, p := range []string{"/oauth2/token", "/openid/token"} {

@@ -14,6 +14,7 @@ type Metadata struct {
 	Issuer                           string   `json:"issuer"`
 	AuthorizationEndpoint            string   `json:"authorization_endpoint,omitempty"`
 	UserInfoEndpoint                 string   `json:"userinfo_endpoint,omitempty"`
+	EndSessionEndpoint               string   `json:"end_session_endpoint,omitempty"`
 	TokenEndpoint                    string   `json:"token_endpoint"`
 	JWKSURI                          string   `json:"jwks_uri"`
 	IntrospectionEndpoint            string   `json:"introspection_endpoint"`
@@ -53,7 +54,10 @@ type Endpoints struct {
 	Token, JWKS, Introspection, Revocation string
 	// UserInfo is the OIDC UserInfo endpoint ("" for none); with it,
 	// claims_supported is listed.
-	UserInfo             string
+	UserInfo string
+	// EndSession is the RP-initiated logout endpoint, listed with the
+	// authorization endpoint.
+	EndSession           string
 	ServiceDocumentation string
 	Registration         string
 }
@@ -94,6 +98,7 @@ func (p *Provider) Metadata(e Endpoints) Metadata {
 		// The authorization endpoint takes PKCE with S256 only and
 		// answers with iss (RFC 9207).
 		m.AuthorizationEndpoint = e.Authorization
+		m.EndSessionEndpoint = e.EndSession
 		m.CodeChallengeMethodsSupported = []string{"S256"}
 		m.ResponseModesSupported = []string{"query", "form_post"}
 		m.AuthorizationResponseIssParameterSupported = true

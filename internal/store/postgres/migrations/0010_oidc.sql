@@ -8,3 +8,7 @@ CREATE TABLE consents (
     updated_at timestamptz NOT NULL,
     PRIMARY KEY (user_id, client_id)
 );
+-- OpenID Connect RP-Initiated Logout: where a client may have the browser
+-- sent back after signing out.
+ALTER TABLE clients ADD COLUMN post_logout_redirect_uris text[] NOT NULL DEFAULT '{}'
+    CHECK (array_ndims(post_logout_redirect_uris) IS NULL OR (array_ndims(post_logout_redirect_uris) = 1 AND array_position(post_logout_redirect_uris, NULL) IS NULL));

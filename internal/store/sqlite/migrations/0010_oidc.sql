@@ -8,3 +8,6 @@ CREATE TABLE consents (
     updated_at INTEGER NOT NULL,   -- Unix microseconds, UTC
     PRIMARY KEY (user_id, client_id)
 ) STRICT;
+-- OpenID Connect RP-Initiated Logout: where a client may have the browser
+-- sent back after signing out.
+ALTER TABLE clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]';  -- JSON array
