@@ -57,14 +57,17 @@ const DefaultBrandID = "default"
 // Client is a registered OAuth client application. It carries every field
 // any of the three registration dialects uses.
 type Client struct {
-	ID             string // internal, stable identifier (UUIDv7, sorts by creation)
-	ClientID       string // the OAuth client_id
-	Name           string
-	Type           Type
-	RedirectURIs   []string
-	AllowedScopes  []string
-	AllowedOrigins []string
-	GrantTypes     []string
+	ID           string // internal, stable identifier (UUIDv7, sorts by creation)
+	ClientID     string // the OAuth client_id
+	Name         string
+	Type         Type
+	RedirectURIs []string
+	// PostLogoutRedirectURIs are where RP-initiated logout may send the
+	// browser back to (validated like RedirectURIs).
+	PostLogoutRedirectURIs []string
+	AllowedScopes          []string
+	AllowedOrigins         []string
+	GrantTypes             []string
 	// TokenEndpointAuthMethod is how the client authenticates at the
 	// token, introspection and revocation endpoints (one of AuthMethods).
 	TokenEndpointAuthMethod string

@@ -14,13 +14,14 @@ import (
 // Patch is a partial update in domain terms: nil fields stay as they are.
 // ClientURI and LogoURI set to "" clear them.
 type Patch struct {
-	Name           *string
-	RedirectURIs   *[]string
-	AllowedScopes  *[]string
-	AllowedOrigins *[]string
-	GrantTypes     *[]string
-	ClientURI      *string
-	LogoURI        *string
+	Name                   *string
+	RedirectURIs           *[]string
+	PostLogoutRedirectURIs *[]string
+	AllowedScopes          *[]string
+	AllowedOrigins         *[]string
+	GrantTypes             *[]string
+	ClientURI              *string
+	LogoURI                *string
 	// TokenEndpointAuthMethod "" resets it to the type's default.
 	TokenEndpointAuthMethod *string
 	FirstParty              *bool
@@ -59,6 +60,7 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, id string, p P
 		}
 		c := old
 		c.RedirectURIs, c.AllowedScopes = slices.Clone(old.RedirectURIs), slices.Clone(old.AllowedScopes)
+		c.PostLogoutRedirectURIs = slices.Clone(old.PostLogoutRedirectURIs)
 		applyPatch(&c, p)
 		// Disabling is always possible, even for a client stored before a
 		// rule tightened; every other change must meet today's rules.
@@ -119,7 +121,7 @@ func (s *Service) updateClient(ctx context.Context, id string, fn func(Client) (
 }
 
 func onlyEnabledChanged(p Patch) bool {
-	return p.Name == nil && p.RedirectURIs == nil && p.AllowedScopes == nil && p.AllowedOrigins == nil &&
+	return p.Name == nil && p.RedirectURIs == nil && p.PostLogoutRedirectURIs == nil && p.AllowedScopes == nil && p.AllowedOrigins == nil &&
 		p.GrantTypes == nil && p.ClientURI == nil && p.LogoURI == nil && p.FirstParty == nil &&
 		p.TokenEndpointAuthMethod == nil
 }
@@ -130,6 +132,9 @@ func applyPatch(c *Client, p Patch) {
 	}
 	if p.RedirectURIs != nil {
 		c.RedirectURIs = nonNil(*p.RedirectURIs)
+	}
+	if p.PostLogoutRedirectURIs != nil {
+		c.PostLogoutRedirectURIs = nonNil(*p.PostLogoutRedirectURIs)
 	}
 	if p.AllowedScopes != nil {
 		c.AllowedScopes = nonNil(*p.AllowedScopes)

@@ -88,13 +88,14 @@ type Metadata struct {
 	// Type must be the client's current type ("" means "the current
 	// one"): a client cannot switch between public and confidential,
 	// which would leave it without a secret or with one it never saw.
-	Type           Type
-	RedirectURIs   []string
-	AllowedScopes  []string // nil → Policy.DefaultScopes
-	AllowedOrigins []string
-	GrantTypes     []string // nil → defaults for the type (SPEC §1)
-	ClientURI      string
-	LogoURI        string
+	Type                   Type
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	AllowedScopes          []string // nil → Policy.DefaultScopes
+	AllowedOrigins         []string
+	GrantTypes             []string // nil → defaults for the type (SPEC §1)
+	ClientURI              string
+	LogoURI                string
 	// TokenEndpointAuthMethod "" → the default for the client's type.
 	TokenEndpointAuthMethod string
 }
@@ -129,15 +130,16 @@ func (s *Service) ReplaceMetadata(ctx context.Context, actor domain.Actor, id st
 	if grants == nil {
 		grants = DefaultGrantTypes(old.Type)
 	}
-	redirects, origins := nonNil(m.RedirectURIs), nonNil(m.AllowedOrigins)
+	redirects, origins, postLogout := nonNil(m.RedirectURIs), nonNil(m.AllowedOrigins), nonNil(m.PostLogoutRedirectURIs)
 	p := Patch{
-		Name:           &m.Name,
-		RedirectURIs:   &redirects,
-		AllowedScopes:  &scopes,
-		AllowedOrigins: &origins,
-		GrantTypes:     &grants,
-		ClientURI:      &m.ClientURI,
-		LogoURI:        &m.LogoURI,
+		Name:                   &m.Name,
+		RedirectURIs:           &redirects,
+		PostLogoutRedirectURIs: &postLogout,
+		AllowedScopes:          &scopes,
+		AllowedOrigins:         &origins,
+		GrantTypes:             &grants,
+		ClientURI:              &m.ClientURI,
+		LogoURI:                &m.LogoURI,
 
 		TokenEndpointAuthMethod: &m.TokenEndpointAuthMethod,
 	}

@@ -93,7 +93,8 @@ func IsAdminScope(scope string) bool {
 func Summary(c Client) map[string]any {
 	return map[string]any{
 		"client_id": c.ClientID, "client_name": c.Name, "client_type": c.Type, "redirect_uris": c.RedirectURIs,
-		"allowed_scopes": c.AllowedScopes, "allowed_origins": c.AllowedOrigins, "grant_types": c.GrantTypes,
+		"post_logout_redirect_uris": c.PostLogoutRedirectURIs,
+		"allowed_scopes":            c.AllowedScopes, "allowed_origins": c.AllowedOrigins, "grant_types": c.GrantTypes,
 		"token_endpoint_auth_method": c.TokenEndpointAuthMethod, "client_uri": c.ClientURI, "logo_uri": c.LogoURI, "owner_id": c.OwnerID, "brand_id": c.BrandID,
 		"is_first_party": c.FirstParty, "enabled": c.Enabled, "bot_user_id": c.BotUserID,
 	}
@@ -116,12 +117,13 @@ func (e *PrivilegeError) Error() string {
 // CreateInput is a registration request in domain terms. Nil slices mean
 // "not given" and take the documented defaults.
 type CreateInput struct {
-	Name           string
-	Type           Type // "" → confidential
-	RedirectURIs   []string
-	AllowedScopes  []string // nil → Policy.DefaultScopes
-	AllowedOrigins []string
-	GrantTypes     []string // nil → defaults for the type (SPEC §1)
+	Name                   string
+	Type                   Type // "" → confidential
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	AllowedScopes          []string // nil → Policy.DefaultScopes
+	AllowedOrigins         []string
+	GrantTypes             []string // nil → defaults for the type (SPEC §1)
 	// TokenEndpointAuthMethod "" → DefaultAuthMethod for the type.
 	TokenEndpointAuthMethod string
 	ClientURI               string
@@ -188,15 +190,16 @@ func (s *Service) Create(ctx context.Context, actor domain.Actor, in CreateInput
 func (s *Service) createWith(ctx context.Context, actor domain.Actor, in CreateInput, regTokenHash []byte) (Client, Secret, error) {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	c := Client{
-		Name:           domain.DisplayText(in.Name),
-		Type:           in.Type,
-		RedirectURIs:   nonNil(in.RedirectURIs),
-		AllowedScopes:  in.AllowedScopes,
-		AllowedOrigins: nonNil(in.AllowedOrigins),
-		GrantTypes:     in.GrantTypes,
-		ClientURI:      in.ClientURI,
-		LogoURI:        in.LogoURI,
-		OwnerID:        actor.Subject,
+		Name:                   domain.DisplayText(in.Name),
+		Type:                   in.Type,
+		RedirectURIs:           nonNil(in.RedirectURIs),
+		PostLogoutRedirectURIs: nonNil(in.PostLogoutRedirectURIs),
+		AllowedScopes:          in.AllowedScopes,
+		AllowedOrigins:         nonNil(in.AllowedOrigins),
+		GrantTypes:             in.GrantTypes,
+		ClientURI:              in.ClientURI,
+		LogoURI:                in.LogoURI,
+		OwnerID:                actor.Subject,
 
 		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod,
 		BrandID:                 s.policy.BrandID,

@@ -230,6 +230,7 @@ func validate(c *Client) error {
 		minRedirects = 1
 	}
 	v.list("redirect_uris", c.RedirectURIs, minRedirects, RedirectURIProblem)
+	v.list("post_logout_redirect_uris", c.PostLogoutRedirectURIs, 0, RedirectURIProblem)
 	v.list("allowed_scopes", c.AllowedScopes, 1, ScopeProblem)
 	v.list("allowed_origins", c.AllowedOrigins, 0, originProblem)
 	if c.ClientURI != "" {

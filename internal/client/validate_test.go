@@ -283,6 +283,8 @@ func TestValidateInvalid(t *testing.T) {
 		{"auth code without redirects", func(c *Client) { c.RedirectURIs = nil }, []string{"redirect_uris"}},
 		{"auth code with empty redirects", func(c *Client) { c.RedirectURIs = []string{} }, []string{"redirect_uris"}},
 		{"bad redirect", func(c *Client) { c.RedirectURIs = []string{"http://a.example/cb"} }, []string{"redirect_uris"}},
+		{"bad post-logout redirect", func(c *Client) { c.PostLogoutRedirectURIs = []string{"javascript:alert(1)"} }, []string{"post_logout_redirect_uris"}},
+		{"post-logout redirect with a fragment", func(c *Client) { c.PostLogoutRedirectURIs = []string{"https://a.example/bye#x"} }, []string{"post_logout_redirect_uris"}},
 		{"two bad redirects", func(c *Client) {
 			c.RedirectURIs = []string{"https://a.example/cb#x", "javascript:alert(1)"}
 		}, []string{"redirect_uris", "redirect_uris"}},

@@ -54,6 +54,9 @@ type Error struct {
 	// RedirectURI is where an authorization error goes; "" means it
 	// cannot be redirected and is shown to the user instead.
 	RedirectURI string
+	// ResponseMode is how an authorization error goes back: "" or
+	// "query" in the redirect's query, "form_post" as a posted form.
+	ResponseMode string
 }
 
 // Errorf returns an Error with code and a description made from format,

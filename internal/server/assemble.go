@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/oauth"
 	"github.com/latchkey/latchkey/internal/api/register"
 	"github.com/latchkey/latchkey/internal/api/sourceaddr"
+	"github.com/latchkey/latchkey/internal/api/userinfo"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/bootstrap"
 	"github.com/latchkey/latchkey/internal/client"
@@ -162,9 +163,13 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		M2M:   m2m.New(clients, auth, o.Log),
 		Store: o.Store,
 		Authorize: web.NewAuthorize(web.AuthorizeDeps{
-			Clients: clients, Users: users, Sessions: o.Store, Codes: o.Store,
+			Clients: clients, Users: users, Sessions: o.Store, Codes: o.Store, Consents: o.Store, Hints: issuer,
 			Issuer: o.Issuer, Now: o.Now, Log: o.Log,
 		}).Handler(),
+		Logout: web.NewLogout(web.LogoutDeps{
+			Clients: clients, Sessions: o.Store, Hints: issuer, Issuer: o.Issuer, Now: o.Now, Log: o.Log,
+		}).Handler(),
+		UserInfo: userinfo.New(auth, users, "latchkey", o.Log),
 
 		Register:        reg,
 		Idempotency:     idem,

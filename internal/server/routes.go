@@ -48,6 +48,8 @@ func addRoutes(r router, d Deps) {
 	r.api("/openid/token", d.OAuth.MethodNotAllowed)
 	r.api("/oauth2/introspect", d.OAuth.MethodNotAllowed)
 	r.api("/oauth2/revoke", d.OAuth.MethodNotAllowed)
+	r.api("GET /userinfo", d.UserInfo.ServeHTTP)
+	r.api("POST /userinfo", d.UserInfo.ServeHTTP)
 	r.api("GET /.well-known/jwks.json", d.OAuth.JWKS)
 	r.api("GET /.well-known/openid-configuration", d.OAuth.Discovery)
 	r.api("GET /.well-known/oauth-authorization-server", d.OAuth.Discovery)
@@ -56,6 +58,9 @@ func addRoutes(r router, d Deps) {
 	// (browser routes: HTML, CSP, session cookie, CSRF).
 	r.page("GET /oauth2/authorize", d.Authorize)
 	r.page("POST /oauth2/authorize", d.Authorize)
+	// RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
+	r.page("GET /oauth2/logout", d.Logout)
+	r.page("POST /oauth2/logout", d.Logout)
 
 	// Admin API (seed 001 dialect).
 	r.api("POST /v1/admin/oauth-clients", idem.Wrap(d.Admin.CreateClient, idem.Bearer(admin.ScopeClientsCreate), admin.WriteError))

@@ -35,6 +35,11 @@ type Deps struct {
 	// Authorize serves the authorization endpoint and its login and
 	// consent pages (GET and POST /oauth2/authorize).
 	Authorize http.Handler
+	// Logout serves RP-initiated logout (GET and POST /oauth2/logout).
+	Logout http.Handler
+	// UserInfo serves the OpenID Connect UserInfo endpoint (GET and POST
+	// /userinfo).
+	UserInfo http.Handler
 	// Register serves RFC 7591 registration and RFC 7592 management.
 	Register *register.Handler
 	// Idempotency applies Idempotency-Key to the creating and rotating

@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"html"
 	"io"
@@ -8,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +22,7 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/server/servertest"
+	"github.com/latchkey/latchkey/internal/token"
 	"github.com/latchkey/latchkey/internal/user"
 )
 
@@ -250,9 +255,14 @@ func TestSignInEndToEnd(t *testing.T) {
 		t.Errorf("second redemption: %v, want invalid_grant", err)
 	}
 
-	// Signed in, a second authorization goes straight to consent; deny
-	// sends access_denied back with state and iss.
-	again := get(t, b, e.config.AuthCodeURL("state-2", oauth2.S256ChallengeOption(verifier)))
+	// Signed in, a second authorization for the same scopes gets a code
+	// at once (the consent is remembered); with prompt=consent it goes to
+	// consent, where deny sends access_denied back with state and iss.
+	q = location(t, get(t, b, e.config.AuthCodeURL("state-r", oauth2.S256ChallengeOption(verifier))), appCB)
+	if q.Get("code") == "" || q.Get("state") != "state-r" {
+		t.Fatalf("remembered consent: %v", q)
+	}
+	again := get(t, b, e.config.AuthCodeURL("state-2", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "consent")))
 	action, form = formOf(t, again)
 	if !form.Has("consent") && !strings.Contains(again.body, `name="consent"`) {
 		t.Fatalf("signed-in request did not go to consent: %.500s", again.body)
@@ -421,5 +431,317 @@ func TestCSRF(t *testing.T) {
 	// Without any session at all (no cookie), a form is refused too.
 	if p := post(t, &http.Client{CheckRedirect: browser(t).CheckRedirect}, e.URL+action, form); p.status != http.StatusForbidden {
 		t.Errorf("login without a session: %d", p.status)
+	}
+}
+
+// TestUserInfo: go-oidc's provider.UserInfo with the access token of a
+// sign-in reads sub and the claims of the scopes granted; a token
+// without openid is refused (403), and so is one whose user is disabled
+// (401 invalid_token).
+func TestUserInfo(t *testing.T) {
+	e := newSigninEnv(t, true)
+	ctx := t.Context()
+	email := "alice@example.com"
+	if _, err := e.App.Users.Update(ctx, userActor, e.alice.ID, user.Patch{Email: &email, EmailVerified: ptrTo(true)}); err != nil {
+		t.Fatal(err)
+	}
+	rp, _ := e.CreateClient(client.CreateInput{Name: "rp", Type: client.Public, GrantTypes: []string{client.GrantAuthorizationCode},
+		RedirectURIs: []string{loopbackCB}, AllowedScopes: []string{"openid", "profile", "email", "api:read"}, FirstParty: true})
+	provider, err := oidc.NewProvider(ctx, e.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var disc struct {
+		UserInfo string   `json:"userinfo_endpoint"`
+		Claims   []string `json:"claims_supported"`
+		Subjects []string `json:"subject_types_supported"`
+	}
+	if err := provider.Claims(&disc); err != nil || disc.UserInfo != e.URL+"/userinfo" || !slices.Contains(disc.Claims, "email_verified") ||
+		strings.Join(disc.Subjects, " ") != "public" {
+		t.Fatalf("discovery: %+v, %v", disc, err)
+	}
+	b := browser(t)
+	signedIn := false
+	tokenFor := func(scopes ...string) *oauth2.Token {
+		t.Helper()
+		conf := e.config
+		conf.ClientID, conf.Scopes = rp.ClientID, scopes
+		verifier := oauth2.GenerateVerifier()
+		authURL := conf.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier))
+		var p page
+		if signedIn {
+			p = get(t, b, authURL)
+		} else {
+			p, signedIn = signIn(t, e, b, authURL), true
+		}
+		tok, err := conf.Exchange(ctx, location(t, p, appCB).Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+
+	full := tokenFor("openid", "profile", "email")
+	ui, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Name              string `json:"name"`
+		PreferredUsername string `json:"preferred_username"`
+		UpdatedAt         int64  `json:"updated_at"`
+	}
+	if err := ui.Claims(&c); err != nil || ui.Subject != e.alice.ID || ui.Email != email || !ui.EmailVerified ||
+		c.Name != "Alice" || c.PreferredUsername != "alice" || c.UpdatedAt == 0 {
+		t.Errorf("userinfo %+v %+v, %v", ui, c, err)
+	}
+
+	// openid alone: sub and nothing else.
+	ui, err = provider.UserInfo(ctx, oauth2.StaticTokenSource(tokenFor("openid")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all map[string]any
+	if err := ui.Claims(&all); err != nil || len(all) != 1 || all["sub"] != e.alice.ID {
+		t.Errorf("openid only: %v, %v", all, err)
+	}
+
+	// No openid: 403 insufficient_scope.
+	status := func(tok *oauth2.Token) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, e.URL+"/userinfo", nil)
+		tok.SetAuthHeader(req)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode, res.Header.Get("WWW-Authenticate")
+	}
+	if st, ch := status(tokenFor("api:read")); st != http.StatusForbidden || !strings.Contains(ch, `error="insufficient_scope", scope="openid"`) {
+		t.Errorf("without openid: %d %q", st, ch)
+	}
+
+	// A disabled user's token no longer works.
+	if _, err := e.App.Users.Update(ctx, userActor, e.alice.ID, user.Patch{Enabled: ptrTo(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if st, ch := status(full); st != http.StatusUnauthorized || !strings.Contains(ch, `error="invalid_token"`) {
+		t.Errorf("disabled user: %d %q", st, ch)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// TestRememberedConsent: consent is remembered per user and client for
+// the scopes allowed; the same or fewer scopes skip the consent page,
+// more ask again (and prompt=none then gets consent_required).
+func TestRememberedConsent(t *testing.T) {
+	e := newSigninEnv(t, false)
+	rp, _ := e.CreateClient(client.CreateInput{Name: "rp", Type: client.Public, GrantTypes: []string{client.GrantAuthorizationCode},
+		RedirectURIs: []string{loopbackCB}, AllowedScopes: []string{"openid", "profile", "api:read"}})
+	conf := e.config
+	conf.ClientID = rp.ClientID
+	b := browser(t)
+	authURL := func(scope string, more ...string) string {
+		opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("scope", scope)}
+		for i := 0; i < len(more); i += 2 {
+			opts = append(opts, oauth2.SetAuthURLParam(more[i], more[i+1]))
+		}
+		return conf.AuthCodeURL("s", opts...)
+	}
+	allow := func(p page) {
+		t.Helper()
+		if !strings.Contains(p.body, `name="consent"`) {
+			t.Fatalf("want the consent page, got %d %q: %.300s", p.status, p.header.Get("Location"), p.body)
+		}
+		action, form := formOf(t, p)
+		form.Set("consent", "allow")
+		if q := location(t, post(t, b, e.URL+action, form), appCB); q.Get("code") == "" {
+			t.Fatalf("after allow: %v", q)
+		}
+	}
+	code := func(p page) {
+		t.Helper()
+		if q := location(t, p, appCB); q.Get("code") == "" {
+			t.Fatalf("want a code: %v", q)
+		}
+	}
+	allow(signIn(t, e, b, authURL("openid")))
+	code(get(t, b, authURL("openid")))
+	allow(get(t, b, authURL("openid api:read"))) // more scopes: asked again
+	code(get(t, b, authURL("api:read openid")))
+	code(get(t, b, authURL("api:read"))) // fewer
+	code(get(t, b, authURL("openid", "prompt", "none")))
+	allow(get(t, b, authURL("openid", "prompt", "consent")))
+	if q := location(t, get(t, b, authURL("openid profile", "prompt", "none")), appCB); q.Get("error") != "consent_required" {
+		t.Errorf("more scopes with prompt=none: %v", q)
+	}
+	// Another client is asked for itself.
+	if p := get(t, b, e.config.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))); !strings.Contains(p.body, `name="consent"`) {
+		t.Errorf("another client skipped consent: %d %q", p.status, p.header.Get("Location"))
+	}
+	g, err := e.Store.GetConsent(t.Context(), e.alice.ID, rp.ClientID)
+	if err != nil || strings.Join(g.Scopes, " ") != "api:read openid" {
+		t.Errorf("stored consent %+v, %v", g, err)
+	}
+}
+
+// TestFormPost: response_mode=form_post answers with an auto-submitting
+// form posting code, state and iss to the redirect URI, whose CSP lets
+// forms post there and runs only the submitting script; errors go back
+// the same way, and an unknown response_mode is invalid_request.
+func TestFormPost(t *testing.T) {
+	e := newSigninEnv(t, true)
+	verifier := oauth2.GenerateVerifier()
+	mode := oauth2.SetAuthURLParam("response_mode", "form_post")
+	b := browser(t)
+
+	// Signed out with prompt=none: the error, posted.
+	p := get(t, b, e.config.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), mode, oauth2.SetAuthURLParam("prompt", "none")))
+	action, fields := formOf(t, p)
+	if p.status != http.StatusOK || action != appCB || fields.Get("error") != "login_required" || fields.Get("state") != "st" || fields.Get("iss") != e.URL {
+		t.Fatalf("form_post error: %d %s %v", p.status, action, fields)
+	}
+
+	p = signIn(t, e, b, e.config.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), mode))
+	action, fields = formOf(t, p)
+	if p.status != http.StatusOK || action != appCB || fields.Get("state") != "st" || fields.Get("iss") != e.URL || fields.Get("code") == "" {
+		t.Fatalf("form_post: %d %s %v", p.status, action, fields)
+	}
+	if strings.Contains(p.body, `name="csrf_token"`) || !strings.Contains(p.body, "<noscript>") || !strings.Contains(p.body, `<button type="submit">`) {
+		t.Errorf("form_post page: %s", p.body)
+	}
+	csp := p.header.Get("Content-Security-Policy")
+	script := regexp.MustCompile(`<script>(.*?)</script>`).FindStringSubmatch(p.body)
+	if script == nil {
+		t.Fatalf("no script: %s", p.body)
+	}
+	sum := sha256.Sum256([]byte(script[1]))
+	wantHash := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	if !strings.Contains(csp, "form-action "+appCB+";") || !strings.Contains(csp, "script-src "+wantHash) ||
+		strings.Contains(csp, "form-action 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("CSP %q (script hash %s)", csp, wantHash)
+	}
+	if _, err := e.config.Exchange(t.Context(), fields.Get("code"), oauth2.VerifierOption(verifier)); err != nil {
+		t.Errorf("exchanging the posted code: %v", err)
+	}
+	// The login page itself still posts only to this server.
+	if p := get(t, browser(t), e.config.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), mode)); !strings.Contains(p.header.Get("Content-Security-Policy"), "form-action 'self'") {
+		t.Errorf("login page CSP: %q", p.header.Get("Content-Security-Policy"))
+	}
+
+	q := location(t, get(t, b, e.config.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("response_mode", "fragment"))), appCB)
+	if q.Get("error") != "invalid_request" {
+		t.Errorf("response_mode=fragment: %v", q)
+	}
+	var disc struct {
+		Modes []string `json:"response_modes_supported"`
+	}
+	if res, err := http.Get(e.URL + "/.well-known/openid-configuration"); err != nil {
+		t.Fatal(err)
+	} else {
+		defer res.Body.Close()
+		if err := json.NewDecoder(res.Body).Decode(&disc); err != nil || strings.Join(disc.Modes, " ") != "query form_post" {
+			t.Errorf("response_modes_supported %v, %v", disc.Modes, err)
+		}
+	}
+}
+
+// TestLogout: RP-initiated logout with an id_token_hint of the signed-in
+// user ends the session at once and returns to the registered
+// post_logout_redirect_uri with state; without a hint the user confirms
+// (CSRF-checked); an unregistered return address is an error page.
+func TestLogout(t *testing.T) {
+	e := newSigninEnv(t, true)
+	ctx := t.Context()
+	const bye = "http://127.0.0.1/bye"
+	rp, _ := e.CreateClient(client.CreateInput{Name: "rp", Type: client.Public, GrantTypes: []string{client.GrantAuthorizationCode},
+		RedirectURIs: []string{loopbackCB}, PostLogoutRedirectURIs: []string{bye}, AllowedScopes: []string{"openid"}, FirstParty: true})
+	conf := e.config
+	conf.ClientID, conf.Scopes = rp.ClientID, []string{"openid"}
+	provider, err := oidc.NewProvider(ctx, e.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var disc struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := provider.Claims(&disc); err != nil || disc.EndSession != e.URL+"/oauth2/logout" {
+		t.Fatalf("end_session_endpoint %q, %v", disc.EndSession, err)
+	}
+	signedInBrowser := func() (*http.Client, string) {
+		t.Helper()
+		b := browser(t)
+		verifier := oauth2.GenerateVerifier()
+		q := location(t, signIn(t, e, b, conf.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier))), appCB)
+		tok, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b, tok.Extra("id_token").(string)
+	}
+	signedOut := func(b *http.Client) bool {
+		t.Helper()
+		q := location(t, get(t, b, conf.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", "none"))), appCB)
+		return q.Get("error") == "login_required"
+	}
+
+	b, idToken := signedInBrowser()
+	logout := e.URL + "/oauth2/logout?" + url.Values{"id_token_hint": {idToken}, "post_logout_redirect_uri": {bye}, "state": {"z"}}.Encode()
+	p := get(t, b, logout)
+	if q := location(t, p, bye); q.Get("state") != "z" {
+		t.Errorf("logout redirect: %v", q)
+	}
+	if sc := p.header.Get("Set-Cookie"); !strings.Contains(sc, "Max-Age=0") {
+		t.Errorf("session cookie not cleared: %q", sc)
+	}
+	if !signedOut(b) {
+		t.Error("still signed in after logout")
+	}
+	// The same again, signed out: nothing to end, back all the same.
+	location(t, get(t, b, logout), bye)
+
+	// Without a hint: asked first; the form needs its CSRF token.
+	b, _ = signedInBrowser()
+	p = get(t, b, e.URL+"/oauth2/logout?"+url.Values{"client_id": {rp.ClientID}, "post_logout_redirect_uri": {bye}, "state": {"y"}}.Encode())
+	action, form := formOf(t, p)
+	if p.status != http.StatusOK || action != "/oauth2/logout" || form.Get("csrf_token") == "" || !strings.Contains(p.body, `name="logout" value="yes"`) {
+		t.Fatalf("confirmation page %d: %.500s", p.status, p.body)
+	}
+	form.Set("logout", "yes")
+	bad := url.Values{}
+	for k, v := range form {
+		bad[k] = v
+	}
+	bad.Del("csrf_token")
+	if p := post(t, b, e.URL+action, bad); p.status != http.StatusForbidden || signedOut(b) {
+		t.Errorf("logout without CSRF token: %d", p.status)
+	}
+	if q := location(t, post(t, b, e.URL+action, form), bye); q.Get("state") != "y" || !signedOut(b) {
+		t.Errorf("confirmed logout: %v", q)
+	}
+
+	// Another user's hint does not end this session without asking.
+	b, _ = signedInBrowser()
+	other, err := e.App.Issuer.Mint(ctx, token.Spec{Kind: token.ID, Subject: "someone-else", ClientID: rp.ClientID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := get(t, b, e.URL+"/oauth2/logout?id_token_hint="+other.Raw); !strings.Contains(p.body, `name="logout"`) || signedOut(b) {
+		t.Errorf("another user's hint: %d %.300s", p.status, p.body)
+	}
+	// Errors are pages, never redirects.
+	for name, q := range map[string]url.Values{
+		"unregistered return":        {"id_token_hint": {idToken}, "post_logout_redirect_uri": {"http://127.0.0.1/elsewhere"}},
+		"return without a client":    {"post_logout_redirect_uri": {bye}},
+		"client_id not the audience": {"id_token_hint": {idToken}, "client_id": {e.app.ClientID}},
+		"foreign hint":               {"id_token_hint": {"eyJhbGciOiJub25lIn0.e30."}},
+	} {
+		if p := get(t, b, e.URL+"/oauth2/logout?"+q.Encode()); p.status != http.StatusBadRequest || p.header.Get("Location") != "" {
+			t.Errorf("%s: %d %q", name, p.status, p.header.Get("Location"))
+		}
+	}
+	if signedOut(b) {
+		t.Error("a refused logout ended the session")
 	}
 }

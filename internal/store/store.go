@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/consent"
 	"github.com/latchkey/latchkey/internal/idempotency"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
@@ -28,6 +29,8 @@ type Store interface {
 	// Browser sessions and authorization codes (sign-in).
 	session.Repository
 	authcode.Repository
+	// Remembered consent (the authorization endpoint's consent page).
+	consent.Repository
 
 	// ListAudit returns audit events matching f, newest first.
 	ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error)

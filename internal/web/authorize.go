@@ -9,13 +9,16 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/consent"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
 	"github.com/latchkey/latchkey/internal/session"
+	"github.com/latchkey/latchkey/internal/token"
 	"github.com/latchkey/latchkey/internal/user"
 )
 
@@ -42,6 +45,12 @@ type Clients interface {
 	Lookup(ctx context.Context, clientID string) (client.Client, error)
 }
 
+// IDTokenHints checks an id_token_hint: an ID token this server issued
+// (signature and issuer; expiry is not checked).
+type IDTokenHints interface {
+	ParseIDTokenHint(raw string) (token.IDTokenHint, error)
+}
+
 // Users signs people in.
 type Users interface {
 	Authenticate(ctx context.Context, username, password string) (user.User, error)
@@ -54,9 +63,13 @@ type AuthorizeDeps struct {
 	Users    Users
 	Sessions session.Repository
 	Codes    authcode.Repository
-	Issuer   string
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Consents remembers what each user allowed each client.
+	Consents consent.Repository
+	// Hints checks id_token_hint; nil refuses any hint.
+	Hints  IDTokenHints
+	Issuer string
+	Now    func() time.Time
+	Log    *slog.Logger
 	// SessionTTL is how long a sign-in lasts (0: DefaultSessionTTL).
 	SessionTTL time.Duration
 }
@@ -86,7 +99,12 @@ func NewAuthorize(d AuthorizeDeps) *Authorize {
 func (a *Authorize) Handler() http.Handler { return Handle(a.d.Log, a.serve) }
 
 // authParams are the parameters the pages carry along as hidden fields.
-var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt"}
+var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "prompt",
+	"response_mode", "max_age", "login_hint", "id_token_hint"}
+
+// afterLogin are the parameters a fresh login satisfies: the page that
+// follows it no longer carries them, so its POST does not ask again.
+var afterLogin = []string{"max_age", "id_token_hint"}
 
 type hiddenField struct{ Name, Value string }
 
@@ -100,7 +118,49 @@ type authRequest struct {
 	method        string
 	scopes        []string
 	promptNone    bool
+	responseMode  string // "" (query) or form_post
+	promptLogin   bool   // prompt=login or select_account: sign in again
+	promptConsent bool
+	maxAge        time.Duration // -1 when absent
+	loginHint     string
+	hintSubject   string // the id_token_hint's sub, "" when absent
 	hidden        []hiddenField
+}
+
+// hiddenAfterLogin are the hidden fields for the page that follows a
+// login: without what the login satisfied (prompt=login, max_age,
+// id_token_hint).
+func (req *authRequest) hiddenAfterLogin() []hiddenField {
+	var out []hiddenField
+	for _, h := range req.hidden {
+		switch {
+		case slices.Contains(afterLogin, h.Name):
+			continue
+		case h.Name == "prompt":
+			rest := slices.DeleteFunc(strings.Fields(h.Value), func(p string) bool { return p == "login" || p == "select_account" })
+			if len(rest) == 0 {
+				continue
+			}
+			h.Value = strings.Join(rest, " ")
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// needsLogin reports why the signed-in session s does not do for req:
+// prompt=login, a sign-in older than max_age, or another user than the
+// id_token_hint's; "" when it does.
+func (req *authRequest) needsLogin(s *session.Session, now time.Time) string {
+	switch {
+	case req.promptLogin:
+		return "prompt=login asks the user to sign in again"
+	case req.maxAge >= 0 && now.Sub(s.AuthTime) > req.maxAge:
+		return "the user signed in longer ago than max_age"
+	case req.hintSubject != "" && req.hintSubject != s.UserID:
+		return "the signed-in user is not the id_token_hint's subject"
+	}
+	return ""
 }
 
 func badRequest(title, msg string) *Error {
@@ -119,8 +179,7 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		var oe *oauth2.Error
 		if errors.As(err, &oe) && oe.RedirectURI != "" {
-			a.redirectError(w, oe)
-			return nil
+			return a.redirectError(w, oe)
 		}
 		return err
 	}
@@ -134,6 +193,14 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 		return errForbiddenCSRF
 	}
 	signedIn := sess != nil && sess.UserID != ""
+	if signedIn && !isLogin {
+		if why := req.needsLogin(sess, a.d.Now()); why != "" {
+			if req.promptNone {
+				return a.redirectError(w, a.authError(req, codeLoginRequired, why))
+			}
+			return a.renderLogin(w, req, token, "")
+		}
+	}
 	if isLogin {
 		u, err := a.d.Users.Authenticate(r.Context(), form.Get("username"), form.Get("password"))
 		if errors.Is(err, user.ErrBadLogin) {
@@ -149,11 +216,11 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		signedIn = true
+		req.hidden = req.hiddenAfterLogin()
 	}
 	if !signedIn {
 		if req.promptNone {
-			a.redirectError(w, a.authError(req, codeLoginRequired, "the user is not signed in"))
-			return nil
+			return a.redirectError(w, a.authError(req, codeLoginRequired, "the user is not signed in"))
 		}
 		if sess == nil {
 			if token, sess, err = a.newSession(r.Context(), w, "", time.Time{}, anonymousTTL); err != nil {
@@ -162,20 +229,53 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 		}
 		return a.renderLogin(w, req, token, "")
 	}
-	if !req.client.FirstParty {
+	if !req.client.FirstParty || req.promptConsent {
 		switch {
 		case isConsent && form.Get("consent") == "allow":
+			a.remember(r.Context(), req, sess)
 		case isConsent && form.Get("consent") == "deny":
-			a.redirectError(w, a.authError(req, oauth2.CodeAccessDenied, "the user denied the request"))
-			return nil
+			return a.redirectError(w, a.authError(req, oauth2.CodeAccessDenied, "the user denied the request"))
+		case !req.promptConsent && a.remembered(r.Context(), req, sess):
 		case req.promptNone:
-			a.redirectError(w, a.authError(req, codeConsentRequired, "the user has not consented"))
-			return nil
+			return a.redirectError(w, a.authError(req, codeConsentRequired, "the user has not consented"))
 		default:
 			return a.renderConsent(r.Context(), w, req, token, sess)
 		}
 	}
 	return a.issueCode(r.Context(), w, req, sess)
+}
+
+// remembered reports whether the user already allowed the client every
+// scope req asks for.
+func (a *Authorize) remembered(ctx context.Context, req *authRequest, s *session.Session) bool {
+	if a.d.Consents == nil {
+		return false
+	}
+	g, err := a.d.Consents.GetConsent(ctx, s.UserID, req.client.ClientID)
+	if err != nil {
+		if !errors.Is(err, consent.ErrNotFound) {
+			a.d.Log.WarnContext(ctx, "read remembered consent", "err", err)
+		}
+		return false
+	}
+	return g.Covers(req.scopes)
+}
+
+// remember records that the user allowed the client req's scopes, beside
+// those allowed before. A failure only means the user is asked again.
+func (a *Authorize) remember(ctx context.Context, req *authRequest, s *session.Session) {
+	if a.d.Consents == nil {
+		return
+	}
+	g, err := a.d.Consents.GetConsent(ctx, s.UserID, req.client.ClientID)
+	if err != nil && !errors.Is(err, consent.ErrNotFound) {
+		a.d.Log.WarnContext(ctx, "read remembered consent", "err", err)
+		return
+	}
+	g = consent.Grant{UserID: s.UserID, ClientID: req.client.ClientID, Scopes: consent.Merge(g, req.scopes), UpdatedAt: a.d.Now()}
+	if err := a.d.Consents.SaveConsent(ctx, g); err != nil {
+		a.d.Log.WarnContext(ctx, "remember consent", "err", err)
+	}
 }
 
 // readForm returns the request's parameters: the query of a GET, the
@@ -235,6 +335,13 @@ func (a *Authorize) validate(ctx context.Context, form url.Values) (*authRequest
 	if len(form["state"]) == 1 {
 		req.state = form.Get("state")
 	}
+	switch m := form.Get("response_mode"); m {
+	case "", ResponseModeQuery:
+	case ResponseModeFormPost:
+		req.responseMode = m
+	default:
+		return nil, a.authError(req, oauth2.CodeInvalidRequest, "response_mode must be query or form_post")
+	}
 	for k, vs := range form {
 		if len(vs) > 1 {
 			return nil, a.authError(req, oauth2.CodeInvalidRequest, "parameter '"+oauth2.Truncate(k)+"' is repeated")
@@ -286,6 +393,30 @@ func (a *Authorize) validate(ctx context.Context, form url.Values) (*authRequest
 	if req.promptNone && len(prompt) > 1 {
 		return nil, a.authError(req, oauth2.CodeInvalidRequest, "prompt=none must be alone")
 	}
+	req.promptLogin = slices.Contains(prompt, "login") || slices.Contains(prompt, "select_account")
+	req.promptConsent = slices.Contains(prompt, "consent")
+	req.maxAge = -1
+	if v := form.Get("max_age"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 31)
+		if err != nil {
+			return nil, a.authError(req, oauth2.CodeInvalidRequest, "max_age must be a non-negative number of seconds")
+		}
+		req.maxAge = time.Duration(n) * time.Second
+	}
+	req.loginHint = form.Get("login_hint")
+	if len(req.loginHint) > maxNonceLen {
+		return nil, a.authError(req, oauth2.CodeInvalidRequest, "login_hint is too long")
+	}
+	if raw := form.Get("id_token_hint"); raw != "" {
+		if a.d.Hints == nil {
+			return nil, a.authError(req, oauth2.CodeInvalidRequest, "id_token_hint is not accepted")
+		}
+		h, err := a.d.Hints.ParseIDTokenHint(raw)
+		if err != nil {
+			return nil, a.authError(req, oauth2.CodeInvalidRequest, "id_token_hint is not an ID token this server issued")
+		}
+		req.hintSubject = h.Subject
+	}
 	for _, name := range authParams {
 		if v := form.Get(name); v != "" {
 			req.hidden = append(req.hidden, hiddenField{name, v})
@@ -316,12 +447,12 @@ func RedirectMatches(registered, got string) bool {
 
 func (a *Authorize) authError(req *authRequest, code, desc string) *oauth2.Error {
 	e := oauth2.Errorf(code, "%s", desc)
-	e.State, e.RedirectURI = req.state, req.redirectURI
+	e.State, e.RedirectURI, e.ResponseMode = req.state, req.redirectURI, req.responseMode
 	return e
 }
 
 // redirectError sends e back to the client (RFC 6749 §4.1.2.1, RFC 9207).
-func (a *Authorize) redirectError(w http.ResponseWriter, e *oauth2.Error) {
+func (a *Authorize) redirectError(w http.ResponseWriter, e *oauth2.Error) error {
 	q := url.Values{"error": {e.Code}, "iss": {a.d.Issuer}}
 	if e.Description != "" {
 		q.Set("error_description", oauth2.SanitizeDescription(e.Description))
@@ -329,7 +460,11 @@ func (a *Authorize) redirectError(w http.ResponseWriter, e *oauth2.Error) {
 	if e.State != "" {
 		q.Set("state", e.State)
 	}
+	if e.ResponseMode == ResponseModeFormPost {
+		return formPost(w, e.RedirectURI, q)
+	}
 	redirect(w, e.RedirectURI, q)
+	return nil
 }
 
 func redirect(w http.ResponseWriter, to string, q url.Values) {
@@ -405,12 +540,16 @@ func (a *Authorize) issueCode(ctx context.Context, w http.ResponseWriter, req *a
 	if req.state != "" {
 		q.Set("state", req.state)
 	}
+	if req.responseMode == ResponseModeFormPost {
+		return formPost(w, req.redirectURI, q)
+	}
 	redirect(w, req.redirectURI, q)
 	return nil
 }
 
 type loginPage struct {
 	ClientName string
+	LoginHint  string
 	Hidden     []hiddenField
 	CSRF       string
 	Error      string
@@ -428,7 +567,7 @@ type consentPage struct {
 // renderLogin shows the login page; a failed attempt gets it back with
 // msg, the same page whatever failed (the username is not even echoed).
 func (a *Authorize) renderLogin(w http.ResponseWriter, req *authRequest, token, msg string) error {
-	return render(w, "login.html", loginPage{ClientName: req.client.Name, Hidden: req.hidden, CSRF: CSRFToken(token), Error: msg})
+	return render(w, "login.html", loginPage{ClientName: req.client.Name, LoginHint: req.loginHint, Hidden: req.hidden, CSRF: CSRFToken(token), Error: msg})
 }
 
 func (a *Authorize) renderConsent(ctx context.Context, w http.ResponseWriter, req *authRequest, token string, s *session.Session) error {

@@ -43,3 +43,11 @@ func (c SessionCookie) Set(w http.ResponseWriter, token string, expires time.Tim
 		HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode,
 	})
 }
+
+// Clear tells the browser to drop the session cookie.
+func (c SessionCookie) Clear(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{
+		Name: c.Name(), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode,
+	})
+}

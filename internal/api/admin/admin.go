@@ -74,6 +74,9 @@ type createRequest struct {
 	// TokenEndpointAuthMethod is an extension beyond the seed, as in
 	// RFC 7591 §2; absent, it defaults from client_type.
 	TokenEndpointAuthMethod *string `json:"token_endpoint_auth_method"`
+	// PostLogoutRedirectURIs is an extension (OpenID Connect
+	// RP-Initiated Logout); absent, none.
+	PostLogoutRedirectURIs *[]string `json:"post_logout_redirect_uris"`
 }
 
 // serverSet are client fields the caller may not supply.
@@ -92,6 +95,8 @@ type ClientJSON struct {
 	AllowedScopes  []string `json:"allowed_scopes"`
 	AllowedOrigins []string `json:"allowed_origins"`
 	GrantTypes     []string `json:"grant_types"`
+	// PostLogoutRedirectURIs are where RP-initiated logout may return to.
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
 	// TokenEndpointAuthMethod is how the client authenticates (RFC 7591 §2).
 	TokenEndpointAuthMethod string  `json:"token_endpoint_auth_method"`
 	OwnerID                 *string `json:"owner_id"`
@@ -107,7 +112,7 @@ func ToJSON(c client.Client) ClientJSON {
 	return ClientJSON{
 		ID: c.ID, ClientID: c.ClientID, ClientName: c.Name, ClientURI: nullable(c.ClientURI), LogoURI: nullable(c.LogoURI),
 		ClientType: string(c.Type), RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes,
-		AllowedOrigins: c.AllowedOrigins, GrantTypes: c.GrantTypes, TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, OwnerID: nullable(c.OwnerID), BrandID: c.BrandID,
+		AllowedOrigins: c.AllowedOrigins, GrantTypes: c.GrantTypes, PostLogoutRedirectURIs: nonNilList(c.PostLogoutRedirectURIs), TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, OwnerID: nullable(c.OwnerID), BrandID: c.BrandID,
 		IsFirstParty: c.FirstParty, Enabled: c.Enabled,
 		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano), UpdatedAt: c.UpdatedAt.UTC().Format(time.RFC3339Nano),
 	}
@@ -194,6 +199,9 @@ func (req createRequest) toInput() (client.CreateInput, string) {
 	}
 	if req.AllowedOrigins != nil {
 		in.AllowedOrigins = *req.AllowedOrigins
+	}
+	if req.PostLogoutRedirectURIs != nil {
+		in.PostLogoutRedirectURIs = *req.PostLogoutRedirectURIs
 	}
 	if req.GrantTypes != nil {
 		in.GrantTypes = *req.GrantTypes
@@ -296,3 +304,10 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) { jsonbody.Write(w, status, "", v) }
+
+func nonNilList(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}

@@ -81,15 +81,16 @@ func (h *Handler) ListClients(w http.ResponseWriter, r *http.Request) {
 
 // patchRequest is an RFC 7396 merge patch over the seed 001 client object.
 type patchRequest struct {
-	ClientName     jsonbody.Optional[string]   `json:"client_name"`
-	RedirectURIs   jsonbody.Optional[[]string] `json:"redirect_uris"`
-	AllowedScopes  jsonbody.Optional[[]string] `json:"allowed_scopes"`
-	AllowedOrigins jsonbody.Optional[[]string] `json:"allowed_origins"`
-	GrantTypes     jsonbody.Optional[[]string] `json:"grant_types"`
-	ClientURI      jsonbody.Optional[string]   `json:"client_uri"`
-	LogoURI        jsonbody.Optional[string]   `json:"logo_uri"`
-	IsFirstParty   jsonbody.Optional[bool]     `json:"is_first_party"`
-	Enabled        jsonbody.Optional[bool]     `json:"enabled"`
+	ClientName             jsonbody.Optional[string]   `json:"client_name"`
+	RedirectURIs           jsonbody.Optional[[]string] `json:"redirect_uris"`
+	PostLogoutRedirectURIs jsonbody.Optional[[]string] `json:"post_logout_redirect_uris"`
+	AllowedScopes          jsonbody.Optional[[]string] `json:"allowed_scopes"`
+	AllowedOrigins         jsonbody.Optional[[]string] `json:"allowed_origins"`
+	GrantTypes             jsonbody.Optional[[]string] `json:"grant_types"`
+	ClientURI              jsonbody.Optional[string]   `json:"client_uri"`
+	LogoURI                jsonbody.Optional[string]   `json:"logo_uri"`
+	IsFirstParty           jsonbody.Optional[bool]     `json:"is_first_party"`
+	Enabled                jsonbody.Optional[bool]     `json:"enabled"`
 	// TokenEndpointAuthMethod null resets it to the default for the
 	// client's type.
 	TokenEndpointAuthMethod jsonbody.Optional[string] `json:"token_endpoint_auth_method"`
@@ -143,6 +144,7 @@ func (p patchRequest) toPatch() (client.Patch, string) {
 	out.ClientURI = str("client_uri", p.ClientURI, true)
 	out.LogoURI = str("logo_uri", p.LogoURI, true)
 	out.RedirectURIs = list(p.RedirectURIs)
+	out.PostLogoutRedirectURIs = list(p.PostLogoutRedirectURIs)
 	out.AllowedScopes = list(p.AllowedScopes)
 	out.AllowedOrigins = list(p.AllowedOrigins)
 	out.GrantTypes = list(p.GrantTypes)

@@ -267,6 +267,8 @@ func (h *Handler) Discovery(w http.ResponseWriter, r *http.Request) {
 		JWKS:                 h.issuer + "/.well-known/jwks.json",
 		Introspection:        h.issuer + "/oauth2/introspect",
 		Revocation:           h.issuer + "/oauth2/revoke",
+		UserInfo:             h.issuer + "/userinfo",
+		EndSession:           h.issuer + "/oauth2/logout",
 		ServiceDocumentation: h.issuer + "/openapi.json",
 		Registration:         h.registrationEndpoint,
 	})

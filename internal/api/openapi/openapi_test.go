@@ -28,6 +28,7 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
+	lktoken "github.com/latchkey/latchkey/internal/token"
 )
 
 // ---------------------------------------------------------------------------
@@ -542,6 +543,11 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	e.do(call{name: "login without CSRF token", path: "/oauth2/authorize", ctype: formCT,
 		body: strings.SplitN(authz, "?", 2)[1] + "&" + form("username", "alice", "password", "wrong password"), want: 403})
 	e.do(call{name: "JSON body", path: "/oauth2/authorize", ctype: jsonCT, body: `{"client_id":"x"}`, want: 415, malformed: "body"})
+	e.do(call{name: "logout, signed out", method: "GET", path: "/oauth2/logout", want: 200})
+	e.do(call{name: "logout, foreign hint", method: "GET", path: "/oauth2/logout?id_token_hint=x.y.z", want: 400})
+	e.do(call{name: "logout, unregistered return", method: "GET", path: "/oauth2/logout?" + form("client_id", spa.ClientID, "post_logout_redirect_uri", "https://evil.example/"), want: 400})
+	e.do(call{name: "form post: logout", path: "/oauth2/logout", ctype: formCT, body: form("state", "s"), want: 200})
+	e.do(call{name: "logout, JSON body", path: "/oauth2/logout", ctype: jsonCT, body: `{}`, want: 415, malformed: "body"})
 
 	// --- Token endpoint, both paths.
 	for _, p := range []string{"/oauth2/token", "/openid/token"} {
@@ -926,7 +932,29 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	if u, _ := changed["user"].(map[string]any); u["username"] != "alice.smith" || u["email"] != "Alice@example.com" || u["email_verified"] != true {
 		t.Errorf("patched user: %v", changed)
 	}
+	// --- UserInfo, with an access token as the authorization code grant
+	// mints it for human-1.
+	rp, _ := e.CreateClient(client.CreateInput{Name: "rp", Type: client.Public, GrantTypes: []string{client.GrantAuthorizationCode},
+		RedirectURIs: []string{"https://rp.example/cb"}, AllowedScopes: []string{"openid", "profile", "email"}})
+	userToken := func(scopes ...string) string {
+		t.Helper()
+		m, err := e.App.Issuer.Mint(context.Background(), lktoken.Spec{Subject: "human-1", ClientID: rp.ClientID, Scopes: scopes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Raw
+	}
+	userinfoToken := userToken("openid", "profile", "email")
+	info := e.do(call{name: "userinfo", method: "GET", path: "/userinfo", bearer: userinfoToken, want: 200}).Object(t)
+	if info["sub"] != "human-1" || info["preferred_username"] != "alice.smith" || info["email"] != "Alice@example.com" || info["email_verified"] != true {
+		t.Errorf("userinfo: %v", info)
+	}
+	e.do(call{name: "userinfo by POST", path: "/userinfo", bearer: userToken("openid"), want: 200})
+	e.do(call{name: "userinfo without openid", method: "GET", path: "/userinfo", bearer: userToken("profile"), want: 403})
+	e.do(call{name: "userinfo without token", path: "/userinfo", want: 401})
+	e.do(call{name: "userinfo token in query", method: "GET", path: "/userinfo?access_token=x", want: 400})
 	patchUser("patch as application/json, disable", "human-1", `{"enabled":false}`, 200, "", withCT(jsonCT))
+	e.do(call{name: "userinfo of a disabled user", method: "GET", path: "/userinfo", bearer: userinfoToken, want: 401})
 	patchUser("patch, remove email", "human-1", `{"email":null,"display_name":null}`, 200, "")
 	patchUser("patch, no change", "human-1", `{}`, 200, "")
 	patchUser("patch, username taken", "human-1", `{"username":"BOB"}`, 409, "")

@@ -29,7 +29,9 @@ const DefaultClientName = "Dynamically registered client"
 // looks there for metadata it must refuse rather than ignore, and for the
 // RFC 7592 update members.
 type metadata struct {
-	RedirectURIs            *[]string `json:"redirect_uris"`
+	RedirectURIs *[]string `json:"redirect_uris"`
+	// PostLogoutRedirectURIs is OpenID Connect RP-Initiated Logout §3.1.
+	PostLogoutRedirectURIs  *[]string `json:"post_logout_redirect_uris"`
 	TokenEndpointAuthMethod *string   `json:"token_endpoint_auth_method"`
 	GrantTypes              *[]string `json:"grant_types"`
 	ResponseTypes           *[]string `json:"response_types"`
@@ -111,24 +113,25 @@ func decode(w http.ResponseWriter, r *http.Request, dst *metadata) *oauth2.Error
 
 // translated is a registration request in domain terms.
 type translated struct {
-	typ       client.Type
-	name      string
-	redirects []string
-	scopes    []string // nil → the server's default client scopes
-	grants    []string
-	clientURI string
-	logoURI   string
+	typ        client.Type
+	name       string
+	redirects  []string
+	postLogout []string
+	scopes     []string // nil → the server's default client scopes
+	grants     []string
+	clientURI  string
+	logoURI    string
 	// authMethod "" → the default for the type.
 	authMethod string
 }
 
 func (t translated) createInput() client.CreateInput {
-	return client.CreateInput{Name: t.name, Type: t.typ, RedirectURIs: t.redirects, AllowedScopes: t.scopes,
+	return client.CreateInput{Name: t.name, Type: t.typ, RedirectURIs: t.redirects, PostLogoutRedirectURIs: t.postLogout, AllowedScopes: t.scopes,
 		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod}
 }
 
 func (t translated) metadata() client.Metadata {
-	return client.Metadata{Name: t.name, Type: t.typ, RedirectURIs: t.redirects, AllowedScopes: t.scopes,
+	return client.Metadata{Name: t.name, Type: t.typ, RedirectURIs: t.redirects, PostLogoutRedirectURIs: t.postLogout, AllowedScopes: t.scopes,
 		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod}
 }
 
@@ -164,6 +167,9 @@ func (m metadata) translate() (translated, *oauth2.Error) {
 	}
 	if m.RedirectURIs != nil {
 		t.redirects = *m.RedirectURIs
+	}
+	if m.PostLogoutRedirectURIs != nil {
+		t.postLogout = *m.PostLogoutRedirectURIs
 	}
 	if m.Scope != nil {
 		t.scopes = splitScope(*m.Scope)
@@ -261,6 +267,7 @@ type info struct {
 	RegistrationAccessToken string   `json:"registration_access_token"`
 	RegistrationClientURI   string   `json:"registration_client_uri"`
 	RedirectURIs            []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs  []string `json:"post_logout_redirect_uris"`
 	GrantTypes              []string `json:"grant_types"`
 	ResponseTypes           []string `json:"response_types"`
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
@@ -282,6 +289,7 @@ func (h *Handler) info(c client.Client, regToken string) info {
 		RegistrationAccessToken: regToken,
 		RegistrationClientURI:   h.clientURI(c.ClientID),
 		RedirectURIs:            nonNil(c.RedirectURIs),
+		PostLogoutRedirectURIs:  nonNil(c.PostLogoutRedirectURIs),
 		GrantTypes:              nonNil(c.GrantTypes),
 		ResponseTypes:           []string{},
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,

@@ -307,13 +307,14 @@ func writeBearerFailure(w http.ResponseWriter, e *oauth2.Error) {
 
 // fieldNames maps the core's field names to RFC 7591 metadata names.
 var fieldNames = map[string]string{
-	"client_name":    "client_name",
-	"client_type":    "token_endpoint_auth_method",
-	"redirect_uris":  "redirect_uris",
-	"grant_types":    "grant_types",
-	"allowed_scopes": "scope",
-	"client_uri":     "client_uri",
-	"logo_uri":       "logo_uri",
+	"client_name":               "client_name",
+	"client_type":               "token_endpoint_auth_method",
+	"redirect_uris":             "redirect_uris",
+	"post_logout_redirect_uris": "post_logout_redirect_uris",
+	"grant_types":               "grant_types",
+	"allowed_scopes":            "scope",
+	"client_uri":                "client_uri",
+	"logo_uri":                  "logo_uri",
 }
 
 func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err error) {

@@ -341,10 +341,14 @@ func TestUnknownMembersIgnored(t *testing.T) {
 		"dpop_bound_access_tokens": false,
 		"jwks": null
 	}`)
-	for _, k := range []string{"x_vendor_extension", "client_name#ja-Jpan-JP", "Client_Name", "tos_uri", "policy_uri", "post_logout_redirect_uris"} {
+	for _, k := range []string{"x_vendor_extension", "client_name#ja-Jpan-JP", "Client_Name", "tos_uri", "policy_uri"} {
 		if _, ok := m[k]; ok {
 			t.Errorf("unknown member %s was echoed back", k)
 		}
+	}
+	// post_logout_redirect_uris is known (RP-Initiated Logout §3.1): stored.
+	if l, _ := m["post_logout_redirect_uris"].([]any); len(l) != 1 || l[0] != "https://example.com/bye" {
+		t.Errorf("post_logout_redirect_uris = %v", m["post_logout_redirect_uris"])
 	}
 	if m["client_name"] != register.DefaultClientName {
 		t.Errorf("client_name = %v: member names are case-sensitive", m["client_name"])

@@ -13,12 +13,15 @@ import (
 type Metadata struct {
 	Issuer                           string   `json:"issuer"`
 	AuthorizationEndpoint            string   `json:"authorization_endpoint,omitempty"`
+	UserInfoEndpoint                 string   `json:"userinfo_endpoint,omitempty"`
+	EndSessionEndpoint               string   `json:"end_session_endpoint,omitempty"`
 	TokenEndpoint                    string   `json:"token_endpoint"`
 	JWKSURI                          string   `json:"jwks_uri"`
 	IntrospectionEndpoint            string   `json:"introspection_endpoint"`
 	RevocationEndpoint               string   `json:"revocation_endpoint"`
 	GrantTypesSupported              []string `json:"grant_types_supported"`
 	ResponseTypesSupported           []string `json:"response_types_supported"`
+	ResponseModesSupported           []string `json:"response_modes_supported,omitempty"`
 	TokenEndpointAuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
 	IntrospectionEndpointAuthMethods []string `json:"introspection_endpoint_auth_methods_supported"`
 	RevocationEndpointAuthMethods    []string `json:"revocation_endpoint_auth_methods_supported"`
@@ -26,6 +29,7 @@ type Metadata struct {
 	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
 	AccessTokenSigningAlgValues      []string `json:"access_token_signing_alg_values_supported"`
 	ScopesSupported                  []string `json:"scopes_supported,omitempty"`
+	ClaimsSupported                  []string `json:"claims_supported,omitempty"`
 	ServiceDocumentation             string   `json:"service_documentation,omitempty"`
 	RegistrationEndpoint             string   `json:"registration_endpoint,omitempty"`
 	CodeChallengeMethodsSupported    []string `json:"code_challenge_methods_supported,omitempty"`
@@ -33,6 +37,12 @@ type Metadata struct {
 	// responses carry iss (RFC 9207).
 	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
 }
+
+// ClaimsSupported are the claims ID tokens and the UserInfo endpoint
+// release: sub always, name, preferred_username and updated_at for scope
+// profile, email and email_verified for scope email.
+var ClaimsSupported = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "azp", "at_hash",
+	"name", "preferred_username", "updated_at", "email", "email_verified"}
 
 // Endpoints are the absolute URLs the HTTP layer serves, which the
 // provider cannot know; RegistrationEndpoint is "" when registration is off.
@@ -42,8 +52,14 @@ type Endpoints struct {
 	// when a registered grant starts there (has response types).
 	Authorization                          string
 	Token, JWKS, Introspection, Revocation string
-	ServiceDocumentation                   string
-	Registration                           string
+	// UserInfo is the OIDC UserInfo endpoint ("" for none); with it,
+	// claims_supported is listed.
+	UserInfo string
+	// EndSession is the RP-initiated logout endpoint, listed with the
+	// authorization endpoint.
+	EndSession           string
+	ServiceDocumentation string
+	Registration         string
 }
 
 // Metadata derives the discovery document from what is registered: grant
@@ -74,11 +90,17 @@ func (p *Provider) Metadata(e Endpoints) Metadata {
 		ServiceDocumentation:             e.ServiceDocumentation,
 		RegistrationEndpoint:             e.Registration,
 	}
+	if e.UserInfo != "" {
+		m.UserInfoEndpoint = e.UserInfo
+		m.ClaimsSupported = ClaimsSupported
+	}
 	if len(m.ResponseTypesSupported) > 0 {
 		// The authorization endpoint takes PKCE with S256 only and
 		// answers with iss (RFC 9207).
 		m.AuthorizationEndpoint = e.Authorization
+		m.EndSessionEndpoint = e.EndSession
 		m.CodeChallengeMethodsSupported = []string{"S256"}
+		m.ResponseModesSupported = []string{"query", "form_post"}
 		m.AuthorizationResponseIssParameterSupported = true
 	}
 	return m

@@ -19,14 +19,15 @@ import (
 // SampleClient returns a fully populated client; n makes ids unique.
 func SampleClient(n int) client.Client {
 	return client.Client{
-		ID:             fmt.Sprintf("0190a000-0000-7000-8000-%012d", n),
-		ClientID:       fmt.Sprintf("cid-%d", n),
-		Name:           fmt.Sprintf("App %d ✓", n),
-		Type:           client.Confidential,
-		RedirectURIs:   []string{"https://app.example.com/cb", "http://127.0.0.1:8080/cb"},
-		AllowedScopes:  []string{"openid", "api:read"},
-		AllowedOrigins: []string{"https://app.example.com"},
-		GrantTypes:     []string{client.GrantAuthorizationCode, client.GrantClientCredentials},
+		ID:                     fmt.Sprintf("0190a000-0000-7000-8000-%012d", n),
+		ClientID:               fmt.Sprintf("cid-%d", n),
+		Name:                   fmt.Sprintf("App %d ✓", n),
+		Type:                   client.Confidential,
+		RedirectURIs:           []string{"https://app.example.com/cb", "http://127.0.0.1:8080/cb"},
+		PostLogoutRedirectURIs: []string{"https://app.example.com/signed-out"},
+		AllowedScopes:          []string{"openid", "api:read"},
+		AllowedOrigins:         []string{"https://app.example.com"},
+		GrantTypes:             []string{client.GrantAuthorizationCode, client.GrantClientCredentials},
 		// Not the confidential default, so a store that drops it shows.
 		TokenEndpointAuthMethod: client.AuthMethodSecretPost,
 		ClientURI:               "https://app.example.com",
@@ -236,6 +237,7 @@ func testClientEmptyLists(t *testing.T, s store.Store) {
 	c := SampleClient(1)
 	c.Type = client.Public
 	c.RedirectURIs, c.AllowedOrigins, c.Secrets = []string{}, []string{}, nil
+	c.PostLogoutRedirectURIs = []string{}
 	c.ClientURI, c.LogoURI, c.OwnerID = "", "", ""
 	if err := s.CreateClient(ctx(t), c, Event("client.create", "x")); err != nil {
 		t.Fatal(err)
@@ -367,6 +369,7 @@ func testUpdateClient(t *testing.T, s store.Store) {
 		old.Name = "Renamed"
 		old.Enabled = false
 		old.RedirectURIs = []string{"https://new.example.com/cb"}
+		old.PostLogoutRedirectURIs = []string{"https://new.example.com/bye"}
 		old.Secrets = []client.SecretHash{{Hash: []byte("new-hash"), CreatedAt: later}}
 		old.UpdatedAt = later
 		return old, Event(audit.ClientUpdate, c.ID), nil

@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"IdempotencyConcurrentClaims", testIdempotencyConcurrentClaims},
 		{"Sessions", testSessions},
 		{"AuthCodes", testAuthCodes},
+		{"Consents", testConsents},
 		{"AuthCodeConcurrentConsume", testAuthCodeConcurrentConsume},
 		{"GroupCommitOrdering", testGroupCommitOrdering},
 		{"GroupCommitFailingMember", testGroupCommitFailingMember},

@@ -1,0 +1,50 @@
+// Package consent is the domain core for remembered consent: the scopes a
+// user has allowed a client at the authorization endpoint, so that a later
+// authorization for the same scopes or fewer skips the consent page. It
+// knows nothing of HTTP or SQL.
+package consent
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+)
+
+// Grant is what a user allowed a client.
+type Grant struct {
+	UserID    string
+	ClientID  string
+	Scopes    []string // sorted, no duplicates
+	UpdatedAt time.Time
+}
+
+// ErrNotFound means the user has allowed the client nothing yet.
+var ErrNotFound = errors.New("consent not found")
+
+// Repository stores grants, one per user and client.
+type Repository interface {
+	// GetConsent returns the user's grant to the client, or ErrNotFound.
+	GetConsent(ctx context.Context, userID, clientID string) (Grant, error)
+	// SaveConsent stores g, replacing the user's earlier grant to the
+	// client.
+	SaveConsent(ctx context.Context, g Grant) error
+}
+
+// Covers reports whether g allows every one of scopes.
+func (g Grant) Covers(scopes []string) bool {
+	for _, s := range scopes {
+		if !slices.Contains(g.Scopes, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// Merge returns the scopes of g together with more, sorted, without
+// duplicates: what a grant holds after the user allowed more as well.
+func Merge(g Grant, more []string) []string {
+	out := append(slices.Clone(g.Scopes), more...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
