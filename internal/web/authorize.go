@@ -567,10 +567,12 @@ type consentPage struct {
 // renderLogin shows the login page; a failed attempt gets it back with
 // msg, the same page whatever failed (the username is not even echoed).
 func (a *Authorize) renderLogin(w http.ResponseWriter, req *authRequest, token, msg string) error {
+	w.Header().Set("Content-Security-Policy", SignInCSP(req.redirectURI))
 	return render(w, "login.html", loginPage{ClientName: req.client.Name, LoginHint: req.loginHint, Hidden: req.hidden, CSRF: CSRFToken(token), Error: msg})
 }
 
 func (a *Authorize) renderConsent(ctx context.Context, w http.ResponseWriter, req *authRequest, token string, s *session.Session) error {
+	w.Header().Set("Content-Security-Policy", SignInCSP(req.redirectURI))
 	p := consentPage{ClientName: req.client.Name, ClientURI: req.client.ClientURI, Scopes: req.scopes, Hidden: req.hidden, CSRF: CSRFToken(token)}
 	if u, err := a.d.Users.Get(ctx, s.UserID); err == nil {
 		p.User = u.Username

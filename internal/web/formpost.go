@@ -56,6 +56,15 @@ func FormPostCSP(redirectURI string) string {
 		"form-action "+cspSource(redirectURI)+"; script-src "+formPostScriptHash, 1)
 }
 
+// SignInCSP is the Content-Security-Policy of the login and consent pages
+// of a request to redirectURI. Their forms post here, and the answer to
+// the post may be a 303 to the client's redirect URI; browsers hold that
+// redirect to form-action too (Chromium blocks it), so the redirect URI's
+// source is allowed beside 'self'.
+func SignInCSP(redirectURI string) string {
+	return strings.Replace(ContentSecurityPolicy, "form-action 'self'", "form-action 'self' "+cspSource(redirectURI), 1)
+}
+
 // cspSource is a CSP source expression that matches u: the URL without
 // query or fragment (which CSP ignores), or its origin when the path holds
 // characters a source expression cannot.

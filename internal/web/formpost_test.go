@@ -18,3 +18,21 @@ func TestFormPostCSP(t *testing.T) {
 		}
 	}
 }
+
+// TestSignInCSP: the login and consent pages may post back here and to the
+// client's redirect URI, which the 303 after the post goes to (browsers
+// hold a form POST's redirects to form-action); nothing else changes.
+func TestSignInCSP(t *testing.T) {
+	csp := SignInCSP("http://127.0.0.1:53682/callback?x=1")
+	if !strings.Contains(csp, "form-action 'self' http://127.0.0.1:53682/callback;") {
+		t.Errorf("CSP %q does not allow the redirect URI", csp)
+	}
+	for _, d := range []string{"frame-ancestors 'none'", "default-src 'none'", "base-uri 'none'"} {
+		if !strings.Contains(csp, d) {
+			t.Errorf("CSP %q lost %q", csp, d)
+		}
+	}
+	if got := SignInCSP("javascript:alert(1)"); !strings.Contains(got, "form-action 'self' 'none'") {
+		t.Errorf("a URI without an origin: %q", got)
+	}
+}
