@@ -1,10 +1,11 @@
 package client
 
 import (
-	"container/list"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/ratelimit"
 )
 
 // Failed-authentication limits (SPEC §5). Two tables, both bounded, both
@@ -50,8 +51,8 @@ type throttle struct {
 
 func (t *throttle) init() {
 	t.once.Do(func() {
-		t.perClient = windows{max: maxTrackedClients, limit: MaxAuthFailures}
-		t.perSource = windows{max: maxTrackedSources, limit: MaxSourceFailures}
+		t.perClient = newWindows(maxTrackedClients, MaxAuthFailures)
+		t.perSource = newWindows(maxTrackedSources, MaxSourceFailures)
 	})
 }
 
@@ -94,63 +95,35 @@ func (t *throttle) fail(source, clientID string, exists bool, now time.Time) {
 	}
 }
 
-// windows counts failures per key in fixed windows, holding at most max
-// keys; when full, the least recently failed key makes room.
+// windows is the client throttle's view of a ratelimit.Table, in the
+// throttle's own error type.
 type windows struct {
-	max, limit int
-	m          map[string]*list.Element // of *window
-	lru        list.List                // front: most recently failed
+	t     *ratelimit.Table
+	limit int
 }
 
-type window struct {
-	key   string
-	start time.Time
-	count int
+func newWindows(max, limit int) windows {
+	return windows{t: ratelimit.New(max, limit, AuthFailureWindow), limit: limit}
 }
 
-func (w *windows) len() int { return len(w.m) }
+func (w *windows) len() int { return w.t.Len() }
 
-func (w *windows) has(key string) bool { _, ok := w.m[key]; return ok }
+func (w *windows) has(key string) bool { return w.t.Has(key) }
 
 func (w *windows) check(key string, now time.Time) *ThrottledError {
-	e, ok := w.m[key]
-	return w.verdict(e, ok, now)
+	return throttled(w.t.Check(key, now))
 }
 
 // checkBytes is check for a key held in bytes, without converting it.
 func (w *windows) checkBytes(key []byte, now time.Time) *ThrottledError {
-	e, ok := w.m[string(key)]
-	return w.verdict(e, ok, now)
+	return throttled(w.t.CheckBytes(key, now))
 }
 
-func (w *windows) verdict(e *list.Element, ok bool, now time.Time) *ThrottledError {
-	if !ok {
-		return nil
-	}
-	win := e.Value.(*window)
-	if now.Sub(win.start) >= AuthFailureWindow || win.count < w.limit {
-		return nil
-	}
-	return &ThrottledError{RetryAfter: win.start.Add(AuthFailureWindow).Sub(now)}
-}
+func (w *windows) fail(key string, now time.Time) { w.t.Fail(key, now) }
 
-func (w *windows) fail(key string, now time.Time) {
-	if w.m == nil {
-		w.m = map[string]*list.Element{}
+func throttled(wait time.Duration) *ThrottledError {
+	if wait <= 0 {
+		return nil
 	}
-	if e, ok := w.m[key]; ok {
-		win := e.Value.(*window)
-		if now.Sub(win.start) >= AuthFailureWindow {
-			win.start, win.count = now, 0
-		}
-		win.count++
-		w.lru.MoveToFront(e)
-		return
-	}
-	if len(w.m) >= w.max {
-		stalest := w.lru.Back()
-		w.lru.Remove(stalest)
-		delete(w.m, stalest.Value.(*window).key)
-	}
-	w.m[key] = w.lru.PushFront(&window{key: key, start: now, count: 1})
+	return &ThrottledError{RetryAfter: wait}
 }

@@ -164,7 +164,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		Store: o.Store,
 		Authorize: web.NewAuthorize(web.AuthorizeDeps{
 			Clients: clients, Users: users, Sessions: o.Store, Codes: o.Store, Consents: o.Store, Hints: issuer,
-			Issuer: o.Issuer, Now: o.Now, Log: o.Log,
+			Issuer: o.Issuer, Now: o.Now, Log: o.Log, Sources: sourceaddr.New(o.TrustedProxies),
 		}).Handler(),
 		Logout: web.NewLogout(web.LogoutDeps{
 			Clients: clients, Sessions: o.Store, Hints: issuer, Issuer: o.Issuer, Now: o.Now, Log: o.Log,

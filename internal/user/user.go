@@ -47,6 +47,12 @@ var (
 	ErrConflict = errors.New("user already exists")
 	// ErrBadLogin means username or password is wrong, or the user is a bot.
 	ErrBadLogin = errors.New("invalid username or password")
+	// ErrUnknownUser is the ErrBadLogin (errors.Is holds) for a username
+	// no user has, or one that cannot be a username. It costs and must
+	// look the same to the user as any other ErrBadLogin; it exists so
+	// that the login throttle counts junk usernames against the source
+	// address only.
+	ErrUnknownUser = fmt.Errorf("%w", ErrBadLogin)
 	// ErrInUse means a bot user is still the bot of a client, so it cannot
 	// be deleted.
 	ErrInUse = errors.New("user is the bot of a client")
@@ -280,12 +286,12 @@ func (s *Service) Authenticate(ctx context.Context, username, password string) (
 	canonical, err := CanonicalUsername(username)
 	if err != nil {
 		VerifyPassword(dummyHash, password) // no such user can exist; same cost
-		return User{}, ErrBadLogin
+		return User{}, ErrUnknownUser
 	}
 	u, err := s.repo.GetUserByUsername(ctx, canonical)
 	if errors.Is(err, ErrNotFound) {
 		VerifyPassword(dummyHash, password) // same cost as a real check
-		return User{}, ErrBadLogin
+		return User{}, ErrUnknownUser
 	}
 	if err != nil {
 		return User{}, err

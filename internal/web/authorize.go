@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/api/sourceaddr"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/consent"
 	"github.com/latchkey/latchkey/internal/oauth2"
@@ -72,6 +73,9 @@ type AuthorizeDeps struct {
 	Log    *slog.Logger
 	// SessionTTL is how long a sign-in lasts (0: DefaultSessionTTL).
 	SessionTTL time.Duration
+	// Sources finds a request's source address for the failed-login
+	// throttle (nil: the TCP peer, no proxy trusted).
+	Sources *sourceaddr.Resolver
 }
 
 // Authorize is the authorization endpoint (RFC 6749 §3.1, OIDC Core
@@ -80,8 +84,9 @@ type AuthorizeDeps struct {
 // them as hidden fields), so every step re-validates them and any node
 // serves any step: the only state is the stored session.
 type Authorize struct {
-	d      AuthorizeDeps
-	cookie SessionCookie
+	d        AuthorizeDeps
+	cookie   SessionCookie
+	throttle *loginThrottle
 }
 
 // NewAuthorize returns the endpoint.
@@ -92,7 +97,10 @@ func NewAuthorize(d AuthorizeDeps) *Authorize {
 	if d.SessionTTL <= 0 {
 		d.SessionTTL = DefaultSessionTTL
 	}
-	return &Authorize{d: d, cookie: NewSessionCookie(d.Issuer)}
+	if d.Sources == nil {
+		d.Sources = sourceaddr.New(nil)
+	}
+	return &Authorize{d: d, cookie: NewSessionCookie(d.Issuer), throttle: newLoginThrottle()}
 }
 
 // Handler serves GET and POST /oauth2/authorize.
@@ -202,11 +210,15 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if isLogin {
-		u, err := a.d.Users.Authenticate(r.Context(), form.Get("username"), form.Get("password"))
+		u, err := a.authenticate(r.Context(), a.d.Sources.Source(r), form.Get("username"), form.Get("password"))
+		var te *loginThrottledError
+		if errors.As(err, &te) {
+			return a.renderThrottled(w, req, token, te.retryAfter)
+		}
 		if errors.Is(err, user.ErrBadLogin) {
 			// The same page for an unknown user, a wrong password, a
 			// disabled user or a bot.
-			return a.renderLogin(w, req, token, "The username or password is not correct.")
+			return a.renderLogin(w, req, token, badLoginMessage)
 		}
 		if err != nil {
 			return err
@@ -584,11 +596,16 @@ func (a *Authorize) renderConsent(ctx context.Context, w http.ResponseWriter, re
 }
 
 func render(w http.ResponseWriter, name string, data any) error {
+	return renderStatus(w, http.StatusOK, name, data)
+}
+
+func renderStatus(w http.ResponseWriter, status int, name string, data any) error {
 	var b strings.Builder
 	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
 	_, _ = w.Write([]byte(b.String()))
 	return nil
 }

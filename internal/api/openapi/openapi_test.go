@@ -29,6 +29,7 @@ import (
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 	lktoken "github.com/latchkey/latchkey/internal/token"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 // ---------------------------------------------------------------------------
@@ -620,6 +621,24 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	users(call{name: "missing username", bearer: full, body: `{"display_name":"x"}`, want: 400, malformed: "body"})
 	users(call{name: "username with space", bearer: full, body: `{"username":"a b"}`, want: 400, malformed: "body"})
 	users(call{name: "short password", bearer: full, body: `{"username":"dave","password":"short"}`, want: 400, malformed: "body"})
+	// The login page throttles failed sign-ins per username: bob (who has
+	// no password) fails MaxLoginFailures times, then gets 429.
+	{
+		page := e.do(call{name: "login page for the throttle", method: "GET", path: authz, want: 200})
+		csrf := regexp.MustCompile(`name="csrf_token" value="([^"]*)"`).FindSubmatch(page.Body)
+		if csrf == nil {
+			t.Fatalf("no CSRF token in the login page: %.300s", page.Body)
+		}
+		cookie := http.Header{}
+		for _, c := range page.Header.Values("Set-Cookie") {
+			cookie.Add("Cookie", strings.SplitN(c, ";", 2)[0])
+		}
+		body := strings.SplitN(authz, "?", 2)[1] + "&" + form("username", "bob", "password", "wrong password", "csrf_token", string(csrf[1]))
+		for range web.MaxLoginFailures {
+			e.do(call{name: "login, wrong password", path: "/oauth2/authorize", ctype: formCT, header: cookie, body: body, want: 200})
+		}
+		e.do(call{name: "login, throttled", path: "/oauth2/authorize", ctype: formCT, header: cookie, body: body, want: 429})
+	}
 	users(call{name: "bot wrong type", bearer: full, body: `{"username":"dave","bot":"yes"}`, want: 400, malformed: "body"})
 	users(call{name: "server-set member", bearer: full, body: `{"username":"dave","has_password":true}`, want: 400, malformed: "body"})
 	users(call{name: "no token", body: `{"username":"dave"}`, want: 401})
