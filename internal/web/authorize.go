@@ -491,18 +491,24 @@ func redirect(w http.ResponseWriter, to string, q url.Values) {
 // currentSession returns the live session the request's cookie names,
 // with its token; none is (""/nil, nil).
 func (a *Authorize) currentSession(r *http.Request) (string, *session.Session, error) {
-	token := a.cookie.Read(r)
+	return liveSession(r, a.cookie, a.d.Sessions, a.d.Now())
+}
+
+// liveSession is the session cookie c names in r, if the store holds it and
+// it is live at now; none is (""/nil, nil). Every page reads it this way.
+func liveSession(r *http.Request, c SessionCookie, sessions session.Repository, now time.Time) (string, *session.Session, error) {
+	token := c.Read(r)
 	if token == "" || len(token) > 128 {
 		return "", nil, nil
 	}
-	s, err := a.d.Sessions.GetSession(r.Context(), session.HashToken(token))
+	s, err := sessions.GetSession(r.Context(), session.HashToken(token))
 	if errors.Is(err, session.ErrNotFound) {
 		return "", nil, nil
 	}
 	if err != nil {
 		return "", nil, err
 	}
-	if !s.Live(a.d.Now()) {
+	if !s.Live(now) {
 		return "", nil, nil
 	}
 	return token, &s, nil

@@ -161,19 +161,5 @@ func (l *Logout) lookup(ctx context.Context, clientID string) (*client.Client, e
 
 // currentSession is Authorize.currentSession for this endpoint.
 func (l *Logout) currentSession(r *http.Request) (string, *session.Session, error) {
-	token := l.cookie.Read(r)
-	if token == "" || len(token) > 128 {
-		return "", nil, nil
-	}
-	s, err := l.d.Sessions.GetSession(r.Context(), session.HashToken(token))
-	if errors.Is(err, session.ErrNotFound) {
-		return "", nil, nil
-	}
-	if err != nil {
-		return "", nil, err
-	}
-	if !s.Live(l.d.Now()) {
-		return "", nil, nil
-	}
-	return token, &s, nil
+	return liveSession(r, l.cookie, l.d.Sessions, l.d.Now())
 }
