@@ -143,29 +143,12 @@ func humanPassword(fromEnv string, noPassword bool, name string, stdin io.Reader
 	case noPassword || fromEnv != "":
 		return fromEnv, nil
 	}
-	t, ok := asTerminal(stdin)
-	if !ok {
-		return "", fmt.Errorf("%w: a human user needs a password: set LATCHKEY_USER_PASSWORD, run on a terminal to be asked for it, or give --no-password", errUsage)
-	}
-	fmt.Fprintf(stderr, "Password for %s: ", name)
-	p1, err := t.readPassword()
-	fmt.Fprintln(stderr)
-	if err != nil {
-		return "", fmt.Errorf("read password: %w", err)
-	}
-	if len(p1) == 0 {
-		return "", fmt.Errorf("%w: no password typed; give --no-password for a user without one", errUsage)
-	}
-	fmt.Fprint(stderr, "Again: ")
-	p2, err := t.readPassword()
-	fmt.Fprintln(stderr)
-	if err != nil {
-		return "", fmt.Errorf("read password: %w", err)
-	}
-	if string(p1) != string(p2) {
-		return "", errors.New("the passwords do not match; nothing was created")
-	}
-	return string(p1), nil
+	return readTwice(stdin, stderr, passwordPrompt{
+		prompt:      "Password for " + name + ": ",
+		notTerminal: "a human user needs a password: set LATCHKEY_USER_PASSWORD, run on a terminal to be asked for it, or give --no-password",
+		empty:       "no password typed; give --no-password for a user without one",
+		mismatch:    "the passwords do not match; nothing was created",
+	})
 }
 
 // terminal reads a line without echoing it.
@@ -462,18 +445,33 @@ func runUserSetPassword(ctx context.Context, args []string, getenv func(string) 
 // typedPassword asks for a password twice on the terminal stdin, without
 // echo; stdin that is not a terminal is a usage error.
 func typedPassword(name string, stdin io.Reader, stderr io.Writer) (string, error) {
+	return readTwice(stdin, stderr, passwordPrompt{
+		prompt:      "New password for " + name + ": ",
+		notTerminal: "set LATCHKEY_USER_PASSWORD, or run on a terminal to be asked for the password",
+		empty:       "no password typed; nothing changed",
+		mismatch:    "the passwords do not match; nothing changed",
+	})
+}
+
+// passwordPrompt is what readTwice says: the prompt, and the messages of
+// its three refusals.
+type passwordPrompt struct{ prompt, notTerminal, empty, mismatch string }
+
+// readTwice reads a password twice from the terminal stdin without echo,
+// prompting on stderr; the two must match and not be empty.
+func readTwice(stdin io.Reader, stderr io.Writer, p passwordPrompt) (string, error) {
 	t, ok := asTerminal(stdin)
 	if !ok {
-		return "", fmt.Errorf("%w: set LATCHKEY_USER_PASSWORD, or run on a terminal to be asked for the password", errUsage)
+		return "", fmt.Errorf("%w: %s", errUsage, p.notTerminal)
 	}
-	fmt.Fprintf(stderr, "New password for %s: ", name)
+	fmt.Fprint(stderr, p.prompt)
 	p1, err := t.readPassword()
 	fmt.Fprintln(stderr)
 	if err != nil {
 		return "", fmt.Errorf("read password: %w", err)
 	}
 	if len(p1) == 0 {
-		return "", fmt.Errorf("%w: no password typed; nothing changed", errUsage)
+		return "", fmt.Errorf("%w: %s", errUsage, p.empty)
 	}
 	fmt.Fprint(stderr, "Again: ")
 	p2, err := t.readPassword()
@@ -482,7 +480,7 @@ func typedPassword(name string, stdin io.Reader, stderr io.Writer) (string, erro
 		return "", fmt.Errorf("read password: %w", err)
 	}
 	if string(p1) != string(p2) {
-		return "", errors.New("the passwords do not match; nothing changed")
+		return "", errors.New(p.mismatch)
 	}
 	return string(p1), nil
 }

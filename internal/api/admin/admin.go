@@ -311,3 +311,17 @@ func nonNilList(l []string) []string {
 	}
 	return l
 }
+
+// mergeValue reads an RFC 7396 member that may not be null: nil when
+// absent; when null it sets *msg and returns nil.
+func mergeValue[T any](name string, o jsonbody.Optional[T], msg *string) *T {
+	if !o.Set {
+		return nil
+	}
+	if o.Null {
+		*msg = name + " cannot be null"
+		return nil
+	}
+	v := o.Value
+	return &v
+}

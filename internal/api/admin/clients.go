@@ -129,17 +129,6 @@ func (p patchRequest) toPatch() (client.Patch, string) {
 		}
 		return &v
 	}
-	boolean := func(name string, o jsonbody.Optional[bool]) *bool {
-		if !o.Set {
-			return nil
-		}
-		if o.Null {
-			msg = name + " cannot be null"
-			return nil
-		}
-		v := o.Value
-		return &v
-	}
 	out.Name = str("client_name", p.ClientName, false)
 	out.ClientURI = str("client_uri", p.ClientURI, true)
 	out.LogoURI = str("logo_uri", p.LogoURI, true)
@@ -148,8 +137,8 @@ func (p patchRequest) toPatch() (client.Patch, string) {
 	out.AllowedScopes = list(p.AllowedScopes)
 	out.AllowedOrigins = list(p.AllowedOrigins)
 	out.GrantTypes = list(p.GrantTypes)
-	out.FirstParty = boolean("is_first_party", p.IsFirstParty)
-	out.Enabled = boolean("enabled", p.Enabled)
+	out.FirstParty = mergeValue("is_first_party", p.IsFirstParty, &msg)
+	out.Enabled = mergeValue("enabled", p.Enabled, &msg)
 	if o := p.TokenEndpointAuthMethod; o.Set {
 		v := o.Value // null: "", the default
 		out.TokenEndpointAuthMethod = &v

@@ -148,22 +148,11 @@ func (p userPatchRequest) toPatch() (user.Patch, string) {
 		v := o.Value // null: "", removed
 		return &v
 	}
-	boolean := func(name string, o jsonbody.Optional[bool]) *bool {
-		if !o.Set {
-			return nil
-		}
-		if o.Null {
-			msg = name + " cannot be null"
-			return nil
-		}
-		v := o.Value
-		return &v
-	}
 	out.Username = str("username", p.Username, false)
 	out.DisplayName = str("display_name", p.DisplayName, true)
 	out.Email = str("email", p.Email, true)
-	out.EmailVerified = boolean("email_verified", p.EmailVerified)
-	out.Enabled = boolean("enabled", p.Enabled)
+	out.EmailVerified = mergeValue("email_verified", p.EmailVerified, &msg)
+	out.Enabled = mergeValue("enabled", p.Enabled, &msg)
 	return out, msg
 }
 
