@@ -75,9 +75,9 @@ func (s *Store) CreateAuthCode(ctx context.Context, c authcode.Code) error {
 			return fmt.Errorf("prune codes: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO auth_codes (hash, client_id, redirect_uri, code_challenge, code_challenge_method,
-			scopes, nonce, user_id, session_id, auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			scopes, nonce, user_id, session_id, auth_time, created_at, expires_at, resources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			c.Hash, c.ClientID, c.RedirectURI, c.Challenge, c.ChallengeMethod, strings.Join(c.Scopes, " "), c.Nonce,
-			c.UserID, c.SessionID, ts(c.AuthTime), ts(c.CreatedAt), ts(c.ExpiresAt)); err != nil {
+			c.UserID, c.SessionID, ts(c.AuthTime), ts(c.CreatedAt), ts(c.ExpiresAt), strings.Join(c.Resources, " ")); err != nil {
 			return fmt.Errorf("create code: %w", err)
 		}
 		return nil
@@ -93,11 +93,11 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time)
 	}
 	var out authcode.Code
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		var scopes string
+		var scopes, resources string
 		err := tx.QueryRow(ctx, `UPDATE auth_codes SET used_at = $1 WHERE hash = $2 AND used_at IS NULL
-			RETURNING hash, client_id, redirect_uri, code_challenge, code_challenge_method, scopes, nonce, user_id, session_id, auth_time, created_at, expires_at`,
+			RETURNING hash, client_id, redirect_uri, code_challenge, code_challenge_method, scopes, nonce, user_id, session_id, auth_time, created_at, expires_at, resources`,
 			ts(now), hash).Scan(&out.Hash, &out.ClientID, &out.RedirectURI, &out.Challenge, &out.ChallengeMethod, &scopes, &out.Nonce,
-			&out.UserID, &out.SessionID, &out.AuthTime, &out.CreatedAt, &out.ExpiresAt)
+			&out.UserID, &out.SessionID, &out.AuthTime, &out.CreatedAt, &out.ExpiresAt, &resources)
 		if errors.Is(err, pgx.ErrNoRows) {
 			var exists bool
 			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM auth_codes WHERE hash = $1)`, hash).Scan(&exists); err != nil {
@@ -113,6 +113,9 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time)
 		}
 		if scopes != "" {
 			out.Scopes = strings.Fields(scopes)
+		}
+		if resources != "" {
+			out.Resources = strings.Fields(resources)
 		}
 		out.AuthTime, out.CreatedAt, out.ExpiresAt = out.AuthTime.UTC(), out.CreatedAt.UTC(), out.ExpiresAt.UTC()
 		return nil

@@ -68,9 +68,9 @@ func (s *Store) CreateAuthCode(ctx context.Context, c authcode.Code) error {
 			return fmt.Errorf("prune codes: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO auth_codes (hash, client_id, redirect_uri, code_challenge, code_challenge_method,
-			scopes, nonce, user_id, session_id, auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			scopes, nonce, user_id, session_id, auth_time, created_at, expires_at, resources) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.Hash, c.ClientID, c.RedirectURI, c.Challenge, c.ChallengeMethod, strings.Join(c.Scopes, " "), c.Nonce,
-			c.UserID, c.SessionID, micros(c.AuthTime), micros(c.CreatedAt), micros(c.ExpiresAt)); err != nil {
+			c.UserID, c.SessionID, micros(c.AuthTime), micros(c.CreatedAt), micros(c.ExpiresAt), strings.Join(c.Resources, " ")); err != nil {
 			return fmt.Errorf("create code: %w", err)
 		}
 		return nil
@@ -84,13 +84,13 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time)
 	var out authcode.Code
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var (
-			scopes                 string
+			scopes, resources      string
 			auth, created, expires int64
 		)
 		err := tx.QueryRowContext(ctx, `UPDATE auth_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL
-			RETURNING hash, client_id, redirect_uri, code_challenge, code_challenge_method, scopes, nonce, user_id, session_id, auth_time, created_at, expires_at`,
+			RETURNING hash, client_id, redirect_uri, code_challenge, code_challenge_method, scopes, nonce, user_id, session_id, auth_time, created_at, expires_at, resources`,
 			micros(now), hash).Scan(&out.Hash, &out.ClientID, &out.RedirectURI, &out.Challenge, &out.ChallengeMethod, &scopes, &out.Nonce,
-			&out.UserID, &out.SessionID, &auth, &created, &expires)
+			&out.UserID, &out.SessionID, &auth, &created, &expires, &resources)
 		if errors.Is(err, sql.ErrNoRows) {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM auth_codes WHERE hash = ?`, hash).Scan(&n); err != nil {
@@ -106,6 +106,9 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time)
 		}
 		if scopes != "" {
 			out.Scopes = strings.Fields(scopes)
+		}
+		if resources != "" {
+			out.Resources = strings.Fields(resources)
 		}
 		out.AuthTime, out.CreatedAt, out.ExpiresAt = fromMicros(auth), fromMicros(created), fromMicros(expires)
 		return nil

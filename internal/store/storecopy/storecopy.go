@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/resource"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/user"
@@ -88,6 +89,21 @@ func Copy(ctx context.Context, src, dst Store, srcBox, dstBox *sealed.Box) (Stat
 			return nil
 		})
 	if err != nil {
+		return st, err
+	}
+	// Registered resources (RFC 8707) keep their ids.
+	if _, err = eachPage(resource.Page{Limit: page},
+		func(p resource.Page) ([]resource.Resource, error) { return src.ListResources(ctx, p) },
+		func(p resource.Page, last resource.Resource) resource.Page {
+			p.AfterCreated, p.AfterID = last.CreatedAt, last.ID
+			return p
+		},
+		func(r resource.Resource) error {
+			if err := dst.CreateResource(ctx, r, audit.Event{}); err != nil {
+				return fmt.Errorf("resource %s: %w", r.ID, err)
+			}
+			return nil
+		}); err != nil {
 		return st, err
 	}
 	st.Clients, err = eachPage(client.Filter{Limit: page},

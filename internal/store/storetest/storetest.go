@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"GroupCommitCloseDrains", testGroupCommitCloseDrains},
 		{"GroupCommitConcurrent", testGroupCommitConcurrent},
 	}
+	tests = append(tests, resourceTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStore(t)

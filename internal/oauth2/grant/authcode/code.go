@@ -32,6 +32,10 @@ type Code struct {
 	AuthTime        time.Time
 	CreatedAt       time.Time
 	ExpiresAt       time.Time
+
+	// Resources are the canonical identifiers of the RFC 8707 resources
+	// the authorization request named; nil for none.
+	Resources []string
 }
 
 var (
