@@ -25,6 +25,7 @@ var OIDCScopes = []string{"openid", "profile", "email", "address", "phone", "off
 var AdminScopes = []string{
 	"clients:create", "clients:read", "clients:update", "clients:delete",
 	"users:create", "users:read", "users:update", "users:delete",
+	"resources:create", "resources:read", "resources:update", "resources:delete",
 	"keys:rotate",
 	"audit:read",
 	ScopeTokensIntrospect,

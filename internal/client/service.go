@@ -72,7 +72,7 @@ type Policy struct {
 
 // AdminScopePrefixes mark scopes that grant administrative power; a caller
 // may hand one to a new client only if its own token holds it.
-var AdminScopePrefixes = []string{"clients:", "users:", "keys:", "audit:", "tokens:"}
+var AdminScopePrefixes = []string{"clients:", "users:", "keys:", "audit:", "tokens:", "resources:"}
 
 // ScopeTokensIntrospect lets a client introspect any token, not only those
 // issued to it or naming it in their audience.

@@ -18,7 +18,7 @@ import (
 )
 
 // Error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7009
-// §2.2.1 and RFC 7591 §3.2.2. They are the whole vocabulary the server
+// §2.2.1, RFC 7591 §3.2.2 and RFC 8707 §2. They are the whole vocabulary the server
 // answers protocol errors in.
 const (
 	CodeInvalidRequest        = "invalid_request"
@@ -34,6 +34,9 @@ const (
 	CodeInvalidRedirectURI    = "invalid_redirect_uri"
 	CodeInvalidClientMetadata = "invalid_client_metadata"
 	CodeServerError           = "server_error"
+	// CodeInvalidTarget is RFC 8707 §2's: a resource parameter names no
+	// resource the server knows, or one the request may not have.
+	CodeInvalidTarget = "invalid_target"
 )
 
 // Error is an OAuth 2.0 error. Code and Description are what the caller

@@ -65,7 +65,7 @@ func TestParseTokenRequest(t *testing.T) {
 		"code_verifier": {"v"}, "refresh_token": {"rt"}, "username": {"u"}, "password": {"p"}, "resource": {"https://api"}}
 	r := ParseTokenRequest(form, Credentials{ClientID: "x"})
 	want := TokenRequest{GrantType: "authorization_code", Credentials: Credentials{ClientID: "x"}, Scope: []string{"a", "b"}, HasScope: true,
-		Code: "c", RedirectURI: "https://r", CodeVerifier: "v", RefreshToken: "rt", Username: "u", Password: "p", Params: form}
+		Code: "c", RedirectURI: "https://r", CodeVerifier: "v", RefreshToken: "rt", Username: "u", Password: "p", Resources: []string{"https://api"}, Params: form}
 	if !reflect.DeepEqual(*r, want) {
 		t.Errorf("got %+v\nwant %+v", *r, want)
 	}

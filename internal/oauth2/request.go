@@ -40,6 +40,11 @@ type TokenRequest struct {
 	Username     string
 	Password     string
 
+	// Resources are the RFC 8707 resource parameters as sent (the one
+	// parameter that may be repeated); grants resolve them with
+	// ResolveTarget or NarrowTarget.
+	Resources []string
+
 	Params url.Values
 }
 
@@ -79,7 +84,7 @@ func hasEmpty(form url.Values) bool {
 
 // ParseTokenRequest reads a token request from its form parameters,
 // treating empty ones as absent (OmitEmpty); the adapter has already
-// refused repeated parameters (RFC 6749 §3.2).
+// refused repeated parameters (RFC 6749 §3.2) but resource (RFC 8707 §2).
 func ParseTokenRequest(form url.Values, creds Credentials) *TokenRequest {
 	form = OmitEmpty(form)
 	return &TokenRequest{
@@ -93,6 +98,7 @@ func ParseTokenRequest(form url.Values, creds Credentials) *TokenRequest {
 		RefreshToken: form.Get("refresh_token"),
 		Username:     form.Get("username"),
 		Password:     form.Get("password"),
+		Resources:    form[ParamResource],
 		Params:       form,
 	}
 }

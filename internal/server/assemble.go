@@ -26,6 +26,7 @@ import (
 	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/clientcredentials"
 	"github.com/latchkey/latchkey/internal/oauth2/provider"
+	"github.com/latchkey/latchkey/internal/resource"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/token"
@@ -97,7 +98,9 @@ type App struct {
 	Clients *client.Service
 	Users   *user.Service
 	Keys    *keys.Manager
-	Issuer  *token.Issuer
+	// Resources are the registered RFC 8707 resources.
+	Resources *resource.Service
+	Issuer    *token.Issuer
 	// Provider is the protocol core behind the token, introspection,
 	// revocation and discovery endpoints.
 	Provider *provider.Provider
@@ -121,6 +124,9 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	users := user.NewService(o.Store, o.Now)
+	// RFC 8707 resources; their scopes join the catalog clients draw from.
+	resources := resource.NewService(o.Store, o.Now)
+	policy.Scopes = resource.ScopeCatalog{Base: scopes, Repo: o.Store}
 	clients := client.NewService(o.Store, users, hasher, policy, o.Now)
 	clients.EnableCache(o.ClientCacheTTL)
 	logAudit := func(ev audit.Event) {
@@ -129,6 +135,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	}
 	clients.Observe(logAudit)
 	users.Observe(logAudit)
+	resources.Observe(logAudit)
 	if o.KeyPublishDelay <= 0 {
 		o.KeyPublishDelay = DefaultKeyPublishDelay
 	}
@@ -138,14 +145,15 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	}
 	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: clients, Now: o.Now, Leeway: o.TokenLeeway})
 	grants, err := oauth2.NewGrants(
-		clientcredentials.Handler{Tokens: issuer},
-		authcode.Handler{Codes: o.Store, Tokens: issuer, Users: users, Now: o.Now},
+		clientcredentials.Handler{Tokens: issuer, Resources: resources},
+		authcode.Handler{Codes: o.Store, Tokens: issuer, Users: users, Now: o.Now, Resources: resources},
 	)
 	if err != nil {
 		return nil, err
 	}
 	prov := provider.New(clientauth.Default(clients), grants, issuer)
 	prov.ListScopes(scopes)
+	prov.AcceptAudiences(resources.Registered)
 	auth := bearer.New(issuer, "latchkey", o.Log)
 	reg, err := register.New(register.Deps{Clients: clients, Auth: auth, Mode: o.Registration, Issuer: o.Issuer, Realm: "latchkey", Log: o.Log})
 	if err != nil {
@@ -158,13 +166,13 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	h, metrics := New(Deps{
 		Log:   o.Log,
 		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge), oauth.WithTrustedProxies(o.TrustedProxies)),
-		Admin: admin.New(admin.Deps{Clients: clients, Users: users, Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
+		Admin: admin.New(admin.Deps{Clients: clients, Users: users, Resources: resources, Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
 		Flat:  flat.New(clients, auth, o.Log),
 		M2M:   m2m.New(clients, auth, o.Log),
 		Store: o.Store,
 		Authorize: web.NewAuthorize(web.AuthorizeDeps{
 			Clients: clients, Users: users, Sessions: o.Store, Codes: o.Store, Consents: o.Store, Hints: issuer,
-			Issuer: o.Issuer, Now: o.Now, Log: o.Log, Sources: sourceaddr.New(o.TrustedProxies),
+			Issuer: o.Issuer, Now: o.Now, Log: o.Log, Sources: sourceaddr.New(o.TrustedProxies), Resources: resources,
 		}).Handler(),
 		Logout: web.NewLogout(web.LogoutDeps{
 			Clients: clients, Sessions: o.Store, Hints: issuer, Issuer: o.Issuer, Now: o.Now, Log: o.Log,
@@ -175,5 +183,5 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		Idempotency:     idem,
 		AccessLogSample: o.AccessLogSample,
 	})
-	return &App{Handler: h, Metrics: metrics, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov}, nil
+	return &App{Handler: h, Metrics: metrics, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov, Resources: resources}, nil
 }

@@ -78,6 +78,12 @@ func addRoutes(r router, d Deps) {
 	r.api("PATCH /v1/admin/users/{id}", d.Admin.PatchUser)
 	r.api("DELETE /v1/admin/users/{id}", d.Admin.DeleteUser)
 	r.api("POST /v1/admin/users/{id}/password", d.Admin.SetUserPassword)
+	// Registered resources (RFC 8707).
+	r.api("POST /v1/admin/resources", idem.Wrap(d.Admin.CreateResource, idem.Bearer(admin.ScopeResourcesCreate), admin.WriteError))
+	r.api("GET /v1/admin/resources", d.Admin.ListResources)
+	r.api("GET /v1/admin/resources/{id}", d.Admin.GetResource)
+	r.api("PATCH /v1/admin/resources/{id}", d.Admin.PatchResource)
+	r.api("DELETE /v1/admin/resources/{id}", d.Admin.DeleteResource)
 
 	// The other two documented registration dialects (seeds 000 and 002).
 	r.api("POST /api/clients", idem.Wrap(d.Flat.Create, idem.Bearer(flat.Scope), flat.WriteError))

@@ -104,7 +104,7 @@ var (
 )
 
 // formOf returns the first POST form's action and its inputs' values
-// (hidden ones filled in, the others empty).
+// (hidden ones filled in, the others empty; a repeated name keeps all).
 func formOf(t *testing.T, p page) (string, url.Values) {
 	t.Helper()
 	m := firstForm.FindStringSubmatch(p.body)
@@ -117,7 +117,7 @@ func formOf(t *testing.T, p page) (string, url.Values) {
 		for _, a := range inputAttr.FindAllStringSubmatch(in[1], -1) {
 			attrs[a[1]] = html.UnescapeString(a[2])
 		}
-		v.Set(attrs["name"], attrs["value"])
+		v.Add(attrs["name"], attrs["value"]) // resource may repeat (RFC 8707)
 	}
 	return html.UnescapeString(m[1]), v
 }

@@ -259,7 +259,8 @@ func (i *Issuer) parseJOSE(ctx context.Context, raw string) (Principal, error) {
 	return i.principal(c)
 }
 
-// principal checks verified claims c and returns who they speak for.
+// principal checks verified claims c (all but the audience, which Parse
+// and ParseAudience check) and returns who they speak for.
 func (i *Issuer) principal(c Claims) (Principal, error) {
 	if c.Expiry == nil || c.IssuedAt == nil || c.JTI == "" || c.ClientID == "" || c.Subject == "" {
 		return Principal{}, fmt.Errorf("%w: required claim missing", ErrInvalidToken)
@@ -268,8 +269,6 @@ func (i *Issuer) principal(c Claims) (Principal, error) {
 	switch {
 	case c.Issuer != i.issuer:
 		return Principal{}, fmt.Errorf("%w: issuer %q is not this server", ErrInvalidToken, c.Issuer)
-	case !c.Audience.Contains(i.issuer):
-		return Principal{}, fmt.Errorf("%w: audience does not include this server", ErrInvalidToken)
 	case !now.Before(c.Expiry.Time().Add(i.leeway)):
 		return Principal{}, fmt.Errorf("%w: expired", ErrInvalidToken)
 	case c.IssuedAt.Time().After(now.Add(i.leeway)):
@@ -282,6 +281,52 @@ func (i *Issuer) principal(c Claims) (Principal, error) {
 	}, nil
 }
 
+// ownAudience refuses a principal whose audience does not include this
+// server: such a token is for a resource server (RFC 8707), and only
+// introspection and revocation (ParseAudience) accept it.
+func (i *Issuer) ownAudience(p Principal, err error) (Principal, error) {
+	if err != nil {
+		return Principal{}, err
+	}
+	if !slices.Contains(p.Audience, i.issuer) {
+		return Principal{}, fmt.Errorf("%w: audience does not include this server", ErrInvalidToken)
+	}
+	return p, nil
+}
+
+// AudienceFunc reports whether an access token whose audience is aud (and
+// does not include this server) may be accepted: for introspection and
+// revocation, whether aud names registered resources.
+type AudienceFunc func(ctx context.Context, aud []string) (bool, error)
+
+// ParseAudience is Parse for a token whose audience is this server or
+// one accept allows (RFC 8707 resource tokens). The admin API and
+// userinfo use Parse and Verify, which accept only this server.
+func (i *Issuer) ParseAudience(ctx context.Context, raw string, accept AudienceFunc) (Principal, error) {
+	p, err := i.parseAny(ctx, raw)
+	if err != nil || slices.Contains(p.Audience, i.issuer) {
+		return p, err
+	}
+	ok, err := accept(ctx, p.Audience)
+	if err != nil {
+		return Principal{}, fmt.Errorf("check audience: %w", err)
+	}
+	if !ok {
+		return Principal{}, fmt.Errorf("%w: audience is neither this server nor a registered resource", ErrInvalidToken)
+	}
+	return p, nil
+}
+
+// VerifyAudience is Verify for a token whose audience is this server or
+// one accept allows (see ParseAudience).
+func (i *Issuer) VerifyAudience(ctx context.Context, raw string, accept AudienceFunc) (Principal, error) {
+	p, err := i.ParseAudience(ctx, raw, accept)
+	if err != nil {
+		return Principal{}, err
+	}
+	return i.checkLive(ctx, p)
+}
+
 // Verify is Parse plus the store checks: the token is not revoked and its
 // client still exists and is enabled. Scopes taken from the client since
 // issuance are taken from the principal too.
@@ -290,6 +335,11 @@ func (i *Issuer) Verify(ctx context.Context, raw string) (Principal, error) {
 	if err != nil {
 		return Principal{}, err
 	}
+	return i.checkLive(ctx, p)
+}
+
+// checkLive is Verify's store checks.
+func (i *Issuer) checkLive(ctx context.Context, p Principal) (Principal, error) {
 	revoked, err := i.revocations.TokenRevoked(ctx, p.TokenID)
 	if err != nil {
 		return Principal{}, fmt.Errorf("check revocation: %w", err)

@@ -76,6 +76,9 @@ type AuthorizeDeps struct {
 	// Sources finds a request's source address for the failed-login
 	// throttle (nil: the TCP peer, no proxy trusted).
 	Sources *sourceaddr.Resolver
+	// Resources resolves RFC 8707 resource parameters (nil: none can be
+	// named); see authorize_resource.go.
+	Resources ResourceResolver
 }
 
 // Authorize is the authorization endpoint (RFC 6749 §3.1, OIDC Core
@@ -133,6 +136,7 @@ type authRequest struct {
 	loginHint     string
 	hintSubject   string // the id_token_hint's sub, "" when absent
 	hidden        []hiddenField
+	resources     []string // RFC 8707, canonical (authorize_resource.go)
 }
 
 // hiddenAfterLogin are the hidden fields for the page that follows a
@@ -355,7 +359,7 @@ func (a *Authorize) validate(ctx context.Context, form url.Values) (*authRequest
 		return nil, a.authError(req, oauth2.CodeInvalidRequest, "response_mode must be query or form_post")
 	}
 	for k, vs := range form {
-		if len(vs) > 1 {
+		if len(vs) > 1 && k != oauth2.ParamResource {
 			return nil, a.authError(req, oauth2.CodeInvalidRequest, "parameter '"+oauth2.Truncate(k)+"' is repeated")
 		}
 	}
@@ -396,6 +400,9 @@ func (a *Authorize) validate(ctx context.Context, form url.Values) (*authRequest
 		return nil, err
 	}
 	req.scopes = scopes
+	if err := a.resolveResources(ctx, req, form); err != nil {
+		return nil, err
+	}
 	req.nonce = form.Get("nonce")
 	if len(req.nonce) > maxNonceLen {
 		return nil, a.authError(req, oauth2.CodeInvalidRequest, "nonce is too long")
@@ -547,6 +554,7 @@ func (a *Authorize) issueCode(ctx context.Context, w http.ResponseWriter, req *a
 		Hash: hash, ClientID: req.client.ClientID, RedirectURI: req.redirectParam,
 		Challenge: req.challenge, ChallengeMethod: req.method, Scopes: req.scopes, Nonce: req.nonce,
 		UserID: s.UserID, SessionID: s.ID, AuthTime: s.AuthTime, CreatedAt: now, ExpiresAt: now.Add(authcode.Lifetime),
+		Resources: req.resources,
 	}
 	if c.ChallengeMethod == "" && c.Challenge != "" {
 		c.ChallengeMethod = authcode.ChallengeMethodS256

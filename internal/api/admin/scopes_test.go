@@ -14,6 +14,7 @@ import (
 func TestRouteScopesAreDefined(t *testing.T) {
 	routes := []string{ScopeClientsCreate, ScopeClientsRead, ScopeClientsUpdate, ScopeClientsDelete,
 		ScopeUsersCreate, ScopeUsersRead, ScopeUsersUpdate, ScopeUsersDelete, ScopeKeysRotate, ScopeAuditRead,
+		ScopeResourcesCreate, ScopeResourcesRead, ScopeResourcesUpdate, ScopeResourcesDelete,
 		client.ScopeTokensIntrospect} // required by POST /oauth2/introspect to see others' tokens
 	for _, sc := range routes {
 		if !slices.Contains(client.AdminScopes, sc) {

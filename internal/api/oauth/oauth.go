@@ -147,7 +147,7 @@ func (h *Handler) parseClientRequest(w http.ResponseWriter, r *http.Request) (ur
 	// so it neither counts as repeated nor reaches the endpoints.
 	form = oauth2.OmitEmpty(form)
 	for k, v := range form {
-		if len(v) > 1 {
+		if len(v) > 1 && k != oauth2.ParamResource { // RFC 8707 §2: resource may be repeated
 			return nil, oauth2.Credentials{}, oauth2.Errorf(oauth2.CodeInvalidRequest, "parameter '%s' is repeated", oauth2.Truncate(k))
 		}
 	}

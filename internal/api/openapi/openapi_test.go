@@ -1170,6 +1170,9 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	svcURI, _ := url.Parse(str(service, "registration_client_uri"))
 	svcPath, svcToken := svcURI.Path, str(service, "registration_access_token")
 
+	// --- Registered resources (RFC 8707): resources_test.go.
+	resourceTraffic(t, e)
+
 	// --- Expired tokens.
 	e.Clock.Advance(2 * time.Hour)
 	for _, d := range registrations {

@@ -22,6 +22,10 @@ type Tokens interface {
 	Parse(ctx context.Context, raw string) (token.Principal, error)
 	Verify(ctx context.Context, raw string) (token.Principal, error)
 	Revoke(ctx context.Context, p token.Principal) error
+	// ParseAudience and VerifyAudience also accept tokens for the
+	// audiences accept allows (RFC 8707 resources).
+	ParseAudience(ctx context.Context, raw string, accept token.AudienceFunc) (token.Principal, error)
+	VerifyAudience(ctx context.Context, raw string, accept token.AudienceFunc) (token.Principal, error)
 	// IDTokenAlgs and AccessTokenAlgs list the JWS algorithms tokens are
 	// signed with (discovery's *_signing_alg_values_supported).
 	IDTokenAlgs() []string
@@ -33,6 +37,21 @@ type Provider struct {
 	auth   *clientauth.Authenticator
 	grants *oauth2.Grants
 	tokens Tokens
+	// audiences accepts resource audiences at introspection and
+	// revocation (AcceptAudiences); nil: none.
+	audiences token.AudienceFunc
+}
+
+// AcceptAudiences makes introspection and revocation accept access
+// tokens whose audience fn allows (registered RFC 8707 resources), beside
+// those for this server.
+func (p *Provider) AcceptAudiences(fn token.AudienceFunc) { p.audiences = fn }
+
+func (p *Provider) acceptAudience(ctx context.Context, aud []string) (bool, error) {
+	if p.audiences == nil {
+		return false, nil
+	}
+	return p.audiences(ctx, aud)
 }
 
 // New returns a Provider.
@@ -91,7 +110,7 @@ func (p *Provider) Introspect(ctx context.Context, caller oauth2.Credentials, ra
 	if raw == "" {
 		return Introspection{}, oauth2.Errorf(oauth2.CodeInvalidRequest, "token is required")
 	}
-	pr, err := p.tokens.Verify(ctx, raw)
+	pr, err := p.tokens.VerifyAudience(ctx, raw, p.acceptAudience)
 	if errors.Is(err, token.ErrInvalidToken) {
 		return Introspection{Active: false}, nil
 	}
@@ -129,7 +148,7 @@ func (p *Provider) Revoke(ctx context.Context, caller oauth2.Credentials, raw st
 	if raw == "" {
 		return oauth2.Errorf(oauth2.CodeInvalidRequest, "token is required")
 	}
-	pr, err := p.tokens.Parse(ctx, raw)
+	pr, err := p.tokens.ParseAudience(ctx, raw, p.acceptAudience)
 	if errors.Is(err, token.ErrInvalidToken) {
 		return nil
 	}

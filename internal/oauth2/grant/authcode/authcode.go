@@ -33,6 +33,8 @@ type Handler struct {
 	Tokens Minter
 	Users  Users
 	Now    func() time.Time
+	// Resources resolves RFC 8707 resources (nil: none can be named).
+	Resources oauth2.ResourceResolver
 }
 
 // GrantType is authorization_code.
@@ -132,7 +134,14 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 	if err != nil {
 		return nil, err
 	}
-	at, err := h.Tokens.Mint(ctx, token.Spec{Kind: token.Access, Subject: code.UserID, ClientID: code.ClientID, Scopes: code.Scopes})
+	// RFC 8707: the token is for the code's resources, or those of them
+	// the request names; its scope only what they define.
+	target, err := oauth2.NarrowTarget(ctx, h.Resources, code.Resources, r.Resources)
+	if err != nil {
+		return nil, err
+	}
+	at, err := h.Tokens.Mint(ctx, token.Spec{Kind: token.Access, Subject: code.UserID, ClientID: code.ClientID, Scopes: target.LimitScopes(code.Scopes),
+		Audience: target.Audience, TTL: target.TTL})
 	if err != nil {
 		return nil, err
 	}

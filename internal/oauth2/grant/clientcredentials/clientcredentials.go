@@ -17,14 +17,19 @@ type Minter interface {
 	Mint(ctx context.Context, spec token.Spec) (token.Minted, error)
 }
 
-// Handler is the client_credentials grant.
-type Handler struct{ Tokens Minter }
+// Handler is the client_credentials grant. Resources resolves RFC 8707
+// resource parameters (nil: none can be named).
+type Handler struct {
+	Tokens    Minter
+	Resources oauth2.ResourceResolver
+}
 
 // GrantType is client_credentials.
 func (Handler) GrantType() string { return client.GrantClientCredentials }
 
 // HandleToken grants the requested scopes (or every allowed one) to the
-// client itself.
+// client itself; with resource parameters, for those resources (aud) and
+// only the scopes they define.
 func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oauth2.TokenResponse, error) {
 	c := r.Client
 	if c.Type != client.Confidential {
@@ -34,7 +39,12 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 	if err != nil {
 		return nil, err
 	}
-	m, err := h.Tokens.Mint(ctx, token.Spec{Kind: token.Access, Subject: c.Subject(), ClientID: c.ClientID, Scopes: scopes})
+	target, err := oauth2.ResolveTarget(ctx, h.Resources, r.Resources)
+	if err != nil {
+		return nil, err
+	}
+	m, err := h.Tokens.Mint(ctx, token.Spec{Kind: token.Access, Subject: c.Subject(), ClientID: c.ClientID, Scopes: target.LimitScopes(scopes),
+		Audience: target.Audience, TTL: target.TTL})
 	if err != nil {
 		return nil, err
 	}
