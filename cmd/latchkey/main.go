@@ -62,6 +62,8 @@ Usage:
   latchkey user disable ID          stop a user logging in
   latchkey user delete ID           delete a user (not a bot a client still names)
   latchkey user set-password ID     set a human user's password (LATCHKEY_USER_PASSWORD or the terminal)
+  latchkey resource create|list|get|update|delete
+                                    RFC 8707 resources (APIs) tokens can be issued for
   latchkey migrate                  apply pending database migrations and exit
   latchkey migrate-store --from DSN --to DSN
                                     copy everything to a new store (e.g. SQLite to PostgreSQL)
@@ -82,6 +84,7 @@ var commands = map[string]command{
 	"client":        runClient,
 	"audit":         runAudit,
 	"keys":          runKeys,
+	"resource":      runResource,
 	"migrate":       runMigrate,
 	"migrate-store": runMigrateStore,
 	"version":       runVersion,

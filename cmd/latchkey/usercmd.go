@@ -250,50 +250,26 @@ func printUser(w io.Writer, u user.User) error {
 }
 
 func runUserList(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var (
-		cfg         config.Store
-		limit       int
-		all, asJSON bool
-	)
+	var cfg config.Store
+	var lf listFlags
 	fs := newFlagSet("user list", "user list [--limit N] [--all] [--json]\n\nUsers, oldest first.", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
-	fs.IntVar(&limit, "limit", 50, "at most this many users (with --all: page size)")
-	fs.BoolVar(&all, "all", false, "every user, read a page at a time")
-	fs.BoolVar(&asJSON, "json", false, `print {"users":[...]}`)
-	if err := parseFlags(fs, args); err != nil {
+	lf.add(fs, "users")
+	if err := lf.parse(fs, args); err != nil {
 		return err
-	}
-	if limit < 1 || limit > 1000 {
-		return fmt.Errorf("%w: --limit must be from 1 to 1000", errUsage)
 	}
 	b, err := openExistingBackend(ctx, cfg, stderr, true)
 	if err != nil {
 		return err
 	}
 	defer b.store.Close()
-	var us []user.User
-	p := user.Page{Limit: limit + 1}
-	for {
-		page, err := b.store.ListUsers(ctx, p)
-		if err != nil {
-			return err
-		}
-		more := len(page) > limit
-		if more {
-			page = page[:limit]
-		}
-		us = append(us, page...)
-		if !more {
-			break
-		}
-		if !all {
-			fmt.Fprintf(stderr, "latchkey: showing the first %d users; there are more (raise --limit or use --all)\n", limit)
-			break
-		}
-		last := page[len(page)-1]
-		p.AfterCreated, p.AfterID = last.CreatedAt, last.ID
+	us, err := listPages(lf, "users", stderr, func(after user.User, limit int) ([]user.User, error) {
+		return b.store.ListUsers(ctx, user.Page{AfterCreated: after.CreatedAt, AfterID: after.ID, Limit: limit})
+	})
+	if err != nil {
+		return err
 	}
-	if asJSON {
+	if lf.asJSON {
 		return printJSON(stdout, struct {
 			Users []admin.UserJSON `json:"users"`
 		}{Users: jsonList(us, admin.UserToJSON)})

@@ -149,7 +149,7 @@ func TestAdminResources(t *testing.T) {
 			t.Fatalf("list: %d %s", r.Status, r.Body)
 		}
 		var page struct {
-			Resources []struct{ Identifier string }
+			Resources  []struct{ Identifier string }
 			NextCursor *string `json:"next_cursor"`
 		}
 		_ = json.Unmarshal(r.Body, &page)
