@@ -34,6 +34,10 @@ const (
 // client that may get tokens for them, and returns a function that gets
 // one for a resource.
 func latchkey(t *testing.T) (*servertest.Env, func(resource string) string, [2]string) {
+	return latchkeyB(t)
+}
+
+func latchkeyB(t testing.TB) (*servertest.Env, func(resource string) string, [2]string) {
 	t.Helper()
 	e := servertest.New(t)
 	for _, in := range []resource.CreateInput{{Identifier: resA, Name: "A", Scopes: []string{"mcp:tools"}}, {Identifier: resB, Name: "B", Scopes: []string{"mcp:tools"}}} {
