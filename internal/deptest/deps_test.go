@@ -14,7 +14,7 @@ const module = "github.com/latchkey/latchkey/internal/"
 // cores are the packages that hold the rules of the domain and the
 // protocol; "..." includes every package below.
 var cores = []string{
-	"domain", "client", "user", "keys", "token", "audit", "sealed", "idempotency", "session",
+	"domain", "client", "user", "keys", "token", "audit", "sealed", "idempotency", "session", "resource",
 	"oauth2/...",
 }
 

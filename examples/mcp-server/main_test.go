@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/latchkey/latchkey/internal/domain"
+	"github.com/latchkey/latchkey/internal/resource"
+	"github.com/latchkey/latchkey/internal/server/servertest"
+)
+
+// Two example servers, A and B, on one Latchkey: a token for A works at
+// A and is refused by B.
+func TestTokenForAIsRefusedByB(t *testing.T) {
+	e := servertest.New(t)
+	servers := map[string]*httptest.Server{}
+	for _, name := range []string{"a", "b"} {
+		var h http.Handler
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+		t.Cleanup(srv.Close)
+		var err error
+		if h, err = NewHandler(e.URL, srv.URL+"/mcp", e.Clock.Now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.App.Resources.Create(t.Context(), domain.Actor{Root: true}, resource.CreateInput{Identifier: srv.URL + "/mcp", Name: name, Scopes: []string{"mcp:tools"}}); err != nil {
+			t.Fatal(err)
+		}
+		servers[name] = srv
+	}
+	c, secret := e.ServiceClient("agent", "mcp:tools")
+	r := e.Do("POST", "/oauth2/token", "application/x-www-form-urlencoded", "", "grant_type=client_credentials&resource="+url.QueryEscape(servers["a"].URL+"/mcp"),
+		"Authorization: "+servertest.BasicAuth(c.ClientID, secret.Expose()))
+	if r.Status != 200 {
+		t.Fatalf("token: %d %s", r.Status, r.Body)
+	}
+	tok := r.Object(t)["access_token"].(string)
+	call := func(srv *httptest.Server, token string) (int, string, map[string]any) {
+		req, _ := http.NewRequest("POST", srv.URL+"/mcp", strings.NewReader(`{"tool":"whoami"}`))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var body map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&body)
+		return res.StatusCode, res.Header.Get("WWW-Authenticate"), body
+	}
+	if status, _, body := call(servers["a"], tok); status != 200 || body["result"].(map[string]any)["client_id"] != c.ClientID {
+		t.Errorf("A with A's token: %d %v", status, body)
+	}
+	if status, ch, _ := call(servers["b"], tok); status != 401 || !strings.Contains(ch, `error="invalid_token"`) {
+		t.Errorf("B with A's token: %d %q", status, ch)
+	}
+	// Without a token, the challenge leads to the metadata, which leads
+	// to Latchkey.
+	status, ch, _ := call(servers["b"], "")
+	want := `resource_metadata="` + servers["b"].URL + `/.well-known/oauth-protected-resource/mcp"`
+	if status != 401 || !strings.Contains(ch, want) {
+		t.Fatalf("no token: %d %q", status, ch)
+	}
+	res, err := http.Get(servers["b"].URL + "/.well-known/oauth-protected-resource/mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var meta struct {
+		Resource             string   `json:"resource"`
+		AuthorizationServers []string `json:"authorization_servers"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&meta); err != nil || meta.Resource != servers["b"].URL+"/mcp" || len(meta.AuthorizationServers) != 1 || meta.AuthorizationServers[0] != e.URL {
+		t.Errorf("metadata %+v %v", meta, err)
+	}
+}
