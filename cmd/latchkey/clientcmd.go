@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/domain"
+	"github.com/latchkey/latchkey/internal/resource"
 )
 
 // multiFlag collects a repeatable string flag.
@@ -184,6 +185,10 @@ func openClientService(ctx context.Context, cfg config.Store, policy client.Poli
 	if err != nil {
 		b.store.Close()
 		return nil, nil, err
+	}
+	if policy.Scopes != nil {
+		// Registered resources define scopes too (as serve's catalog).
+		policy.Scopes = resource.ScopeCatalog{Base: policy.Scopes, Repo: b.store}
 	}
 	return client.NewService(b.store, nil, hasher, policy, nil), func() { b.store.Close() }, nil
 }

@@ -18,6 +18,11 @@ func TestCLIResource(t *testing.T) {
 	}
 	id := created.Resource.ID
 	d.ok("resource", "create", "--identifier", "urn:example:two", "--name", "Two")
+	// A resource's scopes are defined: a client may now hold them.
+	d.ok("client", "create", "--name", "agent", "--grant-types", "client_credentials", "--scopes", "mcp:tools")
+	if msg, _ := d.fails(2, "client", "create", "--name", "x", "--grant-types", "client_credentials", "--scopes", "mcp:nobody"); !strings.Contains(msg, "not defined") {
+		t.Errorf("undefined scope: %s", msg)
+	}
 	// Refused: duplicates (in another case), bad identifiers, bad TTLs,
 	// missing flags.
 	for _, tc := range []struct {
