@@ -12,7 +12,9 @@ import (
 func TestCLIResource(t *testing.T) {
 	d := newCLIDB(t)
 	out := d.ok("resource", "create", "--identifier", "HTTPS://MCP.Example.com/mcp", "--name", "Tools", "--scopes", "mcp:tools mcp:admin", "--access-token-ttl", "5m", "--json")
-	var created struct{ Resource struct{ ID, Identifier string } }
+	var created struct {
+		Resource struct{ ID, Identifier string }
+	}
 	if err := json.Unmarshal([]byte(out), &created); err != nil || created.Resource.Identifier != "https://mcp.example.com/mcp" {
 		t.Fatalf("create: %s %v", out, err)
 	}
