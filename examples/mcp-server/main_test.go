@@ -1,16 +1,24 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/latchkey/latchkey/internal/api/register"
 	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/resource"
+	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
+	"github.com/latchkey/latchkey/internal/user"
 )
 
 // Two example servers, A and B, on one Latchkey: a token for A works at
@@ -77,4 +85,57 @@ func TestTokenForAIsRefusedByB(t *testing.T) {
 	if err := json.NewDecoder(res.Body).Decode(&meta); err != nil || meta.Resource != servers["b"].URL+"/mcp" || len(meta.AuthorizationServers) != 1 || meta.AuthorizationServers[0] != e.URL {
 		t.Errorf("metadata %+v %v", meta, err)
 	}
+}
+
+// TestMCPSDK runs tests/node/mcp-sdk.js: the MCP TypeScript SDK's auth()
+// flow against this server and Latchkey with open registration. Without
+// node it skips visibly, unless LATCHKEY_REQUIRE_NODE=1.
+func TestMCPSDK(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the MCP SDK test starts node")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	required := ""
+	if os.Getenv("LATCHKEY_REQUIRE_NODE") == "1" {
+		required = "LATCHKEY_REQUIRE_NODE=1"
+	}
+	nodeDir := filepath.Join("..", "..", "tests", "node")
+	node := servertest.NodeOrSkip(ctx, t, nodeDir, required)
+	// Anonymous registrations may ask only for the default scopes, so
+	// mcp:tools is one (as an operator would with --default-scopes).
+	e := servertest.New(t, func(o *server.Options) {
+		o.Registration = register.ModeOpen
+		o.Scopes = append(o.Scopes, "mcp:tools")
+		o.DefaultScopes = append(o.DefaultScopes, "mcp:tools")
+	})
+	if _, err := e.App.Users.Create(t.Context(), domain.Actor{Root: true}, user.CreateInput{Username: "mia", Password: "mcp sign-in passphrase"}); err != nil {
+		t.Fatal(err)
+	}
+	var urls []string
+	for _, name := range []string{"tools", "other"} {
+		var h http.Handler
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+		t.Cleanup(srv.Close)
+		var err error
+		if h, err = NewHandler(e.URL, srv.URL+"/mcp", e.Clock.Now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.App.Resources.Create(t.Context(), domain.Actor{Root: true}, resource.CreateInput{Identifier: srv.URL + "/mcp", Name: name, Scopes: []string{"mcp:tools"}}); err != nil {
+			t.Fatal(err)
+		}
+		urls = append(urls, srv.URL+"/mcp")
+	}
+	cmd := exec.CommandContext(ctx, node, "--test", "mcp-sdk.js")
+	cmd.Dir = nodeDir
+	cmd.Env = append(os.Environ(), "ISSUER="+e.URL, "MCP_SERVER_URL="+urls[0], "MCP_OTHER_SERVER_URL="+urls[1],
+		"MCP_USERNAME=mia", "MCP_PASSWORD=mcp sign-in passphrase")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test mcp-sdk.js: %v\n%s\nserver log:\n%s", err, out, e.Logs)
+	}
+	if !strings.Contains(string(out), "# pass 1") {
+		t.Fatalf("the MCP SDK test did not run and pass:\n%s", out)
+	}
+	t.Logf("node --test mcp-sdk.js:\n%s", out)
 }

@@ -44,35 +44,10 @@ func nodeEnv(t *testing.T) (*servertest.Env, []string) {
 		"SPA_SCOPE=openid api:read", "SPA_USERNAME=" + spaUser, "SPA_PASSWORD=" + spaPassword}
 }
 
-// nodeOrSkip returns node, with tests/node's packages installed (npm ci
-// from the lockfile when node_modules is missing). When it cannot, it
-// skips visibly, unless required names why it must run, when it fails.
+// nodeOrSkip is servertest.NodeOrSkip for tests/node.
 func nodeOrSkip(ctx context.Context, t *testing.T, required string) string {
 	t.Helper()
-	unavailable := func(why string) {
-		t.Helper()
-		if required != "" {
-			t.Fatalf("%s but %s", required, why)
-		}
-		msg := "SKIP " + t.Name() + ": " + why
-		fmt.Fprintln(os.Stderr, msg)
-		t.Skip(msg)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		unavailable("node is not on PATH")
-	}
-	if _, err := os.Stat(filepath.Join(nodeDir, "node_modules")); err != nil {
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			unavailable("tests/node/node_modules is missing and npm is not on PATH (run npm ci --prefix tests/node)")
-		}
-		out, err := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund", "--prefix", nodeDir).CombinedOutput()
-		if err != nil {
-			unavailable(fmt.Sprintf("npm ci --prefix tests/node failed: %v\n%s", err, out))
-		}
-	}
-	return node
+	return servertest.NodeOrSkip(ctx, t, nodeDir, required)
 }
 
 // TestNodeClients runs tests/node/*.test.js — openid-client discovery

@@ -1,0 +1,105 @@
+// The MCP TypeScript SDK's client-side auth() flow, with an
+// OAuthClientProvider, against the example MCP server (examples/mcp-server)
+// and Latchkey: the SDK reads the server's 401 challenge and RFC 9728
+// metadata, then Latchkey's RFC 8414 metadata, registers through dynamic
+// registration (RFC 7591), and runs the authorization code flow with PKCE
+// and resource=; the test posts the login and consent forms as a browser
+// would. It then calls the server's tool with the token, and shows that
+// the other server refuses it. TestMCPSDK (in examples/mcp-server) starts
+// both and sets ISSUER, MCP_SERVER_URL, MCP_OTHER_SERVER_URL,
+// MCP_USERNAME and MCP_PASSWORD. Not a *.test.js file: plain
+// `node --test` (TestNodeClients) leaves it out.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { auth, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
+import { Browser } from './formbrowser.js';
+
+const { ISSUER, MCP_SERVER_URL, MCP_OTHER_SERVER_URL, MCP_USERNAME, MCP_PASSWORD } = process.env;
+
+// An OAuthClientProvider that keeps everything in memory and, instead of
+// opening a browser, records where it was sent.
+class MemoryProvider {
+  redirectUrl = 'http://127.0.0.1:53682/callback';
+  clientMetadata = {
+    client_name: 'MCP SDK test agent',
+    redirect_uris: [this.redirectUrl],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none',
+  };
+  #client; #tokens; #verifier; #discovery;
+  authorizationUrl;
+  clientInformation() { return this.#client; }
+  saveClientInformation(info) { this.#client = info; }
+  tokens() { return this.#tokens; }
+  saveTokens(tokens) { this.#tokens = tokens; }
+  redirectToAuthorization(url) { this.authorizationUrl = url; }
+  saveCodeVerifier(v) { this.#verifier = v; }
+  codeVerifier() { return this.#verifier; }
+  saveDiscoveryState(s) { this.#discovery = s; }
+  discoveryState() { return this.#discovery; }
+}
+
+async function callTool(url, token) {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ tool: 'whoami' }),
+  });
+}
+
+test('the MCP SDK authorizes against Latchkey through the example server (DCR, PKCE, resource)', { timeout: 60_000 }, async () => {
+  assert.ok(ISSUER && MCP_SERVER_URL && MCP_OTHER_SERVER_URL && MCP_USERNAME && MCP_PASSWORD,
+    'set ISSUER, MCP_SERVER_URL, MCP_OTHER_SERVER_URL, MCP_USERNAME and MCP_PASSWORD');
+  // The server's 401 names its metadata and scope.
+  const first = await callTool(MCP_SERVER_URL);
+  assert.equal(first.status, 401);
+  const { resourceMetadataUrl, scope } = extractWWWAuthenticateParams(first);
+  assert.ok(resourceMetadataUrl, 'the challenge names resource_metadata');
+  assert.equal(scope, 'mcp:tools');
+
+  const provider = new MemoryProvider();
+  const seen = [];
+  const fetchFn = (url, init) => { seen.push(String(url)); return fetch(url, init); };
+  let result = await auth(provider, { serverUrl: MCP_SERVER_URL, resourceMetadataUrl, scope, fetchFn });
+  assert.equal(result, 'REDIRECT');
+  assert.ok(seen.some((u) => u.includes('/.well-known/oauth-protected-resource')), 'RFC 9728 metadata read');
+  assert.ok(seen.some((u) => u.startsWith(ISSUER) && u.includes('/.well-known/')), "Latchkey's metadata read");
+  assert.ok(provider.clientInformation()?.client_id, 'registered through DCR');
+  const authURL = provider.authorizationUrl;
+  assert.equal(authURL.searchParams.get('resource'), MCP_SERVER_URL, 'the authorization request names the resource');
+  assert.equal(authURL.searchParams.get('code_challenge_method'), 'S256');
+
+  // The browser: login, consent, redirect with the code.
+  const b = new Browser();
+  let res = await b.fetch(authURL);
+  assert.equal(res.status, 200, 'login page');
+  res = await b.submit(authURL, await res.text(), { username: MCP_USERNAME, password: MCP_PASSWORD });
+  assert.equal(res.status, 200, 'consent page');
+  const consent = await res.text();
+  assert.match(consent, /MCP SDK test agent/);
+  res = await b.submit(authURL, consent, { consent: 'allow' });
+  assert.equal(res.status, 303);
+  const back = new URL(res.headers.get('location'));
+  assert.equal(back.origin + back.pathname, provider.redirectUrl);
+  assert.equal(back.searchParams.get('iss'), ISSUER);
+  const code = back.searchParams.get('code');
+  assert.ok(code, 'a code');
+
+  result = await auth(provider, { serverUrl: MCP_SERVER_URL, resourceMetadataUrl, scope, authorizationCode: code, fetchFn });
+  assert.equal(result, 'AUTHORIZED');
+  const token = provider.tokens().access_token;
+  const aud = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).aud;
+  assert.deepEqual([aud].flat(), [MCP_SERVER_URL], "the token's aud is the resource");
+
+  res = await callTool(MCP_SERVER_URL, token);
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.equal(body.result.client_id, provider.clientInformation().client_id);
+  assert.deepEqual(body.result.scopes, ['mcp:tools']);
+
+  // The same token at another resource server: refused.
+  res = await callTool(MCP_OTHER_SERVER_URL, token);
+  assert.equal(res.status, 401);
+  assert.match(res.headers.get('www-authenticate'), /error="invalid_token"/);
+});
