@@ -21,23 +21,36 @@ import (
 	"github.com/latchkey/latchkey/internal/user"
 )
 
+// startExample runs the example server on Latchkey e and registers it as
+// a resource (its URL + /mcp) with scope mcp:tools. The handler is built
+// before the server starts serving: its URL is known from the listener.
+func startExample(t *testing.T, e *servertest.Env, name string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	url := "http://" + srv.Listener.Addr().String()
+	h, err := NewHandler(e.URL, url+"/mcp", e.Clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = h
+	srv.Start()
+	t.Cleanup(srv.Close)
+	if srv.URL != url {
+		t.Fatalf("server URL %s, want %s", srv.URL, url)
+	}
+	if _, err := e.App.Resources.Create(t.Context(), domain.Actor{Root: true}, resource.CreateInput{Identifier: url + "/mcp", Name: name, Scopes: []string{"mcp:tools"}}); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
 // Two example servers, A and B, on one Latchkey: a token for A works at
 // A and is refused by B.
 func TestTokenForAIsRefusedByB(t *testing.T) {
 	e := servertest.New(t)
 	servers := map[string]*httptest.Server{}
 	for _, name := range []string{"a", "b"} {
-		var h http.Handler
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-		t.Cleanup(srv.Close)
-		var err error
-		if h, err = NewHandler(e.URL, srv.URL+"/mcp", e.Clock.Now); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.App.Resources.Create(t.Context(), domain.Actor{Root: true}, resource.CreateInput{Identifier: srv.URL + "/mcp", Name: name, Scopes: []string{"mcp:tools"}}); err != nil {
-			t.Fatal(err)
-		}
-		servers[name] = srv
+		servers[name] = startExample(t, e, name)
 	}
 	c, secret := e.ServiceClient("agent", "mcp:tools")
 	r := e.Do("POST", "/oauth2/token", "application/x-www-form-urlencoded", "", "grant_type=client_credentials&resource="+url.QueryEscape(servers["a"].URL+"/mcp"),
@@ -114,17 +127,7 @@ func TestMCPSDK(t *testing.T) {
 	}
 	var urls []string
 	for _, name := range []string{"tools", "other"} {
-		var h http.Handler
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-		t.Cleanup(srv.Close)
-		var err error
-		if h, err = NewHandler(e.URL, srv.URL+"/mcp", e.Clock.Now); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.App.Resources.Create(t.Context(), domain.Actor{Root: true}, resource.CreateInput{Identifier: srv.URL + "/mcp", Name: name, Scopes: []string{"mcp:tools"}}); err != nil {
-			t.Fatal(err)
-		}
-		urls = append(urls, srv.URL+"/mcp")
+		urls = append(urls, startExample(t, e, name).URL+"/mcp")
 	}
 	cmd := exec.CommandContext(ctx, node, "--test", "mcp-sdk.js")
 	cmd.Dir = nodeDir
