@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/admin"
 	"github.com/latchkey/latchkey/internal/api/bearer"
+	"github.com/latchkey/latchkey/internal/api/cors"
 	"github.com/latchkey/latchkey/internal/api/flat"
 	"github.com/latchkey/latchkey/internal/api/idempotent"
 	"github.com/latchkey/latchkey/internal/api/m2m"
@@ -123,6 +124,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	users := user.NewService(o.Store, o.Now)
 	clients := client.NewService(o.Store, users, hasher, policy, o.Now)
 	clients.EnableCache(o.ClientCacheTTL)
+	clients.EnableOriginIndex(o.Store)
 	logAudit := func(ev audit.Event) {
 		o.Log.Info("audit", "event_id", ev.ID, "action", ev.Action, "target_type", ev.TargetType, "target_id", ev.TargetID,
 			"actor", ev.ActorSubject, "actor_client_id", ev.ActorClientID, "details", ev.Details)
@@ -170,6 +172,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 			Clients: clients, Sessions: o.Store, Hints: issuer, Issuer: o.Issuer, Now: o.Now, Log: o.Log,
 		}).Handler(),
 		UserInfo: userinfo.New(auth, users, "latchkey", o.Log),
+		CORS:     cors.New(clients, o.Log),
 
 		Register:        reg,
 		Idempotency:     idem,

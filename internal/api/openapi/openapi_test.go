@@ -531,6 +531,16 @@ func TestTrafficMatchesDocument(t *testing.T) {
 		t.Error("the two discovery documents differ")
 	}
 
+	// --- CORS preflights (a browser app's origin, and a stranger's).
+	e.CreateClient(client.CreateInput{Name: "browser app", Type: client.Public, GrantTypes: []string{client.GrantAuthorizationCode},
+		RedirectURIs: []string{"https://app.example/cb"}, AllowedScopes: []string{"openid"}, AllowedOrigins: []string{"https://app.example"}})
+	for _, p := range []string{"/oauth2/token", "/openid/token", "/oauth2/revoke", "/userinfo"} {
+		for _, origin := range []string{"https://app.example", "https://stranger.example"} {
+			e.do(call{name: "preflight " + p + " from " + origin, method: "OPTIONS", path: p, want: 204,
+				header: http.Header{"Origin": {origin}, "Access-Control-Request-Method": {"POST"}}})
+		}
+	}
+
 	// --- Authorization endpoint (browser route, HTML). Redirects (303)
 	// are not followed here; the sign-in tests in internal/server drive
 	// the whole flow.
