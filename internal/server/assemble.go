@@ -26,6 +26,7 @@ import (
 	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/clientcredentials"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/password"
 	"github.com/latchkey/latchkey/internal/oauth2/provider"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/store"
@@ -139,9 +140,15 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: clients, Now: o.Now, Leeway: o.TokenLeeway})
+	// One failed sign-in throttle for the login page and the password
+	// grant, so a guess costs the same budget through either.
+	logins := user.NewLoginThrottle(users, o.Now)
 	grants, err := oauth2.NewGrants(
 		clientcredentials.Handler{Tokens: issuer},
 		authcode.Handler{Codes: o.Store, Tokens: issuer, Users: users, Now: o.Now},
+		// Legacy (RFC 9700 §2.4): only clients that list it; the login
+		// page's throttle, shared.
+		password.Handler{Logins: logins, Tokens: issuer, Now: o.Now},
 	)
 	if err != nil {
 		return nil, err
@@ -166,7 +173,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		Store: o.Store,
 		Authorize: web.NewAuthorize(web.AuthorizeDeps{
 			Clients: clients, Users: users, Sessions: o.Store, Codes: o.Store, Consents: o.Store, Hints: issuer,
-			Issuer: o.Issuer, Now: o.Now, Log: o.Log, Sources: sourceaddr.New(o.TrustedProxies),
+			Issuer: o.Issuer, Now: o.Now, Log: o.Log, Sources: sourceaddr.New(o.TrustedProxies), Logins: logins,
 		}).Handler(),
 		Logout: web.NewLogout(web.LogoutDeps{
 			Clients: clients, Sessions: o.Store, Hints: issuer, Issuer: o.Issuer, Now: o.Now, Log: o.Log,

@@ -76,6 +76,9 @@ type AuthorizeDeps struct {
 	// Sources finds a request's source address for the failed-login
 	// throttle (nil: the TCP peer, no proxy trusted).
 	Sources *sourceaddr.Resolver
+	// Logins is the failed sign-in throttle over Users, shared with the
+	// password grant (nil: one of the page's own).
+	Logins *user.LoginThrottle
 }
 
 // Authorize is the authorization endpoint (RFC 6749 §3.1, OIDC Core
@@ -86,7 +89,7 @@ type AuthorizeDeps struct {
 type Authorize struct {
 	d        AuthorizeDeps
 	cookie   SessionCookie
-	throttle *loginThrottle
+	throttle *user.LoginThrottle
 }
 
 // NewAuthorize returns the endpoint.
@@ -100,7 +103,10 @@ func NewAuthorize(d AuthorizeDeps) *Authorize {
 	if d.Sources == nil {
 		d.Sources = sourceaddr.New(nil)
 	}
-	return &Authorize{d: d, cookie: NewSessionCookie(d.Issuer), throttle: newLoginThrottle()}
+	if d.Logins == nil {
+		d.Logins = user.NewLoginThrottle(d.Users, d.Now)
+	}
+	return &Authorize{d: d, cookie: NewSessionCookie(d.Issuer), throttle: d.Logins}
 }
 
 // Handler serves GET and POST /oauth2/authorize.
@@ -211,9 +217,9 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	if isLogin {
 		u, err := a.authenticate(r.Context(), a.d.Sources.Source(r), form.Get("username"), form.Get("password"))
-		var te *loginThrottledError
+		var te *user.ThrottledError
 		if errors.As(err, &te) {
-			return a.renderThrottled(w, req, token, te.retryAfter)
+			return a.renderThrottled(w, req, token, te.RetryAfter)
 		}
 		if errors.Is(err, user.ErrBadLogin) {
 			// The same page for an unknown user, a wrong password, a
