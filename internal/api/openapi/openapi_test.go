@@ -600,7 +600,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 		bad("bearer scheme", 400, "invalid_request", call{header: http.Header{"Authorization": {"Bearer x"}}, body: form("grant_type", "client_credentials")})
 		bad("two Authorization headers", 400, "invalid_request", call{header: http.Header{"Authorization": {servertest.BasicAuth(admin, adminSecret), servertest.BasicAuth(other, otherSecret)}}, body: form("grant_type", "client_credentials")})
 		bad("body over 16 KiB", 413, "invalid_request", call{basic: adminBasic, body: form("grant_type", "client_credentials", "pad", strings.Repeat("a", 17<<10))})
-		bad("unsupported grant", 400, "unsupported_grant_type", call{basic: adminBasic, body: form("grant_type", "password", "username", "u", "password", "p")})
+		bad("unsupported grant", 400, "unsupported_grant_type", call{basic: adminBasic, body: form("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion", "x")})
 		bad("scope not allowed", 400, "invalid_scope", call{basic: adminBasic, body: form("grant_type", "client_credentials", "scope", "other:scope")})
 		bad("blank scope", 400, "invalid_scope", call{basic: adminBasic, body: form("grant_type", "client_credentials", "scope", " ")})
 		bad("wrong secret", 401, "invalid_client", call{basic: []string{admin, "wrong"}, body: form("grant_type", "client_credentials")})
