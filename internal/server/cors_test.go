@@ -10,6 +10,8 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
+	"github.com/latchkey/latchkey/internal/store/postgres"
+	"github.com/latchkey/latchkey/internal/store/postgres/pgtest"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 	"github.com/latchkey/latchkey/internal/token"
 	"github.com/latchkey/latchkey/internal/user"
@@ -238,5 +240,56 @@ func TestCORSNeverOnPages(t *testing.T) {
 			}
 			hasNoCORS(t, m+" "+p, r.Header)
 		}
+	}
+}
+
+// TestCORSOriginIndexTwoNodesPostgres: two nodes on one PostgreSQL. A
+// client created on node A is allowed in node B's preflights once B's
+// cached "no" expires; disabling it on A reaches B's preflights within
+// B's client-cache TTL; the actual request on B is judged by the client.
+func TestCORSOriginIndexTwoNodesPostgres(t *testing.T) {
+	dsn := pgtest.FreshDSN(t)
+	node := func() *servertest.Env {
+		st, err := postgres.Open(t.Context(), dsn, postgres.Options{MaxConns: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return servertest.New(t, func(o *server.Options) { o.Store = st; o.ClientCacheTTL = server.DefaultClientCacheTTL })
+	}
+	a, b := node(), node()
+	const origin = "https://spa.example"
+	preflight := func(e *servertest.Env) bool {
+		r := e.Do("OPTIONS", "/oauth2/token", "", "", "", "Origin: "+origin, "Access-Control-Request-Method: POST")
+		return r.Status == http.StatusNoContent && allowOrigin(r) == origin
+	}
+	if preflight(b) {
+		t.Fatal("no client yet, but B allows the origin")
+	}
+	spa, _ := a.CreateClient(client.CreateInput{Name: "spa", Type: client.Public, GrantTypes: []string{client.GrantAuthorizationCode},
+		RedirectURIs: []string{origin + "/cb"}, AllowedScopes: []string{"openid"}, AllowedOrigins: []string{origin}})
+	if !preflight(a) {
+		t.Error("A refuses the origin of a client it just created")
+	}
+	if preflight(b) {
+		t.Error("B's cached answer should stand within its TTL")
+	}
+	b.Clock.Advance(server.DefaultClientCacheTTL)
+	if !preflight(b) {
+		t.Fatal("after its TTL B still refuses the new client's origin")
+	}
+	if _, err := a.App.Clients.SetEnabled(t.Context(), userActor, spa.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if preflight(a) {
+		t.Error("A allows the origin of a client it just disabled")
+	}
+	b.Clock.Advance(server.DefaultClientCacheTTL)
+	if preflight(b) {
+		t.Error("after its TTL B still allows a client disabled on A")
+	}
+	r := b.Do("POST", "/oauth2/token", form, "", "grant_type=authorization_code&code=x&client_id="+spa.ClientID, "Origin: "+origin)
+	if allowOrigin(r) != "" {
+		t.Errorf("B answered a disabled client's origin: %d %v", r.Status, r.Header)
 	}
 }
