@@ -649,6 +649,15 @@ func TestTrafficMatchesDocument(t *testing.T) {
 		}
 		e.do(call{name: "login, throttled", path: "/oauth2/authorize", ctype: formCT, header: cookie, body: body, want: 429})
 	}
+	// The password grant (legacy) for alice, through a client that lists it.
+	{
+		legacy, legacySecret := e.CreateClient(client.CreateInput{Name: "legacy", GrantTypes: []string{client.GrantPassword}, AllowedScopes: []string{"openid", "api:public"}})
+		basic := []string{legacy.ClientID, legacySecret.Expose()}
+		e.do(call{name: "password grant", path: "/oauth2/token", ctype: formCT, basic: basic,
+			body: form("grant_type", "password", "username", "alice", "password", "correct horse battery staple", "scope", "openid"), want: 200})
+		e.do(call{name: "password grant, wrong password", path: "/oauth2/token", ctype: formCT, basic: basic,
+			body: form("grant_type", "password", "username", "alice", "password", "wrong"), want: 400})
+	}
 	users(call{name: "bot wrong type", bearer: full, body: `{"username":"dave","bot":"yes"}`, want: 400, malformed: "body"})
 	users(call{name: "server-set member", bearer: full, body: `{"username":"dave","has_password":true}`, want: 400, malformed: "body"})
 	users(call{name: "no token", body: `{"username":"dave"}`, want: 401})
