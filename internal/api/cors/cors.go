@@ -94,14 +94,18 @@ func (p *Policy) Wrap(next http.HandlerFunc) http.HandlerFunc {
 		}
 		c := &caller{}
 		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
-		next(&writer{ResponseWriter: w, decide: func() {
+		cw := &writer{ResponseWriter: w, decide: func() {
 			if len(r.Header.Values("Origin")) == 1 && p.allowed(r.Context(), origin, c) {
 				h := w.Header()
 				h.Set("Access-Control-Allow-Origin", origin)
 				h.Set("Access-Control-Expose-Headers", ExposeHeaders)
 				h.Add("Vary", "Origin")
 			}
-		}}, r)
+		}}
+		next(cw, r)
+		// A handler that wrote nothing is answered an implicit 200 after
+		// it returns: decide for that answer too.
+		cw.once()
 	}
 }
 

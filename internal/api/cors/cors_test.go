@@ -154,6 +154,19 @@ func TestWrapImplicitWrite(t *testing.T) {
 	}
 }
 
+// TestWrapNothingWritten: a handler that writes nothing (an implicit
+// 200) still gets the headers.
+func TestWrapNothingWritten(t *testing.T) {
+	h := policy(false).Wrap(func(w http.ResponseWriter, r *http.Request) { cors.Identify(r.Context(), "spa") })
+	req := httptest.NewRequest(http.MethodPost, "/oauth2/revoke", nil)
+	req.Header.Set("Origin", "https://spa.example")
+	rec := httptest.NewRecorder()
+	h(rec, req)
+	if got := rec.Result().Header.Get("Access-Control-Allow-Origin"); got != "https://spa.example" {
+		t.Errorf("Allow-Origin %q", got)
+	}
+}
+
 // TestIdentifyOutsideWrap is a no-op, not a panic.
 func TestIdentifyOutsideWrap(t *testing.T) {
 	cors.Identify(context.Background(), "spa")
