@@ -98,6 +98,7 @@ var errCachedMiss = fmt.Errorf("client not found (cached): %w", ErrNotFound)
 // forget drops a client (or its cached miss) from the cache after a local
 // write.
 func (s *Service) forget(clientID string) {
+	s.forgetOrigins()
 	if s.cache == nil {
 		return
 	}

@@ -159,6 +159,8 @@ type Service struct {
 	observe  func(audit.Event)
 	cache    *cache
 	throttle throttle
+	// origins is the CORS origin index (EnableOriginIndex); nil: none.
+	origins *originIndex
 }
 
 // Observe registers fn to see every committed audit event.

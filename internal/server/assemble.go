@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/admin"
 	"github.com/latchkey/latchkey/internal/api/bearer"
+	"github.com/latchkey/latchkey/internal/api/cors"
 	"github.com/latchkey/latchkey/internal/api/flat"
 	"github.com/latchkey/latchkey/internal/api/idempotent"
 	"github.com/latchkey/latchkey/internal/api/m2m"
@@ -25,6 +26,7 @@ import (
 	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/clientcredentials"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/password"
 	"github.com/latchkey/latchkey/internal/oauth2/provider"
 	"github.com/latchkey/latchkey/internal/resource"
 	"github.com/latchkey/latchkey/internal/sealed"
@@ -129,6 +131,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	policy.Scopes = resource.ScopeCatalog{Base: scopes, Repo: o.Store}
 	clients := client.NewService(o.Store, users, hasher, policy, o.Now)
 	clients.EnableCache(o.ClientCacheTTL)
+	clients.EnableOriginIndex(o.Store)
 	logAudit := func(ev audit.Event) {
 		o.Log.Info("audit", "event_id", ev.ID, "action", ev.Action, "target_type", ev.TargetType, "target_id", ev.TargetID,
 			"actor", ev.ActorSubject, "actor_client_id", ev.ActorClientID, "details", ev.Details)
@@ -144,9 +147,15 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: clients, Now: o.Now, Leeway: o.TokenLeeway})
+	// One failed sign-in throttle for the login page and the password
+	// grant, so a guess costs the same budget through either.
+	logins := user.NewLoginThrottle(users, o.Now)
 	grants, err := oauth2.NewGrants(
 		clientcredentials.Handler{Tokens: issuer, Resources: resources},
 		authcode.Handler{Codes: o.Store, Tokens: issuer, Users: users, Now: o.Now, Resources: resources},
+		// Legacy (RFC 9700 §2.4): only clients that list it; the login
+		// page's throttle, shared.
+		password.Handler{Logins: logins, Tokens: issuer, Now: o.Now, Resources: resources},
 	)
 	if err != nil {
 		return nil, err
@@ -172,12 +181,13 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		Store: o.Store,
 		Authorize: web.NewAuthorize(web.AuthorizeDeps{
 			Clients: clients, Users: users, Sessions: o.Store, Codes: o.Store, Consents: o.Store, Hints: issuer,
-			Issuer: o.Issuer, Now: o.Now, Log: o.Log, Sources: sourceaddr.New(o.TrustedProxies), Resources: resources,
+			Issuer: o.Issuer, Now: o.Now, Log: o.Log, Sources: sourceaddr.New(o.TrustedProxies), Resources: resources, Logins: logins,
 		}).Handler(),
 		Logout: web.NewLogout(web.LogoutDeps{
 			Clients: clients, Sessions: o.Store, Hints: issuer, Issuer: o.Issuer, Now: o.Now, Log: o.Log,
 		}).Handler(),
 		UserInfo: userinfo.New(auth, users, "latchkey", o.Log),
+		CORS:     cors.New(clients, o.Log),
 
 		Register:        reg,
 		Idempotency:     idem,

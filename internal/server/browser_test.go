@@ -23,25 +23,7 @@ const chromiumPath = "/usr/bin/chromium"
 // it skips visibly, unless CI=true or LATCHKEY_REQUIRE_BROWSER=1, when it
 // fails instead.
 func TestBrowserSignin(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: the browser test starts chromium")
-	}
-	required := ""
-	if os.Getenv("CI") == "true" || os.Getenv("LATCHKEY_REQUIRE_BROWSER") == "1" {
-		required = "CI=true or LATCHKEY_REQUIRE_BROWSER=1"
-	}
-	chromium := os.Getenv("LATCHKEY_CHROMIUM")
-	if chromium == "" {
-		chromium = chromiumPath
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		msg := fmt.Sprintf("%s not found (apt-get install chromium; .ci/run does): %v", chromium, err)
-		if required != "" {
-			t.Fatalf("%s but %s", required, msg)
-		}
-		fmt.Fprintln(os.Stderr, "SKIP TestBrowserSignin: "+msg)
-		t.Skip(msg)
-	}
+	chromium, required := chromiumOrSkip(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
 	node := nodeOrSkip(ctx, t, required)
@@ -69,4 +51,30 @@ func TestBrowserSignin(t *testing.T) {
 	}
 	t.Logf("node --test tests/node/browser-signin.js (%s):\n%s", time.Since(start).Round(time.Millisecond), out)
 	noteSkips(t, out)
+}
+
+// chromiumOrSkip returns the chromium to drive and why it is required
+// ("" when it is not): without it the test skips visibly, unless CI=true
+// or LATCHKEY_REQUIRE_BROWSER=1, when it fails instead; -short skips.
+func chromiumOrSkip(t *testing.T) (chromium, required string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: the browser test starts chromium")
+	}
+	if os.Getenv("CI") == "true" || os.Getenv("LATCHKEY_REQUIRE_BROWSER") == "1" {
+		required = "CI=true or LATCHKEY_REQUIRE_BROWSER=1"
+	}
+	chromium = os.Getenv("LATCHKEY_CHROMIUM")
+	if chromium == "" {
+		chromium = chromiumPath
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		msg := fmt.Sprintf("%s not found (apt-get install chromium; .ci/run does): %v", chromium, err)
+		if required != "" {
+			t.Fatalf("%s but %s", required, msg)
+		}
+		fmt.Fprintln(os.Stderr, "SKIP "+t.Name()+": "+msg)
+		t.Skip(msg)
+	}
+	return chromium, required
 }

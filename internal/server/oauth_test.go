@@ -49,7 +49,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 		{"ok, basic and empty client_id", ct, "grant_type=client_credentials&client_id=", []string{basicHeader(c.ClientID, secret.Expose())}, 200, ""},
 		{"no grant_type", ct, form(), nil, 400, "invalid_request"},
 		{"unsupported grant", ct, form("grant_type", "implicit"), nil, 400, "unsupported_grant_type"},
-		{"password grant not offered", ct, form("grant_type", "password"), nil, 400, "unsupported_grant_type"},
+		{"password grant, client without it", ct, form("grant_type", "password", "username", "u", "password", "p"), nil, 400, "unauthorized_client"},
 		{"scope not allowed", ct, form("grant_type", "client_credentials", "scope", "api:admin"), nil, 400, "invalid_scope"},
 		{"blank scope", ct, form("grant_type", "client_credentials", "scope", " "), nil, 400, "invalid_scope"},
 		{"bad scope syntax", ct, form("grant_type", "client_credentials", "scope", `a"b`), nil, 400, "invalid_scope"},

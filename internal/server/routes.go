@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/latchkey/latchkey/internal/api/admin"
+	"github.com/latchkey/latchkey/internal/api/cors"
 	"github.com/latchkey/latchkey/internal/api/flat"
 	"github.com/latchkey/latchkey/internal/api/m2m"
 	"github.com/latchkey/latchkey/internal/api/openapi"
@@ -37,22 +38,29 @@ func addRoutes(r router, d Deps) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 
-	// OAuth 2.0 / OpenID Connect protocol endpoints.
-	r.api("POST /oauth2/token", d.OAuth.Token)
-	r.api("POST /openid/token", d.OAuth.Token) // seed 002 alias
+	// OAuth 2.0 / OpenID Connect protocol endpoints. CORS (SPEC §7):
+	// browser apps reach token, revocation and userinfo from their
+	// clients' allowed_origins (d.CORS.Wrap, and OPTIONS preflights);
+	// discovery and the JWKS from anywhere; introspection never.
+	r.api("POST /oauth2/token", d.CORS.Wrap(d.OAuth.Token))
+	r.api("POST /openid/token", d.CORS.Wrap(d.OAuth.Token)) // seed 002 alias
 	r.api("POST /oauth2/introspect", d.OAuth.Introspect)
-	r.api("POST /oauth2/revoke", d.OAuth.Revoke)
+	r.api("POST /oauth2/revoke", d.CORS.Wrap(d.OAuth.Revoke))
+	r.api("OPTIONS /oauth2/token", d.CORS.Preflight("POST"))
+	r.api("OPTIONS /openid/token", d.CORS.Preflight("POST"))
+	r.api("OPTIONS /oauth2/revoke", d.CORS.Preflight("POST"))
+	r.api("OPTIONS /userinfo", d.CORS.Preflight("GET, POST"))
 	// Any other method at these POST-only endpoints: 405 with Allow: POST
 	// as an RFC 6749 §5.2 JSON error (ServeMux's own 405 is text/plain).
 	r.api("/oauth2/token", d.OAuth.MethodNotAllowed)
 	r.api("/openid/token", d.OAuth.MethodNotAllowed)
 	r.api("/oauth2/introspect", d.OAuth.MethodNotAllowed)
 	r.api("/oauth2/revoke", d.OAuth.MethodNotAllowed)
-	r.api("GET /userinfo", d.UserInfo.ServeHTTP)
-	r.api("POST /userinfo", d.UserInfo.ServeHTTP)
-	r.api("GET /.well-known/jwks.json", d.OAuth.JWKS)
-	r.api("GET /.well-known/openid-configuration", d.OAuth.Discovery)
-	r.api("GET /.well-known/oauth-authorization-server", d.OAuth.Discovery)
+	r.api("GET /userinfo", d.CORS.Wrap(d.UserInfo.ServeHTTP))
+	r.api("POST /userinfo", d.CORS.Wrap(d.UserInfo.ServeHTTP))
+	r.api("GET /.well-known/jwks.json", cors.AnyOrigin(d.OAuth.JWKS))
+	r.api("GET /.well-known/openid-configuration", cors.AnyOrigin(d.OAuth.Discovery))
+	r.api("GET /.well-known/oauth-authorization-server", cors.AnyOrigin(d.OAuth.Discovery))
 
 	// The authorization endpoint and its login and consent pages
 	// (browser routes: HTML, CSP, session cookie, CSRF).

@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/admin"
 	"github.com/latchkey/latchkey/internal/api/clientgone"
+	"github.com/latchkey/latchkey/internal/api/cors"
 	"github.com/latchkey/latchkey/internal/api/flat"
 	"github.com/latchkey/latchkey/internal/api/idempotent"
 	"github.com/latchkey/latchkey/internal/api/m2m"
@@ -45,6 +46,9 @@ type Deps struct {
 	// Idempotency applies Idempotency-Key to the creating and rotating
 	// routes; nil leaves them without it.
 	Idempotency *idempotent.Middleware
+	// CORS answers browser apps at the token, revocation and userinfo
+	// endpoints (and * at discovery and the JWKS).
+	CORS *cors.Policy
 	// AccessLogSample > 1 logs only one in that many successful token
 	// requests (every failure is logged); 0 or 1 logs every request.
 	AccessLogSample int

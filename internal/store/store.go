@@ -23,6 +23,8 @@ import (
 // Store is the whole persistence surface of Latchkey.
 type Store interface {
 	client.Repository
+	// The CORS origin index (SPEC §7).
+	client.OriginRepository
 	user.Repository
 	keys.Repository
 	// Idempotency-Key records (internal/idempotency).

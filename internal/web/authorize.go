@@ -79,6 +79,9 @@ type AuthorizeDeps struct {
 	// Resources resolves RFC 8707 resource parameters (nil: none can be
 	// named); see authorize_resource.go.
 	Resources ResourceResolver
+	// Logins is the failed sign-in throttle over Users, shared with the
+	// password grant (nil: one of the page's own).
+	Logins *user.LoginThrottle
 }
 
 // Authorize is the authorization endpoint (RFC 6749 §3.1, OIDC Core
@@ -89,7 +92,7 @@ type AuthorizeDeps struct {
 type Authorize struct {
 	d        AuthorizeDeps
 	cookie   SessionCookie
-	throttle *loginThrottle
+	throttle *user.LoginThrottle
 }
 
 // NewAuthorize returns the endpoint.
@@ -103,7 +106,10 @@ func NewAuthorize(d AuthorizeDeps) *Authorize {
 	if d.Sources == nil {
 		d.Sources = sourceaddr.New(nil)
 	}
-	return &Authorize{d: d, cookie: NewSessionCookie(d.Issuer), throttle: newLoginThrottle()}
+	if d.Logins == nil {
+		d.Logins = user.NewLoginThrottle(d.Users, d.Now)
+	}
+	return &Authorize{d: d, cookie: NewSessionCookie(d.Issuer), throttle: d.Logins}
 }
 
 // Handler serves GET and POST /oauth2/authorize.
@@ -215,9 +221,9 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	if isLogin {
 		u, err := a.authenticate(r.Context(), a.d.Sources.Source(r), form.Get("username"), form.Get("password"))
-		var te *loginThrottledError
+		var te *user.ThrottledError
 		if errors.As(err, &te) {
-			return a.renderThrottled(w, req, token, te.retryAfter)
+			return a.renderThrottled(w, req, token, te.RetryAfter)
 		}
 		if errors.Is(err, user.ErrBadLogin) {
 			// The same page for an unknown user, a wrong password, a

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/clientgone"
+	"github.com/latchkey/latchkey/internal/api/cors"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/api/sourceaddr"
 	"github.com/latchkey/latchkey/internal/api/storeerr"
@@ -157,6 +158,11 @@ func (h *Handler) parseClientRequest(w http.ResponseWriter, r *http.Request) (ur
 		return nil, oauth2.Credentials{Method: client.AuthMethodSecretBasic}, invalidRequest("more than one Authorization header")
 	}
 	creds, err := clientauth.FromRequest(r.Header.Get("Authorization"), form, h.sources.Source(r))
+	// The calling client, for CORS where the route has it (token and
+	// revocation): known from here on, whether or not the request succeeds.
+	if creds.ClientID != "" {
+		cors.Identify(r.Context(), creds.ClientID)
+	}
 	if err != nil {
 		return nil, creds, err
 	}

@@ -531,6 +531,16 @@ func TestTrafficMatchesDocument(t *testing.T) {
 		t.Error("the two discovery documents differ")
 	}
 
+	// --- CORS preflights (a browser app's origin, and a stranger's).
+	e.CreateClient(client.CreateInput{Name: "browser app", Type: client.Public, GrantTypes: []string{client.GrantAuthorizationCode},
+		RedirectURIs: []string{"https://app.example/cb"}, AllowedScopes: []string{"openid"}, AllowedOrigins: []string{"https://app.example"}})
+	for _, p := range []string{"/oauth2/token", "/openid/token", "/oauth2/revoke", "/userinfo"} {
+		for _, origin := range []string{"https://app.example", "https://stranger.example"} {
+			e.do(call{name: "preflight " + p + " from " + origin, method: "OPTIONS", path: p, want: 204,
+				header: http.Header{"Origin": {origin}, "Access-Control-Request-Method": {"POST"}}})
+		}
+	}
+
 	// --- Authorization endpoint (browser route, HTML). Redirects (303)
 	// are not followed here; the sign-in tests in internal/server drive
 	// the whole flow.
@@ -590,7 +600,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 		bad("bearer scheme", 400, "invalid_request", call{header: http.Header{"Authorization": {"Bearer x"}}, body: form("grant_type", "client_credentials")})
 		bad("two Authorization headers", 400, "invalid_request", call{header: http.Header{"Authorization": {servertest.BasicAuth(admin, adminSecret), servertest.BasicAuth(other, otherSecret)}}, body: form("grant_type", "client_credentials")})
 		bad("body over 16 KiB", 413, "invalid_request", call{basic: adminBasic, body: form("grant_type", "client_credentials", "pad", strings.Repeat("a", 17<<10))})
-		bad("unsupported grant", 400, "unsupported_grant_type", call{basic: adminBasic, body: form("grant_type", "password", "username", "u", "password", "p")})
+		bad("unsupported grant", 400, "unsupported_grant_type", call{basic: adminBasic, body: form("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion", "x")})
 		bad("scope not allowed", 400, "invalid_scope", call{basic: adminBasic, body: form("grant_type", "client_credentials", "scope", "other:scope")})
 		bad("blank scope", 400, "invalid_scope", call{basic: adminBasic, body: form("grant_type", "client_credentials", "scope", " ")})
 		bad("wrong secret", 401, "invalid_client", call{basic: []string{admin, "wrong"}, body: form("grant_type", "client_credentials")})
@@ -638,6 +648,15 @@ func TestTrafficMatchesDocument(t *testing.T) {
 			e.do(call{name: "login, wrong password", path: "/oauth2/authorize", ctype: formCT, header: cookie, body: body, want: 200})
 		}
 		e.do(call{name: "login, throttled", path: "/oauth2/authorize", ctype: formCT, header: cookie, body: body, want: 429})
+	}
+	// The password grant (legacy) for alice, through a client that lists it.
+	{
+		legacy, legacySecret := e.CreateClient(client.CreateInput{Name: "legacy", GrantTypes: []string{client.GrantPassword}, AllowedScopes: []string{"openid", "api:public"}})
+		basic := []string{legacy.ClientID, legacySecret.Expose()}
+		e.do(call{name: "password grant", path: "/oauth2/token", ctype: formCT, basic: basic,
+			body: form("grant_type", "password", "username", "alice", "password", "correct horse battery staple", "scope", "openid"), want: 200})
+		e.do(call{name: "password grant, wrong password", path: "/oauth2/token", ctype: formCT, basic: basic,
+			body: form("grant_type", "password", "username", "alice", "password", "wrong"), want: 400})
 	}
 	users(call{name: "bot wrong type", bearer: full, body: `{"username":"dave","bot":"yes"}`, want: 400, malformed: "body"})
 	users(call{name: "server-set member", bearer: full, body: `{"username":"dave","has_password":true}`, want: 400, malformed: "body"})

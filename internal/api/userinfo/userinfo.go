@@ -13,6 +13,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/bearer"
 	"github.com/latchkey/latchkey/internal/api/clientgone"
+	"github.com/latchkey/latchkey/internal/api/cors"
 	"github.com/latchkey/latchkey/internal/api/oauth"
 	"github.com/latchkey/latchkey/internal/api/storeerr"
 	"github.com/latchkey/latchkey/internal/oauth2"
@@ -76,6 +77,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeBearerFailure(w, e)
 		return
 	}
+	cors.Identify(r.Context(), p.ClientID) // the token's client, for CORS
 	u, err := h.users.Get(r.Context(), p.Subject)
 	if errors.Is(err, user.ErrNotFound) || err == nil && !u.Enabled {
 		// The token outlived its user: as good as revoked.

@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ClientRegistrationTokenHash", testClientRegistrationTokenHash},
 		{"ClientTokenEndpointAuthMethod", testClientTokenEndpointAuthMethod},
 		{"CountClients", testCountClients},
+		{"ClientOrigins", testClientOrigins},
 		{"InitSetting", testInitSetting},
 		{"InitSettingConcurrent", testInitSettingConcurrent},
 		{"SigningKeys", testSigningKeys},

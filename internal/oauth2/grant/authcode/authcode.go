@@ -6,20 +6,17 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/oauth2"
-	"github.com/latchkey/latchkey/internal/token"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/usertokens"
 	"github.com/latchkey/latchkey/internal/user"
 )
 
 // Minter mints the access and ID tokens.
-type Minter interface {
-	Mint(ctx context.Context, spec token.Spec) (token.Minted, error)
-}
+type Minter = usertokens.Minter
 
 // Users tells whether the user a code was issued for may still get
 // tokens (exists, enabled).
@@ -78,14 +75,6 @@ func S256(verifier string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// AccessTokenHash is at_hash (OIDC Core §3.1.3.6) for an RS256 or ES256
-// signed ID token: the left half of the SHA-256 of the access token,
-// base64url.
-func AccessTokenHash(accessToken string) string {
-	sum := sha256.Sum256([]byte(accessToken))
-	return base64.RawURLEncoding.EncodeToString(sum[:sha256.Size/2])
-}
-
 var errBadCode = oauth2.Errorf(oauth2.CodeInvalidGrant, "the authorization code is invalid, expired or already used")
 
 // HandleToken redeems the code: single use (consumed first, so a failed
@@ -140,26 +129,8 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 	if err != nil {
 		return nil, err
 	}
-	at, err := h.Tokens.Mint(ctx, token.Spec{Kind: token.Access, Subject: code.UserID, ClientID: code.ClientID, Scopes: target.LimitScopes(code.Scopes),
-		Audience: target.Audience, TTL: target.TTL})
-	if err != nil {
-		return nil, err
-	}
-	resp := &oauth2.TokenResponse{
-		AccessToken: at.Raw,
-		TokenType:   "Bearer",
-		ExpiresIn:   int64(at.ExpiresAt.Sub(at.IssuedAt) / time.Second),
-		Scope:       at.Scope,
-	}
-	if slices.Contains(code.Scopes, "openid") {
-		id, err := h.Tokens.Mint(ctx, token.Spec{
-			Kind: token.ID, Subject: code.UserID, ClientID: code.ClientID,
-			AuthTime: code.AuthTime, Nonce: code.Nonce, SessionID: code.SessionID, AccessHash: AccessTokenHash(at.Raw),
-		})
-		if err != nil {
-			return nil, err
-		}
-		resp.IDToken = id.Raw
-	}
-	return resp, nil
+	return usertokens.Issue(ctx, h.Tokens, usertokens.Grant{
+		UserID: code.UserID, ClientID: code.ClientID, Scopes: code.Scopes,
+		AuthTime: code.AuthTime, Nonce: code.Nonce, SessionID: code.SessionID, Target: target,
+	})
 }

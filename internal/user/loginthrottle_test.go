@@ -1,4 +1,4 @@
-package web
+package user
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/clocktest"
-	"github.com/latchkey/latchkey/internal/user"
 )
 
 // fakeUsers knows alice and bob (any case: it canonicalises as the user
@@ -17,30 +16,26 @@ type fakeUsers struct{ calls int }
 
 var fakePasswords = map[string]string{"alice": "alice-pw", "bob": "bob-pw"}
 
-func (f *fakeUsers) Authenticate(_ context.Context, username, password string) (user.User, error) {
+func (f *fakeUsers) Authenticate(_ context.Context, username, password string) (User, error) {
 	f.calls++
-	c, err := user.CanonicalUsername(username)
+	c, err := CanonicalUsername(username)
 	if err != nil {
-		return user.User{}, user.ErrUnknownUser
+		return User{}, ErrUnknownUser
 	}
 	pw, ok := fakePasswords[c]
 	if !ok {
-		return user.User{}, user.ErrUnknownUser
+		return User{}, ErrUnknownUser
 	}
 	if pw != password {
-		return user.User{}, user.ErrBadLogin
+		return User{}, ErrBadLogin
 	}
-	return user.User{ID: "id-" + c, Username: c}, nil
+	return User{ID: "id-" + c, Username: c}, nil
 }
 
-func (f *fakeUsers) Get(context.Context, string) (user.User, error) {
-	return user.User{}, user.ErrNotFound
-}
-
-func newThrottled() (*Authorize, *fakeUsers, *clocktest.Clock) {
+func newThrottled() (*LoginThrottle, *fakeUsers, *clocktest.Clock) {
 	f := &fakeUsers{}
 	clock := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	return NewAuthorize(AuthorizeDeps{Users: f, Now: clock.Now}), f, clock
+	return NewLoginThrottle(f, clock.Now), f, clock
 }
 
 type attempt struct {
@@ -50,17 +45,17 @@ type attempt struct {
 	calls                            bool          // whether Authenticate runs
 }
 
-func run(t *testing.T, a *Authorize, f *fakeUsers, steps []attempt) {
+func run(t *testing.T, a *LoginThrottle, f *fakeUsers, steps []attempt) {
 	t.Helper()
 	for _, s := range steps {
 		before := f.calls
-		_, err := a.authenticate(t.Context(), s.source, s.username, s.password)
-		var te *loginThrottledError
+		_, err := a.Authenticate(t.Context(), s.source, s.username, s.password)
+		var te *ThrottledError
 		got := "ok"
 		switch {
 		case errors.As(err, &te):
 			got = "throttled"
-		case errors.Is(err, user.ErrBadLogin):
+		case errors.Is(err, ErrBadLogin):
 			got = "bad"
 		case err != nil:
 			t.Fatalf("%s: %v", s.name, err)
@@ -68,8 +63,8 @@ func run(t *testing.T, a *Authorize, f *fakeUsers, steps []attempt) {
 		if got != s.want {
 			t.Errorf("%s: %s (%v), want %s", s.name, got, err, s.want)
 		}
-		if te != nil && s.retry != 0 && te.retryAfter != s.retry {
-			t.Errorf("%s: retry after %s, want %s", s.name, te.retryAfter, s.retry)
+		if te != nil && s.retry != 0 && te.RetryAfter != s.retry {
+			t.Errorf("%s: retry after %s, want %s", s.name, te.RetryAfter, s.retry)
 		}
 		if called := f.calls > before; called != s.calls {
 			t.Errorf("%s: Authenticate called %v, want %v", s.name, called, s.calls)
@@ -117,7 +112,7 @@ func TestLoginThrottlePerSource(t *testing.T) {
 		steps = append(steps, attempt{fmt.Sprint("spray ", i+1), "203.0.113.7", name, "guess", "bad", 0, true})
 	}
 	run(t, a, f, steps)
-	if n := a.throttle.perUser.Len(); n != 1 {
+	if n := a.perUser.Len(); n != 1 {
 		t.Errorf("per-username table holds %d entries, want 1 (bob only)", n)
 	}
 	clock.Advance(10 * time.Second)
@@ -136,16 +131,16 @@ func TestLoginThrottlePerSource(t *testing.T) {
 func TestLoginThrottleJunkStaysBounded(t *testing.T) {
 	a, f, clock := newThrottled()
 	for i := range 100000 {
-		_, _ = a.authenticate(t.Context(), fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), fmt.Sprint("junk", i), "x")
+		_, _ = a.Authenticate(t.Context(), fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), fmt.Sprint("junk", i), "x")
 		if i%1000 == 0 {
 			clock.Advance(time.Millisecond)
 		}
 	}
-	if n := a.throttle.perUser.Len(); n != 0 {
+	if n := a.perUser.Len(); n != 0 {
 		t.Errorf("junk usernames entered the per-username table: %d entries", n)
 	}
-	if n := a.throttle.perSource.Len(); n > maxTrackedLoginSources {
-		t.Errorf("per-source table holds %d entries, over its bound %d", n, maxTrackedLoginSources)
+	if n := a.perSource.Len(); n > MaxTrackedLoginSources {
+		t.Errorf("per-source table holds %d entries, over its bound %d", n, MaxTrackedLoginSources)
 	}
 	var steps []attempt
 	for i := range MaxLoginFailures {

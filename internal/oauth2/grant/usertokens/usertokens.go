@@ -1,0 +1,74 @@
+// Package usertokens is what every grant that signs a person in hands
+// out (authorization_code, password, and refresh_token when it comes):
+// an access token for the user and, when openid was granted, an ID token
+// bound to it by at_hash. One place, so the grants cannot drift apart.
+package usertokens
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"slices"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/oauth2"
+	"github.com/latchkey/latchkey/internal/resource"
+	"github.com/latchkey/latchkey/internal/token"
+)
+
+// Minter mints the access and ID tokens.
+type Minter interface {
+	Mint(ctx context.Context, spec token.Spec) (token.Minted, error)
+}
+
+// Grant is what was granted to whom.
+type Grant struct {
+	UserID   string
+	ClientID string
+	Scopes   []string
+	// AuthTime is when the user authenticated (the ID token's auth_time).
+	AuthTime time.Time
+	// Nonce and SessionID (sid) come from the authorization request and
+	// its browser session; a grant without them leaves them empty.
+	Nonce     string
+	SessionID string
+	// Target is the RFC 8707 resources the access token is for (its aud,
+	// its lifetime, and only the scopes they define); empty: the
+	// server's default audience.
+	Target resource.Target
+}
+
+// Issue mints g's access token and, when g.Scopes hold openid, its ID
+// token, as a token response.
+func Issue(ctx context.Context, m Minter, g Grant) (*oauth2.TokenResponse, error) {
+	at, err := m.Mint(ctx, token.Spec{Kind: token.Access, Subject: g.UserID, ClientID: g.ClientID, Scopes: g.Target.LimitScopes(g.Scopes),
+		Audience: g.Target.Audience, TTL: g.Target.TTL})
+	if err != nil {
+		return nil, err
+	}
+	resp := &oauth2.TokenResponse{
+		AccessToken: at.Raw,
+		TokenType:   "Bearer",
+		ExpiresIn:   int64(at.ExpiresAt.Sub(at.IssuedAt) / time.Second),
+		Scope:       at.Scope,
+	}
+	if slices.Contains(g.Scopes, "openid") {
+		id, err := m.Mint(ctx, token.Spec{
+			Kind: token.ID, Subject: g.UserID, ClientID: g.ClientID,
+			AuthTime: g.AuthTime, Nonce: g.Nonce, SessionID: g.SessionID, AccessHash: AccessTokenHash(at.Raw),
+		})
+		if err != nil {
+			return nil, err
+		}
+		resp.IDToken = id.Raw
+	}
+	return resp, nil
+}
+
+// AccessTokenHash is at_hash (OIDC Core §3.1.3.6) for an RS256 or ES256
+// signed ID token: the left half of the SHA-256 of the access token,
+// base64url.
+func AccessTokenHash(accessToken string) string {
+	sum := sha256.Sum256([]byte(accessToken))
+	return base64.RawURLEncoding.EncodeToString(sum[:sha256.Size/2])
+}
