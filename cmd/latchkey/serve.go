@@ -100,6 +100,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := bootstrap.Admin(ctx, b.store, app.Clients, choice, stderr); err != nil {
 		return err
 	}
+	if err := bootstrap.AdminUser(ctx, app.Users, choice, stderr); err != nil {
+		return err
+	}
 	handler := app.Handler
 	go app.Keys.Run(ctx, cfg.KeyRefresh, func(err error) { log.Warn("reload signing keys", "err", err) })
 
