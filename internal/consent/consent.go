@@ -13,8 +13,10 @@ import (
 
 // Grant is what a user allowed a client.
 type Grant struct {
-	UserID    string
-	ClientID  string
+	UserID   string
+	ClientID string
+	// BrandID is the user's (and so the client's) brand.
+	BrandID   string
 	Scopes    []string // sorted, no duplicates
 	UpdatedAt time.Time
 }
@@ -29,6 +31,11 @@ type Repository interface {
 	// SaveConsent stores g, replacing the user's earlier grant to the
 	// client.
 	SaveConsent(ctx context.Context, g Grant) error
+	// ListConsents returns the user's grants, ordered by client_id.
+	ListConsents(ctx context.Context, userID string) ([]Grant, error)
+	// DeleteConsents forgets the user's grant to clientID, or every grant
+	// of the user when clientID is "", and returns how many it removed.
+	DeleteConsents(ctx context.Context, userID, clientID string) (int, error)
 }
 
 // Covers reports whether g allows every one of scopes.

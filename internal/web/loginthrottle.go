@@ -92,8 +92,9 @@ func (e *loginThrottledError) Error() string { return "too many failed sign-in a
 
 // authenticate checks username and password unless the throttle refuses
 // them, in which case it returns a *loginThrottledError without calling
-// Users.Authenticate; a failure is counted against the throttle.
-func (a *Authorize) authenticate(ctx context.Context, source, username, password string) (user.User, error) {
+// Users.Authenticate; a failure is counted against the throttle. A user
+// whose brand is not brand (the client's) fails as a wrong password does.
+func (a *Authorize) authenticate(ctx context.Context, source, brand, username, password string) (user.User, error) {
 	canonical, err := user.CanonicalUsername(username)
 	if err != nil {
 		canonical = ""
@@ -102,6 +103,12 @@ func (a *Authorize) authenticate(ctx context.Context, source, username, password
 		return user.User{}, &loginThrottledError{retryAfter: wait}
 	}
 	u, err := a.d.Users.Authenticate(ctx, username, password)
+	if err == nil && u.BrandID != brand {
+		// A user of another brand than the client's is refused as a wrong
+		// password is (same page, same cost: the password was checked),
+		// so the login page tells no one which brand holds a username.
+		u, err = user.User{}, user.ErrBadLogin
+	}
 	if errors.Is(err, user.ErrBadLogin) {
 		// The clock is read again: the password check takes a while.
 		a.throttle.fail(source, canonical, !errors.Is(err, user.ErrUnknownUser), a.d.Now())
