@@ -77,6 +77,9 @@ type createRequest struct {
 	// PostLogoutRedirectURIs is an extension (OpenID Connect
 	// RP-Initiated Logout); absent, none.
 	PostLogoutRedirectURIs *[]string `json:"post_logout_redirect_uris"`
+	// IDTokenSignedResponseAlg is an extension (OpenID Connect Dynamic
+	// Client Registration §2); absent, RS256.
+	IDTokenSignedResponseAlg *string `json:"id_token_signed_response_alg"`
 }
 
 // serverSet are client fields the caller may not supply.
@@ -98,13 +101,15 @@ type ClientJSON struct {
 	// PostLogoutRedirectURIs are where RP-initiated logout may return to.
 	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
 	// TokenEndpointAuthMethod is how the client authenticates (RFC 7591 §2).
-	TokenEndpointAuthMethod string  `json:"token_endpoint_auth_method"`
-	OwnerID                 *string `json:"owner_id"`
-	BrandID                 string  `json:"brand_id"`
-	IsFirstParty            bool    `json:"is_first_party"`
-	Enabled                 bool    `json:"enabled"`
-	CreatedAt               string  `json:"created_at"`
-	UpdatedAt               string  `json:"updated_at"`
+	TokenEndpointAuthMethod string `json:"token_endpoint_auth_method"`
+	// IDTokenSignedResponseAlg is how its ID tokens are signed.
+	IDTokenSignedResponseAlg string  `json:"id_token_signed_response_alg"`
+	OwnerID                  *string `json:"owner_id"`
+	BrandID                  string  `json:"brand_id"`
+	IsFirstParty             bool    `json:"is_first_party"`
+	Enabled                  bool    `json:"enabled"`
+	CreatedAt                string  `json:"created_at"`
+	UpdatedAt                string  `json:"updated_at"`
 }
 
 // ToJSON renders a client in the seed 001 shape. It never includes secrets.
@@ -113,7 +118,8 @@ func ToJSON(c client.Client) ClientJSON {
 		ID: c.ID, ClientID: c.ClientID, ClientName: c.Name, ClientURI: nullable(c.ClientURI), LogoURI: nullable(c.LogoURI),
 		ClientType: string(c.Type), RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes,
 		AllowedOrigins: c.AllowedOrigins, GrantTypes: c.GrantTypes, PostLogoutRedirectURIs: nonNilList(c.PostLogoutRedirectURIs), TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, OwnerID: nullable(c.OwnerID), BrandID: c.BrandID,
-		IsFirstParty: c.FirstParty, Enabled: c.Enabled,
+		IDTokenSignedResponseAlg: c.IDTokenAlg,
+		IsFirstParty:             c.FirstParty, Enabled: c.Enabled,
 		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano), UpdatedAt: c.UpdatedAt.UTC().Format(time.RFC3339Nano),
 	}
 }
@@ -211,6 +217,12 @@ func (req createRequest) toInput() (client.CreateInput, string) {
 			return client.CreateInput{}, "token_endpoint_auth_method must not be empty"
 		}
 		in.TokenEndpointAuthMethod = *req.TokenEndpointAuthMethod
+	}
+	if req.IDTokenSignedResponseAlg != nil {
+		if *req.IDTokenSignedResponseAlg == "" {
+			return client.CreateInput{}, "id_token_signed_response_alg must not be empty"
+		}
+		in.IDTokenAlg = *req.IDTokenSignedResponseAlg
 	}
 	if req.ClientURI != nil {
 		if *req.ClientURI == "" {

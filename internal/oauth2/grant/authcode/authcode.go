@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/token"
@@ -146,6 +148,8 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 		id, err := h.Tokens.Mint(ctx, token.Spec{
 			Kind: token.ID, Subject: code.UserID, ClientID: code.ClientID,
 			AuthTime: code.AuthTime, Nonce: code.Nonce, SessionID: code.SessionID, AccessHash: AccessTokenHash(at.Raw),
+			// The client's id_token_signed_response_alg ("" for RS256).
+			Alg: jose.SignatureAlgorithm(r.Client.IDTokenAlg),
 		})
 		if err != nil {
 			return nil, err
