@@ -24,6 +24,9 @@ const (
 	UserDisable        = "user.disable"
 	UserDelete         = "user.delete"
 	UserSetPassword    = "user.set_password"
+	// UserRevokeConsent: remembered consents of a user forgotten by an
+	// admin (details: client_id, "" for all, and how many).
+	UserRevokeConsent = "user.revoke_consent"
 	KeyRotate          = "key.rotate"
 )
 

@@ -78,6 +78,10 @@ func addRoutes(r router, d Deps) {
 	r.api("PATCH /v1/admin/users/{id}", d.Admin.PatchUser)
 	r.api("DELETE /v1/admin/users/{id}", d.Admin.DeleteUser)
 	r.api("POST /v1/admin/users/{id}/password", d.Admin.SetUserPassword)
+	// A user's remembered consents (signin branch).
+	r.api("GET /v1/admin/users/{id}/consents", d.Admin.ListUserConsents)
+	r.api("DELETE /v1/admin/users/{id}/consents", d.Admin.RevokeUserConsents)
+	r.api("DELETE /v1/admin/users/{id}/consents/{client_id}", d.Admin.RevokeUserConsents)
 
 	// The other two documented registration dialects (seeds 000 and 002).
 	r.api("POST /api/clients", idem.Wrap(d.Flat.Create, idem.Bearer(flat.Scope), flat.WriteError))

@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/storeerr"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/consent"
 	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/token"
@@ -32,6 +33,7 @@ const (
 type Handler struct {
 	clients         *client.Service
 	users           *user.Service
+	consents        *consent.Service
 	audit           AuditLog
 	keys            KeyRotator
 	keyPublishDelay time.Duration
@@ -43,6 +45,7 @@ type Handler struct {
 type Deps struct {
 	Clients         *client.Service
 	Users           *user.Service
+	Consents        *consent.Service
 	Audit           AuditLog
 	Keys            KeyRotator
 	KeyPublishDelay time.Duration
@@ -57,7 +60,7 @@ type AuditLog interface {
 
 // New returns a Handler.
 func New(d Deps) *Handler {
-	return &Handler{clients: d.Clients, users: d.Users, audit: d.Audit, keys: d.Keys, keyPublishDelay: d.KeyPublishDelay, auth: d.Auth, log: d.Log}
+	return &Handler{clients: d.Clients, users: d.Users, consents: d.Consents, audit: d.Audit, keys: d.Keys, keyPublishDelay: d.KeyPublishDelay, auth: d.Auth, log: d.Log}
 }
 
 // createRequest is the seed 001 request schema, plus the grant_types

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/consent"
 	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
@@ -60,8 +61,9 @@ func (s *Store) ListConsents(ctx context.Context, userID string) ([]consent.Gran
 		})
 }
 
-// DeleteConsents forgets the user's consent to clientID, or all of them.
-func (s *Store) DeleteConsents(ctx context.Context, userID, clientID string) (int, error) {
+// DeleteConsents forgets the user's consent to clientID, or all of them,
+// recording ev when it forgot any.
+func (s *Store) DeleteConsents(ctx context.Context, userID, clientID string, ev audit.Event) (int, error) {
 	if !storable(userID) || !storable(clientID) {
 		return 0, nil
 	}
@@ -72,7 +74,10 @@ func (s *Store) DeleteConsents(ctx context.Context, userID, clientID string) (in
 			return fmt.Errorf("delete consents: %w", err)
 		}
 		n = tag.RowsAffected()
-		return nil
+		if n == 0 {
+			return nil
+		}
+		return insertAudit(ctx, tx, ev)
 	})
 	return int(n), err
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/consent"
 	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
@@ -57,8 +58,9 @@ func (s *Store) ListConsents(ctx context.Context, userID string) ([]consent.Gran
 		})
 }
 
-// DeleteConsents forgets the user's consent to clientID, or all of them.
-func (s *Store) DeleteConsents(ctx context.Context, userID, clientID string) (int, error) {
+// DeleteConsents forgets the user's consent to clientID, or all of them,
+// recording ev when it forgot any.
+func (s *Store) DeleteConsents(ctx context.Context, userID, clientID string, ev audit.Event) (int, error) {
 	var n int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM consents WHERE user_id = ? AND (? = '' OR client_id = ?)`, userID, clientID, clientID)
@@ -66,7 +68,10 @@ func (s *Store) DeleteConsents(ctx context.Context, userID, clientID string) (in
 			return fmt.Errorf("delete consents: %w", err)
 		}
 		n, _ = res.RowsAffected()
-		return nil
+		if n == 0 {
+			return nil
+		}
+		return insertAudit(ctx, tx, ev)
 	})
 	return int(n), err
 }

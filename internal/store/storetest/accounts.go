@@ -43,20 +43,25 @@ func testConsentsListDelete(t *testing.T, s store.Store) {
 	if got, err := s.ListConsents(ctx(t), "u1"); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("ListConsents = %+v, %v; want %+v", got, err, want)
 	}
-	if n, err := s.DeleteConsents(ctx(t), "u1", "c2"); err != nil || n != 1 {
+	if n, err := s.DeleteConsents(ctx(t), "u1", "c2", Event(audit.UserRevokeConsent, "u1")); err != nil || n != 1 {
 		t.Errorf("DeleteConsents(c2) = %d, %v", n, err)
 	}
-	if n, err := s.DeleteConsents(ctx(t), "u1", "c2"); err != nil || n != 0 {
+	if n, err := s.DeleteConsents(ctx(t), "u1", "c2", Event(audit.UserRevokeConsent, "u1")); err != nil || n != 0 {
 		t.Errorf("DeleteConsents(c2) again = %d, %v", n, err)
 	}
 	if _, err := s.GetConsent(ctx(t), "u1", "c2"); !errors.Is(err, consent.ErrNotFound) {
 		t.Errorf("forgotten consent: %v", err)
 	}
-	if n, err := s.DeleteConsents(ctx(t), "u1", ""); err != nil || n != 2 {
+	if n, err := s.DeleteConsents(ctx(t), "u1", "", Event(audit.UserRevokeConsent, "u1")); err != nil || n != 2 {
 		t.Errorf("DeleteConsents(all) = %d, %v", n, err)
 	}
 	if got, err := s.ListConsents(ctx(t), "u1"); err != nil || len(got) != 0 {
 		t.Errorf("ListConsents after delete = %v, %v", got, err)
+	}
+	// Two deletions removed something and were recorded; the empty ones not.
+	evs, err := s.ListAudit(ctx(t), audit.Filter{Action: audit.UserRevokeConsent, Limit: 10})
+	if err != nil || len(evs) != 2 {
+		t.Errorf("recorded %d consent revocations, %v; want 2", len(evs), err)
 	}
 	if got, err := s.GetConsent(ctx(t), "u2", "c1"); err != nil || !reflect.DeepEqual(got, other) {
 		t.Errorf("another user's consent = %+v, %v", got, err)
@@ -65,7 +70,7 @@ func testConsentsListDelete(t *testing.T, s store.Store) {
 		if got, err := s.ListConsents(ctx(t), bad); err != nil || len(got) != 0 {
 			t.Errorf("ListConsents(%q) = %v, %v", bad, got, err)
 		}
-		if n, err := s.DeleteConsents(ctx(t), "u2", bad); err != nil || n != 0 {
+		if n, err := s.DeleteConsents(ctx(t), "u2", bad, Event(audit.UserRevokeConsent, "u2")); err != nil || n != 0 {
 			t.Errorf("DeleteConsents(u2, %q) = %d, %v", bad, n, err)
 		}
 	}
