@@ -27,7 +27,7 @@ const (
 	// UserRevokeConsent: remembered consents of a user forgotten by an
 	// admin (details: client_id, "" for all, and how many).
 	UserRevokeConsent = "user.revoke_consent"
-	KeyRotate          = "key.rotate"
+	KeyRotate         = "key.rotate"
 )
 
 // Event is one recorded change. Details holds a JSON object with the
