@@ -31,6 +31,8 @@ type Store interface {
 	authcode.Repository
 	// Remembered consent (the authorization endpoint's consent page).
 	consent.Repository
+	// Expired rows deleted in bounded batches (internal/sweep).
+	Sweeps
 
 	// ListAudit returns audit events matching f, newest first.
 	ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error)

@@ -61,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		// Sign-in accounts (signin branch): brands, consents, sessions end with the user.
 		{"ConsentsListDelete", testConsentsListDelete},
 		{"UserEndsSessions", testUserEndsSessions},
+		{"Sweeps", testSweeps},
 		{"GroupCommitOrdering", testGroupCommitOrdering},
 		{"GroupCommitFailingMember", testGroupCommitFailingMember},
 		{"GroupCommitCancel", testGroupCommitCancel},
