@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -57,7 +58,8 @@ var testClient = client.Client{ClientID: "spa", Name: "SPA", Enabled: true, Type
 func newTestAuthorize() (*Authorize, *countingSessions) {
 	sessions := &countingSessions{rows: map[string]session.Session{}}
 	clock := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	return NewAuthorize(AuthorizeDeps{Clients: oneClient{testClient}, Users: &fakeUsers{}, Sessions: sessions, Issuer: "https://issuer.example", Now: clock.Now}), sessions
+	return NewAuthorize(AuthorizeDeps{Clients: oneClient{testClient}, Users: &fakeUsers{}, Sessions: sessions, Issuer: "https://issuer.example", Now: clock.Now,
+		Log: slog.New(slog.DiscardHandler)}), sessions
 }
 
 func authorizeQuery() url.Values {

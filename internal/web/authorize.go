@@ -302,6 +302,9 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Title: "Invalid request", Message: "The form is too large.", Cause: err}
+		}
 		return nil, &Error{Status: http.StatusBadRequest, Title: "Invalid request", Message: "The form could not be read.", Cause: err}
 	}
 	return oauth2.OmitEmpty(r.PostForm), nil
