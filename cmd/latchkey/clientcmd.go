@@ -72,11 +72,12 @@ func runClientCreate(ctx context.Context, args []string, getenv func(string) str
 	var (
 		cfg                        config.Store
 		name, grants, scopes, ctyp string
-		authMethod                 string
+		authMethod, idTokenAlg     string
 		public, asJSON, firstParty bool
 		redirects, origins         multiFlag
+		postLogout                 multiFlag
 	)
-	fs := newFlagSet("client create", "client create --name N --scopes \"S ...\" [--grant-types G] [--public] [--redirect-uri U]... [--auth-method M] [--json]", stdout, stderr)
+	fs := newFlagSet("client create", "client create --name N --scopes \"S ...\" [--grant-types G] [--public] [--redirect-uri U]... [--post-logout-redirect-uri U]... [--auth-method M] [--id-token-alg RS256|ES256] [--json]", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	fs.StringVar(&name, "name", "", "client name (required)")
 	fs.StringVar(&grants, "grant-types", "", "grant types, comma- or space-separated (default: client_credentials for a confidential client without --redirect-uri, else by client type)")
@@ -86,6 +87,8 @@ func runClientCreate(ctx context.Context, args []string, getenv func(string) str
 	fs.Var(&redirects, "redirect-uri", "redirect URI (repeatable)")
 	fs.Var(&origins, "allowed-origin", "allowed CORS origin (repeatable)")
 	fs.StringVar(&authMethod, "auth-method", "", "token_endpoint_auth_method: client_secret_basic or client_secret_post (default client_secret_basic; public clients: none)")
+	fs.Var(&postLogout, "post-logout-redirect-uri", "where /oauth2/logout may send the browser back to (repeatable)")
+	fs.StringVar(&idTokenAlg, "id-token-alg", "", "id_token_signed_response_alg: RS256 (default) or ES256")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object (client fields plus client_secret)")
 	allowUndefined := addAllowUndefinedScopes(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -108,6 +111,8 @@ func runClientCreate(ctx context.Context, args []string, getenv func(string) str
 		FirstParty:     firstParty,
 
 		TokenEndpointAuthMethod: authMethod,
+		PostLogoutRedirectURIs:  postLogout,
+		IDTokenAlg:              idTokenAlg,
 	}
 	switch {
 	case grants != "":
@@ -433,6 +438,8 @@ func printClient(w io.Writer, c client.Client) error {
 	field("token_endpoint_auth_method", c.TokenEndpointAuthMethod)
 	field("allowed_scopes", strings.Join(c.AllowedScopes, " "))
 	field("redirect_uris", strings.Join(c.RedirectURIs, " "))
+	field("post_logout_redirect_uris", strings.Join(c.PostLogoutRedirectURIs, " "))
+	field("id_token_signed_response_alg", c.IDTokenAlg)
 	field("allowed_origins", strings.Join(c.AllowedOrigins, " "))
 	field("client_uri", c.ClientURI)
 	field("logo_uri", c.LogoURI)
@@ -491,11 +498,11 @@ func runClientUpdate(ctx context.Context, args []string, getenv func(string) str
 	var (
 		cfg                                      config.Store
 		name, scopes, grants, clientURI, logoURI string
-		authMethod                               string
+		authMethod, idTokenAlg                   string
 		firstParty, asJSON                       bool
-		redirects, origins                       multiFlag
+		redirects, origins, postLogout           multiFlag
 	)
-	fs := newFlagSet("client update", "client update ID [--name N] [--scopes \"S ...\"] [--redirect-uri U]... [--allowed-origin O]... [--grant-types G,...] [--client-uri U] [--logo-uri U] [--first-party=true|false] [--auth-method M] [--json]\n\nOnly the fields given change. A list flag replaces the whole list; give it once\nas \"\" to empty the list. --client-uri \"\" and --logo-uri \"\" clear them.", stdout, stderr)
+	fs := newFlagSet("client update", "client update ID [--name N] [--scopes \"S ...\"] [--redirect-uri U]... [--allowed-origin O]... [--grant-types G,...] [--client-uri U] [--logo-uri U] [--first-party=true|false] [--auth-method M] [--post-logout-redirect-uri U]... [--id-token-alg A] [--json]\n\nOnly the fields given change. A list flag replaces the whole list; give it once\nas \"\" to empty the list. --client-uri \"\" and --logo-uri \"\" clear them.", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	fs.StringVar(&name, "name", "", "new client name")
 	fs.StringVar(&scopes, "scopes", "", "space-separated allowed scopes (replaces the list)")
@@ -506,6 +513,8 @@ func runClientUpdate(ctx context.Context, args []string, getenv func(string) str
 	fs.StringVar(&logoURI, "logo-uri", "", "logo URL; \"\" clears it")
 	fs.BoolVar(&firstParty, "first-party", false, "mark the client first-party (--first-party=false unmarks it)")
 	fs.StringVar(&authMethod, "auth-method", "", "token_endpoint_auth_method: client_secret_basic or client_secret_post; \"\" resets it to the default")
+	fs.Var(&postLogout, "post-logout-redirect-uri", "where /oauth2/logout may send the browser back to (repeatable; replaces the list)")
+	fs.StringVar(&idTokenAlg, "id-token-alg", "", "id_token_signed_response_alg: RS256 or ES256; \"\" resets it to RS256")
 	fs.BoolVar(&asJSON, "json", false, `print the updated client as {"client":{...}}`)
 	allowUndefined := addAllowUndefinedScopes(fs)
 	id, err := parseFlagsWithID(fs, args)
@@ -537,11 +546,16 @@ func runClientUpdate(ctx context.Context, args []string, getenv func(string) str
 			p.FirstParty = &firstParty
 		case "auth-method":
 			p.TokenEndpointAuthMethod = &authMethod
+		case "post-logout-redirect-uri":
+			s := listValues(postLogout)
+			p.PostLogoutRedirectURIs = &s
+		case "id-token-alg":
+			p.IDTokenAlg = &idTokenAlg
 		}
 	})
 	if p == (client.Patch{}) {
 		fs.Usage()
-		return fmt.Errorf("%w: nothing to update: give at least one of --name, --scopes, --redirect-uri, --allowed-origin, --grant-types, --client-uri, --logo-uri, --first-party, --auth-method", errUsage)
+		return fmt.Errorf("%w: nothing to update: give at least one of --name, --scopes, --redirect-uri, --allowed-origin, --grant-types, --client-uri, --logo-uri, --first-party, --auth-method, --post-logout-redirect-uri, --id-token-alg", errUsage)
 	}
 	svc, c, closeDB, err := openClient(ctx, cfg, scopePolicy(getenv, *allowUndefined, stderr), stderr, id)
 	if err != nil {

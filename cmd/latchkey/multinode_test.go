@@ -255,4 +255,8 @@ func TestMultiNode(t *testing.T) {
 	if n := len(r.Object(t)["clients"].([]any)); n != 1 {
 		t.Errorf("%d bootstrap admin clients, want 1", n)
 	}
+	// One admin user for the fleet, its password printed by one node.
+	if n := strings.Count(a.log.String()+b.log.String(), "created a user who can sign in"); n != 1 {
+		t.Errorf("%d nodes printed an admin user's password, want 1", n)
+	}
 }

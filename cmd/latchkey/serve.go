@@ -20,6 +20,7 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/server"
+	"github.com/latchkey/latchkey/internal/sweep"
 )
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -100,8 +101,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := bootstrap.Admin(ctx, b.store, app.Clients, choice, stderr); err != nil {
 		return err
 	}
+	if err := bootstrap.AdminUser(ctx, app.Users, choice, stderr); err != nil {
+		return err
+	}
 	handler := app.Handler
 	go app.Keys.Run(ctx, cfg.KeyRefresh, func(err error) { log.Warn("reload signing keys", "err", err) })
+	sweeper := sweep.New(0, nil, log)
+	for _, t := range sweep.StoreTasks(b.store) {
+		sweeper.Add(t)
+	}
+	go sweeper.Run(ctx, cfg.SweepInterval)
 
 	mainSrv := server.NewHTTPServer(cfg.Addr, handler, log)
 	if certs != nil {

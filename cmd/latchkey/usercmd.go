@@ -22,7 +22,7 @@ import (
 
 const userSynopsis = "user create --name USERNAME [--bot] [--id ID] [--display-name NAME] [--email E] [--no-password] [--json]"
 
-const userUsage = `Usage: latchkey user create|list|get|update|enable|disable|delete|set-password ...
+const userUsage = `Usage: latchkey user create|list|get|update|enable|disable|delete|set-password|consents|revoke-consent ...
 
   latchkey ` + userSynopsis + `
   latchkey user list [--limit N] [--all] [--json]
@@ -31,6 +31,8 @@ const userUsage = `Usage: latchkey user create|list|get|update|enable|disable|de
   latchkey user enable|disable ID
   latchkey user delete ID
   latchkey user set-password ID
+  latchkey user consents ID [--json]
+  latchkey user revoke-consent ID [CLIENT_ID]
 
 ID is a user's id or username. Subcommands:
   create        create a user straight in the database; a human user's password is
@@ -45,6 +47,9 @@ ID is a user's id or username. Subcommands:
   delete        delete a user; a bot cannot be deleted while a client names it
   set-password  give a human user a new password, read from LATCHKEY_USER_PASSWORD
                 or else typed twice on the terminal (not echoed); never a flag
+  consents      list the clients the user allowed at the consent page, with scopes
+  revoke-consent  forget the user's consent to CLIENT_ID (or to every client),
+                so the consent page is shown again
 `
 
 // userCommands are the subcommands of latchkey user but create, which
@@ -60,6 +65,9 @@ var userCommands = map[string]command{
 		return runUserSetEnabled(ctx, a, g, o, e, false)
 	},
 	"delete": runUserDelete,
+	// Remembered consents (usercmd_consents.go).
+	"consents":       runUserConsents,
+	"revoke-consent": runUserRevokeConsent,
 }
 
 func runUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -176,12 +184,21 @@ func asTerminal(stdin io.Reader) (terminal, bool) {
 // openUser opens the store and finds the user named by ref: its id, or
 // else its username (in any spelling that canonicalises to it).
 func openUser(ctx context.Context, cfg config.Store, stderr io.Writer, ref string) (*user.Service, user.User, func(), error) {
-	b, err := openExistingBackend(ctx, cfg, stderr, true)
+	b, u, err := openUserBackend(ctx, cfg, stderr, ref)
 	if err != nil {
 		return nil, user.User{}, nil, err
 	}
-	svc := user.NewService(b.store, nil)
-	u, err := svc.Get(ctx, ref)
+	return user.NewService(b.store, nil), u, func() { b.store.Close() }, nil
+}
+
+// openUserBackend opens the store and finds the user ref (an id or a
+// username) in it; the caller closes b.store.
+func openUserBackend(ctx context.Context, cfg config.Store, stderr io.Writer, ref string) (*backend, user.User, error) {
+	b, err := openExistingBackend(ctx, cfg, stderr, true)
+	if err != nil {
+		return nil, user.User{}, err
+	}
+	u, err := b.store.GetUser(ctx, ref)
 	if errors.Is(err, user.ErrNotFound) {
 		if name, cerr := user.CanonicalUsername(ref); cerr == nil {
 			u, err = b.store.GetUserByUsername(ctx, name)
@@ -189,9 +206,9 @@ func openUser(ctx context.Context, cfg config.Store, stderr io.Writer, ref strin
 	}
 	if err != nil {
 		b.store.Close()
-		return nil, user.User{}, nil, userError(err, ref)
+		return nil, user.User{}, userError(err, ref)
 	}
-	return svc, u, func() { b.store.Close() }, nil
+	return b, u, nil
 }
 
 // parseAndOpenUser parses flags around one ID argument and opens that user.
@@ -243,6 +260,7 @@ func printUser(w io.Writer, u user.User) error {
 	field("email_verified", strconv.FormatBool(u.EmailVerified))
 	field("bot", strconv.FormatBool(u.Bot))
 	field("enabled", strconv.FormatBool(u.Enabled))
+	field("brand_id", u.BrandID)
 	field("has_password", strconv.FormatBool(u.PasswordHash != ""))
 	field("created_at", cliTime(u.CreatedAt))
 	field("updated_at", cliTime(u.UpdatedAt))

@@ -24,7 +24,10 @@ const (
 	UserDisable        = "user.disable"
 	UserDelete         = "user.delete"
 	UserSetPassword    = "user.set_password"
-	KeyRotate          = "key.rotate"
+	// UserRevokeConsent: remembered consents of a user forgotten by an
+	// admin (details: client_id, "" for all, and how many).
+	UserRevokeConsent = "user.revoke_consent"
+	KeyRotate         = "key.rotate"
 )
 
 // Event is one recorded change. Details holds a JSON object with the

@@ -1,6 +1,7 @@
 // Package bootstrap does what a server needs on its first start against a
 // store: it creates (or loads) the sealed key that hashes client secrets,
-// and creates the first admin client, printing its credentials once.
+// creates the first admin client, printing its credentials once, and
+// creates the admin user, printing its password once (adminuser.go).
 // Several nodes may start on one empty store at the same time; every step
 // agrees through the store's first-writer-wins settings, so they end up
 // with one key and one admin client.
@@ -17,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/sealed"
+	"github.com/latchkey/latchkey/internal/user"
 )
 
 // Settings is the store's first-writer-wins settings table.
@@ -62,15 +64,22 @@ const (
 type Choice struct {
 	ClientID string
 	Secret   client.Secret
+	// AdminPassword is the admin user's password ("": generated).
+	AdminPassword string
 }
 
-// ChoiceFromEnv reads EnvClientID and EnvClientSecret and checks them.
+// ChoiceFromEnv reads EnvClientID, EnvClientSecret and EnvAdminPassword
+// and checks them.
 // Call it before anything is opened or written, so that a bad value
 // leaves no trace and a corrected restart starts clean.
 func ChoiceFromEnv(getenv func(string) string) (Choice, error) {
 	c := Choice{ClientID: getenv(EnvClientID), Secret: client.SecretFrom(getenv(EnvClientSecret))}
 	if err := client.ValidateChosenCredentials(c.ClientID, c.Secret); err != nil {
 		return Choice{}, fmt.Errorf("%s/_SECRET: %w", EnvClientID, err)
+	}
+	c.AdminPassword = getenv(EnvAdminPassword)
+	if n := len(c.AdminPassword); n > 0 && (n < user.MinPasswordLen || n > user.MaxPasswordLen) {
+		return Choice{}, fmt.Errorf("%s: must be %d to %d characters", EnvAdminPassword, user.MinPasswordLen, user.MaxPasswordLen)
 	}
 	return c, nil
 }

@@ -51,6 +51,17 @@ func DefaultAuthMethod(t Type) string {
 	return AuthMethodSecretBasic
 }
 
+// ID token signing algorithms a client may choose; RS256 is the OpenID
+// Connect default.
+const (
+	IDTokenAlgRS256 = "RS256"
+	IDTokenAlgES256 = "ES256"
+)
+
+// IDTokenAlgs are the id_token_signed_response_alg values accepted, the
+// default first.
+var IDTokenAlgs = []string{IDTokenAlgRS256, IDTokenAlgES256}
+
 // DefaultBrandID is the tenant every client belongs to until tenants exist.
 const DefaultBrandID = "default"
 
@@ -78,7 +89,11 @@ type Client struct {
 	FirstParty              bool
 	Enabled                 bool
 	BotUserID               string // tokens of an M2M client carry this as sub; "" means none
-	Secrets                 []SecretHash
+	// IDTokenAlg is id_token_signed_response_alg (OpenID Connect Dynamic
+	// Client Registration §2): how the client's ID tokens are signed, one
+	// of IDTokenAlgs.
+	IDTokenAlg string
+	Secrets    []SecretHash
 	// RegistrationTokenHash is the keyed hash of the RFC 7592 registration
 	// access token; nil for clients not made by dynamic registration.
 	RegistrationTokenHash []byte

@@ -24,8 +24,10 @@ type Patch struct {
 	LogoURI                *string
 	// TokenEndpointAuthMethod "" resets it to the type's default.
 	TokenEndpointAuthMethod *string
-	FirstParty              *bool
-	Enabled                 *bool
+	// IDTokenAlg "" resets it to IDTokenAlgRS256.
+	IDTokenAlg *string
+	FirstParty *bool
+	Enabled    *bool
 }
 
 // errNoChange aborts the store transaction of an update that changes
@@ -123,7 +125,7 @@ func (s *Service) updateClient(ctx context.Context, id string, fn func(Client) (
 func onlyEnabledChanged(p Patch) bool {
 	return p.Name == nil && p.RedirectURIs == nil && p.PostLogoutRedirectURIs == nil && p.AllowedScopes == nil && p.AllowedOrigins == nil &&
 		p.GrantTypes == nil && p.ClientURI == nil && p.LogoURI == nil && p.FirstParty == nil &&
-		p.TokenEndpointAuthMethod == nil
+		p.TokenEndpointAuthMethod == nil && p.IDTokenAlg == nil
 }
 
 func applyPatch(c *Client, p Patch) {
@@ -135,6 +137,12 @@ func applyPatch(c *Client, p Patch) {
 	}
 	if p.PostLogoutRedirectURIs != nil {
 		c.PostLogoutRedirectURIs = nonNil(*p.PostLogoutRedirectURIs)
+	}
+	if p.IDTokenAlg != nil {
+		c.IDTokenAlg = *p.IDTokenAlg
+		if c.IDTokenAlg == "" {
+			c.IDTokenAlg = IDTokenAlgRS256
+		}
 	}
 	if p.AllowedScopes != nil {
 		c.AllowedScopes = nonNil(*p.AllowedScopes)

@@ -98,6 +98,8 @@ type Metadata struct {
 	LogoURI                string
 	// TokenEndpointAuthMethod "" → the default for the client's type.
 	TokenEndpointAuthMethod string
+	// IDTokenAlg "" → IDTokenAlgRS256.
+	IDTokenAlg string
 }
 
 // ReplaceMetadata replaces every field of m on the client with internal
@@ -142,6 +144,7 @@ func (s *Service) ReplaceMetadata(ctx context.Context, actor domain.Actor, id st
 		LogoURI:                &m.LogoURI,
 
 		TokenEndpointAuthMethod: &m.TokenEndpointAuthMethod,
+		IDTokenAlg:              &m.IDTokenAlg,
 	}
 	return s.Update(ctx, actor, id, p, "")
 }

@@ -93,8 +93,8 @@ func IsAdminScope(scope string) bool {
 func Summary(c Client) map[string]any {
 	return map[string]any{
 		"client_id": c.ClientID, "client_name": c.Name, "client_type": c.Type, "redirect_uris": c.RedirectURIs,
-		"post_logout_redirect_uris": c.PostLogoutRedirectURIs,
-		"allowed_scopes":            c.AllowedScopes, "allowed_origins": c.AllowedOrigins, "grant_types": c.GrantTypes,
+		"post_logout_redirect_uris": c.PostLogoutRedirectURIs, "id_token_signed_response_alg": c.IDTokenAlg,
+		"allowed_scopes": c.AllowedScopes, "allowed_origins": c.AllowedOrigins, "grant_types": c.GrantTypes,
 		"token_endpoint_auth_method": c.TokenEndpointAuthMethod, "client_uri": c.ClientURI, "logo_uri": c.LogoURI, "owner_id": c.OwnerID, "brand_id": c.BrandID,
 		"is_first_party": c.FirstParty, "enabled": c.Enabled, "bot_user_id": c.BotUserID,
 	}
@@ -130,6 +130,8 @@ type CreateInput struct {
 	LogoURI                 string
 	BotUserID               string
 	FirstParty              bool
+	// IDTokenAlg "" → IDTokenAlgRS256.
+	IDTokenAlg string
 	// ClientID and Secret let the operator (a Root actor) choose the
 	// credentials, e.g. to bootstrap automation; empty means generate.
 	ClientID string
@@ -204,6 +206,7 @@ func (s *Service) createWith(ctx context.Context, actor domain.Actor, in CreateI
 		OwnerID:                actor.Subject,
 
 		TokenEndpointAuthMethod: in.TokenEndpointAuthMethod,
+		IDTokenAlg:              in.IDTokenAlg,
 		BrandID:                 s.policy.BrandID,
 		FirstParty:              in.FirstParty,
 		Enabled:                 true,
@@ -224,6 +227,9 @@ func (s *Service) createWith(ctx context.Context, actor domain.Actor, in CreateI
 	}
 	if c.TokenEndpointAuthMethod == "" {
 		c.TokenEndpointAuthMethod = DefaultAuthMethod(c.Type)
+	}
+	if c.IDTokenAlg == "" {
+		c.IDTokenAlg = IDTokenAlgRS256
 	}
 	if err := validate(&c); err != nil {
 		return Client{}, Secret{}, err

@@ -253,6 +253,9 @@ func validate(c *Client) error {
 	if p := authMethodProblem(c.Type, c.TokenEndpointAuthMethod); p != "" {
 		v.add("token_endpoint_auth_method", "%s", p)
 	}
+	if c.IDTokenAlg != "" && !slices.Contains(IDTokenAlgs, c.IDTokenAlg) { // "": the default
+		v.add("id_token_signed_response_alg", "must be one of: %s", strings.Join(IDTokenAlgs, ", "))
+	}
 	if c.BotUserID != "" {
 		v.text("bot_user_id", c.BotUserID, 1, MaxBotUserIDLen)
 	}

@@ -64,6 +64,9 @@ type Serve struct {
 	KeyPublishDelay time.Duration
 	// JWKSMaxAge is how long verifiers may cache the JWKS.
 	JWKSMaxAge time.Duration
+	// SweepInterval is how often expired sessions, codes and revocation
+	// records are deleted (internal/sweep); 0 disables it.
+	SweepInterval time.Duration
 	// TokenLeeway is how far past exp (or before iat) the server still
 	// accepts its own tokens, for clock differences between nodes.
 	TokenLeeway time.Duration
@@ -176,6 +179,7 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 	errs := &s.envErrs
 	fs.StringVar(&s.scopes, "scopes", e.or("LATCHKEY_SCOPES", DefinedScopes), "space-separated scopes this server defines beside the built-in OpenID Connect and admin scopes; clients may hold no others (env LATCHKEY_SCOPES)")
 	fs.BoolVar(&s.AllowUndefinedScopes, "allow-undefined-scopes", envBool(e, "LATCHKEY_ALLOW_UNDEFINED_SCOPES", errs), "DANGEROUS, for migrations only: let clients hold scopes that --scopes does not define; logged as a warning (env LATCHKEY_ALLOW_UNDEFINED_SCOPES)")
+	fs.DurationVar(&s.SweepInterval, "sweep-interval", envDuration(e, "LATCHKEY_SWEEP_INTERVAL", 5*time.Minute, errs), "how often expired sessions, authorization codes and revocation records are deleted, in batches (safe on every node); 0 disables it (env LATCHKEY_SWEEP_INTERVAL)")
 	fs.DurationVar(&s.AccessTokenTTL, "access-token-ttl", envDuration(e, "LATCHKEY_ACCESS_TOKEN_TTL", time.Hour, errs), "access token lifetime (env LATCHKEY_ACCESS_TOKEN_TTL)")
 	fs.DurationVar(&s.ClientCacheTTL, "client-cache-ttl", envDuration(e, "LATCHKEY_CLIENT_CACHE_TTL", 2*time.Second, errs), "how long a node may serve a client from memory; bounds how soon a change made on another node takes effect here, 0 disables (env LATCHKEY_CLIENT_CACHE_TTL)")
 	fs.DurationVar(&s.TokenLeeway, "token-leeway", envDuration(e, "LATCHKEY_TOKEN_LEEWAY", 5*time.Second, errs), "how long after it expires (or before it is issued) the server still accepts one of its own tokens, for clock differences between nodes; 0 to 5m (env LATCHKEY_TOKEN_LEEWAY)")
@@ -250,6 +254,9 @@ func (s *Serve) Finish(scopes string) error {
 	}
 	if s.AccessTokenTTL <= 0 {
 		return errors.New("--access-token-ttl must be a positive duration such as 1h or 15m")
+	}
+	if s.SweepInterval < 0 {
+		return errors.New("--sweep-interval must be a duration such as 5m, or 0 to disable sweeping")
 	}
 	if s.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(s.MetricsAddr); err != nil {

@@ -74,6 +74,7 @@ func TestInvalid(t *testing.T) {
 		{"bad integer env", map[string]string{"LATCHKEY_DB_MAX_CONNS": "many"}, nil, "LATCHKEY_DB_MAX_CONNS"},
 		{"publish delay inside the JWKS cache", nil, []string{"--key-refresh", "60s", "--key-publish-delay", "90s"}, "key-publish-delay"},
 		{"zero ttl", nil, []string{"--access-token-ttl", "0s"}, "access-token-ttl"},
+		{"negative sweep interval", nil, []string{"--sweep-interval", "-1s"}, "sweep-interval"},
 		{"addr without port", nil, []string{"--addr", "localhost"}, "--addr"},
 		{"issuer not http", nil, []string{"--issuer", "ftp://x"}, "--issuer"},
 		{"publish delay not longer than refresh", nil, []string{"--key-refresh", "1m", "--key-publish-delay", "1m"}, "key-publish-delay"},

@@ -92,6 +92,10 @@ func addRoutes(r router, d Deps) {
 	r.api("GET /v1/admin/resources/{id}", d.Admin.GetResource)
 	r.api("PATCH /v1/admin/resources/{id}", d.Admin.PatchResource)
 	r.api("DELETE /v1/admin/resources/{id}", d.Admin.DeleteResource)
+	// A user's remembered consents (signin branch).
+	r.api("GET /v1/admin/users/{id}/consents", d.Admin.ListUserConsents)
+	r.api("DELETE /v1/admin/users/{id}/consents", d.Admin.RevokeUserConsents)
+	r.api("DELETE /v1/admin/users/{id}/consents/{client_id}", d.Admin.RevokeUserConsents)
 
 	// The other two documented registration dialects (seeds 000 and 002).
 	r.api("POST /api/clients", idem.Wrap(d.Flat.Create, idem.Bearer(flat.Scope), flat.WriteError))

@@ -21,8 +21,11 @@ type Session struct {
 	// TokenHash is the hex SHA-256 of the token in the cookie: the key.
 	TokenHash string
 	// ID is the public session id (the ID token's sid); never the token.
-	ID        string
-	UserID    string
+	ID     string
+	UserID string
+	// BrandID is the signed-in user's brand; before sign-in, that of the
+	// client whose login page the session serves.
+	BrandID   string
 	AuthTime  time.Time // zero until the user signs in
 	CreatedAt time.Time
 	ExpiresAt time.Time
@@ -43,6 +46,9 @@ type Repository interface {
 	GetSession(ctx context.Context, tokenHash string) (Session, error)
 	// DeleteSession removes it; a missing session is not an error.
 	DeleteSession(ctx context.Context, tokenHash string) error
+	// (A user's sessions end with the user: user.Repository's UpdateUser
+	// deletes them when it stores the user disabled, DeleteUser always,
+	// each in the same transaction.)
 }
 
 // NewToken returns a fresh random session token (256 bits, base64url) and
@@ -50,6 +56,16 @@ type Repository interface {
 func NewToken() (token, hash string) {
 	token = RandomString(32)
 	return token, HashToken(token)
+}
+
+// WellFormedToken reports whether t has the shape of a NewToken token
+// (32 bytes, base64url without padding).
+func WellFormedToken(t string) bool {
+	if len(t) != 43 {
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(t)
+	return err == nil && len(b) == 32
 }
 
 // HashToken is the key a token is stored under.

@@ -36,6 +36,8 @@ type Store interface {
 	consent.Repository
 	// Registered resources (RFC 8707).
 	resource.Repository
+	// Expired rows deleted in bounded batches (internal/sweep).
+	Sweeps
 
 	// ListAudit returns audit events matching f, newest first.
 	ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error)

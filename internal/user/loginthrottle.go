@@ -82,11 +82,14 @@ type ThrottledError struct{ RetryAfter time.Duration }
 func (e *ThrottledError) Error() string { return "too many failed sign-in attempts" }
 
 // Authenticate checks username and password from source (the caller's
-// address) unless the limits refuse them, in which case it returns a
+// address) for a client of brand unless the limits refuse them, in which case it returns a
 // *ThrottledError without checking the password; a failure (ErrBadLogin,
 // for an unknown user, a wrong password, a bot or a disabled user alike,
-// each at the cost of one argon2id check) counts against the limits.
-func (t *LoginThrottle) Authenticate(ctx context.Context, source, username, password string) (User, error) {
+// each at the cost of one argon2id check) counts against the limits. A
+// user of another brand than the client's is refused as a wrong password
+// is (same answer, same cost: the password was checked), so no one learns
+// which brand holds a username.
+func (t *LoginThrottle) Authenticate(ctx context.Context, source, brand, username, password string) (User, error) {
 	canonical, err := CanonicalUsername(username)
 	if err != nil {
 		canonical = ""
@@ -95,6 +98,9 @@ func (t *LoginThrottle) Authenticate(ctx context.Context, source, username, pass
 		return User{}, &ThrottledError{RetryAfter: wait}
 	}
 	u, err := t.users.Authenticate(ctx, username, password)
+	if err == nil && u.BrandID != brand {
+		u, err = User{}, ErrBadLogin
+	}
 	if errors.Is(err, ErrBadLogin) {
 		// The clock is read again: the password check takes a while.
 		t.fail(source, canonical, !errors.Is(err, ErrUnknownUser), t.now())

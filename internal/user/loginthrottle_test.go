@@ -14,7 +14,7 @@ import (
 // core does) and counts Authenticate calls.
 type fakeUsers struct{ calls int }
 
-var fakePasswords = map[string]string{"alice": "alice-pw", "bob": "bob-pw"}
+var fakePasswords = map[string]string{"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw"}
 
 func (f *fakeUsers) Authenticate(_ context.Context, username, password string) (User, error) {
 	f.calls++
@@ -29,7 +29,11 @@ func (f *fakeUsers) Authenticate(_ context.Context, username, password string) (
 	if pw != password {
 		return User{}, ErrBadLogin
 	}
-	return User{ID: "id-" + c, Username: c}, nil
+	brand := DefaultBrand
+	if c == "carol" {
+		brand = "other-brand" // a user of another brand than the client's
+	}
+	return User{ID: "id-" + c, Username: c, BrandID: brand}, nil
 }
 
 func newThrottled() (*LoginThrottle, *fakeUsers, *clocktest.Clock) {
@@ -49,7 +53,7 @@ func run(t *testing.T, a *LoginThrottle, f *fakeUsers, steps []attempt) {
 	t.Helper()
 	for _, s := range steps {
 		before := f.calls
-		_, err := a.Authenticate(t.Context(), s.source, s.username, s.password)
+		_, err := a.Authenticate(t.Context(), s.source, DefaultBrand, s.username, s.password)
 		var te *ThrottledError
 		got := "ok"
 		switch {
@@ -131,7 +135,7 @@ func TestLoginThrottlePerSource(t *testing.T) {
 func TestLoginThrottleJunkStaysBounded(t *testing.T) {
 	a, f, clock := newThrottled()
 	for i := range 100000 {
-		_, _ = a.Authenticate(t.Context(), fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), fmt.Sprint("junk", i), "x")
+		_, _ = a.Authenticate(t.Context(), fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), DefaultBrand, fmt.Sprint("junk", i), "x")
 		if i%1000 == 0 {
 			clock.Advance(time.Millisecond)
 		}
@@ -147,5 +151,18 @@ func TestLoginThrottleJunkStaysBounded(t *testing.T) {
 		steps = append(steps, attempt{fmt.Sprint("wrong password ", i+1), fmt.Sprint("192.0.2.", i+1), "alice", "guess", "bad", 0, true})
 	}
 	steps = append(steps, attempt{"alice is still tracked", "192.0.2.99", "alice", "alice-pw", "throttled", 0, false})
+	run(t, a, f, steps)
+}
+
+// A user of another brand than the client's is refused with the right
+// password exactly as with a wrong one, and the refusal counts against
+// the throttle like one.
+func TestLoginOtherBrandIsABadLogin(t *testing.T) {
+	a, f, _ := newThrottled()
+	var steps []attempt
+	for i := range MaxLoginFailures {
+		steps = append(steps, attempt{fmt.Sprint("right password, other brand ", i+1), fmt.Sprint("10.1.0.", i+1), "carol", "carol-pw", "bad", 0, true})
+	}
+	steps = append(steps, attempt{"then throttled", "10.1.1.1", "carol", "carol-pw", "throttled", 0, false})
 	run(t, a, f, steps)
 }

@@ -75,11 +75,15 @@ type Repository interface {
 	// UpdateUser is a read-modify-write of one user in one transaction:
 	// fn gets the stored user and returns the user to store and the audit
 	// event to record with it (an error from fn aborts, stored unchanged).
-	// A username another user holds is ErrConflict.
+	// A username another user holds is ErrConflict. Storing the user
+	// disabled also deletes its sessions (session.Repository) in the same
+	// transaction: disabling signs the user out everywhere at once.
 	UpdateUser(ctx context.Context, id string, fn func(User) (User, audit.Event, error)) (User, error)
 	// DeleteUser removes a user, recording ev; ErrInUse while a client
 	// names it as its bot. Its id stays claimed in the subject namespace,
-	// so no later user or client takes the subject of its tokens.
+	// so no later user or client takes the subject of its tokens. Its
+	// sessions and remembered consents go with it, in the same
+	// transaction.
 	DeleteUser(ctx context.Context, id string, ev audit.Event) error
 }
 

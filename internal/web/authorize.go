@@ -210,7 +210,9 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 	if (isLogin || isConsent) && !ValidCSRF(token, form.Get(CSRFField)) {
 		return errForbiddenCSRF
 	}
-	signedIn := sess != nil && sess.UserID != ""
+	// A session signed in at a client of another brand does not count
+	// here: the user signs in again, as a user of the client's brand.
+	signedIn := sess != nil && sess.UserID != "" && sess.BrandID == req.client.BrandID
 	if signedIn && !isLogin {
 		if why := req.needsLogin(sess, a.d.Now()); why != "" {
 			if req.promptNone {
@@ -220,14 +222,14 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if isLogin {
-		u, err := a.authenticate(r.Context(), a.d.Sources.Source(r), form.Get("username"), form.Get("password"))
+		u, err := a.authenticate(r.Context(), a.d.Sources.Source(r), req.client.BrandID, form.Get("username"), form.Get("password"))
 		var te *user.ThrottledError
 		if errors.As(err, &te) {
 			return a.renderThrottled(w, req, token, te.RetryAfter)
 		}
 		if errors.Is(err, user.ErrBadLogin) {
 			// The same page for an unknown user, a wrong password, a
-			// disabled user or a bot.
+			// disabled user, a bot, or a user of another brand.
 			return a.renderLogin(w, req, token, badLoginMessage)
 		}
 		if err != nil {
@@ -244,10 +246,8 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 		if req.promptNone {
 			return a.redirectError(w, a.authError(req, codeLoginRequired, "the user is not signed in"))
 		}
-		if sess == nil {
-			if token, sess, err = a.newSession(r.Context(), w, "", time.Time{}, anonymousTTL); err != nil {
-				return err
-			}
+		if token == "" {
+			token = a.anonymousToken(w)
 		}
 		return a.renderLogin(w, req, token, "")
 	}
@@ -294,7 +294,7 @@ func (a *Authorize) remember(ctx context.Context, req *authRequest, s *session.S
 		a.d.Log.WarnContext(ctx, "read remembered consent", "err", err)
 		return
 	}
-	g = consent.Grant{UserID: s.UserID, ClientID: req.client.ClientID, Scopes: consent.Merge(g, req.scopes), UpdatedAt: a.d.Now()}
+	g = consent.Grant{UserID: s.UserID, ClientID: req.client.ClientID, BrandID: s.BrandID, Scopes: consent.Merge(g, req.scopes), UpdatedAt: a.d.Now()}
 	if err := a.d.Consents.SaveConsent(ctx, g); err != nil {
 		a.d.Log.WarnContext(ctx, "remember consent", "err", err)
 	}
@@ -312,6 +312,9 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
+		if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+			return nil, &Error{Status: http.StatusRequestEntityTooLarge, Title: "Invalid request", Message: "The form is too large.", Cause: err}
+		}
 		return nil, &Error{Status: http.StatusBadRequest, Title: "Invalid request", Message: "The form could not be read.", Cause: err}
 	}
 	return oauth2.OmitEmpty(r.PostForm), nil
@@ -502,9 +505,31 @@ func redirect(w http.ResponseWriter, to string, q url.Values) {
 }
 
 // currentSession returns the live session the request's cookie names,
-// with its token; none is (""/nil, nil).
+// with its token. A cookie that names no live session but holds a token
+// this server could have made is an anonymous session (see
+// anonymousToken): its token and a nil session. No usable cookie is
+// (""/nil, nil).
 func (a *Authorize) currentSession(r *http.Request) (string, *session.Session, error) {
-	return liveSession(r, a.cookie, a.d.Sessions, a.d.Now())
+	token, s, err := liveSession(r, a.cookie, a.d.Sessions, a.d.Now())
+	if err != nil || s != nil {
+		return token, s, err
+	}
+	if t := a.cookie.Read(r); session.WellFormedToken(t) {
+		return t, nil, nil
+	}
+	return "", nil, nil
+}
+
+// anonymousToken gives a browser that is not signed in a fresh session
+// token in the cookie, and stores nothing: the token only binds the login
+// form's CSRF token (a double-submit cookie: another site can neither read
+// it nor, for an https issuer's __Host- cookie, set it). A session is
+// stored only when someone signs in, so requests that never log in (a
+// crawler, a flood of cookie-less GETs) leave no rows behind.
+func (a *Authorize) anonymousToken(w http.ResponseWriter) string {
+	token, _ := session.NewToken()
+	a.cookie.Set(w, token, a.d.Now().Add(anonymousTTL))
+	return token
 }
 
 // liveSession is the session cookie c names in r, if the store holds it and
@@ -527,10 +552,10 @@ func liveSession(r *http.Request, c SessionCookie, sessions session.Repository, 
 	return token, &s, nil
 }
 
-func (a *Authorize) newSession(ctx context.Context, w http.ResponseWriter, userID string, authTime time.Time, ttl time.Duration) (string, *session.Session, error) {
+func (a *Authorize) newSession(ctx context.Context, w http.ResponseWriter, u user.User, authTime time.Time, ttl time.Duration) (string, *session.Session, error) {
 	now := a.d.Now()
 	token, hash := session.NewToken()
-	s := session.Session{TokenHash: hash, ID: session.RandomString(16), UserID: userID, AuthTime: authTime, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	s := session.Session{TokenHash: hash, ID: session.RandomString(16), UserID: u.ID, BrandID: u.BrandID, AuthTime: authTime, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	if err := a.d.Sessions.CreateSession(ctx, s); err != nil {
 		return "", nil, err
 	}
@@ -541,7 +566,7 @@ func (a *Authorize) newSession(ctx context.Context, w http.ResponseWriter, userI
 // signIn replaces the request's session with a new, signed-in one (a new
 // token, so a session fixed before sign-in is worth nothing after it).
 func (a *Authorize) signIn(ctx context.Context, w http.ResponseWriter, old *session.Session, u user.User) (string, *session.Session, error) {
-	token, s, err := a.newSession(ctx, w, u.ID, a.d.Now(), a.d.SessionTTL)
+	token, s, err := a.newSession(ctx, w, u, a.d.Now(), a.d.SessionTTL)
 	if err != nil {
 		return "", nil, err
 	}

@@ -24,8 +24,8 @@ const (
 // authenticate checks username and password through the shared throttle:
 // a *user.ThrottledError when refused (no password check), ErrBadLogin
 // for every kind of failure.
-func (a *Authorize) authenticate(ctx context.Context, source, username, password string) (user.User, error) {
-	return a.throttle.Authenticate(ctx, source, username, password)
+func (a *Authorize) authenticate(ctx context.Context, source, brand, username, password string) (user.User, error) {
+	return a.throttle.Authenticate(ctx, source, brand, username, password)
 }
 
 // retryAfterSeconds is d as a Retry-After value: whole seconds, rounded

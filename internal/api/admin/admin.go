@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/storeerr"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/consent"
 	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/resource"
@@ -34,6 +35,7 @@ type Handler struct {
 	clients         *client.Service
 	users           *user.Service
 	resources       *resource.Service
+	consents        *consent.Service
 	audit           AuditLog
 	keys            KeyRotator
 	keyPublishDelay time.Duration
@@ -46,6 +48,7 @@ type Deps struct {
 	Clients         *client.Service
 	Users           *user.Service
 	Resources       *resource.Service
+	Consents        *consent.Service
 	Audit           AuditLog
 	Keys            KeyRotator
 	KeyPublishDelay time.Duration
@@ -60,7 +63,7 @@ type AuditLog interface {
 
 // New returns a Handler.
 func New(d Deps) *Handler {
-	return &Handler{clients: d.Clients, users: d.Users, resources: d.Resources, audit: d.Audit, keys: d.Keys, keyPublishDelay: d.KeyPublishDelay, auth: d.Auth, log: d.Log}
+	return &Handler{clients: d.Clients, users: d.Users, resources: d.Resources, consents: d.Consents, audit: d.Audit, keys: d.Keys, keyPublishDelay: d.KeyPublishDelay, auth: d.Auth, log: d.Log}
 }
 
 // createRequest is the seed 001 request schema, plus the grant_types
@@ -80,6 +83,9 @@ type createRequest struct {
 	// PostLogoutRedirectURIs is an extension (OpenID Connect
 	// RP-Initiated Logout); absent, none.
 	PostLogoutRedirectURIs *[]string `json:"post_logout_redirect_uris"`
+	// IDTokenSignedResponseAlg is an extension (OpenID Connect Dynamic
+	// Client Registration §2); absent, RS256.
+	IDTokenSignedResponseAlg *string `json:"id_token_signed_response_alg"`
 }
 
 // serverSet are client fields the caller may not supply.
@@ -101,13 +107,15 @@ type ClientJSON struct {
 	// PostLogoutRedirectURIs are where RP-initiated logout may return to.
 	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
 	// TokenEndpointAuthMethod is how the client authenticates (RFC 7591 §2).
-	TokenEndpointAuthMethod string  `json:"token_endpoint_auth_method"`
-	OwnerID                 *string `json:"owner_id"`
-	BrandID                 string  `json:"brand_id"`
-	IsFirstParty            bool    `json:"is_first_party"`
-	Enabled                 bool    `json:"enabled"`
-	CreatedAt               string  `json:"created_at"`
-	UpdatedAt               string  `json:"updated_at"`
+	TokenEndpointAuthMethod string `json:"token_endpoint_auth_method"`
+	// IDTokenSignedResponseAlg is how its ID tokens are signed.
+	IDTokenSignedResponseAlg string  `json:"id_token_signed_response_alg"`
+	OwnerID                  *string `json:"owner_id"`
+	BrandID                  string  `json:"brand_id"`
+	IsFirstParty             bool    `json:"is_first_party"`
+	Enabled                  bool    `json:"enabled"`
+	CreatedAt                string  `json:"created_at"`
+	UpdatedAt                string  `json:"updated_at"`
 }
 
 // ToJSON renders a client in the seed 001 shape. It never includes secrets.
@@ -116,7 +124,8 @@ func ToJSON(c client.Client) ClientJSON {
 		ID: c.ID, ClientID: c.ClientID, ClientName: c.Name, ClientURI: nullable(c.ClientURI), LogoURI: nullable(c.LogoURI),
 		ClientType: string(c.Type), RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes,
 		AllowedOrigins: c.AllowedOrigins, GrantTypes: c.GrantTypes, PostLogoutRedirectURIs: nonNilList(c.PostLogoutRedirectURIs), TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, OwnerID: nullable(c.OwnerID), BrandID: c.BrandID,
-		IsFirstParty: c.FirstParty, Enabled: c.Enabled,
+		IDTokenSignedResponseAlg: c.IDTokenAlg,
+		IsFirstParty:             c.FirstParty, Enabled: c.Enabled,
 		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano), UpdatedAt: c.UpdatedAt.UTC().Format(time.RFC3339Nano),
 	}
 }
@@ -214,6 +223,12 @@ func (req createRequest) toInput() (client.CreateInput, string) {
 			return client.CreateInput{}, "token_endpoint_auth_method must not be empty"
 		}
 		in.TokenEndpointAuthMethod = *req.TokenEndpointAuthMethod
+	}
+	if req.IDTokenSignedResponseAlg != nil {
+		if *req.IDTokenSignedResponseAlg == "" {
+			return client.CreateInput{}, "id_token_signed_response_alg must not be empty"
+		}
+		in.IDTokenAlg = *req.IDTokenSignedResponseAlg
 	}
 	if req.ClientURI != nil {
 		if *req.ClientURI == "" {

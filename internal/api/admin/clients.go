@@ -94,6 +94,8 @@ type patchRequest struct {
 	// TokenEndpointAuthMethod null resets it to the default for the
 	// client's type.
 	TokenEndpointAuthMethod jsonbody.Optional[string] `json:"token_endpoint_auth_method"`
+	// IDTokenSignedResponseAlg null resets it to RS256.
+	IDTokenSignedResponseAlg jsonbody.Optional[string] `json:"id_token_signed_response_alg"`
 }
 
 // immutable are members a patch may not touch.
@@ -142,6 +144,10 @@ func (p patchRequest) toPatch() (client.Patch, string) {
 	if o := p.TokenEndpointAuthMethod; o.Set {
 		v := o.Value // null: "", the default
 		out.TokenEndpointAuthMethod = &v
+	}
+	if o := p.IDTokenSignedResponseAlg; o.Set {
+		v := o.Value // null: "", the default
+		out.IDTokenAlg = &v
 	}
 	return out, msg
 }

@@ -32,15 +32,17 @@ type UserJSON struct {
 	EmailVerified bool    `json:"email_verified"`
 	Bot           bool    `json:"bot"`
 	Enabled       bool    `json:"enabled"`
-	HasPassword   bool    `json:"has_password"`
-	CreatedAt     string  `json:"created_at"`
-	UpdatedAt     string  `json:"updated_at"`
+	// BrandID is the user's brand: they sign in only at its clients.
+	BrandID     string `json:"brand_id"`
+	HasPassword bool   `json:"has_password"`
+	CreatedAt   string `json:"created_at"`
+	UpdatedAt   string `json:"updated_at"`
 }
 
 // UserToJSON renders u.
 func UserToJSON(u user.User) UserJSON {
 	j := UserJSON{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, EmailVerified: u.EmailVerified, Bot: u.Bot,
-		Enabled: u.Enabled, HasPassword: u.PasswordHash != "",
+		Enabled: u.Enabled, BrandID: u.BrandID, HasPassword: u.PasswordHash != "",
 		CreatedAt: u.CreatedAt.UTC().Format(time.RFC3339Nano), UpdatedAt: u.UpdatedAt.UTC().Format(time.RFC3339Nano)}
 	if u.Email != "" {
 		email := u.Email
@@ -77,7 +79,7 @@ func (h *Handler) CreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req createUserRequest
-	if e := jsonbody.Decode(w, r, &req, jsonbody.Options{ServerSet: []string{"created_at", "updated_at", "password_hash", "has_password"}}); e != nil {
+	if e := jsonbody.Decode(w, r, &req, jsonbody.Options{ServerSet: []string{"created_at", "updated_at", "password_hash", "has_password", "brand_id"}}); e != nil {
 		writeError(w, e.Status, e.Code, e.Message)
 		return
 	}

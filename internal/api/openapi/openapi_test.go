@@ -26,6 +26,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/openapi"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/consent"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 	lktoken "github.com/latchkey/latchkey/internal/token"
@@ -1026,6 +1027,28 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	password("set password, text/plain", "human-1", `{"password":"a new correct horse"}`, 415, "body", withCT("text/plain"))
 	password("set password, oversized", "human-1", `{"password":"`+strings.Repeat("a", 70<<10)+`"}`, 413, "body")
 
+	// A user's remembered consents (signin branch).
+	if err := e.Store.SaveConsent(context.Background(), consent.Grant{UserID: "human-1", ClientID: rp.ClientID, BrandID: "default",
+		Scopes: []string{"openid"}, UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	consents := "/v1/admin/users/human-1/consents"
+	if got := e.do(call{name: "list consents", method: "GET", path: consents, bearer: full, want: 200}).Body; !strings.Contains(string(got), rp.ClientID) {
+		t.Errorf("consents: %s", got)
+	}
+	e.do(call{name: "list consents, unknown user", method: "GET", path: "/v1/admin/users/nobody/consents", bearer: full, want: 404})
+	e.do(call{name: "list consents, no token", method: "GET", path: consents, want: 401})
+	e.do(call{name: "list consents, lacks users:read", method: "GET", path: consents, bearer: updater, want: 403})
+	e.do(call{name: "revoke consent", method: "DELETE", path: consents + "/" + rp.ClientID, bearer: full, want: 204})
+	e.do(call{name: "revoke consent, not a client_id", method: "DELETE", path: consents + "/%00", bearer: full, want: 400})
+	e.do(call{name: "revoke consent, unknown user", method: "DELETE", path: "/v1/admin/users/nobody/consents/" + rp.ClientID, bearer: full, want: 404})
+	e.do(call{name: "revoke consent, no token", method: "DELETE", path: consents + "/" + rp.ClientID, want: 401})
+	e.do(call{name: "revoke consent, lacks users:update", method: "DELETE", path: consents + "/" + rp.ClientID, bearer: usersRead, want: 403})
+	e.do(call{name: "revoke consents", method: "DELETE", path: consents, bearer: full, want: 204})
+	e.do(call{name: "revoke consents, unknown user", method: "DELETE", path: "/v1/admin/users/nobody/consents", bearer: full, want: 404})
+	e.do(call{name: "revoke consents, no token", method: "DELETE", path: consents, want: 401})
+	e.do(call{name: "revoke consents, lacks users:update", method: "DELETE", path: consents, bearer: usersRead, want: 403})
+
 	del := func(name, id string, want int, opts ...func(*call)) {
 		t.Helper()
 		c := call{name: name, method: "DELETE", path: "/v1/admin/users/" + id, bearer: full, want: want}
@@ -1050,7 +1073,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 			actions = append(actions, fmt.Sprint(m["action"]))
 		}
 	}
-	if want := "user.delete user.set_password user.update user.disable user.update user.create"; strings.Join(actions, " ") != want {
+	if want := "user.delete user.revoke_consent user.set_password user.update user.disable user.update user.create"; strings.Join(actions, " ") != want {
 		t.Errorf("audit of human-1: %v, want %s", actions, want)
 	}
 

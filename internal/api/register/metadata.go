@@ -13,7 +13,6 @@ import (
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/oauth2"
-	"github.com/latchkey/latchkey/internal/token"
 )
 
 // ResponseTypeCode is the only response type supported (RFC 7591 §2).
@@ -39,6 +38,9 @@ type metadata struct {
 	ClientURI               *string   `json:"client_uri"`
 	LogoURI                 *string   `json:"logo_uri"`
 	Scope                   *string   `json:"scope"`
+	// IDTokenSignedResponseAlg is OpenID Connect Dynamic Client
+	// Registration §2: RS256 (the default) or ES256.
+	IDTokenSignedResponseAlg *string `json:"id_token_signed_response_alg"`
 	// Accepted and type-checked, but not stored (and so not returned).
 	Contacts        *[]string `json:"contacts"`
 	TOSURI          *string   `json:"tos_uri"`
@@ -60,12 +62,8 @@ var unsupported = map[string][]any{
 	"jwks_uri":           nil,
 	"software_statement": nil,
 	// OpenID Connect Dynamic Client Registration 1.0 §2.
-	"sector_identifier_uri": nil,
-	"subject_type":          {"public"},
-	// ID tokens are RS256 (token.DefaultIDTokenAlg) until clients store
-	// their choice; then ES256 joins this list and the grant that mints ID
-	// tokens passes the client's value as token.Spec.Alg.
-	"id_token_signed_response_alg":    {string(token.DefaultIDTokenAlg)},
+	"sector_identifier_uri":           nil,
+	"subject_type":                    {"public"},
 	"id_token_encrypted_response_alg": nil,
 	"id_token_encrypted_response_enc": nil,
 	"userinfo_signed_response_alg":    nil,
@@ -123,16 +121,18 @@ type translated struct {
 	logoURI    string
 	// authMethod "" → the default for the type.
 	authMethod string
+	// idTokenAlg "" → RS256.
+	idTokenAlg string
 }
 
 func (t translated) createInput() client.CreateInput {
 	return client.CreateInput{Name: t.name, Type: t.typ, RedirectURIs: t.redirects, PostLogoutRedirectURIs: t.postLogout, AllowedScopes: t.scopes,
-		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod}
+		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod, IDTokenAlg: t.idTokenAlg}
 }
 
 func (t translated) metadata() client.Metadata {
 	return client.Metadata{Name: t.name, Type: t.typ, RedirectURIs: t.redirects, PostLogoutRedirectURIs: t.postLogout, AllowedScopes: t.scopes,
-		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod}
+		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod, IDTokenAlg: t.idTokenAlg}
 }
 
 // translate maps the wire metadata onto the core's input, applying the
@@ -179,6 +179,9 @@ func (m metadata) translate() (translated, *oauth2.Error) {
 	}
 	if m.LogoURI != nil {
 		t.logoURI = *m.LogoURI
+	}
+	if m.IDTokenSignedResponseAlg != nil {
+		t.idTokenAlg = *m.IDTokenSignedResponseAlg
 	}
 	return t, nil
 }
@@ -275,6 +278,8 @@ type info struct {
 	ClientURI               string   `json:"client_uri,omitempty"`
 	LogoURI                 string   `json:"logo_uri,omitempty"`
 	Scope                   string   `json:"scope"`
+	// IDTokenSignedResponseAlg is how the client's ID tokens are signed.
+	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg"`
 }
 
 // info describes c; regToken is the registration access token to show
@@ -297,6 +302,8 @@ func (h *Handler) info(c client.Client, regToken string) info {
 		ClientURI:               c.ClientURI,
 		LogoURI:                 c.LogoURI,
 		Scope:                   strings.Join(c.AllowedScopes, " "),
+
+		IDTokenSignedResponseAlg: c.IDTokenAlg,
 	}
 	if c.HasGrant(client.GrantAuthorizationCode) {
 		b.ResponseTypes = []string{ResponseTypeCode}

@@ -315,6 +315,8 @@ var fieldNames = map[string]string{
 	"allowed_scopes":            "scope",
 	"client_uri":                "client_uri",
 	"logo_uri":                  "logo_uri",
+
+	"id_token_signed_response_alg": "id_token_signed_response_alg",
 }
 
 func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err error) {

@@ -306,6 +306,8 @@ func TestDefaults(t *testing.T) {
 		"token_endpoint_auth_method": "client_secret_basic",
 		"client_name":                register.DefaultClientName,
 		"scope":                      strings.Join(servertest.DefaultScopes, " "),
+		// OpenID Connect Dynamic Client Registration §2's default.
+		"id_token_signed_response_alg": "RS256",
 	}
 	for k, v := range want {
 		if m[k] != v {
@@ -390,8 +392,10 @@ func TestRegistrationErrors(t *testing.T) {
 		{"private_key_jwt", `{"grant_types":["client_credentials"],"token_endpoint_auth_method":"private_key_jwt"}`, 400, metadata},
 		{"tls_client_auth", `{"grant_types":["client_credentials"],"token_endpoint_auth_method":"tls_client_auth"}`, 400, metadata},
 		{"pairwise subject", `{"grant_types":["client_credentials"],"subject_type":"pairwise"}`, 400, metadata},
-		// ID tokens are RS256 until clients can store another choice.
-		{"ES256 ID tokens", `{"grant_types":["client_credentials"],"id_token_signed_response_alg":"ES256"}`, 400, metadata},
+		// ID tokens are RS256 or ES256, nothing else.
+		{"HS256 ID tokens", `{"grant_types":["client_credentials"],"id_token_signed_response_alg":"HS256"}`, 400, metadata},
+		{"unsigned ID tokens", `{"grant_types":["client_credentials"],"id_token_signed_response_alg":"none"}`, 400, metadata},
+		{"ID token alg not a string", `{"grant_types":["client_credentials"],"id_token_signed_response_alg":256}`, 400, metadata},
 		{"dpop required", `{"grant_types":["client_credentials"],"dpop_bound_access_tokens":true}`, 400, metadata},
 		{"admin scope in open mode", `{"grant_types":["client_credentials"],"scope":"api:public clients:create"}`, 400, metadata},
 		{"audit scope in open mode", `{"grant_types":["client_credentials"],"scope":"audit:read"}`, 400, metadata},
@@ -747,5 +751,19 @@ func TestDisabledClientCannotManageItsRegistration(t *testing.T) {
 		if r := e.do(method, p, tok, body); r.Status != 401 {
 			t.Errorf("%s by a disabled client: %d %s", method, r.Status, r.Body)
 		}
+	}
+}
+
+// A client may register for ES256 ID tokens; the choice is stored and
+// reported, and a replace that omits it goes back to the RS256 default.
+func TestIDTokenSignedResponseAlg(t *testing.T) {
+	e := newEnv(t, register.ModeOpen)
+	m := e.register("", `{"redirect_uris":["https://app.example.com/cb"],"id_token_signed_response_alg":"ES256"}`)
+	if m["id_token_signed_response_alg"] != "ES256" {
+		t.Fatalf("registered: %v", m["id_token_signed_response_alg"])
+	}
+	c, err := e.App.Clients.Lookup(t.Context(), m["client_id"].(string))
+	if err != nil || c.IDTokenAlg != "ES256" {
+		t.Errorf("stored %q, %v", c.IDTokenAlg, err)
 	}
 }

@@ -25,8 +25,8 @@ func (s *Store) CreateSession(ctx context.Context, sess session.Session) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE expires_at < $1`, ts(sess.CreatedAt)); err != nil {
 			return fmt.Errorf("prune sessions: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO sessions (token_hash, id, user_id, auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			sess.TokenHash, sess.ID, sess.UserID, nullTS(sess.AuthTime), ts(sess.CreatedAt), ts(sess.ExpiresAt)); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO sessions (token_hash, id, user_id, auth_time, created_at, expires_at, brand_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			sess.TokenHash, sess.ID, sess.UserID, nullTS(sess.AuthTime), ts(sess.CreatedAt), ts(sess.ExpiresAt), sess.BrandID); err != nil {
 			return fmt.Errorf("create session: %w", err)
 		}
 		return nil
@@ -42,8 +42,8 @@ func (s *Store) GetSession(ctx context.Context, tokenHash string) (session.Sessi
 		out  session.Session
 		auth pgtype.Timestamptz
 	)
-	err := s.pool.QueryRow(ctx, `SELECT token_hash, id, user_id, auth_time, created_at, expires_at FROM sessions WHERE token_hash = $1`, tokenHash).
-		Scan(&out.TokenHash, &out.ID, &out.UserID, &auth, &out.CreatedAt, &out.ExpiresAt)
+	err := s.pool.QueryRow(ctx, `SELECT token_hash, id, user_id, auth_time, created_at, expires_at, brand_id FROM sessions WHERE token_hash = $1`, tokenHash).
+		Scan(&out.TokenHash, &out.ID, &out.UserID, &auth, &out.CreatedAt, &out.ExpiresAt, &out.BrandID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return session.Session{}, session.ErrNotFound
 	}

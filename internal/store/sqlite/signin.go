@@ -23,8 +23,8 @@ func (s *Store) CreateSession(ctx context.Context, sess session.Session) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < ?`, micros(sess.CreatedAt)); err != nil {
 			return fmt.Errorf("prune sessions: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, id, user_id, auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			sess.TokenHash, sess.ID, sess.UserID, nullMicros(sess.AuthTime), micros(sess.CreatedAt), micros(sess.ExpiresAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, id, user_id, auth_time, created_at, expires_at, brand_id) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			sess.TokenHash, sess.ID, sess.UserID, nullMicros(sess.AuthTime), micros(sess.CreatedAt), micros(sess.ExpiresAt), sess.BrandID); err != nil {
 			return fmt.Errorf("create session: %w", err)
 		}
 		return nil
@@ -38,8 +38,8 @@ func (s *Store) GetSession(ctx context.Context, tokenHash string) (session.Sessi
 		auth             sql.NullInt64
 		created, expires int64
 	)
-	err := s.db.QueryRowContext(ctx, `SELECT token_hash, id, user_id, auth_time, created_at, expires_at FROM sessions WHERE token_hash = ?`, tokenHash).
-		Scan(&out.TokenHash, &out.ID, &out.UserID, &auth, &created, &expires)
+	err := s.db.QueryRowContext(ctx, `SELECT token_hash, id, user_id, auth_time, created_at, expires_at, brand_id FROM sessions WHERE token_hash = ?`, tokenHash).
+		Scan(&out.TokenHash, &out.ID, &out.UserID, &auth, &created, &expires, &out.BrandID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return session.Session{}, session.ErrNotFound
 	}

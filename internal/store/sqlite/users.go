@@ -92,6 +92,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(user.User) (u
 		if err != nil {
 			return fmt.Errorf("update user: %w", err)
 		}
+		if !u.Enabled {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, old.ID); err != nil {
+				return fmt.Errorf("end sessions of disabled user: %w", err)
+			}
+		}
 		if err := insertAudit(ctx, tx, ev); err != nil {
 			return err
 		}
@@ -122,6 +127,11 @@ func (s *Store) DeleteUser(ctx context.Context, id string, ev audit.Event) error
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("user %q: %w", id, user.ErrNotFound)
+		}
+		for _, q := range []string{`DELETE FROM sessions WHERE user_id = ?`, `DELETE FROM consents WHERE user_id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return fmt.Errorf("end sessions of deleted user: %w", err)
+			}
 		}
 		return insertAudit(ctx, tx, ev)
 	})

@@ -30,6 +30,7 @@ func SampleClient(n int) client.Client {
 		GrantTypes:             []string{client.GrantAuthorizationCode, client.GrantClientCredentials},
 		// Not the confidential default, so a store that drops it shows.
 		TokenEndpointAuthMethod: client.AuthMethodSecretPost,
+		IDTokenAlg:              client.IDTokenAlgES256, // not the default either
 		ClientURI:               "https://app.example.com",
 		LogoURI:                 "https://app.example.com/logo.png",
 		OwnerID:                 "admin-subject",

@@ -59,6 +59,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AuthCodes", testAuthCodes},
 		{"Consents", testConsents},
 		{"AuthCodeConcurrentConsume", testAuthCodeConcurrentConsume},
+		// Sign-in accounts (signin branch): brands, consents, sessions end with the user.
+		{"ConsentsListDelete", testConsentsListDelete},
+		{"UserEndsSessions", testUserEndsSessions},
+		{"Sweeps", testSweeps},
 		{"GroupCommitOrdering", testGroupCommitOrdering},
 		{"GroupCommitFailingMember", testGroupCommitFailingMember},
 		{"GroupCommitCancel", testGroupCommitCancel},

@@ -132,5 +132,6 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 	return usertokens.Issue(ctx, h.Tokens, usertokens.Grant{
 		UserID: code.UserID, ClientID: code.ClientID, Scopes: code.Scopes,
 		AuthTime: code.AuthTime, Nonce: code.Nonce, SessionID: code.SessionID, Target: target,
+		IDTokenAlg: r.Client.IDTokenAlg,
 	})
 }

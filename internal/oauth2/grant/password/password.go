@@ -24,7 +24,7 @@ import (
 // unknown user, a wrong password, a bot or a disabled user alike, and
 // *user.ThrottledError when refused.
 type Logins interface {
-	Authenticate(ctx context.Context, source, username, password string) (user.User, error)
+	Authenticate(ctx context.Context, source, brand, username, password string) (user.User, error)
 }
 
 // Handler is the password grant.
@@ -72,7 +72,7 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 	if err != nil {
 		return nil, err
 	}
-	u, err := h.Logins.Authenticate(ctx, r.Credentials.Source, r.Username, r.Password)
+	u, err := h.Logins.Authenticate(ctx, r.Credentials.Source, c.BrandID, r.Username, r.Password)
 	if te, ok := errors.AsType[*user.ThrottledError](err); ok {
 		return nil, &oauth2.Error{Code: oauth2.CodeInvalidGrant, Description: "too many failed sign-in attempts; try again later", Cause: err, RetryAfter: te.RetryAfter}
 	}
@@ -82,7 +82,7 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 	if err != nil {
 		return nil, err
 	}
-	resp, err := usertokens.Issue(ctx, h.Tokens, usertokens.Grant{UserID: u.ID, ClientID: c.ClientID, Scopes: scopes, AuthTime: h.Now(), Target: target})
+	resp, err := usertokens.Issue(ctx, h.Tokens, usertokens.Grant{UserID: u.ID, ClientID: c.ClientID, Scopes: scopes, AuthTime: h.Now(), Target: target, IDTokenAlg: c.IDTokenAlg})
 	if err != nil {
 		return nil, err
 	}

@@ -19,7 +19,7 @@ type fakeLogins struct{ calls int }
 
 var errStore = errors.New("store down")
 
-func (f *fakeLogins) Authenticate(_ context.Context, source, username, password string) (user.User, error) {
+func (f *fakeLogins) Authenticate(_ context.Context, source, _, username, password string) (user.User, error) {
 	f.calls++
 	switch {
 	case source != "198.51.100.7":

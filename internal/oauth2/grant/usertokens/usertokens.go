@@ -11,6 +11,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/resource"
 	"github.com/latchkey/latchkey/internal/token"
@@ -36,6 +38,9 @@ type Grant struct {
 	// its lifetime, and only the scopes they define); empty: the
 	// server's default audience.
 	Target resource.Target
+	// IDTokenAlg is the client's id_token_signed_response_alg ("" for
+	// RS256, the default).
+	IDTokenAlg string
 }
 
 // Issue mints g's access token and, when g.Scopes hold openid, its ID
@@ -56,6 +61,7 @@ func Issue(ctx context.Context, m Minter, g Grant) (*oauth2.TokenResponse, error
 		id, err := m.Mint(ctx, token.Spec{
 			Kind: token.ID, Subject: g.UserID, ClientID: g.ClientID,
 			AuthTime: g.AuthTime, Nonce: g.Nonce, SessionID: g.SessionID, AccessHash: AccessTokenHash(at.Raw),
+			Alg: jose.SignatureAlgorithm(g.IDTokenAlg),
 		})
 		if err != nil {
 			return nil, err
