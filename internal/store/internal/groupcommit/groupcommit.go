@@ -6,14 +6,14 @@
 // everything else queued by then (up to MaxBatch): while a batch commits,
 // the next one queues, so the wait is bounded by one commit and nothing
 // sleeps on a timer. A batch first runs its members one after another
-// with no savepoints (two statements fewer per member, which is most of
-// a batch's cost beyond the inserts themselves). If one of them fails
-// (a unique conflict, say), that transaction is rolled back, nothing in
-// it is answered, and the batch runs again in a new transaction with
-// each member in its own SAVEPOINT, so the member that fails is rolled
-// back alone and reported, and the others commit: a member's fn may run
-// twice, each time on a fresh transaction. A member that succeeded
-// learns its result only after COMMIT returns: a nil error means durable. A member whose context ends while it is still
+// with no savepoints (two statements fewer per member) and commits. If
+// one of them fails (a unique conflict, say), that transaction is rolled
+// back, nothing in it is answered, and the batch runs again in a new
+// transaction with each member in its own SAVEPOINT, so the member that
+// fails is rolled back alone and reported, and the others commit: a
+// member's fn may run twice, each time on a fresh transaction. A member
+// that succeeded learns its result only after COMMIT returns: a nil
+// error means durable. A member whose context ends while it is still
 // queued is removed and never runs; once running, it waits for the
 // commit, since its outcome is decided there. Close drains the queue.
 package groupcommit
