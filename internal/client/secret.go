@@ -72,6 +72,7 @@ type Hasher struct {
 type pooledMAC struct {
 	mac hash.Hash
 	buf []byte
+	sum [sha256.Size]byte
 }
 
 // HashKeyBytes is the size of the HMAC key.
@@ -87,6 +88,15 @@ func NewHasher(key []byte) (*Hasher, error) {
 
 // Hash returns the keyed hash of a plaintext secret.
 func (h *Hasher) Hash(plain string) []byte {
+	var sum [sha256.Size]byte
+	h.sum(plain, &sum)
+	return sum[:]
+}
+
+// sum writes the keyed hash of plain to out. Unlike Hash it allocates
+// nothing (out may live on the caller's stack), which is what the token
+// endpoint's secret check uses.
+func (h *Hasher) sum(plain string, out *[sha256.Size]byte) {
 	m, _ := h.macs.Get().(*pooledMAC)
 	if m == nil {
 		m = &pooledMAC{mac: hmac.New(sha256.New, h.key)}
@@ -94,19 +104,23 @@ func (h *Hasher) Hash(plain string) []byte {
 	m.mac.Reset()
 	m.buf = append(m.buf[:0], plain...)
 	m.mac.Write(m.buf)
-	sum := m.mac.Sum(make([]byte, 0, sha256.Size))
+	// Sum appends to the pooled array (which has room), so nothing
+	// escapes through the hash.Hash interface.
+	copy(out[:], m.mac.Sum(m.sum[:0]))
 	// The buffer held a secret: clear it before pooling, and do not keep
 	// an unusually large one.
 	clear(m.buf)
+	clear(m.sum[:])
 	if cap(m.buf) <= 1024 {
 		h.macs.Put(m)
 	}
-	return sum
 }
 
 // Match reports in constant time whether plain matches hash.
 func (h *Hasher) Match(plain string, hash []byte) bool {
-	return hmac.Equal(h.Hash(plain), hash)
+	var sum [sha256.Size]byte
+	h.sum(plain, &sum)
+	return hmac.Equal(sum[:], hash)
 }
 
 func hmacEqual(a, b []byte) bool { return hmac.Equal(a, b) }

@@ -152,8 +152,9 @@ type Service struct {
 	repo   Repository
 	bots   BotUsers
 	hasher *Hasher
-	// hash is hasher.Hash; tests count the calls through it.
-	hash   func(plain string) []byte
+	// hashed, if set, is called on every keyed hash of a presented
+	// secret (tests count them).
+	hashed func()
 	policy Policy
 	now    func() time.Time
 	// observe, if set, sees every audit event after its change commits
@@ -177,7 +178,7 @@ func NewService(repo Repository, bots BotUsers, hasher *Hasher, policy Policy, n
 	if policy.BrandID == "" {
 		policy.BrandID = DefaultBrandID
 	}
-	return &Service{repo: repo, bots: bots, hasher: hasher, hash: hasher.Hash, policy: policy, now: now}
+	return &Service{repo: repo, bots: bots, hasher: hasher, policy: policy, now: now}
 }
 
 // Now is the service's clock, shared with callers that judge expiry.
@@ -362,8 +363,18 @@ func (s *Service) AuthenticateFrom(ctx context.Context, source, clientID, secret
 // secret and one constant-time comparison, against a dummy hash, so that
 // timing does not tell unknown client_ids from known ones.
 func (s *Service) noClient(secret string) {
-	h := s.hash(secret)
-	_ = hmacEqual(h, dummyHash[:])
+	var h [32]byte
+	s.hashSecret(secret, &h)
+	_ = hmacEqual(h[:], dummyHash[:])
+}
+
+// hashSecret writes the keyed hash of a presented secret to out, on the
+// caller's stack: the token endpoint does this for every request.
+func (s *Service) hashSecret(secret string, out *[32]byte) {
+	if s.hashed != nil {
+		s.hashed()
+	}
+	s.hasher.sum(secret, out)
 }
 
 // dummyHash stands in for a stored secret hash when there is no client.
@@ -374,14 +385,15 @@ var dummyHash [32]byte
 func (s *Service) SecretMatches(c Client, secret string) bool {
 	// Hash first, so a public client or an empty secret costs what a
 	// wrong secret costs: timing does not tell client kinds apart.
-	h := s.hash(secret)
+	var h [32]byte
+	s.hashSecret(secret, &h)
 	if secret == "" || c.Type != Confidential {
 		return false
 	}
 	now := s.now()
 	ok := false
 	for _, sh := range c.Secrets {
-		if sh.Live(now) && hmacEqual(h, sh.Hash) {
+		if sh.Live(now) && hmacEqual(h[:], sh.Hash) {
 			ok = true
 		}
 	}

@@ -91,6 +91,7 @@ type GroupCommitter interface {
 	HoldWrites() (release func())
 	// PendingWrites is how many writes are queued or running.
 	PendingWrites() int
-	// WriteBatches is how many batch transactions have been begun.
+	// WriteBatches is how many batches have run (one whose first run
+	// failed in a member and ran again with savepoints counts once).
 	WriteBatches() int
 }

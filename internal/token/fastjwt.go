@@ -29,7 +29,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
 
@@ -43,11 +42,16 @@ type claimSet struct {
 	Audience        []string
 	// SoleAudience is the audience when Audience is empty: the default,
 	// kept out of a slice so that minting does not allocate one.
-	SoleAudience                 string
-	Expiry, IssuedAt             int64
-	AuthTime                     int64
-	HasAuthTime                  bool
-	JTI, ClientID, AZP, Scope    string
+	SoleAudience              string
+	Expiry, IssuedAt          int64
+	AuthTime                  int64
+	HasAuthTime               bool
+	JTI, ClientID, AZP, Scope string
+	// JTIText, when set, is written as the jti instead of JTI: the text
+	// of a token id made by newTokenID, which needs no escaping and
+	// lives in the caller's array, so minting does not allocate a string
+	// for it.
+	JTIText                      []byte
 	Nonce, SessionID, AccessHash string
 	Confirmation                 *Confirmation
 	Act                          *Act
@@ -89,13 +93,15 @@ func (i *Issuer) mint(k *keys.Key, spec Spec) (Minted, error) {
 		c.AuthTime, c.HasAuthTime = spec.AuthTime.Unix(), true
 	}
 	var header string
+	var jti [uuidTextLen]byte
+	var scope string // kept apart from c, so returning it does not move jti (referenced by c) to the heap
 	switch spec.Kind {
 	case Access:
-		id, err := uuid.NewV7()
-		if err != nil {
+		if err := newTokenID(&jti); err != nil {
 			return Minted{}, fmt.Errorf("mint token: %w", err)
 		}
-		c.JTI, c.ClientID, c.Scope = id.String(), spec.ClientID, strings.Join(spec.Scopes, " ")
+		scope = strings.Join(spec.Scopes, " ")
+		c.JTIText, c.ClientID, c.Scope = jti[:], spec.ClientID, scope
 		if len(c.Audience) == 0 {
 			c.SoleAudience = i.issuer
 		}
@@ -120,8 +126,47 @@ func (i *Issuer) mint(k *keys.Key, spec Spec) (Minted, error) {
 	if err != nil {
 		return Minted{}, err
 	}
+	// The token and its id become one string (Raw and ID are its two
+	// parts): one allocation for both.
+	n := len(raw)
+	if c.JTIText != nil {
+		raw = append(raw, c.JTIText...)
+	}
 	*out = raw
-	return Minted{Raw: string(raw), ID: c.JTI, IssuedAt: time.Unix(iat, 0), ExpiresAt: time.Unix(exp, 0), Scope: c.Scope}, nil
+	both := string(raw)
+	return Minted{Raw: both[:n], ID: both[n:], IssuedAt: time.Unix(iat, 0), ExpiresAt: time.Unix(exp, 0), Scope: scope}, nil
+}
+
+// uuidTextLen is the length of a UUID's text form (RFC 9562 §4).
+const uuidTextLen = 36
+
+// newTokenID writes a new UUIDv7 (RFC 9562 §5.7: 48 bits of Unix
+// milliseconds, then 74 random bits) in its text form to out. It is
+// what uuid.NewV7().String() made, without that package's two heap
+// allocations (its random bytes are read through an io.Reader, and the
+// text is a string); crypto/rand.Read fills a stack array.
+func newTokenID(out *[uuidTextLen]byte) error {
+	var u [16]byte
+	if _, err := rand.Read(u[6:]); err != nil {
+		return err
+	}
+	ms := uint64(time.Now().UnixMilli())
+	for j := range 6 {
+		u[j] = byte(ms >> (40 - 8*j))
+	}
+	u[6] = 0x70 | u[6]&0x0f // version 7
+	u[8] = 0x80 | u[8]&0x3f // variant 10
+	const digits = "0123456789abcdef"
+	o := 0
+	for j, b := range u {
+		if j == 4 || j == 6 || j == 8 || j == 10 {
+			out[o] = '-'
+			o++
+		}
+		out[o], out[o+1] = digits[b>>4], digits[b&0x0f]
+		o += 2
+	}
+	return nil
 }
 
 // signCompact appends the compact JWS of payload under the encoded
@@ -214,7 +259,13 @@ func appendClaims(dst []byte, c *claimSet) []byte {
 		dst = append(dst, `,"auth_time":`...)
 		dst = strconv.AppendInt(dst, c.AuthTime, 10)
 	}
-	dst = appendOptString(dst, `,"jti":`, c.JTI)
+	if c.JTIText != nil {
+		dst = append(dst, `,"jti":"`...)
+		dst = append(dst, c.JTIText...)
+		dst = append(dst, '"')
+	} else {
+		dst = appendOptString(dst, `,"jti":`, c.JTI)
+	}
 	dst = appendOptString(dst, `,"client_id":`, c.ClientID)
 	dst = appendOptString(dst, `,"azp":`, c.AZP)
 	dst = appendOptString(dst, `,"scope":`, c.Scope)

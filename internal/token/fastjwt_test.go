@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/uuid"
 )
 
 // hostile are strings that test every escaping rule of appendJSONString.
@@ -141,5 +143,44 @@ func TestRawSignatureRejectsMalformed(t *testing.T) {
 		if err := rawSignature(der, &sig); err == nil {
 			t.Errorf("rawSignature(%x) accepted", der)
 		}
+	}
+}
+
+// newTokenID makes what uuid.NewV7 made: a version 7, RFC 9562 variant
+// UUID in lowercase text, stamped with the current millisecond, and no
+// two alike.
+func TestNewTokenID(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		before := time.Now().UnixMilli()
+		var text [uuidTextLen]byte
+		if err := newTokenID(&text); err != nil {
+			t.Fatal(err)
+		}
+		after := time.Now().UnixMilli()
+		s := string(text[:])
+		u, err := uuid.Parse(s)
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if u.Version() != 7 || u.Variant() != uuid.RFC4122 || u.String() != s {
+			t.Fatalf("%q: version %d, variant %v, canonical %q", s, u.Version(), u.Variant(), u.String())
+		}
+		if sec, nsec := u.Time().UnixTime(); sec*1000+nsec/1e6 < before || sec*1000+nsec/1e6 > after {
+			t.Fatalf("%q: time %d ms, want within [%d, %d]", s, sec*1000+nsec/1e6, before, after)
+		}
+		if seen[s] {
+			t.Fatalf("%q made twice", s)
+		}
+		seen[s] = true
+	}
+	if raceEnabled {
+		return
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		var text [uuidTextLen]byte
+		_ = newTokenID(&text)
+	}); n != 0 {
+		t.Errorf("newTokenID allocates %v times, want 0", n)
 	}
 }

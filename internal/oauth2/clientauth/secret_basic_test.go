@@ -27,6 +27,8 @@ func TestDecodeBasic(t *testing.T) {
 		{"encoded UTF-8", b64("caf%C3%A9:%E2%82%AC"), "café", "€", true},
 		{"raw UTF-8", b64("café:€"), "café", "€", true},
 		{"empty secret", b64("id:"), "id", "", true},
+		{"longer than the stack buffer", b64("id:" + strings.Repeat("s", 300)), "id", strings.Repeat("s", 300), true},
+		{"exactly the stack buffer", b64("id:" + strings.Repeat("s", 253)), "id", strings.Repeat("s", 253), true},
 		{"round trip of QueryEscape", b64(url.QueryEscape("a:b /+&=%") + ":" + url.QueryEscape("p@ss w:rd+/=")), "a:b /+&=%", "p@ss w:rd+/=", true},
 
 		{"empty payload", "", "", "", false},
@@ -34,6 +36,7 @@ func TestDecodeBasic(t *testing.T) {
 		{"empty id", b64(":secret"), "", "", false},
 		{"empty id and secret", b64(":"), "", "", false},
 		{"bad base64", "not base64!", "", "", false},
+		{"bad base64 past the stack buffer", b64("id:"+strings.Repeat("s", 300)) + "!", "", "", false},
 		{"unpadded base64", strings.TrimRight(b64("id:secret1"), "="), "", "", false},
 		{"base64url alphabet", strings.NewReplacer("+", "-", "/", "_").Replace(b64("id:\xfb\xff")), "", "", false},
 		{"bad percent in id", b64("a%zz:secret"), "", "", false},
@@ -87,4 +90,18 @@ func FuzzDecodeBasic(f *testing.F) {
 			t.Fatalf("re-encoded %q, %q decoded to %q, %q, %v", id, secret, id2, secret2, err)
 		}
 	})
+}
+
+// A Basic header of the usual size decodes with one allocation (the
+// string the id and secret are cut from): this runs on every token
+// request.
+func TestDecodeBasicAllocations(t *testing.T) {
+	payload := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef:" + strings.Repeat("s", 43)))
+	if n := testing.AllocsPerRun(100, func() {
+		if _, _, err := DecodeBasic(payload); err != nil {
+			t.Fatal(err)
+		}
+	}); n > 1 {
+		t.Errorf("DecodeBasic allocates %v times, want at most 1", n)
+	}
 }

@@ -13,8 +13,9 @@ import (
 var _ store.GroupCommitter = (*Store)(nil)
 
 // batchBackend runs group-commit batches on one pooled connection: one
-// transaction, a savepoint per member, one COMMIT (one WAL flush) for the
-// lot. A member's savepoint travels in the member's own pipelined batch
+// transaction, one COMMIT (one WAL flush) for the lot. When the writer
+// wants a member in a savepoint (a batch run again after a member
+// failed), the savepoint travels in the member's own pipelined batch
 // (SAVEPOINT, its inserts, RELEASE), so a member costs one round trip.
 type batchBackend struct{ s *Store }
 

@@ -12,7 +12,8 @@ import (
 var _ store.GroupCommitter = (*Store)(nil)
 
 // batchBackend runs group-commit batches on the writer connection: one
-// BEGIN IMMEDIATE, one savepoint per member, one COMMIT (one fsync with
+// BEGIN IMMEDIATE, the members (in one savepoint each only when the
+// batch is run again after a member failed), one COMMIT (one fsync with
 // synchronous=FULL) for the lot. Its statements are prepared once.
 type batchBackend struct {
 	wdb                            *sql.DB

@@ -5,11 +5,15 @@
 // One goroutine runs batches. It takes the first queued write, then
 // everything else queued by then (up to MaxBatch): while a batch commits,
 // the next one queues, so the wait is bounded by one commit and nothing
-// sleeps on a timer. Inside the shared transaction each member runs in
-// its own SAVEPOINT, so a member that fails (a unique conflict, say) is
-// rolled back alone and reported at once, and the others commit. A
-// member that succeeded learns its result only after COMMIT returns: a
-// nil error means durable. A member whose context ends while it is still
+// sleeps on a timer. A batch first runs its members one after another
+// with no savepoints (two statements fewer per member) and commits. If
+// one of them fails (a unique conflict, say), that transaction is rolled
+// back, nothing in it is answered, and the batch runs again in a new
+// transaction with each member in its own SAVEPOINT, so the member that
+// fails is rolled back alone and reported, and the others commit: a
+// member's fn may run twice, each time on a fresh transaction. A member
+// that succeeded learns its result only after COMMIT returns: a nil
+// error means durable. A member whose context ends while it is still
 // queued is removed and never runs; once running, it waits for the
 // commit, since its outcome is decided there. Close drains the queue.
 package groupcommit
@@ -74,6 +78,7 @@ type Writer[T any] struct {
 	gate    sync.RWMutex // Hold's gate, taken before each batch
 	pending atomic.Int64
 	batches atomic.Int64
+	reruns  atomic.Int64
 	applied atomic.Int64
 }
 
@@ -92,26 +97,18 @@ func New[T any](b Backend[T], opts Options) *Writer[T] {
 
 // Do runs fn in the next batch's transaction and returns after the batch
 // commits: nil means fn's changes are committed. fn gets the batch's
-// context, not ctx, and must not keep tx.
+// context, not ctx, and must not keep tx. fn may run more than once (when
+// another member of its batch fails, see the package comment), each time
+// in a transaction where its earlier run was rolled back, so it must
+// have no effects outside tx.
 func (w *Writer[T]) Do(ctx context.Context, fn func(ctx context.Context, tx T) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	m := &member[T]{fn: fn, done: make(chan struct{})}
-	w.mu.RLock()
-	if w.closed {
-		w.mu.RUnlock()
-		return ErrClosed
+	if err := w.enqueue(ctx, m); err != nil {
+		return err
 	}
-	w.pending.Add(1)
-	select {
-	case w.queue <- m:
-	case <-ctx.Done():
-		w.pending.Add(-1)
-		w.mu.RUnlock()
-		return ctx.Err()
-	}
-	w.mu.RUnlock()
 	select {
 	case <-m.done:
 		return m.err
@@ -121,6 +118,23 @@ func (w *Writer[T]) Do(ctx context.Context, fn func(ctx context.Context, tx T) e
 		}
 		<-m.done // running: its outcome is decided at commit
 		return m.err
+	}
+}
+
+// enqueue queues m; once it returns nil, m will be answered.
+func (w *Writer[T]) enqueue(ctx context.Context, m *member[T]) error {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return ErrClosed
+	}
+	w.pending.Add(1)
+	select {
+	case w.queue <- m:
+		return nil
+	case <-ctx.Done():
+		w.pending.Add(-1)
+		return ctx.Err()
 	}
 }
 
@@ -147,13 +161,14 @@ func (w *Writer[T]) Hold() (release func()) {
 // Stats are counters for tests and metrics.
 type Stats struct {
 	Pending int64 // submitted, not yet answered
-	Batches int64 // transactions begun
+	Batches int64 // batches run
+	Reruns  int64 // of those, batches run again with savepoints after a member failed
 	Applied int64 // members run inside them
 }
 
 // Stats returns the counters.
 func (w *Writer[T]) Stats() Stats {
-	return Stats{Pending: w.pending.Load(), Batches: w.batches.Load(), Applied: w.applied.Load()}
+	return Stats{Pending: w.pending.Load(), Batches: w.batches.Load(), Reruns: w.reruns.Load(), Applied: w.applied.Load()}
 }
 
 func (w *Writer[T]) loop() {
@@ -225,6 +240,41 @@ func (w *Writer[T]) run(batch []*member[T]) {
 		w.finish(m, w.b.Commit(ctx, tx))
 		return
 	}
+	if w.runPlain(ctx, tx, live) {
+		return
+	}
+	// A member failed and the plain run was rolled back: again, each
+	// member in its own savepoint, so that it fails alone.
+	w.reruns.Add(1)
+	if tx, err = w.b.Begin(ctx); err != nil {
+		for _, m := range live {
+			w.finish(m, err)
+		}
+		return
+	}
+	w.runSavepoints(ctx, tx, live)
+}
+
+// runPlain applies live in tx without savepoints and commits. If a member
+// fails, it rolls tx back, answers nobody and returns false.
+func (w *Writer[T]) runPlain(ctx context.Context, tx T, live []*member[T]) bool {
+	for _, m := range live {
+		if err := apply(ctx, m, tx); err != nil {
+			w.b.Rollback(ctx, tx)
+			return false
+		}
+	}
+	w.applied.Add(int64(len(live)))
+	err := w.b.Commit(ctx, tx)
+	for _, m := range live {
+		w.finish(m, err)
+	}
+	return true
+}
+
+// runSavepoints applies live in tx, each member in its own savepoint, and
+// commits those that succeeded.
+func (w *Writer[T]) runSavepoints(ctx context.Context, tx T, live []*member[T]) {
 	ok := make([]*member[T], 0, len(live))
 	for i, m := range live {
 		w.applied.Add(1)
@@ -251,7 +301,7 @@ func (w *Writer[T]) run(batch []*member[T]) {
 		w.b.Rollback(ctx, tx)
 		return
 	}
-	err = w.b.Commit(ctx, tx)
+	err := w.b.Commit(ctx, tx)
 	for _, m := range ok {
 		w.finish(m, err)
 	}
