@@ -78,6 +78,10 @@ type Client struct {
 	FirstParty              bool
 	Enabled                 bool
 	BotUserID               string // tokens of an M2M client carry this as sub; "" means none
+	// RequirePushedRequests: the authorization endpoint takes this
+	// client's requests only by RFC 9126 request_uri
+	// (require_pushed_authorization_requests).
+	RequirePushedRequests bool
 	Secrets                 []SecretHash
 	// RegistrationTokenHash is the keyed hash of the RFC 7592 registration
 	// access token; nil for clients not made by dynamic registration.

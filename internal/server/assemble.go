@@ -25,6 +25,7 @@ import (
 	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/clientcredentials"
+	"github.com/latchkey/latchkey/internal/oauth2/par"
 	"github.com/latchkey/latchkey/internal/oauth2/provider"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/store"
@@ -78,6 +79,9 @@ type Options struct {
 	// requests (--access-log-sample); failures and every other request
 	// are always logged, and metrics count every request. 0 or 1 logs all.
 	AccessLogSample int
+	// RequirePushedRequests makes the authorization endpoint take
+	// requests only by RFC 9126 request_uri (--require-pushed-requests).
+	RequirePushedRequests bool
 }
 
 // Key timing defaults.
@@ -144,7 +148,8 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	prov := provider.New(clientauth.Default(clients), grants, issuer)
+	authn := clientauth.Default(clients)
+	prov := provider.New(authn, grants, issuer)
 	prov.ListScopes(scopes)
 	auth := bearer.New(issuer, "latchkey", o.Log)
 	reg, err := register.New(register.Deps{Clients: clients, Auth: auth, Mode: o.Registration, Issuer: o.Issuer, Realm: "latchkey", Log: o.Log})
@@ -155,17 +160,24 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		o.IdempotencyReplayWindow = idempotency.DefaultReplayWindow
 	}
 	idem := idempotent.New(idempotency.NewService(o.Store, o.Box, o.Now, o.IdempotencyReplayWindow), auth, sourceaddr.New(o.TrustedProxies), o.Log)
+	// RFC 9126: the PAR endpoint validates with the authorization
+	// endpoint's own checks, which resolves request_uri with it.
+	pushed := &par.Service{Auth: authn, Repo: o.Store, Now: o.Now}
+	authorize := web.NewAuthorize(web.AuthorizeDeps{
+		Clients: clients, Users: users, Sessions: o.Store, Codes: o.Store, Consents: o.Store, Hints: issuer,
+		Issuer: o.Issuer, Now: o.Now, Log: o.Log, Sources: sourceaddr.New(o.TrustedProxies),
+		Pushed: pushed, RequirePushed: o.RequirePushedRequests,
+	})
+	pushed.Validate = authorize
 	h, metrics := New(Deps{
 		Log:   o.Log,
-		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge), oauth.WithTrustedProxies(o.TrustedProxies)),
+		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge), oauth.WithTrustedProxies(o.TrustedProxies),
+			oauth.WithPushedRequests(pushed, o.RequirePushedRequests)),
 		Admin: admin.New(admin.Deps{Clients: clients, Users: users, Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
 		Flat:  flat.New(clients, auth, o.Log),
 		M2M:   m2m.New(clients, auth, o.Log),
 		Store: o.Store,
-		Authorize: web.NewAuthorize(web.AuthorizeDeps{
-			Clients: clients, Users: users, Sessions: o.Store, Codes: o.Store, Consents: o.Store, Hints: issuer,
-			Issuer: o.Issuer, Now: o.Now, Log: o.Log, Sources: sourceaddr.New(o.TrustedProxies),
-		}).Handler(),
+		Authorize: authorize.Handler(),
 		Logout: web.NewLogout(web.LogoutDeps{
 			Clients: clients, Sessions: o.Store, Hints: issuer, Issuer: o.Issuer, Now: o.Now, Log: o.Log,
 		}).Handler(),

@@ -76,6 +76,10 @@ type AuthorizeDeps struct {
 	// Sources finds a request's source address for the failed-login
 	// throttle (nil: the TCP peer, no proxy trusted).
 	Sources *sourceaddr.Resolver
+	// Pushed resolves RFC 9126 request_uri values (nil: request_uri is
+	// not supported); RequirePushed refuses any other request (see par.go).
+	Pushed        PushedRequests
+	RequirePushed bool
 }
 
 // Authorize is the authorization endpoint (RFC 6749 §3.1, OIDC Core
@@ -133,6 +137,7 @@ type authRequest struct {
 	loginHint     string
 	hintSubject   string // the id_token_hint's sub, "" when absent
 	hidden        []hiddenField
+	pushed        bool // came by request_uri: pages carry a continuation
 }
 
 // hiddenAfterLogin are the hidden fields for the page that follows a
@@ -183,7 +188,14 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 	if perr != nil {
 		return perr
 	}
+	form, pushed, err := a.resolvePushed(r.Context(), form)
+	if err != nil {
+		return err
+	}
 	req, err := a.validate(r.Context(), form)
+	if err == nil {
+		err = a.checkPushed(req, pushed)
+	}
 	if err != nil {
 		var oe *oauth2.Error
 		if errors.As(err, &oe) && oe.RedirectURI != "" {
@@ -206,19 +218,19 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 			if req.promptNone {
 				return a.redirectError(w, a.authError(req, codeLoginRequired, why))
 			}
-			return a.renderLogin(w, req, token, "")
+			return a.renderLogin(r.Context(), w, req, token, "")
 		}
 	}
 	if isLogin {
 		u, err := a.authenticate(r.Context(), a.d.Sources.Source(r), form.Get("username"), form.Get("password"))
 		var te *loginThrottledError
 		if errors.As(err, &te) {
-			return a.renderThrottled(w, req, token, te.retryAfter)
+			return a.renderThrottled(r.Context(), w, req, token, te.retryAfter)
 		}
 		if errors.Is(err, user.ErrBadLogin) {
 			// The same page for an unknown user, a wrong password, a
 			// disabled user or a bot.
-			return a.renderLogin(w, req, token, badLoginMessage)
+			return a.renderLogin(r.Context(), w, req, token, badLoginMessage)
 		}
 		if err != nil {
 			return err
@@ -239,7 +251,7 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 		}
-		return a.renderLogin(w, req, token, "")
+		return a.renderLogin(r.Context(), w, req, token, "")
 	}
 	if !req.client.FirstParty || req.promptConsent {
 		switch {
@@ -332,6 +344,13 @@ func (a *Authorize) validate(ctx context.Context, form url.Values) (*authRequest
 	if !c.Enabled {
 		return nil, unknown
 	}
+	return a.checkRequest(ctx, c, form)
+}
+
+// checkRequest validates form as an authorization request of client c
+// (found and enabled): the redirect URI first, then the rest. The PAR
+// endpoint validates pushed requests with it too (ValidatePushed).
+func (a *Authorize) checkRequest(ctx context.Context, c client.Client, form url.Values) (*authRequest, error) {
 	req := &authRequest{client: c, redirectParam: form.Get("redirect_uri")}
 	switch {
 	case req.redirectParam != "":
@@ -584,14 +603,22 @@ type consentPage struct {
 
 // renderLogin shows the login page; a failed attempt gets it back with
 // msg, the same page whatever failed (the username is not even echoed).
-func (a *Authorize) renderLogin(w http.ResponseWriter, req *authRequest, token, msg string) error {
+func (a *Authorize) renderLogin(ctx context.Context, w http.ResponseWriter, req *authRequest, token, msg string) error {
+	hidden, err := a.pageFields(ctx, req)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Content-Security-Policy", SignInCSP(req.redirectURI))
-	return render(w, "login.html", loginPage{ClientName: req.client.Name, LoginHint: req.loginHint, Hidden: req.hidden, CSRF: CSRFToken(token), Error: msg})
+	return render(w, "login.html", loginPage{ClientName: req.client.Name, LoginHint: req.loginHint, Hidden: hidden, CSRF: CSRFToken(token), Error: msg})
 }
 
 func (a *Authorize) renderConsent(ctx context.Context, w http.ResponseWriter, req *authRequest, token string, s *session.Session) error {
+	hidden, err := a.pageFields(ctx, req)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Content-Security-Policy", SignInCSP(req.redirectURI))
-	p := consentPage{ClientName: req.client.Name, ClientURI: req.client.ClientURI, Scopes: req.scopes, Hidden: req.hidden, CSRF: CSRFToken(token)}
+	p := consentPage{ClientName: req.client.Name, ClientURI: req.client.ClientURI, Scopes: req.scopes, Hidden: hidden, CSRF: CSRFToken(token)}
 	if u, err := a.d.Users.Get(ctx, s.UserID); err == nil {
 		p.User = u.Username
 		if u.DisplayName != "" {

@@ -25,6 +25,7 @@ import (
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
+	"github.com/latchkey/latchkey/internal/oauth2/par"
 	"github.com/latchkey/latchkey/internal/oauth2/provider"
 )
 
@@ -43,6 +44,10 @@ type Handler struct {
 	jwksMaxAge           time.Duration
 	// sources gives the caller's address for the failed-auth throttle.
 	sources *sourceaddr.Resolver
+	// par serves RFC 9126 (nil: no PAR endpoint); requirePAR is the
+	// server-wide require_pushed_authorization_requests.
+	par        *par.Service
+	requirePAR bool
 }
 
 // Option configures a Handler.
@@ -271,6 +276,8 @@ func (h *Handler) Discovery(w http.ResponseWriter, r *http.Request) {
 		EndSession:           h.issuer + "/oauth2/logout",
 		ServiceDocumentation: h.issuer + "/openapi.json",
 		Registration:         h.registrationEndpoint,
+		PushedAuthorization:  h.parEndpoint(),
+		RequirePushed:        h.requirePAR,
 	})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")

@@ -58,6 +58,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AuthCodes", testAuthCodes},
 		{"Consents", testConsents},
 		{"AuthCodeConcurrentConsume", testAuthCodeConcurrentConsume},
+		{"PushedRequests", testPushedRequests},
+		{"PushedRequestConcurrentConsume", testPushedRequestConcurrentConsume},
 		{"GroupCommitOrdering", testGroupCommitOrdering},
 		{"GroupCommitFailingMember", testGroupCommitFailingMember},
 		{"GroupCommitCancel", testGroupCommitCancel},
