@@ -82,7 +82,7 @@ type Client struct {
 	// client's requests only by RFC 9126 request_uri
 	// (require_pushed_authorization_requests).
 	RequirePushedRequests bool
-	Secrets                 []SecretHash
+	Secrets               []SecretHash
 	// RegistrationTokenHash is the keyed hash of the RFC 7592 registration
 	// access token; nil for clients not made by dynamic registration.
 	RegistrationTokenHash []byte

@@ -170,13 +170,13 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	})
 	pushed.Validate = authorize
 	h, metrics := New(Deps{
-		Log:   o.Log,
+		Log: o.Log,
 		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge), oauth.WithTrustedProxies(o.TrustedProxies),
 			oauth.WithPushedRequests(pushed, o.RequirePushedRequests)),
-		Admin: admin.New(admin.Deps{Clients: clients, Users: users, Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
-		Flat:  flat.New(clients, auth, o.Log),
-		M2M:   m2m.New(clients, auth, o.Log),
-		Store: o.Store,
+		Admin:     admin.New(admin.Deps{Clients: clients, Users: users, Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
+		Flat:      flat.New(clients, auth, o.Log),
+		M2M:       m2m.New(clients, auth, o.Log),
+		Store:     o.Store,
 		Authorize: authorize.Handler(),
 		Logout: web.NewLogout(web.LogoutDeps{
 			Clients: clients, Sessions: o.Store, Hints: issuer, Issuer: o.Issuer, Now: o.Now, Log: o.Log,
