@@ -93,6 +93,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Registration: register.Mode(cfg.Registration), TokenLeeway: cfg.TokenLeeway, TrustedProxies: cfg.TrustedProxies,
 		IdempotencyReplayWindow: cfg.IdempotencyReplayWindow,
 		AccessLogSample:         cfg.AccessLogSample,
+		RequirePushedRequests:   cfg.RequirePushedRequests,
 	})
 	if err != nil {
 		return err

@@ -26,6 +26,7 @@ type Patch struct {
 	TokenEndpointAuthMethod *string
 	FirstParty              *bool
 	Enabled                 *bool
+	RequirePushedRequests   *bool
 }
 
 // errNoChange aborts the store transaction of an update that changes
@@ -123,7 +124,7 @@ func (s *Service) updateClient(ctx context.Context, id string, fn func(Client) (
 func onlyEnabledChanged(p Patch) bool {
 	return p.Name == nil && p.RedirectURIs == nil && p.PostLogoutRedirectURIs == nil && p.AllowedScopes == nil && p.AllowedOrigins == nil &&
 		p.GrantTypes == nil && p.ClientURI == nil && p.LogoURI == nil && p.FirstParty == nil &&
-		p.TokenEndpointAuthMethod == nil
+		p.TokenEndpointAuthMethod == nil && p.RequirePushedRequests == nil
 }
 
 func applyPatch(c *Client, p Patch) {
@@ -162,6 +163,9 @@ func applyPatch(c *Client, p Patch) {
 	}
 	if p.Enabled != nil {
 		c.Enabled = *p.Enabled
+	}
+	if p.RequirePushedRequests != nil {
+		c.RequirePushedRequests = *p.RequirePushedRequests
 	}
 }
 

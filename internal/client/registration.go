@@ -98,6 +98,7 @@ type Metadata struct {
 	LogoURI                string
 	// TokenEndpointAuthMethod "" → the default for the client's type.
 	TokenEndpointAuthMethod string
+	RequirePushedRequests   bool
 }
 
 // ReplaceMetadata replaces every field of m on the client with internal
@@ -142,6 +143,7 @@ func (s *Service) ReplaceMetadata(ctx context.Context, actor domain.Actor, id st
 		LogoURI:                &m.LogoURI,
 
 		TokenEndpointAuthMethod: &m.TokenEndpointAuthMethod,
+		RequirePushedRequests:   &m.RequirePushedRequests,
 	}
 	return s.Update(ctx, actor, id, p, "")
 }

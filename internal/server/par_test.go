@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/latchkey/latchkey/internal/api/register"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
@@ -253,5 +254,54 @@ func TestRequirePushedRequests(t *testing.T) {
 	d = plainEnv.Do("GET", "/.well-known/openid-configuration", "", "", "").Object(t)
 	if d["pushed_authorization_request_endpoint"] != plainEnv.URL+"/oauth2/par" || d["require_pushed_authorization_requests"] != nil {
 		t.Errorf("discovery without the flag: %v %v", d["pushed_authorization_request_endpoint"], d["require_pushed_authorization_requests"])
+	}
+}
+
+// TestClientRequiresPushedRequests: require_pushed_authorization_requests
+// set through the admin API and through dynamic registration.
+func TestClientRequiresPushedRequests(t *testing.T) {
+	e := newPAREnv(t, func(o *server.Options) { o.Registration = register.ModeOpen })
+	admin := e.TokenWith("clients:create", "clients:update", "clients:read")
+	r := e.Do("POST", "/v1/admin/oauth-clients", "application/json", admin,
+		`{"client_name":"strict","client_type":"public","redirect_uris":["`+loopbackCB+`"],"allowed_scopes":["openid"],"require_pushed_authorization_requests":true}`)
+	strict, _ := r.Object(t)["client"].(map[string]any)
+	if r.Status != http.StatusCreated || strict["require_pushed_authorization_requests"] != true {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	id, clientID := strict["id"].(string), strict["client_id"].(string)
+	challenge := oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())
+	params := url.Values{"client_id": {clientID}, "response_type": {"code"}, "redirect_uri": {loopbackCB}, "state": {"st"},
+		"code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+	q := location(t, get(t, browser(t), e.URL+"/oauth2/authorize?"+params.Encode()), loopbackCB)
+	if q.Get("error") != "invalid_request" || !strings.Contains(q.Get("error_description"), "push") {
+		t.Errorf("plain request of a client that must push: %v", q)
+	}
+	uri := requestURI(t, e.Do("POST", "/oauth2/par", "application/x-www-form-urlencoded", "", params.Encode()))
+	if p := get(t, browser(t), authorizeURI(e, clientID, uri)); p.status != http.StatusOK {
+		t.Errorf("pushed request: %d", p.status)
+	}
+	r = e.Do("PATCH", "/v1/admin/oauth-clients/"+id, "application/merge-patch+json", admin, `{"require_pushed_authorization_requests":false}`)
+	if patched, _ := r.Object(t)["client"].(map[string]any); r.Status != http.StatusOK || patched["require_pushed_authorization_requests"] != false {
+		t.Fatalf("patch: %d %s", r.Status, r.Body)
+	}
+	if p := get(t, browser(t), e.URL+"/oauth2/authorize?"+params.Encode()); p.status != http.StatusOK {
+		t.Errorf("plain request after the patch: %d", p.status)
+	}
+	if r := e.Do("PATCH", "/v1/admin/oauth-clients/"+id, "application/merge-patch+json", admin, `{"require_pushed_authorization_requests":"yes"}`); r.Status != http.StatusBadRequest {
+		t.Errorf("non-boolean patch: %d", r.Status)
+	}
+
+	r = e.Do("POST", "/oauth2/register", "application/json", "",
+		`{"redirect_uris":["`+loopbackCB+`"],"token_endpoint_auth_method":"none","require_pushed_authorization_requests":true}`)
+	if r.Status != http.StatusCreated || r.Object(t)["require_pushed_authorization_requests"] != true {
+		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	params.Set("client_id", r.Object(t)["client_id"].(string))
+	q = location(t, get(t, browser(t), e.URL+"/oauth2/authorize?"+params.Encode()), loopbackCB)
+	if q.Get("error") != "invalid_request" {
+		t.Errorf("plain request of a registered client that must push: %v", q)
+	}
+	if r := e.Do("POST", "/oauth2/register", "application/json", "", `{"redirect_uris":["`+loopbackCB+`"],"require_pushed_authorization_requests":"yes"}`); r.Status != http.StatusBadRequest {
+		t.Errorf("non-boolean metadata: %d %s", r.Status, r.Body)
 	}
 }

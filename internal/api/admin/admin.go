@@ -77,6 +77,8 @@ type createRequest struct {
 	// PostLogoutRedirectURIs is an extension (OpenID Connect
 	// RP-Initiated Logout); absent, none.
 	PostLogoutRedirectURIs *[]string `json:"post_logout_redirect_uris"`
+	// RequirePushed is an extension (RFC 9126 §6); absent, false.
+	RequirePushed *bool `json:"require_pushed_authorization_requests"`
 }
 
 // serverSet are client fields the caller may not supply.
@@ -103,8 +105,10 @@ type ClientJSON struct {
 	BrandID                 string  `json:"brand_id"`
 	IsFirstParty            bool    `json:"is_first_party"`
 	Enabled                 bool    `json:"enabled"`
-	CreatedAt               string  `json:"created_at"`
-	UpdatedAt               string  `json:"updated_at"`
+	// RequirePushed: authorization requests only by RFC 9126 request_uri.
+	RequirePushed bool   `json:"require_pushed_authorization_requests"`
+	CreatedAt     string `json:"created_at"`
+	UpdatedAt     string `json:"updated_at"`
 }
 
 // ToJSON renders a client in the seed 001 shape. It never includes secrets.
@@ -113,7 +117,7 @@ func ToJSON(c client.Client) ClientJSON {
 		ID: c.ID, ClientID: c.ClientID, ClientName: c.Name, ClientURI: nullable(c.ClientURI), LogoURI: nullable(c.LogoURI),
 		ClientType: string(c.Type), RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes,
 		AllowedOrigins: c.AllowedOrigins, GrantTypes: c.GrantTypes, PostLogoutRedirectURIs: nonNilList(c.PostLogoutRedirectURIs), TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, OwnerID: nullable(c.OwnerID), BrandID: c.BrandID,
-		IsFirstParty: c.FirstParty, Enabled: c.Enabled,
+		IsFirstParty: c.FirstParty, Enabled: c.Enabled, RequirePushed: c.RequirePushedRequests,
 		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano), UpdatedAt: c.UpdatedAt.UTC().Format(time.RFC3339Nano),
 	}
 }
@@ -205,6 +209,9 @@ func (req createRequest) toInput() (client.CreateInput, string) {
 	}
 	if req.GrantTypes != nil {
 		in.GrantTypes = *req.GrantTypes
+	}
+	if req.RequirePushed != nil {
+		in.RequirePushedRequests = *req.RequirePushed
 	}
 	if req.TokenEndpointAuthMethod != nil {
 		if *req.TokenEndpointAuthMethod == "" {

@@ -39,6 +39,8 @@ type metadata struct {
 	ClientURI               *string   `json:"client_uri"`
 	LogoURI                 *string   `json:"logo_uri"`
 	Scope                   *string   `json:"scope"`
+	// RequirePushed is RFC 9126 §6 require_pushed_authorization_requests.
+	RequirePushed *bool `json:"require_pushed_authorization_requests"`
 	// Accepted and type-checked, but not stored (and so not returned).
 	Contacts        *[]string `json:"contacts"`
 	TOSURI          *string   `json:"tos_uri"`
@@ -80,7 +82,6 @@ var unsupported = map[string][]any{
 	// RFC 9101 (JAR), RFC 9126 (PAR), RFC 9449 (DPoP), RFC 8705 (mTLS),
 	// JARM.
 	"require_signed_request_object":                  {false},
-	"require_pushed_authorization_requests":          {false},
 	"dpop_bound_access_tokens":                       {false},
 	"tls_client_certificate_bound_access_tokens":     {false},
 	"tls_client_auth_subject_dn":                     nil,
@@ -122,17 +123,18 @@ type translated struct {
 	clientURI  string
 	logoURI    string
 	// authMethod "" → the default for the type.
-	authMethod string
+	authMethod    string
+	requirePushed bool
 }
 
 func (t translated) createInput() client.CreateInput {
 	return client.CreateInput{Name: t.name, Type: t.typ, RedirectURIs: t.redirects, PostLogoutRedirectURIs: t.postLogout, AllowedScopes: t.scopes,
-		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod}
+		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod, RequirePushedRequests: t.requirePushed}
 }
 
 func (t translated) metadata() client.Metadata {
 	return client.Metadata{Name: t.name, Type: t.typ, RedirectURIs: t.redirects, PostLogoutRedirectURIs: t.postLogout, AllowedScopes: t.scopes,
-		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod}
+		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod, RequirePushedRequests: t.requirePushed}
 }
 
 // translate maps the wire metadata onto the core's input, applying the
@@ -179,6 +181,9 @@ func (m metadata) translate() (translated, *oauth2.Error) {
 	}
 	if m.LogoURI != nil {
 		t.logoURI = *m.LogoURI
+	}
+	if m.RequirePushed != nil {
+		t.requirePushed = *m.RequirePushed
 	}
 	return t, nil
 }
@@ -275,6 +280,7 @@ type info struct {
 	ClientURI               string   `json:"client_uri,omitempty"`
 	LogoURI                 string   `json:"logo_uri,omitempty"`
 	Scope                   string   `json:"scope"`
+	RequirePushed           bool     `json:"require_pushed_authorization_requests,omitempty"`
 }
 
 // info describes c; regToken is the registration access token to show
@@ -297,6 +303,7 @@ func (h *Handler) info(c client.Client, regToken string) info {
 		ClientURI:               c.ClientURI,
 		LogoURI:                 c.LogoURI,
 		Scope:                   strings.Join(c.AllowedScopes, " "),
+		RequirePushed:           c.RequirePushedRequests,
 	}
 	if c.HasGrant(client.GrantAuthorizationCode) {
 		b.ResponseTypes = []string{ResponseTypeCode}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/oauth2/par"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -88,5 +90,26 @@ func testPushedRequestConcurrentConsume(t *testing.T, s store.Store) {
 	wg.Wait()
 	if wins != 1 {
 		t.Errorf("%d of %d concurrent consumers got the request, want 1", wins, n)
+	}
+}
+
+func testClientRequirePushed(t *testing.T, s store.Store) {
+	c := SampleClient(0)
+	c.RequirePushedRequests = true
+	mustCreate(t, s, c)
+	for name, get := range lookups(t, s, c) {
+		if got, err := get(); err != nil || !got.RequirePushedRequests {
+			t.Errorf("%s: require_pushed_requests = %v, %v; want true", name, got.RequirePushedRequests, err)
+		}
+	}
+	updated, err := s.UpdateClient(ctx(t), c.ID, func(old client.Client) (client.Client, audit.Event, error) {
+		old.RequirePushedRequests = false
+		return old, Event(audit.ClientUpdate, c.ID), nil
+	})
+	if err != nil || updated.RequirePushedRequests {
+		t.Fatalf("UpdateClient: %v, %v", updated.RequirePushedRequests, err)
+	}
+	if got, err := s.GetClient(ctx(t), c.ID); err != nil || got.RequirePushedRequests {
+		t.Errorf("after update: %v, %v", got.RequirePushedRequests, err)
 	}
 }

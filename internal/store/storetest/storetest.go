@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"AuthCodeConcurrentConsume", testAuthCodeConcurrentConsume},
 		{"PushedRequests", testPushedRequests},
 		{"PushedRequestConcurrentConsume", testPushedRequestConcurrentConsume},
+		{"ClientRequirePushed", testClientRequirePushed},
 		{"GroupCommitOrdering", testGroupCommitOrdering},
 		{"GroupCommitFailingMember", testGroupCommitFailingMember},
 		{"GroupCommitCancel", testGroupCommitCancel},
