@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/userinfo"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/bootstrap"
+	"github.com/latchkey/latchkey/internal/cimd"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/idempotency"
 	"github.com/latchkey/latchkey/internal/keys"
@@ -82,6 +83,10 @@ type Options struct {
 	// RequirePushedRequests makes the authorization endpoint take
 	// requests only by RFC 9126 request_uri (--require-pushed-requests).
 	RequirePushedRequests bool
+	// MetadataDocuments turns on Client ID Metadata Documents (https
+	// client_ids, internal/cimd) with this configuration; nil: off.
+	// Such clients may hold the default scopes.
+	MetadataDocuments *cimd.Config
 }
 
 // Key timing defaults.
@@ -127,6 +132,14 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	users := user.NewService(o.Store, o.Now)
 	clients := client.NewService(o.Store, users, hasher, policy, o.Now)
 	clients.EnableCache(o.ClientCacheTTL)
+	// Client lookups for the protocol: registered clients, and https
+	// client_ids resolved as metadata documents when enabled.
+	lookup := cimd.Clients{Service: clients}
+	if o.MetadataDocuments != nil {
+		cfg := *o.MetadataDocuments
+		cfg.Scopes, cfg.Now = o.DefaultScopes, o.Now
+		lookup.Resolver = cimd.New(cfg)
+	}
 	logAudit := func(ev audit.Event) {
 		o.Log.Info("audit", "event_id", ev.ID, "action", ev.Action, "target_type", ev.TargetType, "target_id", ev.TargetID,
 			"actor", ev.ActorSubject, "actor_client_id", ev.ActorClientID, "details", ev.Details)
@@ -140,7 +153,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	if err := km.Load(ctx); err != nil {
 		return nil, err
 	}
-	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: clients, Now: o.Now, Leeway: o.TokenLeeway})
+	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: lookup, Now: o.Now, Leeway: o.TokenLeeway})
 	grants, err := oauth2.NewGrants(
 		clientcredentials.Handler{Tokens: issuer},
 		authcode.Handler{Codes: o.Store, Tokens: issuer, Users: users, Now: o.Now},
@@ -148,7 +161,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	authn := clientauth.Default(clients)
+	authn := clientauth.Default(lookup)
 	prov := provider.New(authn, grants, issuer)
 	prov.ListScopes(scopes)
 	auth := bearer.New(issuer, "latchkey", o.Log)
@@ -164,7 +177,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	// endpoint's own checks, which resolves request_uri with it.
 	pushed := &par.Service{Auth: authn, Repo: o.Store, Now: o.Now}
 	authorize := web.NewAuthorize(web.AuthorizeDeps{
-		Clients: clients, Users: users, Sessions: o.Store, Codes: o.Store, Consents: o.Store, Hints: issuer,
+		Clients: lookup, Users: users, Sessions: o.Store, Codes: o.Store, Consents: o.Store, Hints: issuer,
 		Issuer: o.Issuer, Now: o.Now, Log: o.Log, Sources: sourceaddr.New(o.TrustedProxies),
 		Pushed: pushed, RequirePushed: o.RequirePushedRequests,
 	})
@@ -172,7 +185,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	h, metrics := New(Deps{
 		Log: o.Log,
 		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge), oauth.WithTrustedProxies(o.TrustedProxies),
-			oauth.WithPushedRequests(pushed, o.RequirePushedRequests)),
+			oauth.WithPushedRequests(pushed, o.RequirePushedRequests), oauth.WithMetadataDocuments(lookup.Resolver != nil)),
 		Admin:     admin.New(admin.Deps{Clients: clients, Users: users, Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
 		Flat:      flat.New(clients, auth, o.Log),
 		M2M:       m2m.New(clients, auth, o.Log),

@@ -272,7 +272,7 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 // remembered reports whether the user already allowed the client every
 // scope req asks for.
 func (a *Authorize) remembered(ctx context.Context, req *authRequest, s *session.Session) bool {
-	if a.d.Consents == nil {
+	if a.d.Consents == nil || documentHost(req.client) != "" {
 		return false
 	}
 	g, err := a.d.Consents.GetConsent(ctx, s.UserID, req.client.ClientID)
@@ -288,7 +288,7 @@ func (a *Authorize) remembered(ctx context.Context, req *authRequest, s *session
 // remember records that the user allowed the client req's scopes, beside
 // those allowed before. A failure only means the user is asked again.
 func (a *Authorize) remember(ctx context.Context, req *authRequest, s *session.Session) {
-	if a.d.Consents == nil {
+	if a.d.Consents == nil || documentHost(req.client) != "" {
 		return
 	}
 	g, err := a.d.Consents.GetConsent(ctx, s.UserID, req.client.ClientID)
@@ -595,6 +595,8 @@ type loginPage struct {
 type consentPage struct {
 	ClientName string
 	ClientURI  string
+	// DocumentHost names the host of a client_id metadata document URL.
+	DocumentHost string
 	User       string
 	Scopes     []string
 	Hidden     []hiddenField
@@ -618,7 +620,8 @@ func (a *Authorize) renderConsent(ctx context.Context, w http.ResponseWriter, re
 		return err
 	}
 	w.Header().Set("Content-Security-Policy", SignInCSP(req.redirectURI))
-	p := consentPage{ClientName: req.client.Name, ClientURI: req.client.ClientURI, Scopes: req.scopes, Hidden: hidden, CSRF: CSRFToken(token)}
+	p := consentPage{ClientName: req.client.Name, ClientURI: req.client.ClientURI, Scopes: req.scopes, Hidden: hidden, CSRF: CSRFToken(token),
+		DocumentHost: documentHost(req.client)}
 	if u, err := a.d.Users.Get(ctx, s.UserID); err == nil {
 		p.User = u.Username
 		if u.DisplayName != "" {

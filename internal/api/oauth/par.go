@@ -41,3 +41,8 @@ func (h *Handler) parEndpoint() string {
 	}
 	return h.issuer + "/oauth2/par"
 }
+
+// WithMetadataDocuments advertises client_id_metadata_document_supported.
+func WithMetadataDocuments(on bool) Option {
+	return func(h *Handler) { h.cimd = on }
+}
