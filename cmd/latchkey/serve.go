@@ -94,6 +94,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		IdempotencyReplayWindow: cfg.IdempotencyReplayWindow,
 		AccessLogSample:         cfg.AccessLogSample,
 		RequirePushedRequests:   cfg.RequirePushedRequests,
+		MetadataDocuments:       cfg.MetadataDocuments(),
 	})
 	if err != nil {
 		return err

@@ -2,6 +2,9 @@ package config
 
 import (
 	"flag"
+	"strings"
+
+	"github.com/latchkey/latchkey/internal/cimd"
 )
 
 // Agents is the configuration of what AI agents (MCP clients) use beside
@@ -10,9 +13,53 @@ type Agents struct {
 	// RequirePushedRequests makes the authorization endpoint take
 	// requests only by a request_uri from /oauth2/par.
 	RequirePushedRequests bool
+	// CIMD turns on Client ID Metadata Documents (https client_ids);
+	// CIMDAllowLoopback lets them be fetched from loopback addresses
+	// (development only); CIMDAllowHosts / CIMDBlockHosts are host
+	// patterns ("app.example.com", "*.example.com").
+	CIMD              bool
+	CIMDAllowLoopback bool
+	CIMDAllowHosts    []string
+	CIMDBlockHosts    []string
+	cimdAllow         string
+	cimdBlock         string
+}
+
+// finish splits the host pattern lists.
+func (a *Agents) finish() {
+	split := func(s string) []string {
+		var out []string
+		for p := range strings.SplitSeq(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	a.CIMDAllowHosts, a.CIMDBlockHosts = split(a.cimdAllow), split(a.cimdBlock)
 }
 
 // addAgentFlags registers the Agents flags on fs.
 func addAgentFlags(fs *flag.FlagSet, e env, a *Agents, errs *[]error) {
 	fs.BoolVar(&a.RequirePushedRequests, "require-pushed-requests", envBool(e, "LATCHKEY_REQUIRE_PUSHED_REQUESTS", errs), "take authorization requests only as RFC 9126 pushed requests (a request_uri from /oauth2/par), for every client; a client can require it for itself with require_pushed_authorization_requests (env LATCHKEY_REQUIRE_PUSHED_REQUESTS)")
+	fs.BoolVar(&a.CIMD, "cimd", envBoolDefault(e, "LATCHKEY_CIMD", true, errs), "accept an https URL as client_id and resolve it as an OAuth Client ID Metadata Document (public clients, consent always asked); --cimd=false turns it off (env LATCHKEY_CIMD)")
+	fs.BoolVar(&a.CIMDAllowLoopback, "cimd-allow-loopback", envBool(e, "LATCHKEY_CIMD_ALLOW_LOOPBACK", errs), "DEVELOPMENT ONLY: let client metadata documents be fetched from loopback addresses (127.0.0.0/8, ::1); other internal addresses stay refused (env LATCHKEY_CIMD_ALLOW_LOOPBACK)")
+	fs.StringVar(&a.cimdAllow, "cimd-allow-hosts", e("LATCHKEY_CIMD_ALLOW_HOSTS"), "comma-separated hosts client metadata documents may come from (\"app.example.com\" or \"*.example.com\"); empty: any public host (env LATCHKEY_CIMD_ALLOW_HOSTS)")
+	fs.StringVar(&a.cimdBlock, "cimd-block-hosts", e("LATCHKEY_CIMD_BLOCK_HOSTS"), "comma-separated hosts client metadata documents may not come from, same patterns; checked before --cimd-allow-hosts (env LATCHKEY_CIMD_BLOCK_HOSTS)")
+}
+
+// envBoolDefault is envBool with a default for an unset variable.
+func envBoolDefault(get env, name string, def bool, errs *[]error) bool {
+	if get(name) == "" {
+		return def
+	}
+	return envBool(get, name, errs)
+}
+
+// MetadataDocuments is the CIMD configuration, nil when --cimd=false.
+func (a *Agents) MetadataDocuments() *cimd.Config {
+	if !a.CIMD {
+		return nil
+	}
+	return &cimd.Config{AllowLoopback: a.CIMDAllowLoopback, AllowHosts: a.CIMDAllowHosts, BlockHosts: a.CIMDBlockHosts}
 }

@@ -21,3 +21,23 @@ func TestRequirePushedRequests(t *testing.T) {
 		}
 	}
 }
+
+func TestCIMDFlags(t *testing.T) {
+	s, err := parse(t, nil)
+	if err != nil || !s.CIMD || s.CIMDAllowLoopback || s.MetadataDocuments() == nil || s.MetadataDocuments().AllowLoopback {
+		t.Fatalf("defaults: %+v, %v", s.Agents, err)
+	}
+	s, err = parse(t, map[string]string{"LATCHKEY_CIMD_BLOCK_HOSTS": "evil.example, *.bad.example,"},
+		"--cimd-allow-loopback", "--cimd-allow-hosts", "*.example.com,app.example.org")
+	cfg := s.MetadataDocuments()
+	if err != nil || !cfg.AllowLoopback || len(cfg.AllowHosts) != 2 || cfg.AllowHosts[1] != "app.example.org" ||
+		len(cfg.BlockHosts) != 2 || cfg.BlockHosts[1] != "*.bad.example" {
+		t.Errorf("flags: %+v, %v", cfg, err)
+	}
+	if s, err = parse(t, map[string]string{"LATCHKEY_CIMD": "false"}); err != nil || s.MetadataDocuments() != nil {
+		t.Errorf("LATCHKEY_CIMD=false: %+v, %v", s.Agents, err)
+	}
+	if _, err = parse(t, map[string]string{"LATCHKEY_CIMD": "maybe"}); err == nil {
+		t.Error("LATCHKEY_CIMD=maybe accepted")
+	}
+}

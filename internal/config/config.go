@@ -259,6 +259,7 @@ func (s *Serve) Finish(scopes string) error {
 			return fmt.Errorf("--metrics-addr %q: %w", s.MetricsAddr, err)
 		}
 	}
+	s.Agents.finish()
 	proxies, err := ParsePrefixes(s.trustedProxies)
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)

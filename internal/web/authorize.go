@@ -595,12 +595,13 @@ type loginPage struct {
 type consentPage struct {
 	ClientName string
 	ClientURI  string
-	// DocumentHost names the host of a client_id metadata document URL.
-	DocumentHost string
 	User       string
 	Scopes     []string
 	Hidden     []hiddenField
 	CSRF       string
+
+	// DocumentHost names the host of a client_id metadata document URL.
+	DocumentHost string
 }
 
 // renderLogin shows the login page; a failed attempt gets it back with
