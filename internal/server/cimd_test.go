@@ -94,8 +94,10 @@ func TestMetadataDocumentRefused(t *testing.T) {
 		"code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"}}.Encode()
 	for name, opt := range map[string]func(*server.Options){
 		"loopback refused": func(o *server.Options) { o.MetadataDocuments = &cimd.Config{RootCAs: pool} },
-		"host blocked":     func(o *server.Options) { o.MetadataDocuments = &cimd.Config{AllowLoopback: true, RootCAs: pool, BlockHosts: []string{"127.0.0.1"}} },
-		"off":              func(o *server.Options) {},
+		"host blocked": func(o *server.Options) {
+			o.MetadataDocuments = &cimd.Config{AllowLoopback: true, RootCAs: pool, BlockHosts: []string{"127.0.0.1"}}
+		},
+		"off": func(o *server.Options) {},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := servertest.New(t, opt)
