@@ -95,6 +95,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		AccessLogSample:         cfg.AccessLogSample,
 		RequirePushedRequests:   cfg.RequirePushedRequests,
 		MetadataDocuments:       cfg.MetadataDocuments(),
+		AnonymousClients: server.AnonymousClients{PerSourcePerHour: cfg.RegistrationPerSource, Max: cfg.MaxAnonymousClients,
+			TTL: cfg.AnonymousClientTTL},
 	})
 	if err != nil {
 		return err
@@ -104,6 +106,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	handler := app.Handler
 	go app.Keys.Run(ctx, cfg.KeyRefresh, func(err error) { log.Warn("reload signing keys", "err", err) })
+	go expireAnonymousClients(ctx, app, cfg.AnonymousClientTTL, log)
 
 	mainSrv := server.NewHTTPServer(cfg.Addr, handler, log)
 	if certs != nil {

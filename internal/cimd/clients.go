@@ -7,12 +7,15 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 )
 
-// Clients is the client service with metadata documents: a client_id that
-// is an https URL is resolved by Resolver (nil: such ids are unknown, as
-// any unregistered id), every other one is looked up in the store.
+// Clients is the client service as the protocol endpoints look clients
+// up: a client_id that is an https URL is resolved by Resolver (nil: such
+// ids are unknown, as any unregistered id), every other one is looked up
+// in the store, and the use of an anonymous (open registration) client is
+// noted in Usage (nil: not noted) so abandoned ones can expire.
 type Clients struct {
 	*client.Service
 	Resolver *Resolver
+	Usage    *client.Usage
 }
 
 // Lookup returns the client clientID names.
@@ -20,7 +23,12 @@ func (c Clients) Lookup(ctx context.Context, clientID string) (client.Client, er
 	if c.Resolver != nil && IsURL(clientID) {
 		return c.Resolver.Resolve(ctx, clientID)
 	}
-	return c.Service.Lookup(ctx, clientID)
+	cl, err := c.Service.Lookup(ctx, clientID)
+	if err == nil {
+		// A failed write only means the use is written next time.
+		_ = c.Usage.Note(ctx, cl)
+	}
+	return cl, err
 }
 
 // ClientActive is client.Service.ClientActive for registered clients; a

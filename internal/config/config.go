@@ -259,7 +259,9 @@ func (s *Serve) Finish(scopes string) error {
 			return fmt.Errorf("--metrics-addr %q: %w", s.MetricsAddr, err)
 		}
 	}
-	s.Agents.finish()
+	if err := s.Agents.finish(); err != nil {
+		return err
+	}
 	proxies, err := ParsePrefixes(s.trustedProxies)
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)

@@ -87,6 +87,9 @@ type Options struct {
 	// client_ids, internal/cimd) with this configuration; nil: off.
 	// Such clients may hold the default scopes.
 	MetadataDocuments *cimd.Config
+	// AnonymousClients bound open registration and say when its unused
+	// clients expire (see agents.go).
+	AnonymousClients AnonymousClients
 }
 
 // Key timing defaults.
@@ -110,6 +113,9 @@ type App struct {
 	// Provider is the protocol core behind the token, introspection,
 	// revocation and discovery endpoints.
 	Provider *provider.Provider
+	// ExpireAnonymousClients deletes the open-registration clients unused
+	// for Options.AnonymousClients.TTL; a sweeper runs it periodically.
+	ExpireAnonymousClients func(ctx context.Context) (int, error)
 }
 
 // Assemble builds every service on o.Store and the HTTP handler over them.
@@ -134,7 +140,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	clients.EnableCache(o.ClientCacheTTL)
 	// Client lookups for the protocol: registered clients, and https
 	// client_ids resolved as metadata documents when enabled.
-	lookup := cimd.Clients{Service: clients}
+	lookup := cimd.Clients{Service: clients, Usage: client.NewUsage(o.Store, o.Now)}
 	if o.MetadataDocuments != nil {
 		cfg := *o.MetadataDocuments
 		cfg.Scopes, cfg.Now = o.DefaultScopes, o.Now
@@ -165,7 +171,8 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	prov := provider.New(authn, grants, issuer)
 	prov.ListScopes(scopes)
 	auth := bearer.New(issuer, "latchkey", o.Log)
-	reg, err := register.New(register.Deps{Clients: clients, Auth: auth, Mode: o.Registration, Issuer: o.Issuer, Realm: "latchkey", Log: o.Log})
+	reg, err := register.New(register.Deps{Clients: clients, Auth: auth, Mode: o.Registration, Issuer: o.Issuer, Realm: "latchkey", Log: o.Log,
+		Limits: o.AnonymousClients.limits(o.Store, o.TrustedProxies, o.Now)})
 	if err != nil {
 		return nil, err
 	}
@@ -200,5 +207,6 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		Idempotency:     idem,
 		AccessLogSample: o.AccessLogSample,
 	})
-	return &App{Handler: h, Metrics: metrics, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov}, nil
+	return &App{Handler: h, Metrics: metrics, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov,
+		ExpireAnonymousClients: o.AnonymousClients.expire(o.Store, o.Now)}, nil
 }

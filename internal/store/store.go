@@ -34,6 +34,8 @@ type Store interface {
 	consent.Repository
 	// RFC 9126 pushed authorization requests.
 	par.Repository
+	// Open-registration clients: count, last use, expiry.
+	client.AnonymousRepository
 
 	// ListAudit returns audit events matching f, newest first.
 	ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error)

@@ -61,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"PushedRequests", testPushedRequests},
 		{"PushedRequestConcurrentConsume", testPushedRequestConcurrentConsume},
 		{"ClientRequirePushed", testClientRequirePushed},
+		{"AnonymousClients", testAnonymousClients},
 		{"GroupCommitOrdering", testGroupCommitOrdering},
 		{"GroupCommitFailingMember", testGroupCommitFailingMember},
 		{"GroupCommitCancel", testGroupCommitCancel},
