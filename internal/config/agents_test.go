@@ -41,3 +41,22 @@ func TestCIMDFlags(t *testing.T) {
 		t.Error("LATCHKEY_CIMD=maybe accepted")
 	}
 }
+
+func TestRegistrationLimitFlags(t *testing.T) {
+	s, err := parse(t, nil)
+	if err != nil || s.RegistrationPerSource != 20 || s.MaxAnonymousClients != 10000 || s.AnonymousClientTTL.Hours() != 720 {
+		t.Fatalf("defaults: %+v, %v", s.Agents, err)
+	}
+	s, err = parse(t, map[string]string{"LATCHKEY_MAX_ANONYMOUS_CLIENTS": "5"}, "--registration-per-source", "0", "--anonymous-client-ttl", "0s")
+	if err != nil || s.RegistrationPerSource != 0 || s.MaxAnonymousClients != 5 || s.AnonymousClientTTL != 0 {
+		t.Errorf("flags: %+v, %v", s.Agents, err)
+	}
+	for _, args := range [][]string{{"--registration-per-source", "-1"}, {"--max-anonymous-clients", "-1"}, {"--anonymous-client-ttl", "-1h"}} {
+		if _, err := parse(t, nil, args...); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+	if _, err := parse(t, map[string]string{"LATCHKEY_REGISTRATION_PER_SOURCE": "many"}); err == nil {
+		t.Error("LATCHKEY_REGISTRATION_PER_SOURCE=many accepted")
+	}
+}
