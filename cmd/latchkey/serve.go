@@ -94,6 +94,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Registration: register.Mode(cfg.Registration), TokenLeeway: cfg.TokenLeeway, TrustedProxies: cfg.TrustedProxies,
 		IdempotencyReplayWindow: cfg.IdempotencyReplayWindow,
 		AccessLogSample:         cfg.AccessLogSample,
+		RequirePushedRequests:   cfg.RequirePushedRequests,
+		MetadataDocuments:       cfg.MetadataDocuments(),
+		AnonymousClients: server.AnonymousClients{PerSourcePerHour: cfg.RegistrationPerSource, Max: cfg.MaxAnonymousClients,
+			TTL: cfg.AnonymousClientTTL},
 	})
 	if err != nil {
 		return err
@@ -109,6 +113,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	sweeper := sweep.New(0, nil, log)
 	for _, t := range sweep.StoreTasks(b.store) {
 		sweeper.Add(t)
+	}
+	if cfg.AnonymousClientTTL > 0 {
+		// Open-registration clients unused for --anonymous-client-ttl.
+		sweeper.Add(sweep.Task{Name: "anonymous_clients", Sweep: func(ctx context.Context, _ time.Time, _ int) (int, error) {
+			return app.ExpireAnonymousClients(ctx)
+		}})
 	}
 	go sweeper.Run(ctx, cfg.SweepInterval)
 

@@ -94,6 +94,10 @@ type Client struct {
 	// of IDTokenAlgs.
 	IDTokenAlg string
 	Secrets    []SecretHash
+	// RequirePushedRequests: the authorization endpoint takes this
+	// client's requests only by RFC 9126 request_uri
+	// (require_pushed_authorization_requests).
+	RequirePushedRequests bool
 	// RegistrationTokenHash is the keyed hash of the RFC 7592 registration
 	// access token; nil for clients not made by dynamic registration.
 	RegistrationTokenHash []byte

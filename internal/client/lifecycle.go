@@ -25,9 +25,10 @@ type Patch struct {
 	// TokenEndpointAuthMethod "" resets it to the type's default.
 	TokenEndpointAuthMethod *string
 	// IDTokenAlg "" resets it to IDTokenAlgRS256.
-	IDTokenAlg *string
-	FirstParty *bool
-	Enabled    *bool
+	IDTokenAlg            *string
+	FirstParty            *bool
+	Enabled               *bool
+	RequirePushedRequests *bool
 }
 
 // errNoChange aborts the store transaction of an update that changes
@@ -125,7 +126,7 @@ func (s *Service) updateClient(ctx context.Context, id string, fn func(Client) (
 func onlyEnabledChanged(p Patch) bool {
 	return p.Name == nil && p.RedirectURIs == nil && p.PostLogoutRedirectURIs == nil && p.AllowedScopes == nil && p.AllowedOrigins == nil &&
 		p.GrantTypes == nil && p.ClientURI == nil && p.LogoURI == nil && p.FirstParty == nil &&
-		p.TokenEndpointAuthMethod == nil && p.IDTokenAlg == nil
+		p.TokenEndpointAuthMethod == nil && p.IDTokenAlg == nil && p.RequirePushedRequests == nil
 }
 
 func applyPatch(c *Client, p Patch) {
@@ -170,6 +171,9 @@ func applyPatch(c *Client, p Patch) {
 	}
 	if p.Enabled != nil {
 		c.Enabled = *p.Enabled
+	}
+	if p.RequirePushedRequests != nil {
+		c.RequirePushedRequests = *p.RequirePushedRequests
 	}
 }
 

@@ -99,7 +99,8 @@ type Metadata struct {
 	// TokenEndpointAuthMethod "" → the default for the client's type.
 	TokenEndpointAuthMethod string
 	// IDTokenAlg "" → IDTokenAlgRS256.
-	IDTokenAlg string
+	IDTokenAlg            string
+	RequirePushedRequests bool
 }
 
 // ReplaceMetadata replaces every field of m on the client with internal
@@ -145,6 +146,7 @@ func (s *Service) ReplaceMetadata(ctx context.Context, actor domain.Actor, id st
 
 		TokenEndpointAuthMethod: &m.TokenEndpointAuthMethod,
 		IDTokenAlg:              &m.IDTokenAlg,
+		RequirePushedRequests:   &m.RequirePushedRequests,
 	}
 	return s.Update(ctx, actor, id, p, "")
 }

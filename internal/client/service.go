@@ -97,6 +97,7 @@ func Summary(c Client) map[string]any {
 		"allowed_scopes": c.AllowedScopes, "allowed_origins": c.AllowedOrigins, "grant_types": c.GrantTypes,
 		"token_endpoint_auth_method": c.TokenEndpointAuthMethod, "client_uri": c.ClientURI, "logo_uri": c.LogoURI, "owner_id": c.OwnerID, "brand_id": c.BrandID,
 		"is_first_party": c.FirstParty, "enabled": c.Enabled, "bot_user_id": c.BotUserID,
+		"require_pushed_authorization_requests": c.RequirePushedRequests,
 	}
 }
 
@@ -132,6 +133,8 @@ type CreateInput struct {
 	FirstParty              bool
 	// IDTokenAlg "" → IDTokenAlgRS256.
 	IDTokenAlg string
+	// RequirePushedRequests: see Client.RequirePushedRequests.
+	RequirePushedRequests bool
 	// ClientID and Secret let the operator (a Root actor) choose the
 	// credentials, e.g. to bootstrap automation; empty means generate.
 	ClientID string
@@ -210,6 +213,7 @@ func (s *Service) createWith(ctx context.Context, actor domain.Actor, in CreateI
 		IDTokenAlg:              in.IDTokenAlg,
 		BrandID:                 s.policy.BrandID,
 		FirstParty:              in.FirstParty,
+		RequirePushedRequests:   in.RequirePushedRequests,
 		Enabled:                 true,
 		BotUserID:               in.BotUserID,
 		CreatedAt:               now,

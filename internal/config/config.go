@@ -97,6 +97,8 @@ type Serve struct {
 	// (and HTTP/2); serve reloads them when they change.
 	TLSCertFile string
 	TLSKeyFile  string
+	// Agents: PAR, Client ID Metadata Documents, anonymous clients.
+	Agents
 }
 
 // maxTokenLeeway bounds --token-leeway: signing keys stay published for
@@ -194,6 +196,7 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 	fs.StringVar(&s.TLSCertFile, "tls-cert-file", e("LATCHKEY_TLS_CERT_FILE"), "PEM certificate (chain) to serve HTTPS and HTTP/2 on --addr, reloaded when it changes; with --tls-key-file (env LATCHKEY_TLS_CERT_FILE)")
 	fs.StringVar(&s.TLSKeyFile, "tls-key-file", e("LATCHKEY_TLS_KEY_FILE"), "PEM private key of --tls-cert-file (env LATCHKEY_TLS_KEY_FILE)")
 	fs.StringVar(&s.Registration, "registration", e.or("LATCHKEY_REGISTRATION", "token"), "RFC 7591 dynamic client registration: open (anyone), token (needs an access token with clients:create) or off (env LATCHKEY_REGISTRATION)")
+	addAgentFlags(fs, e, &s.Agents, errs)
 	return scopes
 }
 
@@ -262,6 +265,9 @@ func (s *Serve) Finish(scopes string) error {
 		if _, _, err := net.SplitHostPort(s.MetricsAddr); err != nil {
 			return fmt.Errorf("--metrics-addr %q: %w", s.MetricsAddr, err)
 		}
+	}
+	if err := s.Agents.finish(); err != nil {
+		return err
 	}
 	proxies, err := ParsePrefixes(s.trustedProxies)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/userinfo"
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/bootstrap"
+	"github.com/latchkey/latchkey/internal/cimd"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/consent"
 	"github.com/latchkey/latchkey/internal/idempotency"
@@ -28,6 +29,7 @@ import (
 	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/clientcredentials"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/password"
+	"github.com/latchkey/latchkey/internal/oauth2/par"
 	"github.com/latchkey/latchkey/internal/oauth2/provider"
 	"github.com/latchkey/latchkey/internal/resource"
 	"github.com/latchkey/latchkey/internal/sealed"
@@ -82,6 +84,16 @@ type Options struct {
 	// requests (--access-log-sample); failures and every other request
 	// are always logged, and metrics count every request. 0 or 1 logs all.
 	AccessLogSample int
+	// RequirePushedRequests makes the authorization endpoint take
+	// requests only by RFC 9126 request_uri (--require-pushed-requests).
+	RequirePushedRequests bool
+	// MetadataDocuments turns on Client ID Metadata Documents (https
+	// client_ids, internal/cimd) with this configuration; nil: off.
+	// Such clients may hold the default scopes.
+	MetadataDocuments *cimd.Config
+	// AnonymousClients bound open registration and say when its unused
+	// clients expire (see agents.go).
+	AnonymousClients AnonymousClients
 }
 
 // Key timing defaults.
@@ -107,6 +119,9 @@ type App struct {
 	// Provider is the protocol core behind the token, introspection,
 	// revocation and discovery endpoints.
 	Provider *provider.Provider
+	// ExpireAnonymousClients deletes the open-registration clients unused
+	// for Options.AnonymousClients.TTL; a sweeper runs it periodically.
+	ExpireAnonymousClients func(ctx context.Context) (int, error)
 }
 
 // Assemble builds every service on o.Store and the HTTP handler over them.
@@ -133,6 +148,14 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	clients := client.NewService(o.Store, users, hasher, policy, o.Now)
 	clients.EnableCache(o.ClientCacheTTL)
 	clients.EnableOriginIndex(o.Store)
+	// Client lookups for the protocol: registered clients, and https
+	// client_ids resolved as metadata documents when enabled.
+	lookup := cimd.Clients{Service: clients, Usage: client.NewUsage(o.Store, o.Now)}
+	if o.MetadataDocuments != nil {
+		cfg := *o.MetadataDocuments
+		cfg.Scopes, cfg.Now = o.DefaultScopes, o.Now
+		lookup.Resolver = cimd.New(cfg)
+	}
 	logAudit := func(ev audit.Event) {
 		o.Log.Info("audit", "event_id", ev.ID, "action", ev.Action, "target_type", ev.TargetType, "target_id", ev.TargetID,
 			"actor", ev.ActorSubject, "actor_client_id", ev.ActorClientID, "details", ev.Details)
@@ -147,7 +170,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	if err := km.Load(ctx); err != nil {
 		return nil, err
 	}
-	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: clients, Now: o.Now, Leeway: o.TokenLeeway})
+	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: lookup, Now: o.Now, Leeway: o.TokenLeeway})
 	// One failed sign-in throttle for the login page and the password
 	// grant, so a guess costs the same budget through either.
 	logins := user.NewLoginThrottle(users, o.Now)
@@ -161,11 +184,13 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	prov := provider.New(clientauth.Default(clients), grants, issuer)
+	authn := clientauth.Default(lookup)
+	prov := provider.New(authn, grants, issuer)
 	prov.ListScopes(scopes)
 	prov.AcceptAudiences(resources.Registered)
 	auth := bearer.New(issuer, "latchkey", o.Log)
-	reg, err := register.New(register.Deps{Clients: clients, Auth: auth, Mode: o.Registration, Issuer: o.Issuer, Realm: "latchkey", Log: o.Log})
+	reg, err := register.New(register.Deps{Clients: clients, Auth: auth, Mode: o.Registration, Issuer: o.Issuer, Realm: "latchkey", Log: o.Log,
+		Limits: o.AnonymousClients.limits(o.Store, o.TrustedProxies, o.Now)})
 	if err != nil {
 		return nil, err
 	}
@@ -173,17 +198,24 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		o.IdempotencyReplayWindow = idempotency.DefaultReplayWindow
 	}
 	idem := idempotent.New(idempotency.NewService(o.Store, o.Box, o.Now, o.IdempotencyReplayWindow), auth, sourceaddr.New(o.TrustedProxies), o.Log)
+	// RFC 9126: the PAR endpoint validates with the authorization
+	// endpoint's own checks, which resolves request_uri with it.
+	pushed := &par.Service{Auth: authn, Repo: o.Store, Now: o.Now}
+	authorize := web.NewAuthorize(web.AuthorizeDeps{
+		Clients: lookup, Users: users, Sessions: o.Store, Codes: o.Store, Consents: o.Store, Hints: issuer,
+		Issuer: o.Issuer, Now: o.Now, Log: o.Log, Sources: sourceaddr.New(o.TrustedProxies), Resources: resources, Logins: logins,
+		Pushed: pushed, RequirePushed: o.RequirePushedRequests,
+	})
+	pushed.Validate = authorize
 	h, metrics := New(Deps{
-		Log:   o.Log,
-		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge), oauth.WithTrustedProxies(o.TrustedProxies)),
-		Admin: admin.New(admin.Deps{Clients: clients, Users: users, Resources: resources, Consents: consent.NewService(o.Store, o.Now), Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
-		Flat:  flat.New(clients, auth, o.Log),
-		M2M:   m2m.New(clients, auth, o.Log),
-		Store: o.Store,
-		Authorize: web.NewAuthorize(web.AuthorizeDeps{
-			Clients: clients, Users: users, Sessions: o.Store, Codes: o.Store, Consents: o.Store, Hints: issuer,
-			Issuer: o.Issuer, Now: o.Now, Log: o.Log, Sources: sourceaddr.New(o.TrustedProxies), Resources: resources, Logins: logins,
-		}).Handler(),
+		Log: o.Log,
+		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge), oauth.WithTrustedProxies(o.TrustedProxies),
+			oauth.WithPushedRequests(pushed, o.RequirePushedRequests), oauth.WithMetadataDocuments(lookup.Resolver != nil)),
+		Admin:     admin.New(admin.Deps{Clients: clients, Users: users, Resources: resources, Consents: consent.NewService(o.Store, o.Now), Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
+		Flat:      flat.New(clients, auth, o.Log),
+		M2M:       m2m.New(clients, auth, o.Log),
+		Store:     o.Store,
+		Authorize: authorize.Handler(),
 		Logout: web.NewLogout(web.LogoutDeps{
 			Clients: clients, Sessions: o.Store, Hints: issuer, Issuer: o.Issuer, Now: o.Now, Log: o.Log,
 		}).Handler(),
@@ -194,5 +226,6 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		Idempotency:     idem,
 		AccessLogSample: o.AccessLogSample,
 	})
-	return &App{Handler: h, Metrics: metrics, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov, Resources: resources}, nil
+	return &App{Handler: h, Metrics: metrics, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov, Resources: resources,
+		ExpireAnonymousClients: o.AnonymousClients.expire(o.Store, o.Now)}, nil
 }

@@ -62,6 +62,11 @@ func addRoutes(r router, d Deps) {
 	r.api("GET /.well-known/openid-configuration", cors.AnyOrigin(d.OAuth.Discovery))
 	r.api("GET /.well-known/oauth-authorization-server", cors.AnyOrigin(d.OAuth.Discovery))
 
+	// RFC 9126 pushed authorization requests (a client-authenticated
+	// API route; the authorization endpoint takes its request_uri).
+	r.api("POST /oauth2/par", d.OAuth.PushedAuthorization)
+	r.api("/oauth2/par", d.OAuth.MethodNotAllowed)
+
 	// The authorization endpoint and its login and consent pages
 	// (browser routes: HTML, CSP, session cookie, CSRF).
 	r.page("GET /oauth2/authorize", d.Authorize)

@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/internal/idempotency"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
+	"github.com/latchkey/latchkey/internal/oauth2/par"
 	"github.com/latchkey/latchkey/internal/resource"
 	"github.com/latchkey/latchkey/internal/session"
 	"github.com/latchkey/latchkey/internal/user"
@@ -38,6 +39,10 @@ type Store interface {
 	resource.Repository
 	// Expired rows deleted in bounded batches (internal/sweep).
 	Sweeps
+	// RFC 9126 pushed authorization requests.
+	par.Repository
+	// Open-registration clients: count, last use, expiry.
+	client.AnonymousRepository
 
 	// ListAudit returns audit events matching f, newest first.
 	ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error)

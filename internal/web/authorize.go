@@ -82,6 +82,10 @@ type AuthorizeDeps struct {
 	// Logins is the failed sign-in throttle over Users, shared with the
 	// password grant (nil: one of the page's own).
 	Logins *user.LoginThrottle
+	// Pushed resolves RFC 9126 request_uri values (nil: request_uri is
+	// not supported); RequirePushed refuses any other request (see par.go).
+	Pushed        PushedRequests
+	RequirePushed bool
 }
 
 // Authorize is the authorization endpoint (RFC 6749 §3.1, OIDC Core
@@ -143,6 +147,7 @@ type authRequest struct {
 	hintSubject   string // the id_token_hint's sub, "" when absent
 	hidden        []hiddenField
 	resources     []string // RFC 8707, canonical (authorize_resource.go)
+	pushed        bool     // came by request_uri: pages carry a continuation
 }
 
 // hiddenAfterLogin are the hidden fields for the page that follows a
@@ -193,7 +198,14 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 	if perr != nil {
 		return perr
 	}
+	form, pushed, err := a.resolvePushed(r.Context(), form)
+	if err != nil {
+		return err
+	}
 	req, err := a.validate(r.Context(), form)
+	if err == nil {
+		err = a.checkPushed(req, pushed)
+	}
 	if err != nil {
 		var oe *oauth2.Error
 		if errors.As(err, &oe) && oe.RedirectURI != "" {
@@ -218,19 +230,19 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 			if req.promptNone {
 				return a.redirectError(w, a.authError(req, codeLoginRequired, why))
 			}
-			return a.renderLogin(w, req, token, "")
+			return a.renderLogin(r.Context(), w, req, token, "")
 		}
 	}
 	if isLogin {
 		u, err := a.authenticate(r.Context(), a.d.Sources.Source(r), req.client.BrandID, form.Get("username"), form.Get("password"))
 		var te *user.ThrottledError
 		if errors.As(err, &te) {
-			return a.renderThrottled(w, req, token, te.RetryAfter)
+			return a.renderThrottled(r.Context(), w, req, token, te.RetryAfter)
 		}
 		if errors.Is(err, user.ErrBadLogin) {
 			// The same page for an unknown user, a wrong password, a
 			// disabled user, a bot, or a user of another brand.
-			return a.renderLogin(w, req, token, badLoginMessage)
+			return a.renderLogin(r.Context(), w, req, token, badLoginMessage)
 		}
 		if err != nil {
 			return err
@@ -249,7 +261,7 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 		if token == "" {
 			token = a.anonymousToken(w)
 		}
-		return a.renderLogin(w, req, token, "")
+		return a.renderLogin(r.Context(), w, req, token, "")
 	}
 	if !req.client.FirstParty || req.promptConsent {
 		switch {
@@ -270,7 +282,7 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 // remembered reports whether the user already allowed the client every
 // scope req asks for.
 func (a *Authorize) remembered(ctx context.Context, req *authRequest, s *session.Session) bool {
-	if a.d.Consents == nil {
+	if a.d.Consents == nil || documentHost(req.client) != "" {
 		return false
 	}
 	g, err := a.d.Consents.GetConsent(ctx, s.UserID, req.client.ClientID)
@@ -286,7 +298,7 @@ func (a *Authorize) remembered(ctx context.Context, req *authRequest, s *session
 // remember records that the user allowed the client req's scopes, beside
 // those allowed before. A failure only means the user is asked again.
 func (a *Authorize) remember(ctx context.Context, req *authRequest, s *session.Session) {
-	if a.d.Consents == nil {
+	if a.d.Consents == nil || documentHost(req.client) != "" {
 		return
 	}
 	g, err := a.d.Consents.GetConsent(ctx, s.UserID, req.client.ClientID)
@@ -345,6 +357,13 @@ func (a *Authorize) validate(ctx context.Context, form url.Values) (*authRequest
 	if !c.Enabled {
 		return nil, unknown
 	}
+	return a.checkRequest(ctx, c, form)
+}
+
+// checkRequest validates form as an authorization request of client c
+// (found and enabled): the redirect URI first, then the rest. The PAR
+// endpoint validates pushed requests with it too (ValidatePushed).
+func (a *Authorize) checkRequest(ctx context.Context, c client.Client, form url.Values) (*authRequest, error) {
 	req := &authRequest{client: c, redirectParam: form.Get("redirect_uri")}
 	switch {
 	case req.redirectParam != "":
@@ -619,18 +638,30 @@ type consentPage struct {
 	Scopes     []string
 	Hidden     []hiddenField
 	CSRF       string
+
+	// DocumentHost names the host of a client_id metadata document URL.
+	DocumentHost string
 }
 
 // renderLogin shows the login page; a failed attempt gets it back with
 // msg, the same page whatever failed (the username is not even echoed).
-func (a *Authorize) renderLogin(w http.ResponseWriter, req *authRequest, token, msg string) error {
+func (a *Authorize) renderLogin(ctx context.Context, w http.ResponseWriter, req *authRequest, token, msg string) error {
+	hidden, err := a.pageFields(ctx, req)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Content-Security-Policy", SignInCSP(req.redirectURI))
-	return render(w, "login.html", loginPage{ClientName: req.client.Name, LoginHint: req.loginHint, Hidden: req.hidden, CSRF: CSRFToken(token), Error: msg})
+	return render(w, "login.html", loginPage{ClientName: req.client.Name, LoginHint: req.loginHint, Hidden: hidden, CSRF: CSRFToken(token), Error: msg})
 }
 
 func (a *Authorize) renderConsent(ctx context.Context, w http.ResponseWriter, req *authRequest, token string, s *session.Session) error {
+	hidden, err := a.pageFields(ctx, req)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Content-Security-Policy", SignInCSP(req.redirectURI))
-	p := consentPage{ClientName: req.client.Name, ClientURI: req.client.ClientURI, Scopes: req.scopes, Hidden: req.hidden, CSRF: CSRFToken(token)}
+	p := consentPage{ClientName: req.client.Name, ClientURI: req.client.ClientURI, Scopes: req.scopes, Hidden: hidden, CSRF: CSRFToken(token),
+		DocumentHost: documentHost(req.client)}
 	if u, err := a.d.Users.Get(ctx, s.UserID); err == nil {
 		p.User = u.Username
 		if u.DisplayName != "" {

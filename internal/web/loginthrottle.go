@@ -36,8 +36,12 @@ func retryAfterSeconds(d time.Duration) string {
 
 // renderThrottled answers a refused login with the login page, its
 // message, 429 and Retry-After.
-func (a *Authorize) renderThrottled(w http.ResponseWriter, req *authRequest, token string, wait time.Duration) error {
+func (a *Authorize) renderThrottled(ctx context.Context, w http.ResponseWriter, req *authRequest, token string, wait time.Duration) error {
+	hidden, err := a.pageFields(ctx, req)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Retry-After", retryAfterSeconds(wait))
 	w.Header().Set("Content-Security-Policy", SignInCSP(req.redirectURI))
-	return renderStatus(w, http.StatusTooManyRequests, "login.html", loginPage{ClientName: req.client.Name, LoginHint: req.loginHint, Hidden: req.hidden, CSRF: CSRFToken(token), Error: throttledLoginMessage})
+	return renderStatus(w, http.StatusTooManyRequests, "login.html", loginPage{ClientName: req.client.Name, LoginHint: req.loginHint, Hidden: hidden, CSRF: CSRFToken(token), Error: throttledLoginMessage})
 }

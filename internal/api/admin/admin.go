@@ -86,6 +86,8 @@ type createRequest struct {
 	// IDTokenSignedResponseAlg is an extension (OpenID Connect Dynamic
 	// Client Registration §2); absent, RS256.
 	IDTokenSignedResponseAlg *string `json:"id_token_signed_response_alg"`
+	// RequirePushed is an extension (RFC 9126 §6); absent, false.
+	RequirePushed *bool `json:"require_pushed_authorization_requests"`
 }
 
 // serverSet are client fields the caller may not supply.
@@ -116,6 +118,8 @@ type ClientJSON struct {
 	Enabled                  bool    `json:"enabled"`
 	CreatedAt                string  `json:"created_at"`
 	UpdatedAt                string  `json:"updated_at"`
+	// RequirePushed: authorization requests only by RFC 9126 request_uri.
+	RequirePushed bool `json:"require_pushed_authorization_requests"`
 }
 
 // ToJSON renders a client in the seed 001 shape. It never includes secrets.
@@ -125,7 +129,7 @@ func ToJSON(c client.Client) ClientJSON {
 		ClientType: string(c.Type), RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes,
 		AllowedOrigins: c.AllowedOrigins, GrantTypes: c.GrantTypes, PostLogoutRedirectURIs: nonNilList(c.PostLogoutRedirectURIs), TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, OwnerID: nullable(c.OwnerID), BrandID: c.BrandID,
 		IDTokenSignedResponseAlg: c.IDTokenAlg,
-		IsFirstParty:             c.FirstParty, Enabled: c.Enabled,
+		IsFirstParty:             c.FirstParty, Enabled: c.Enabled, RequirePushed: c.RequirePushedRequests,
 		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano), UpdatedAt: c.UpdatedAt.UTC().Format(time.RFC3339Nano),
 	}
 }
@@ -217,6 +221,9 @@ func (req createRequest) toInput() (client.CreateInput, string) {
 	}
 	if req.GrantTypes != nil {
 		in.GrantTypes = *req.GrantTypes
+	}
+	if req.RequirePushed != nil {
+		in.RequirePushedRequests = *req.RequirePushed
 	}
 	if req.TokenEndpointAuthMethod != nil {
 		if *req.TokenEndpointAuthMethod == "" {

@@ -96,6 +96,7 @@ type patchRequest struct {
 	TokenEndpointAuthMethod jsonbody.Optional[string] `json:"token_endpoint_auth_method"`
 	// IDTokenSignedResponseAlg null resets it to RS256.
 	IDTokenSignedResponseAlg jsonbody.Optional[string] `json:"id_token_signed_response_alg"`
+	RequirePushed            jsonbody.Optional[bool]   `json:"require_pushed_authorization_requests"`
 }
 
 // immutable are members a patch may not touch.
@@ -141,6 +142,7 @@ func (p patchRequest) toPatch() (client.Patch, string) {
 	out.GrantTypes = list(p.GrantTypes)
 	out.FirstParty = mergeValue("is_first_party", p.IsFirstParty, &msg)
 	out.Enabled = mergeValue("enabled", p.Enabled, &msg)
+	out.RequirePushedRequests = mergeValue("require_pushed_authorization_requests", p.RequirePushed, &msg)
 	if o := p.TokenEndpointAuthMethod; o.Set {
 		v := o.Value // null: "", the default
 		out.TokenEndpointAuthMethod = &v

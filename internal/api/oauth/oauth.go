@@ -26,6 +26,7 @@ import (
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
+	"github.com/latchkey/latchkey/internal/oauth2/par"
 	"github.com/latchkey/latchkey/internal/oauth2/provider"
 )
 
@@ -44,6 +45,12 @@ type Handler struct {
 	jwksMaxAge           time.Duration
 	// sources gives the caller's address for the failed-auth throttle.
 	sources *sourceaddr.Resolver
+	// par serves RFC 9126 (nil: no PAR endpoint); requirePAR is the
+	// server-wide require_pushed_authorization_requests.
+	par        *par.Service
+	requirePAR bool
+	// cimd: https client_ids are resolved as metadata documents.
+	cimd bool
 }
 
 // Option configures a Handler.
@@ -267,16 +274,19 @@ func (h *Handler) JWKS(w http.ResponseWriter, r *http.Request) {
 // the registered grants and authentication methods (provider.Metadata).
 func (h *Handler) Discovery(w http.ResponseWriter, r *http.Request) {
 	m := h.provider.Metadata(provider.Endpoints{
-		Issuer:               h.issuer,
-		Authorization:        h.issuer + "/oauth2/authorize",
-		Token:                h.issuer + "/oauth2/token",
-		JWKS:                 h.issuer + "/.well-known/jwks.json",
-		Introspection:        h.issuer + "/oauth2/introspect",
-		Revocation:           h.issuer + "/oauth2/revoke",
-		UserInfo:             h.issuer + "/userinfo",
-		EndSession:           h.issuer + "/oauth2/logout",
-		ServiceDocumentation: h.issuer + "/openapi.json",
-		Registration:         h.registrationEndpoint,
+		Issuer:                    h.issuer,
+		Authorization:             h.issuer + "/oauth2/authorize",
+		Token:                     h.issuer + "/oauth2/token",
+		JWKS:                      h.issuer + "/.well-known/jwks.json",
+		Introspection:             h.issuer + "/oauth2/introspect",
+		Revocation:                h.issuer + "/oauth2/revoke",
+		UserInfo:                  h.issuer + "/userinfo",
+		EndSession:                h.issuer + "/oauth2/logout",
+		ServiceDocumentation:      h.issuer + "/openapi.json",
+		Registration:              h.registrationEndpoint,
+		PushedAuthorization:       h.parEndpoint(),
+		RequirePushed:             h.requirePAR,
+		ClientIDMetadataDocuments: h.cimd,
 	})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")

@@ -555,6 +555,14 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	e.do(call{name: "login without CSRF token", path: "/oauth2/authorize", ctype: formCT,
 		body: strings.SplitN(authz, "?", 2)[1] + "&" + form("username", "alice", "password", "wrong password"), want: 403})
 	e.do(call{name: "JSON body", path: "/oauth2/authorize", ctype: jsonCT, body: `{"client_id":"x"}`, want: 415, malformed: "body"})
+	// RFC 9126 pushed authorization requests.
+	pushedBody := strings.SplitN(authz, "?", 2)[1] + "&" + form("redirect_uri", "https://spa.example/cb")
+	pushed := e.do(call{name: "push", path: "/oauth2/par", ctype: formCT, body: pushedBody, want: 201}).Object(t)
+	e.do(call{name: "pushed request_uri", method: "GET", path: "/oauth2/authorize?" + form("client_id", spa.ClientID, "request_uri", str(pushed, "request_uri")), want: 200})
+	e.do(call{name: "push, unregistered redirect", path: "/oauth2/par", ctype: formCT, body: pushedBody + "x", want: 400})
+	e.do(call{name: "push, unknown client", path: "/oauth2/par", ctype: formCT, body: form("client_id", "nobody", "response_type", "code"), want: 401})
+	e.do(call{name: "push, oversized", path: "/oauth2/par", ctype: formCT, body: pushedBody + "&" + form("state", strings.Repeat("a", 17<<10)), want: 413})
+	e.do(call{name: "push, GET", method: "GET", path: "/oauth2/par", want: 405})
 	e.do(call{name: "logout, signed out", method: "GET", path: "/oauth2/logout", want: 200})
 	e.do(call{name: "logout, foreign hint", method: "GET", path: "/oauth2/logout?id_token_hint=x.y.z", want: 400})
 	e.do(call{name: "logout, unregistered return", method: "GET", path: "/oauth2/logout?" + form("client_id", spa.ClientID, "post_logout_redirect_uri", "https://evil.example/"), want: 400})

@@ -41,6 +41,8 @@ type metadata struct {
 	// IDTokenSignedResponseAlg is OpenID Connect Dynamic Client
 	// Registration §2: RS256 (the default) or ES256.
 	IDTokenSignedResponseAlg *string `json:"id_token_signed_response_alg"`
+	// RequirePushed is RFC 9126 §6 require_pushed_authorization_requests.
+	RequirePushed *bool `json:"require_pushed_authorization_requests"`
 	// Accepted and type-checked, but not stored (and so not returned).
 	Contacts        *[]string `json:"contacts"`
 	TOSURI          *string   `json:"tos_uri"`
@@ -78,7 +80,6 @@ var unsupported = map[string][]any{
 	// RFC 9101 (JAR), RFC 9126 (PAR), RFC 9449 (DPoP), RFC 8705 (mTLS),
 	// JARM.
 	"require_signed_request_object":                  {false},
-	"require_pushed_authorization_requests":          {false},
 	"dpop_bound_access_tokens":                       {false},
 	"tls_client_certificate_bound_access_tokens":     {false},
 	"tls_client_auth_subject_dn":                     nil,
@@ -122,17 +123,20 @@ type translated struct {
 	// authMethod "" → the default for the type.
 	authMethod string
 	// idTokenAlg "" → RS256.
-	idTokenAlg string
+	idTokenAlg    string
+	requirePushed bool
 }
 
 func (t translated) createInput() client.CreateInput {
 	return client.CreateInput{Name: t.name, Type: t.typ, RedirectURIs: t.redirects, PostLogoutRedirectURIs: t.postLogout, AllowedScopes: t.scopes,
-		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod, IDTokenAlg: t.idTokenAlg}
+		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod, IDTokenAlg: t.idTokenAlg,
+		RequirePushedRequests: t.requirePushed}
 }
 
 func (t translated) metadata() client.Metadata {
 	return client.Metadata{Name: t.name, Type: t.typ, RedirectURIs: t.redirects, PostLogoutRedirectURIs: t.postLogout, AllowedScopes: t.scopes,
-		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod, IDTokenAlg: t.idTokenAlg}
+		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod, IDTokenAlg: t.idTokenAlg,
+		RequirePushedRequests: t.requirePushed}
 }
 
 // translate maps the wire metadata onto the core's input, applying the
@@ -182,6 +186,9 @@ func (m metadata) translate() (translated, *oauth2.Error) {
 	}
 	if m.IDTokenSignedResponseAlg != nil {
 		t.idTokenAlg = *m.IDTokenSignedResponseAlg
+	}
+	if m.RequirePushed != nil {
+		t.requirePushed = *m.RequirePushed
 	}
 	return t, nil
 }
@@ -280,6 +287,7 @@ type info struct {
 	Scope                   string   `json:"scope"`
 	// IDTokenSignedResponseAlg is how the client's ID tokens are signed.
 	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg"`
+	RequirePushed            bool   `json:"require_pushed_authorization_requests,omitempty"`
 }
 
 // info describes c; regToken is the registration access token to show
@@ -304,6 +312,7 @@ func (h *Handler) info(c client.Client, regToken string) info {
 		Scope:                   strings.Join(c.AllowedScopes, " "),
 
 		IDTokenSignedResponseAlg: c.IDTokenAlg,
+		RequirePushed:            c.RequirePushedRequests,
 	}
 	if c.HasGrant(client.GrantAuthorizationCode) {
 		b.ResponseTypes = []string{ResponseTypeCode}

@@ -68,6 +68,8 @@ type Deps struct {
 	Issuer string // base of registration_client_uri
 	Realm  string // realm of registration-token challenges; "" → latchkey
 	Log    *slog.Logger
+	// Limits bound open registration (ModeOpen only; see limits.go).
+	Limits OpenLimits
 }
 
 // Handler serves the registration and management endpoints.
@@ -78,6 +80,7 @@ type Handler struct {
 	issuer  string
 	realm   string
 	log     *slog.Logger
+	open    *openLimiter
 }
 
 // New returns a Handler, or an error if d is inconsistent.
@@ -98,8 +101,11 @@ func New(d Deps) (*Handler, error) {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.Limits.MaxAnonymous > 0 && d.Limits.Count == nil {
+		return nil, errors.New("a cap on anonymous clients needs a way to count them")
+	}
 	return &Handler{clients: d.Clients, auth: d.Auth, mode: mode, issuer: strings.TrimSuffix(d.Issuer, "/"),
-		realm: d.Realm, log: d.Log}, nil
+		realm: d.Realm, log: d.Log, open: newOpenLimiter(d.Limits)}, nil
 }
 
 // Mode returns the handler's registration mode.
@@ -133,6 +139,14 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		actor = p.Actor()
+	} else if err := h.open.admit(r); err != nil {
+		var oe *oauth2.Error
+		if errors.As(err, &oe) {
+			oauth.WriteError(w, oe)
+			return
+		}
+		h.writeDomainError(w, r, err)
+		return
 	}
 	_, tr, ok := readMetadata(w, r, nil)
 	if !ok {

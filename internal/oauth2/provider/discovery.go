@@ -36,6 +36,12 @@ type Metadata struct {
 	// AuthorizationResponseIssParameterSupported: authorization
 	// responses carry iss (RFC 9207).
 	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
+	// RFC 9126 pushed authorization requests.
+	PushedAuthorizationRequestEndpoint string `json:"pushed_authorization_request_endpoint,omitempty"`
+	RequirePushedAuthorizationRequests bool   `json:"require_pushed_authorization_requests,omitempty"`
+	// ClientIDMetadataDocumentSupported: an https URL is accepted as
+	// client_id (OAuth Client ID Metadata Documents).
+	ClientIDMetadataDocumentSupported bool `json:"client_id_metadata_document_supported,omitempty"`
 }
 
 // ClaimsSupported are the claims ID tokens and the UserInfo endpoint
@@ -60,6 +66,12 @@ type Endpoints struct {
 	EndSession           string
 	ServiceDocumentation string
 	Registration         string
+	// PushedAuthorization is the RFC 9126 endpoint ("" for none), listed
+	// with the authorization endpoint, as are RequirePushed and
+	// ClientIDMetadataDocuments.
+	PushedAuthorization       string
+	RequirePushed             bool
+	ClientIDMetadataDocuments bool
 }
 
 // Metadata derives the discovery document from what is registered: grant
@@ -102,6 +114,9 @@ func (p *Provider) Metadata(e Endpoints) Metadata {
 		m.CodeChallengeMethodsSupported = []string{"S256"}
 		m.ResponseModesSupported = []string{"query", "form_post"}
 		m.AuthorizationResponseIssParameterSupported = true
+		m.PushedAuthorizationRequestEndpoint = e.PushedAuthorization
+		m.RequirePushedAuthorizationRequests = e.RequirePushed && e.PushedAuthorization != ""
+		m.ClientIDMetadataDocumentSupported = e.ClientIDMetadataDocuments
 	}
 	return m
 }

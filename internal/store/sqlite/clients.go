@@ -21,7 +21,7 @@ func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Even
 			jsonList(c.AllowedOrigins), jsonList(c.GrantTypes), nullString(c.ClientURI), nullString(c.LogoURI),
 			nullString(c.OwnerID), c.BrandID, c.FirstParty, c.Enabled, nullString(c.BotUserID),
 			micros(c.CreatedAt), micros(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), c.TokenEndpointAuthMethod,
-			jsonList(c.PostLogoutRedirectURIs), c.IDTokenAlg)
+			jsonList(c.PostLogoutRedirectURIs), c.IDTokenAlg, c.RequirePushedRequests)
 		if subjectTaken(err) {
 			return errSubjectTaken(c.ClientID, client.ErrConflict)
 		}
@@ -42,7 +42,7 @@ func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Even
 }
 
 const (
-	insertClientQuery = `INSERT INTO clients (` + clientColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	insertClientQuery = `INSERT INTO clients (` + clientColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 	insertSecretQuery = `INSERT INTO client_secrets (client_pk, hash, created_at, expires_at) VALUES (?,?,?,?)`
 )
 
@@ -58,7 +58,7 @@ func insertSecrets(ctx context.Context, tx *sql.Tx, pk string, secrets []client.
 
 const clientColumns = `id, client_id, client_name, client_type, redirect_uris, allowed_scopes, allowed_origins,
 	grant_types, client_uri, logo_uri, owner_id, brand_id, is_first_party, enabled, bot_user_id, created_at, updated_at,
-	registration_token_hash, token_endpoint_auth_method, post_logout_redirect_uris, id_token_signed_response_alg`
+	registration_token_hash, token_endpoint_auth_method, post_logout_redirect_uris, id_token_signed_response_alg, require_pushed_requests`
 
 // GetClient returns the client with internal id.
 func (s *Store) GetClient(ctx context.Context, id string) (client.Client, error) {
@@ -123,7 +123,7 @@ func scanClient(row sqlrows.Scanner) (client.Client, error) {
 	)
 	if err := row.Scan(&c.ID, &c.ClientID, &c.Name, &typ, &redirects, &scopes, &origins, &gt, &clientURI,
 		&logoURI, &owner, &c.BrandID, &c.FirstParty, &c.Enabled, &bot, &created, &updated, &c.RegistrationTokenHash,
-		&c.TokenEndpointAuthMethod, &postLogout, &c.IDTokenAlg); err != nil {
+		&c.TokenEndpointAuthMethod, &postLogout, &c.IDTokenAlg, &c.RequirePushedRequests); err != nil {
 		return client.Client{}, err
 	}
 	c.Type = client.Type(typ)
@@ -201,11 +201,11 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(client.Clie
 		_, err = tx.ExecContext(ctx, `UPDATE clients SET client_name=?, client_type=?, redirect_uris=?, allowed_scopes=?,
 			allowed_origins=?, grant_types=?, client_uri=?, logo_uri=?, owner_id=?, brand_id=?, is_first_party=?, enabled=?,
 			bot_user_id=?, updated_at=?, registration_token_hash=?, token_endpoint_auth_method=?, post_logout_redirect_uris=?,
-			id_token_signed_response_alg=? WHERE id=?`,
+			id_token_signed_response_alg=?, require_pushed_requests=? WHERE id=?`,
 			c.Name, string(c.Type), jsonList(c.RedirectURIs), jsonList(c.AllowedScopes), jsonList(c.AllowedOrigins),
 			jsonList(c.GrantTypes), nullString(c.ClientURI), nullString(c.LogoURI), nullString(c.OwnerID), c.BrandID,
 			c.FirstParty, c.Enabled, nullString(c.BotUserID), micros(c.UpdatedAt), nullBytes(c.RegistrationTokenHash),
-			c.TokenEndpointAuthMethod, jsonList(c.PostLogoutRedirectURIs), c.IDTokenAlg, old.ID)
+			c.TokenEndpointAuthMethod, jsonList(c.PostLogoutRedirectURIs), c.IDTokenAlg, c.RequirePushedRequests, old.ID)
 		if isConstraint(err) {
 			return fmt.Errorf("update client %s: %w", c.ClientID, client.ErrConflict)
 		}

@@ -1,0 +1,280 @@
+package cimd
+
+import (
+	"container/list"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/netguard"
+)
+
+// Limits and cache bounds (draft §6: the document is small and its
+// fetch must not hold the authorization server up).
+const (
+	MaxDocumentBytes = 5 << 10
+	DefaultTimeout   = 5 * time.Second
+	DefaultCacheSize = 1024
+	// A document is cached for its max-age clamped to [MinTTL, MaxTTL];
+	// without max-age, DefaultTTL.
+	MinTTL     = time.Minute
+	DefaultTTL = 5 * time.Minute
+	MaxTTL     = 24 * time.Hour
+)
+
+// Config configures a Resolver.
+type Config struct {
+	// AllowLoopback lets documents be fetched from loopback addresses
+	// (development and tests only: --cimd-allow-loopback).
+	AllowLoopback bool
+	// AllowHosts, when not empty, are the only hosts documents may be
+	// fetched from; BlockHosts are refused. A pattern is a host name
+	// ("app.example.com") or "*." and a domain ("*.example.com": any
+	// name under it, not the domain itself).
+	AllowHosts, BlockHosts []string
+	// Scopes bounds the scopes such clients may hold (the server's
+	// default client scopes).
+	Scopes []string
+	// Timeout bounds a whole fetch (0: DefaultTimeout).
+	Timeout time.Duration
+	// CacheSize bounds the cached documents (0: DefaultCacheSize).
+	CacheSize int
+	Now       func() time.Time
+	// RootCAs verify the documents' servers (nil: the system's); tests
+	// set their httptest server's.
+	RootCAs *x509.CertPool
+	// Lookup resolves host names (nil: the system resolver).
+	Lookup func(ctx context.Context, host string) ([]netip.Addr, error)
+}
+
+// Resolver resolves client_id URLs to clients.
+type Resolver struct {
+	cfg    Config
+	http   *http.Client
+	dialer *netguard.Dialer
+
+	mu    sync.Mutex
+	lru   *list.List // of *entry, most recent first
+	byURL map[string]*list.Element
+}
+
+type entry struct {
+	url     string
+	c       client.Client
+	expires time.Time
+}
+
+// ErrRedirect: a document must be served at its URL, not redirected.
+var ErrRedirect = errors.New("client metadata document: redirects are not followed")
+
+// New returns a Resolver.
+func New(cfg Config) *Resolver {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = DefaultCacheSize
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	d := &netguard.Dialer{AllowLoopback: cfg.AllowLoopback, Lookup: cfg.Lookup}
+	tr := &http.Transport{
+		Proxy:                  nil, // a proxy would connect where we did not check
+		DialContext:            d.DialContext,
+		TLSClientConfig:        &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:    cfg.Timeout,
+		ResponseHeaderTimeout:  cfg.Timeout,
+		MaxResponseHeaderBytes: 16 << 10,
+		DisableCompression:     true,
+		MaxIdleConnsPerHost:    2,
+		IdleConnTimeout:        30 * time.Second,
+	}
+	return &Resolver{
+		cfg: cfg, dialer: d,
+		http: &http.Client{Transport: tr, Timeout: cfg.Timeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return ErrRedirect }},
+		lru: list.New(), byURL: map[string]*list.Element{},
+	}
+}
+
+// Resolve returns the client clientID (an https URL) describes: from the
+// cache while fresh, else fetched and validated. Every failure wraps
+// ErrInvalid (and so client.ErrNotFound).
+func (r *Resolver) Resolve(ctx context.Context, clientID string) (client.Client, error) {
+	if c, ok := r.cached(clientID); ok {
+		return c, nil
+	}
+	u, err := ParseURL(clientID)
+	if err != nil {
+		return client.Client{}, err
+	}
+	if err := r.hostAllowed(u.Hostname()); err != nil {
+		return client.Client{}, err
+	}
+	body, ttl, err := r.fetch(ctx, clientID)
+	if err != nil {
+		return client.Client{}, err
+	}
+	c, err := ParseDocument(clientID, body, r.cfg.Scopes)
+	if err != nil {
+		return client.Client{}, err
+	}
+	if ttl > 0 {
+		r.store(clientID, c, ttl)
+	}
+	return c, nil
+}
+
+// hostAllowed applies the block and allow patterns, and refuses a
+// numeric host that is internal before any connection is tried.
+func (r *Resolver) hostAllowed(host string) error {
+	h := strings.TrimSuffix(netguard.Fold(host), ".")
+	for _, p := range r.cfg.BlockHosts {
+		if MatchHost(p, h) {
+			return invalid("documents from %s are blocked", h)
+		}
+	}
+	if len(r.cfg.AllowHosts) > 0 && !matchesAny(r.cfg.AllowHosts, h) {
+		return invalid("documents from %s are not allowed", h)
+	}
+	addr, numeric, err := netguard.ParseHost(h)
+	switch {
+	case err != nil:
+		return invalid("the client_id URL's host is not a valid address")
+	case numeric:
+		if err := r.dialer.Check(addr); err != nil {
+			return invalid("%v", err)
+		}
+	}
+	return nil
+}
+
+func matchesAny(patterns []string, host string) bool {
+	for _, p := range patterns {
+		if MatchHost(p, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// MatchHost reports whether host (folded) matches pattern: equal, or for
+// "*.domain" a name under domain.
+func MatchHost(pattern, host string) bool {
+	pattern = strings.TrimSuffix(netguard.Fold(pattern), ".")
+	if d, ok := strings.CutPrefix(pattern, "*."); ok {
+		return strings.HasSuffix(host, "."+d)
+	}
+	return pattern == host
+}
+
+// fetch GETs the document: 200, a JSON media type, at most
+// MaxDocumentBytes, within the timeout. ttl is how long it may be cached
+// (0: not at all).
+func (r *Resolver) fetch(ctx context.Context, clientID string) ([]byte, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, clientID, nil)
+	if err != nil {
+		return nil, 0, invalid("the client_id URL cannot be fetched")
+	}
+	req.Header.Set("Accept", "application/json")
+	res, err := r.http.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: fetch: %w", ErrInvalid, err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, 0, invalid("fetching the document answered %d", res.StatusCode)
+	}
+	if mt, _, err := mime.ParseMediaType(res.Header.Get("Content-Type")); err != nil || mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return nil, 0, invalid("the document is not application/json")
+	}
+	if res.ContentLength > MaxDocumentBytes {
+		return nil, 0, invalid("the document is larger than %d bytes", MaxDocumentBytes)
+	}
+	body, err := io.ReadAll(io.LimitReader(res.Body, MaxDocumentBytes+1))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: read: %w", ErrInvalid, err)
+	}
+	if len(body) > MaxDocumentBytes {
+		return nil, 0, invalid("the document is larger than %d bytes", MaxDocumentBytes)
+	}
+	return body, CacheTTL(res.Header.Values("Cache-Control")), nil
+}
+
+// CacheTTL is how long a response with these Cache-Control headers may
+// be cached: 0 for no-store (or no-cache), max-age clamped to [MinTTL,
+// MaxTTL], DefaultTTL without max-age.
+func CacheTTL(headers []string) time.Duration {
+	ttl := DefaultTTL
+	for _, h := range headers {
+		for d := range strings.SplitSeq(h, ",") {
+			name, val, _ := strings.Cut(strings.TrimSpace(d), "=")
+			switch strings.ToLower(name) {
+			case "no-store", "no-cache":
+				return 0
+			case "max-age":
+				n, err := strconv.ParseInt(strings.Trim(val, `"`), 10, 64)
+				if err != nil || n < 0 {
+					continue
+				}
+				ttl = time.Duration(min(n, int64(MaxTTL/time.Second))) * time.Second
+			}
+		}
+	}
+	return min(max(ttl, MinTTL), MaxTTL)
+}
+
+func (r *Resolver) cached(clientID string) (client.Client, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	el, ok := r.byURL[clientID]
+	if !ok {
+		return client.Client{}, false
+	}
+	e := el.Value.(*entry)
+	if !r.cfg.Now().Before(e.expires) {
+		r.lru.Remove(el)
+		delete(r.byURL, clientID)
+		return client.Client{}, false
+	}
+	r.lru.MoveToFront(el)
+	return e.c, true
+}
+
+func (r *Resolver) store(clientID string, c client.Client, ttl time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := &entry{url: clientID, c: c, expires: r.cfg.Now().Add(ttl)}
+	if el, ok := r.byURL[clientID]; ok {
+		el.Value = e
+		r.lru.MoveToFront(el)
+		return
+	}
+	r.byURL[clientID] = r.lru.PushFront(e)
+	for r.lru.Len() > r.cfg.CacheSize {
+		old := r.lru.Back()
+		r.lru.Remove(old)
+		delete(r.byURL, old.Value.(*entry).url)
+	}
+}
+
+// Len is how many documents are cached.
+func (r *Resolver) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lru.Len()
+}

@@ -1,0 +1,131 @@
+package server_test
+
+import (
+	"net/http"
+	"net/netip"
+	"net/url"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/latchkey/latchkey/internal/api/register"
+	"github.com/latchkey/latchkey/internal/server"
+	"github.com/latchkey/latchkey/internal/server/servertest"
+)
+
+func openRegistration(a server.AnonymousClients) func(*server.Options) {
+	return func(o *server.Options) {
+		o.Registration = register.ModeOpen
+		o.AnonymousClients = a
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	}
+}
+
+func registerFrom(e *servertest.Env, source, body string) servertest.Response {
+	return e.Do("POST", "/oauth2/register", "application/json", "", body, "X-Forwarded-For: "+source)
+}
+
+// TestAgentRegistration: open registration takes what MCP clients send:
+// a public client (token_endpoint_auth_method none) with loopback
+// redirect URIs, which then may use any port (RFC 8252 §7.3).
+func TestAgentRegistration(t *testing.T) {
+	e := servertest.New(t, openRegistration(server.AnonymousClients{}))
+	for _, cb := range []string{"http://127.0.0.1:54321/callback", "http://[::1]:54321/callback", "http://localhost:54321/callback"} {
+		r := registerFrom(e, "203.0.113.1", `{"client_name":"MCP Inspector","redirect_uris":["`+cb+`"],"token_endpoint_auth_method":"none",
+			"grant_types":["authorization_code","refresh_token"],"response_types":["code"]}`)
+		o := r.Object(t)
+		if r.Status != http.StatusCreated || o["token_endpoint_auth_method"] != "none" || o["client_secret"] != nil {
+			t.Fatalf("%s: %d %s", cb, r.Status, r.Body)
+		}
+		u, _ := url.Parse(cb)
+		port := "60001"
+		if u.Hostname() == "localhost" {
+			port = u.Port() // a name is matched exactly, port included
+		}
+		u.Host = u.Hostname() + ":" + port
+		if u.Hostname() == "::1" {
+			u.Host = "[::1]:" + port
+		}
+		q := url.Values{"response_type": {"code"}, "client_id": {o["client_id"].(string)}, "redirect_uri": {u.String()},
+			"code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"}}
+		if p := get(t, browser(t), e.URL+"/oauth2/authorize?"+q.Encode()); p.status != http.StatusOK {
+			t.Errorf("%s: authorize with %s: %d", cb, u, p.status)
+		}
+	}
+	// Not http for another host, and never a secret-less confidential client.
+	for _, body := range []string{
+		`{"redirect_uris":["http://agent.example.com/cb"],"token_endpoint_auth_method":"none"}`,
+		`{"redirect_uris":["http://127.0.0.1:1/cb"],"token_endpoint_auth_method":"none","scope":"admin"}`,
+	} {
+		if r := registerFrom(e, "203.0.113.1", body); r.Status != http.StatusBadRequest || r.Object(t)["error"] != "invalid_client_metadata" && r.Object(t)["error"] != "invalid_redirect_uri" {
+			t.Errorf("%s: %d %s", body, r.Status, r.Body)
+		}
+	}
+}
+
+const agentBody = `{"redirect_uris":["http://127.0.0.1/cb"],"token_endpoint_auth_method":"none"}`
+
+func TestAgentRegistrationPerSource(t *testing.T) {
+	e := servertest.New(t, openRegistration(server.AnonymousClients{PerSourcePerHour: 2}))
+	for i := range 2 {
+		if r := registerFrom(e, "203.0.113.7", agentBody); r.Status != http.StatusCreated {
+			t.Fatalf("registration %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	r := registerFrom(e, "203.0.113.7", agentBody)
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || r.Object(t)["error"] != "temporarily_unavailable" {
+		t.Errorf("third registration: %d %v %s", r.Status, r.Header, r.Body)
+	}
+	if r := registerFrom(e, "203.0.113.8", agentBody); r.Status != http.StatusCreated {
+		t.Errorf("another source: %d", r.Status)
+	}
+	e.Clock.Advance(time.Hour)
+	if r := registerFrom(e, "203.0.113.7", agentBody); r.Status != http.StatusCreated {
+		t.Errorf("an hour later: %d", r.Status)
+	}
+}
+
+func TestAgentRegistrationCapAndExpiry(t *testing.T) {
+	e := servertest.New(t, openRegistration(server.AnonymousClients{Max: 2, TTL: 30 * 24 * time.Hour}))
+	var ids []string
+	for i := range 2 {
+		r := registerFrom(e, "203.0.113.9", agentBody)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("registration %d: %d %s", i, r.Status, r.Body)
+		}
+		ids = append(ids, r.Object(t)["client_id"].(string))
+	}
+	r := registerFrom(e, "203.0.113.10", agentBody)
+	if r.Status != http.StatusServiceUnavailable || r.Object(t)["error"] != "temporarily_unavailable" || r.Header.Get("Retry-After") == "" {
+		t.Errorf("at the cap: %d %s", r.Status, r.Body)
+	}
+	// Clients made by an admin do not count toward the cap.
+	if n := e.CountClients(); n < 2 {
+		t.Fatalf("%d clients", n)
+	}
+
+	// 20 days on, the first client is used (an authorization request);
+	// 31 days after registration only the unused one expires.
+	e.Clock.Advance(20 * 24 * time.Hour)
+	q := url.Values{"response_type": {"code"}, "client_id": {ids[0]}, "redirect_uri": {"http://127.0.0.1/cb"},
+		"code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"}}
+	if p := get(t, browser(t), e.URL+"/oauth2/authorize?"+q.Encode()); p.status != http.StatusOK {
+		t.Fatalf("authorize: %d", p.status)
+	}
+	e.Clock.Advance(11 * 24 * time.Hour)
+	n, err := e.App.ExpireAnonymousClients(t.Context())
+	if err != nil || n != 1 {
+		t.Fatalf("expired %d, %v; want 1", n, err)
+	}
+	if _, err := e.Store.GetClientByClientID(t.Context(), ids[1]); err == nil {
+		t.Error("the unused client is still there")
+	}
+	if _, err := e.Store.GetClientByClientID(t.Context(), ids[0]); err != nil {
+		t.Errorf("the used client was deleted: %v", err)
+	}
+	// Below the cap again, registration works.
+	if r := registerFrom(e, "203.0.113.10", agentBody); r.Status != http.StatusCreated {
+		t.Errorf("after expiry: %d %s", r.Status, r.Body)
+	}
+}
