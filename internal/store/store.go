@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/internal/idempotency"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/session"
 	"github.com/latchkey/latchkey/internal/user"
 )
@@ -31,6 +32,8 @@ type Store interface {
 	authcode.Repository
 	// Remembered consent (the authorization endpoint's consent page).
 	consent.Repository
+	// Refresh token families and revoked grants (refresh_token grant).
+	refresh.Repository
 
 	// ListAudit returns audit events matching f, newest first.
 	ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error)

@@ -51,6 +51,7 @@ type claimSet struct {
 	Nonce, SessionID, AccessHash string
 	Confirmation                 *Confirmation
 	Act                          *Act
+	GrantID                      string
 }
 
 // bufPool holds the scratch buffers of mint: the claims JSON and the token
@@ -96,6 +97,7 @@ func (i *Issuer) mint(k *keys.Key, spec Spec) (Minted, error) {
 			return Minted{}, fmt.Errorf("mint token: %w", err)
 		}
 		c.JTI, c.ClientID, c.Scope = id.String(), spec.ClientID, strings.Join(spec.Scopes, " ")
+		c.GrantID = spec.GrantID
 		if len(c.Audience) == 0 {
 			c.SoleAudience = i.issuer
 		}
@@ -235,6 +237,7 @@ func appendClaims(dst []byte, c *claimSet) []byte {
 		dst = appendOptString(dst, `,"client_id":`, c.Act.ClientID)
 		dst = append(dst, '}')
 	}
+	dst = appendOptString(dst, `,"grant_id":`, c.GrantID)
 	return append(dst, '}')
 }
 

@@ -63,6 +63,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"GroupCommitCancel", testGroupCommitCancel},
 		{"GroupCommitCloseDrains", testGroupCommitCloseDrains},
 		{"GroupCommitConcurrent", testGroupCommitConcurrent},
+		{"Refresh", testRefresh},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

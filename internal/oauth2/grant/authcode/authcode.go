@@ -76,13 +76,8 @@ func S256(verifier string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// AccessTokenHash is at_hash (OIDC Core §3.1.3.6) for an RS256 or ES256
-// signed ID token: the left half of the SHA-256 of the access token,
-// base64url.
-func AccessTokenHash(accessToken string) string {
-	sum := sha256.Sum256([]byte(accessToken))
-	return base64.RawURLEncoding.EncodeToString(sum[:sha256.Size/2])
-}
+// AccessTokenHash is token.AccessTokenHash (at_hash).
+func AccessTokenHash(accessToken string) string { return token.AccessTokenHash(accessToken) }
 
 var errBadCode = oauth2.Errorf(oauth2.CodeInvalidGrant, "the authorization code is invalid, expired or already used")
 
