@@ -19,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/internal/bootstrap"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/server"
 )
 
@@ -93,6 +94,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Registration: register.Mode(cfg.Registration), TokenLeeway: cfg.TokenLeeway, TrustedProxies: cfg.TrustedProxies,
 		IdempotencyReplayWindow: cfg.IdempotencyReplayWindow,
 		AccessLogSample:         cfg.AccessLogSample,
+		Refresh:                 refresh.Policy{Idle: cfg.RefreshIdle, Absolute: cfg.RefreshAbsolute, Overlap: cfg.RefreshOverlap},
 	})
 	if err != nil {
 		return err

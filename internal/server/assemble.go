@@ -25,6 +25,7 @@ import (
 	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/clientcredentials"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/oauth2/provider"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/store"
@@ -78,6 +79,9 @@ type Options struct {
 	// requests (--access-log-sample); failures and every other request
 	// are always logged, and metrics count every request. 0 or 1 logs all.
 	AccessLogSample int
+	// Refresh is the refresh token policy (lifetimes, overlap); zero
+	// values mean the defaults. AccessTTL is filled from AccessTokenTTL.
+	Refresh refresh.Policy
 }
 
 // Key timing defaults.
@@ -101,6 +105,8 @@ type App struct {
 	// Provider is the protocol core behind the token, introspection,
 	// revocation and discovery endpoints.
 	Provider *provider.Provider
+	// Refresh issues, rotates and revokes refresh tokens (grants).
+	Refresh *refresh.Service
 }
 
 // Assemble builds every service on o.Store and the HTTP handler over them.
@@ -137,15 +143,26 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: clients, Now: o.Now, Leeway: o.TokenLeeway})
+	refreshHasher, err := bootstrap.RefreshHasher(ctx, o.Store, o.Box)
+	if err != nil {
+		return nil, err
+	}
+	o.Refresh.AccessTTL = issuer.TTL()
+	refreshes, err := refresh.NewService(o.Store, refreshHasher, o.Refresh, o.Now)
+	if err != nil {
+		return nil, err
+	}
 	grants, err := oauth2.NewGrants(
 		clientcredentials.Handler{Tokens: issuer},
-		authcode.Handler{Codes: o.Store, Tokens: issuer, Users: users, Now: o.Now},
+		authcode.Handler{Codes: o.Store, Tokens: issuer, Users: users, Refresh: refreshes, Now: o.Now},
+		refresh.Handler{Refresh: refreshes, Tokens: issuer, Users: users},
 	)
 	if err != nil {
 		return nil, err
 	}
 	prov := provider.New(clientauth.Default(clients), grants, issuer)
 	prov.ListScopes(scopes)
+	prov.RevokeRefreshWith(refreshes)
 	auth := bearer.New(issuer, "latchkey", o.Log)
 	reg, err := register.New(register.Deps{Clients: clients, Auth: auth, Mode: o.Registration, Issuer: o.Issuer, Realm: "latchkey", Log: o.Log})
 	if err != nil {
@@ -175,5 +192,5 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		Idempotency:     idem,
 		AccessLogSample: o.AccessLogSample,
 	})
-	return &App{Handler: h, Metrics: metrics, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov}, nil
+	return &App{Handler: h, Metrics: metrics, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov, Refresh: refreshes}, nil
 }

@@ -129,16 +129,16 @@ func TestIntrospectAndRevokeUsePrincipal(t *testing.T) {
 		t.Errorf("introspection with none: %v", err)
 	}
 	otherCreds := oauth2.Credentials{ClientID: other.ClientID, Secret: otherSecret.Expose(), Method: client.AuthMethodSecretPost}
-	if err := e.App.Provider.Revoke(t.Context(), otherCreds, m.Raw); code(err) != oauth2.CodeUnauthorizedClient {
+	if err := e.App.Provider.Revoke(t.Context(), otherCreds, m.Raw, ""); code(err) != oauth2.CodeUnauthorizedClient {
 		t.Errorf("another client revoked the token: %v", err)
 	}
-	if err := e.App.Provider.Revoke(t.Context(), creds, m.Raw); err != nil {
+	if err := e.App.Provider.Revoke(t.Context(), creds, m.Raw, ""); err != nil {
 		t.Fatal(err)
 	}
 	if in, _ := e.App.Provider.Introspect(t.Context(), creds, m.Raw); in.Active {
 		t.Error("revoked token still active")
 	}
-	if err := e.App.Provider.Revoke(t.Context(), creds, "garbage"); err != nil {
+	if err := e.App.Provider.Revoke(t.Context(), creds, "garbage", ""); err != nil {
 		t.Errorf("revoking an invalid token: %v (RFC 7009 §2.2: not an error)", err)
 	}
 }
