@@ -397,4 +397,3 @@ func TestRevokeRefreshToken(t *testing.T) {
 		t.Errorf("refresh after revoking only the access token: %d %s", r.Status, r.Body)
 	}
 }
-
