@@ -175,7 +175,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	h, metrics := New(Deps{
 		Log:   o.Log,
 		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge), oauth.WithTrustedProxies(o.TrustedProxies)),
-		Admin: admin.New(admin.Deps{Clients: clients, Users: users, Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
+		Admin: admin.New(admin.Deps{Clients: clients, Users: users, Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log, Grants: refreshes}),
 		Flat:  flat.New(clients, auth, o.Log),
 		M2M:   m2m.New(clients, auth, o.Log),
 		Store: o.Store,

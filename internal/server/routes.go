@@ -78,6 +78,10 @@ func addRoutes(r router, d Deps) {
 	r.api("PATCH /v1/admin/users/{id}", d.Admin.PatchUser)
 	r.api("DELETE /v1/admin/users/{id}", d.Admin.DeleteUser)
 	r.api("POST /v1/admin/users/{id}/password", d.Admin.SetUserPassword)
+	// A user's refresh token grants (families): list, revoke all, revoke one.
+	r.api("GET /v1/admin/users/{id}/grants", d.Admin.ListUserGrants)
+	r.api("DELETE /v1/admin/users/{id}/grants", d.Admin.RevokeUserGrants)
+	r.api("DELETE /v1/admin/users/{id}/grants/{grant_id}", d.Admin.RevokeUserGrants)
 
 	// The other two documented registration dialects (seeds 000 and 002).
 	r.api("POST /api/clients", idem.Wrap(d.Flat.Create, idem.Bearer(flat.Scope), flat.WriteError))

@@ -37,6 +37,7 @@ type Handler struct {
 	keyPublishDelay time.Duration
 	auth            *bearer.Authenticator
 	log             *slog.Logger
+	grants          Grants
 }
 
 // Deps are what the admin API is built on.
@@ -48,6 +49,7 @@ type Deps struct {
 	KeyPublishDelay time.Duration
 	Auth            *bearer.Authenticator
 	Log             *slog.Logger
+	Grants          Grants // a user's refresh token grants
 }
 
 // AuditLog is where the audit trail is read from.
@@ -57,7 +59,7 @@ type AuditLog interface {
 
 // New returns a Handler.
 func New(d Deps) *Handler {
-	return &Handler{clients: d.Clients, users: d.Users, audit: d.Audit, keys: d.Keys, keyPublishDelay: d.KeyPublishDelay, auth: d.Auth, log: d.Log}
+	return &Handler{clients: d.Clients, users: d.Users, audit: d.Audit, keys: d.Keys, keyPublishDelay: d.KeyPublishDelay, auth: d.Auth, log: d.Log, grants: d.Grants}
 }
 
 // createRequest is the seed 001 request schema, plus the grant_types

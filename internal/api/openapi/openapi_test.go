@@ -26,6 +26,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/api/openapi"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 	lktoken "github.com/latchkey/latchkey/internal/token"
@@ -1007,6 +1008,38 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	password("set password, text/plain", "human-1", `{"password":"a new correct horse"}`, 415, "body", withCT("text/plain"))
 	password("set password, oversized", "human-1", `{"password":"`+strings.Repeat("a", 70<<10)+`"}`, 413, "body")
 
+	// A user's grants (refresh token families).
+	grantRP, _ := e.CreateClient(client.CreateInput{Name: "grant rp", Type: client.Confidential,
+		GrantTypes:   []string{client.GrantAuthorizationCode, client.GrantRefreshToken},
+		RedirectURIs: []string{"https://rp.example/cb"}, AllowedScopes: []string{"openid", "offline_access"}})
+	for _, id := range []string{"grant-a", "grant-b", "grant-c"} {
+		if _, err := e.App.Refresh.Start(context.Background(), refresh.Grant{ID: id, ClientID: grantRP.ClientID, UserID: "human-1",
+			Scopes: []string{"openid", "offline_access"}, AuthTime: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grantsPath := "/v1/admin/users/human-1/grants"
+	if l := e.do(call{name: "list grants", method: "GET", path: grantsPath, bearer: full, want: 200}).Object(t); len(l["grants"].([]any)) != 3 {
+		t.Errorf("grants: %v", l)
+	}
+	e.do(call{name: "list grants, unknown user", method: "GET", path: "/v1/admin/users/nobody/grants", bearer: full, want: 404})
+	e.do(call{name: "list grants, no token", method: "GET", path: grantsPath, want: 401})
+	e.do(call{name: "list grants, lacks users:read", method: "GET", path: grantsPath, bearer: createOnly, want: 403})
+	e.do(call{name: "revoke a grant", method: "DELETE", path: grantsPath + "/grant-a", bearer: full, want: 200})
+	e.do(call{name: "revoke a grant again", method: "DELETE", path: grantsPath + "/grant-a", bearer: full, want: 404})
+	e.do(call{name: "revoke a grant, unknown user", method: "DELETE", path: "/v1/admin/users/nobody/grants/grant-b", bearer: full, want: 404})
+	e.do(call{name: "revoke a grant, no token", method: "DELETE", path: grantsPath + "/grant-b", want: 401})
+	e.do(call{name: "revoke a grant, lacks users:update", method: "DELETE", path: grantsPath + "/grant-b", bearer: usersRead, want: 403})
+	e.do(call{name: "revoke grants, lacks users:update", method: "DELETE", path: grantsPath, bearer: usersRead, want: 403})
+	e.do(call{name: "revoke grants, no token", method: "DELETE", path: grantsPath, want: 401})
+	e.do(call{name: "revoke grants, unknown user", method: "DELETE", path: "/v1/admin/users/nobody/grants", bearer: full, want: 404})
+	if r := e.do(call{name: "revoke grants", method: "DELETE", path: grantsPath, bearer: full, want: 200}).Object(t); r["revoked"] != 2.0 {
+		t.Errorf("revoke grants: %v", r)
+	}
+	if l := e.do(call{name: "list grants, none left", method: "GET", path: grantsPath, bearer: full, want: 200}).Object(t); len(l["grants"].([]any)) != 0 {
+		t.Errorf("grants after revoking all: %v", l)
+	}
+
 	del := func(name, id string, want int, opts ...func(*call)) {
 		t.Helper()
 		c := call{name: name, method: "DELETE", path: "/v1/admin/users/" + id, bearer: full, want: want}
@@ -1195,6 +1228,8 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	e.do(call{name: "store down", method: "PATCH", path: "/v1/admin/users/bot-abc123", ctype: jsonCT, bearer: full, body: `{"enabled":false}`, want: 500})
 	e.do(call{name: "store down", method: "DELETE", path: "/v1/admin/users/bot-2", bearer: full, want: 500})
 	e.do(call{name: "store down", path: "/v1/admin/users/bot-2/password", ctype: jsonCT, bearer: full, body: `{"password":"a new correct horse"}`, want: 500})
+	e.do(call{name: "store down", method: "GET", path: "/v1/admin/users/human-1/grants", bearer: full, want: 500})
+	e.do(call{name: "store down", method: "DELETE", path: "/v1/admin/users/human-1/grants", bearer: full, want: 500})
 	e.do(call{name: "store down", method: "GET", path: "/v1/admin/oauth-clients", bearer: full, want: 500})
 	e.do(call{name: "store down", method: "PATCH", path: "/v1/admin/oauth-clients/" + confID, ctype: jsonCT, body: `{"enabled":true}`, bearer: full, want: 500})
 	e.do(call{name: "store down", method: "DELETE", path: "/v1/admin/oauth-clients/" + confID, bearer: full, want: 500})
