@@ -62,6 +62,8 @@ Usage:
   latchkey user disable ID          stop a user logging in
   latchkey user delete ID           delete a user (not a bot a client still names)
   latchkey user set-password ID     set a human user's password (LATCHKEY_USER_PASSWORD or the terminal)
+  latchkey user grants ID           list a user's live grants (refresh token families)
+  latchkey user revoke-grants ID    revoke a user's grants (--grant GRANT_ID for one)
   latchkey migrate                  apply pending database migrations and exit
   latchkey migrate-store --from DSN --to DSN
                                     copy everything to a new store (e.g. SQLite to PostgreSQL)

@@ -22,7 +22,7 @@ import (
 
 const userSynopsis = "user create --name USERNAME [--bot] [--id ID] [--display-name NAME] [--email E] [--no-password] [--json]"
 
-const userUsage = `Usage: latchkey user create|list|get|update|enable|disable|delete|set-password ...
+const userUsage = `Usage: latchkey user create|list|get|update|enable|disable|delete|set-password|grants|revoke-grants ...
 
   latchkey ` + userSynopsis + `
   latchkey user list [--limit N] [--all] [--json]
@@ -31,6 +31,8 @@ const userUsage = `Usage: latchkey user create|list|get|update|enable|disable|de
   latchkey user enable|disable ID
   latchkey user delete ID
   latchkey user set-password ID
+  latchkey user grants ID [--json]
+  latchkey user revoke-grants ID [--grant GRANT_ID]
 
 ID is a user's id or username. Subcommands:
   create        create a user straight in the database; a human user's password is
@@ -45,6 +47,9 @@ ID is a user's id or username. Subcommands:
   delete        delete a user; a bot cannot be deleted while a client names it
   set-password  give a human user a new password, read from LATCHKEY_USER_PASSWORD
                 or else typed twice on the terminal (not echoed); never a flag
+  grants        list the user's live grants (refresh token families), newest first
+  revoke-grants revoke all the user's grants, or one (--grant): their refresh
+                tokens and every access token issued from them stop working
 `
 
 // userCommands are the subcommands of latchkey user but create, which
@@ -59,7 +64,9 @@ var userCommands = map[string]command{
 	"disable": func(ctx context.Context, a []string, g func(string) string, o, e io.Writer) error {
 		return runUserSetEnabled(ctx, a, g, o, e, false)
 	},
-	"delete": runUserDelete,
+	"delete":        runUserDelete,
+	"grants":        runUserGrants,
+	"revoke-grants": runUserRevokeGrants,
 }
 
 func runUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -176,9 +183,19 @@ func asTerminal(stdin io.Reader) (terminal, bool) {
 // openUser opens the store and finds the user named by ref: its id, or
 // else its username (in any spelling that canonicalises to it).
 func openUser(ctx context.Context, cfg config.Store, stderr io.Writer, ref string) (*user.Service, user.User, func(), error) {
-	b, err := openExistingBackend(ctx, cfg, stderr, true)
+	b, svc, u, err := openUserBackend(ctx, cfg, stderr, ref)
 	if err != nil {
 		return nil, user.User{}, nil, err
+	}
+	return svc, u, func() { b.store.Close() }, nil
+}
+
+// openUserBackend opens the store and finds the user ref names (an id or
+// a username); the caller closes b.store.
+func openUserBackend(ctx context.Context, cfg config.Store, stderr io.Writer, ref string) (*backend, *user.Service, user.User, error) {
+	b, err := openExistingBackend(ctx, cfg, stderr, true)
+	if err != nil {
+		return nil, nil, user.User{}, err
 	}
 	svc := user.NewService(b.store, nil)
 	u, err := svc.Get(ctx, ref)
@@ -189,9 +206,9 @@ func openUser(ctx context.Context, cfg config.Store, stderr io.Writer, ref strin
 	}
 	if err != nil {
 		b.store.Close()
-		return nil, user.User{}, nil, userError(err, ref)
+		return nil, nil, user.User{}, userError(err, ref)
 	}
-	return svc, u, func() { b.store.Close() }, nil
+	return b, svc, u, nil
 }
 
 // parseAndOpenUser parses flags around one ID argument and opens that user.
