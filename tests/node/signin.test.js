@@ -8,48 +8,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
+import { Browser } from './browser.js';
 
 const { ISSUER, SPA_CLIENT_ID, SPA_REDIRECT_URI, SPA_USERNAME, SPA_PASSWORD } = process.env;
 const SPA_SCOPE = process.env.SPA_SCOPE ?? 'openid';
 const insecure = ISSUER?.startsWith('http://');
 const missing = !(ISSUER && SPA_CLIENT_ID && SPA_REDIRECT_URI && SPA_USERNAME && SPA_PASSWORD)
   && 'set ISSUER, SPA_CLIENT_ID, SPA_REDIRECT_URI, SPA_USERNAME and SPA_PASSWORD to run the sign-in test';
-
-// A minimal browser: one cookie jar, no redirects followed.
-class Browser {
-  cookies = new Map();
-  async fetch(url, init = {}) {
-    const headers = new Headers(init.headers);
-    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const i = pair.indexOf('=');
-      this.cookies.set(pair.slice(0, i).trim(), pair.slice(i + 1).trim());
-    }
-    return res;
-  }
-  async submit(pageUrl, html, fields) {
-    const form = html.match(/<form method="post" action="([^"]*)">([\s\S]*?)<\/form>/);
-    assert.ok(form, `no POST form in:\n${html.slice(0, 500)}`);
-    const body = new URLSearchParams();
-    for (const [, attrs] of form[2].matchAll(/<input ([^>]*)>/g)) {
-      if (!/type="hidden"/.test(attrs)) continue;
-      body.set(unescape(attrs.match(/name="([^"]*)"/)[1]), unescape(attrs.match(/value="([^"]*)"/)?.[1] ?? ''));
-    }
-    assert.ok(body.get('csrf_token'), 'the form carries a CSRF token');
-    for (const [k, v] of Object.entries(fields)) body.set(k, v);
-    return this.fetch(new URL(unescape(form[1]), pageUrl), {
-      method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    });
-  }
-}
-
-function unescape(s) {
-  return s.replace(/&#(\d+);|&#x([0-9a-f]+);|&(amp|lt|gt|quot|apos);/gi, (_, d, h, n) =>
-    d ? String.fromCodePoint(+d) : h ? String.fromCodePoint(parseInt(h, 16))
-      : { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }[n.toLowerCase()]);
-}
 
 test('openid-client signs a user in: PKCE, login and consent forms, code grant, ID token', { skip: missing }, async (t) => {
   const config = await client.discovery(new URL(ISSUER), SPA_CLIENT_ID, undefined, client.None(),
@@ -97,13 +62,16 @@ test('openid-client signs a user in: PKCE, login and consent forms, code grant, 
   assert.equal(claims.nonce, nonce);
   assert.ok(claims.sub);
 
-  // The code is single-use: openid-client's second redemption fails.
-  await assert.rejects(client.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: codeVerifier, expectedState: state, expectedNonce: nonce,
-  }), (err) => err.error === 'invalid_grant');
-
   await t.test('fetchUserInfo', { skip: !md.userinfo_endpoint && 'no userinfo_endpoint in discovery (not implemented yet)' }, async () => {
     const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
     assert.equal(info.sub, claims.sub);
   });
+
+  // The code is single-use: openid-client's second redemption fails, and
+  // revokes what the first issued (RFC 9700 §4.4.1.1): the access token
+  // no longer works.
+  await assert.rejects(client.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: codeVerifier, expectedState: state, expectedNonce: nonce,
+  }), (err) => err.error === 'invalid_grant');
+  await assert.rejects(client.fetchUserInfo(config, tokens.access_token, claims.sub), 'the revoked access token is refused at /userinfo');
 });
