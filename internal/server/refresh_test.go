@@ -321,6 +321,20 @@ func TestRefreshUserOrClientGone(t *testing.T) {
 	// Refused for a disabled user, the family stays revoked.
 	oauthError(t, e.refreshForm(e.basic(), url.Values{"refresh_token": {tok.RefreshToken}}), 400, "invalid_grant")
 
+	// A disabled client fails authentication before its grant is
+	// looked at; enabled again, its refresh token still works.
+	tok = e.signInFor(t, e.config)
+	if _, err := e.App.Clients.SetEnabled(ctx, userActor, e.web.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	oauthError(t, e.refreshForm(e.basic(), url.Values{"refresh_token": {tok.RefreshToken}}), 401, "invalid_client")
+	if _, err := e.App.Clients.SetEnabled(ctx, userActor, e.web.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.refreshForm(e.basic(), url.Values{"refresh_token": {tok.RefreshToken}}); r.Status != http.StatusOK {
+		t.Fatalf("after re-enabling the client: %d %s", r.Status, r.Body)
+	}
+
 	tok = e.signInFor(t, e.config)
 	if err := e.App.Users.Delete(ctx, userActor, e.alice.ID); err != nil {
 		t.Fatal(err)
