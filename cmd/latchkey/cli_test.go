@@ -785,7 +785,7 @@ func TestCLIHelp(t *testing.T) {
 	if err := run(context.Background(), []string{"user", "help"}, func(string) string { return "" }, nil, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"create", "list", "get", "update", "enable", "disable", "delete", "set-password"} {
+	for _, s := range []string{"create", "list", "get", "update", "enable", "disable", "delete", "set-password", "grants", "revoke-grants"} {
 		if !strings.Contains(out.String(), "  "+s+" ") {
 			t.Errorf("user help lacks %q:\n%s", s, out.String())
 		}

@@ -68,6 +68,19 @@ type Copier interface {
 	ListSettings(ctx context.Context) (map[string][]byte, error)
 	// ListRevocations returns every recorded revocation.
 	ListRevocations(ctx context.Context) ([]Revocation, error)
+	// ListRefreshFamilies returns up to limit refresh token families
+	// (revoked ones too) with ids after afterID, by id; past tokens of a
+	// family are not listed (only its current and previous hashes).
+	ListRefreshFamilies(ctx context.Context, afterID string, limit int) ([]refresh.Family, error)
+	// ListGrantRevocations returns every recorded grant revocation.
+	ListGrantRevocations(ctx context.Context) ([]GrantRevocation, error)
+}
+
+// GrantRevocation is a revoked grant id (refresh token family) and how
+// long the revocation is kept.
+type GrantRevocation struct {
+	GrantID   string
+	ExpiresAt time.Time
 }
 
 // Revocation is a revoked token id and when the token would have expired.

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
+	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
@@ -47,6 +48,13 @@ func (s *Store) CreateRefresh(ctx context.Context, f refresh.Family) error {
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (hash, family_id) VALUES ($1, $2)`, f.CurrentHash, f.ID); err != nil {
 			return fmt.Errorf("create refresh token: %w", err)
+		}
+		// A copied family (migrate-store) brings its previous token, so
+		// that the overlap and reuse detection work on for it.
+		if f.PrevHash != "" {
+			if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (hash, family_id) VALUES ($1, $2)`, f.PrevHash, f.ID); err != nil {
+				return fmt.Errorf("create refresh token: %w", err)
+			}
 		}
 		return nil
 	})
@@ -188,4 +196,23 @@ func (s *Store) DeleteExpiredRefresh(ctx context.Context, now time.Time, limit i
 		return nil
 	})
 	return n, err
+}
+
+// ListRefreshFamilies returns up to limit families with ids after afterID.
+func (s *Store) ListRefreshFamilies(ctx context.Context, afterID string, limit int) ([]refresh.Family, error) {
+	return queryAll(ctx, s, "refresh family record", `SELECT `+familyColumns+` FROM refresh_families f WHERE f.id > $1 ORDER BY f.id LIMIT $2`,
+		[]any{afterID, limit}, scanFamily)
+}
+
+// ListGrantRevocations returns every recorded grant revocation.
+func (s *Store) ListGrantRevocations(ctx context.Context) ([]store.GrantRevocation, error) {
+	return queryAll(ctx, s, "grant revocation", `SELECT grant_id, expires_at FROM revoked_grants ORDER BY grant_id`, nil,
+		func(row sqlrows.Scanner) (store.GrantRevocation, error) {
+			var r store.GrantRevocation
+			if err := row.Scan(&r.GrantID, &r.ExpiresAt); err != nil {
+				return store.GrantRevocation{}, err
+			}
+			r.ExpiresAt = r.ExpiresAt.UTC()
+			return r, nil
+		})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
+	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
@@ -44,6 +45,13 @@ func (s *Store) CreateRefresh(ctx context.Context, f refresh.Family) error {
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, family_id) VALUES (?, ?)`, f.CurrentHash, f.ID); err != nil {
 			return fmt.Errorf("create refresh token: %w", err)
+		}
+		// A copied family (migrate-store) brings its previous token, so
+		// that the overlap and reuse detection work on for it.
+		if f.PrevHash != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, family_id) VALUES (?, ?)`, f.PrevHash, f.ID); err != nil {
+				return fmt.Errorf("create refresh token: %w", err)
+			}
 		}
 		return nil
 	})
@@ -168,4 +176,26 @@ func (s *Store) DeleteExpiredRefresh(ctx context.Context, now time.Time, limit i
 		return nil
 	})
 	return n, err
+}
+
+// ListRefreshFamilies returns up to limit families with ids after afterID.
+func (s *Store) ListRefreshFamilies(ctx context.Context, afterID string, limit int) ([]refresh.Family, error) {
+	return queryAll(ctx, s, "refresh family record", `SELECT `+familyColumns+` FROM refresh_families f WHERE f.id > ? ORDER BY f.id LIMIT ?`,
+		[]any{afterID, limit}, scanFamily)
+}
+
+// ListGrantRevocations returns every recorded grant revocation.
+func (s *Store) ListGrantRevocations(ctx context.Context) ([]store.GrantRevocation, error) {
+	return queryAll(ctx, s, "grant revocation", `SELECT grant_id, expires_at FROM revoked_grants ORDER BY grant_id`, nil,
+		func(row sqlrows.Scanner) (store.GrantRevocation, error) {
+			var (
+				r   store.GrantRevocation
+				exp int64
+			)
+			if err := row.Scan(&r.GrantID, &exp); err != nil {
+				return store.GrantRevocation{}, err
+			}
+			r.ExpiresAt = fromMicros(exp)
+			return r, nil
+		})
 }

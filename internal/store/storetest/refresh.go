@@ -32,6 +32,7 @@ func testRefresh(t *testing.T, s store.Store) {
 		{"RaceInOverlap", testRefreshRaceInOverlap},
 		{"DeleteExpired", testRefreshDeleteExpired},
 		{"Hostile", testRefreshHostile},
+		{"Copy", testRefreshCopy},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, s) })
 	}
@@ -452,5 +453,57 @@ func testRefreshHostile(t *testing.T, s store.Store) {
 		if l, err := s.ListUserGrants(ctx(t), bad, base); len(l) != 0 || err != nil {
 			t.Errorf("ListUserGrants(%q) = %v, %v", bad, l, err)
 		}
+	}
+}
+
+// testRefreshCopy: what migrate-store reads (store.Copier) and writes
+// back: families by id page (with their previous token), and grant
+// revocations.
+func testRefreshCopy(t *testing.T, st store.Store) {
+	s, ok := st.(store.Copier)
+	if !ok {
+		t.Fatalf("%T does not implement store.Copier", st)
+	}
+	all, err := s.ListRefreshFamilies(ctx(t), "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i-1].ID >= all[i].ID {
+			t.Fatalf("families not in id order: %s, %s", all[i-1].ID, all[i].ID)
+		}
+	}
+	f := sampleFamily("zz-copied")
+	f.PrevHash, f.RotatedAt = "zz-copied-prev", base.Add(time.Minute)
+	if err := st.CreateRefresh(ctx(t), f); err != nil {
+		t.Fatal(err)
+	}
+	page, err := s.ListRefreshFamilies(ctx(t), all[len(all)-1].ID, 10)
+	if err != nil || len(page) != 1 || !reflect.DeepEqual(page[0], f) {
+		t.Errorf("ListRefreshFamilies after the last = %+v, %v; want the new family", page, err)
+	}
+	if two, err := s.ListRefreshFamilies(ctx(t), "", 2); err != nil || len(two) != 2 || two[0].ID != all[0].ID {
+		t.Errorf("ListRefreshFamilies limit 2 = %d, %v", len(two), err)
+	}
+	// The previous token is recognised: presenting it again is reuse.
+	if got, err := st.RefreshFamily(ctx(t), "zz-copied-prev"); err != nil || got.ID != f.ID {
+		t.Errorf("previous token of a copied family: %+v, %v", got, err)
+	}
+	until := base.Add(500 * time.Hour)
+	if err := st.RevokeGrant(ctx(t), "zz-grant", base, until); err != nil {
+		t.Fatal(err)
+	}
+	revs, err := s.ListGrantRevocations(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range revs {
+		if r.GrantID == "zz-grant" {
+			found = r.ExpiresAt.Equal(until)
+		}
+	}
+	if !found {
+		t.Errorf("ListGrantRevocations lacks zz-grant until %v: %+v", until, revs)
 	}
 }
