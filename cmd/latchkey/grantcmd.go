@@ -96,7 +96,7 @@ func runUserRevokeGrants(ctx context.Context, args []string, getenv func(string)
 		return err
 	}
 	defer closeDB()
-	n, err := svc.RevokeUserGrants(ctx, id, grantID)
+	n, err := svc.RevokeUserGrants(ctx, cliActor, id, grantID)
 	if errors.Is(err, refresh.ErrNotFound) {
 		return fmt.Errorf("user %s has no live grant %q", id, grantID)
 	}

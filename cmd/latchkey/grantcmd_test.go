@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/admin"
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 )
 
@@ -49,6 +50,10 @@ func TestCLIUserGrants(t *testing.T) {
 		if r, err := st.GrantRevoked(t.Context(), id); err != nil || !r {
 			t.Errorf("grant %s not recorded revoked: %v", id, err)
 		}
+	}
+	evs, err := st.ListAudit(t.Context(), audit.Filter{Action: audit.UserRevokeGrants})
+	if err != nil || len(evs) != 2 || evs[0].ActorSubject != "cli" || evs[0].TargetID != gina.ID || !strings.Contains(string(evs[0].Details), "g-new") {
+		t.Errorf("audit: %+v, %v", evs, err)
 	}
 	d.okJSON(&list, "user", "grants", "gina", "--json")
 	if len(list.Grants) != 0 {

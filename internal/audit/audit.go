@@ -24,6 +24,7 @@ const (
 	UserDisable        = "user.disable"
 	UserDelete         = "user.delete"
 	UserSetPassword    = "user.set_password"
+	UserRevokeGrants   = "user.revoke_grants"
 	KeyRotate          = "key.rotate"
 )
 

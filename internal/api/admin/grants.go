@@ -6,13 +6,14 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 )
 
 // Grants are a user's refresh token grants (refresh.Service).
 type Grants interface {
 	UserGrants(ctx context.Context, userID string) ([]refresh.Family, error)
-	RevokeUserGrants(ctx context.Context, userID, grantID string) (int, error)
+	RevokeUserGrants(ctx context.Context, actor domain.Actor, userID, grantID string) (int, error)
 }
 
 // GrantJSON is a live grant (refresh token family) as the admin API shows
@@ -91,7 +92,7 @@ func (h *Handler) RevokeUserGrants(w http.ResponseWriter, r *http.Request) {
 	if !h.userExists(w, r, id) {
 		return
 	}
-	n, err := h.grants.RevokeUserGrants(r.Context(), id, grantID)
+	n, err := h.grants.RevokeUserGrants(r.Context(), claims.Actor(), id, grantID)
 	if errors.Is(err, refresh.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "the user has no live grant with that id")
 		return

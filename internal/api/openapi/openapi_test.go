@@ -1064,7 +1064,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 			actions = append(actions, fmt.Sprint(m["action"]))
 		}
 	}
-	if want := "user.delete user.set_password user.update user.disable user.update user.create"; strings.Join(actions, " ") != want {
+	if want := "user.delete user.revoke_grants user.revoke_grants user.set_password user.update user.disable user.update user.create"; strings.Join(actions, " ") != want {
 		t.Errorf("audit of human-1: %v, want %s", actions, want)
 	}
 

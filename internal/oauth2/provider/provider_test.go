@@ -106,7 +106,7 @@ func TestMetadataIsDerivedFromRegistrations(t *testing.T) {
 
 	// The assembled server serves exactly what it registered.
 	live := e.App.Provider.Metadata(provider.Endpoints{})
-	if !slices.Equal(live.GrantTypesSupported, []string{"client_credentials", "authorization_code"}) || !slices.Equal(live.ResponseTypesSupported, []string{"code"}) ||
+	if !slices.Equal(live.GrantTypesSupported, []string{"client_credentials", "authorization_code", "refresh_token"}) || !slices.Equal(live.ResponseTypesSupported, []string{"code"}) ||
 		!slices.Equal(live.CodeChallengeMethodsSupported, []string{"S256"}) || !live.AuthorizationResponseIssParameterSupported {
 		t.Errorf("assembled server advertises %v / %v", live.GrantTypesSupported, live.ResponseTypesSupported)
 	}

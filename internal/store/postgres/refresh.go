@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
@@ -166,6 +167,52 @@ func (s *Store) ListUserGrants(ctx context.Context, userID string, now time.Time
 	return queryAll(ctx, s, "refresh family", `SELECT `+familyColumns+` FROM refresh_families f
 		WHERE f.user_id = $1 AND f.revoked_at IS NULL AND f.expires_at > $2 AND f.idle_expires_at > $2 ORDER BY f.created_at DESC, f.id`,
 		[]any{userID, ts(now)}, scanFamily)
+}
+
+// RevokeUserGrants revokes the user's live families (or one) and audits it.
+func (s *Store) RevokeUserGrants(ctx context.Context, userID, grantID string, now, until time.Time, event func([]string) (audit.Event, error)) ([]string, error) {
+	if !storable(userID) || !storable(grantID) {
+		return nil, nil
+	}
+	var ids []string
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		ids = nil
+		q := `SELECT id FROM refresh_families WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND idle_expires_at > $2`
+		args := []any{userID, ts(now)}
+		if grantID != "" {
+			q += ` AND id = $3`
+			args = append(args, grantID)
+		}
+		rows, err := tx.Query(ctx, q+` ORDER BY id FOR UPDATE`, args...)
+		if err != nil {
+			return fmt.Errorf("revoke user grants: %w", err)
+		}
+		ids, err = sqlrows.Collect(rows, "grant", func(r sqlrows.Scanner) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		})
+		rows.Close() // before the next statement on this connection
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := revokeGrant(ctx, tx, id, now, until); err != nil {
+				return err
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		ev, err := event(ids)
+		if err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // DeleteExpiredRefresh deletes up to limit dead families (with their

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
@@ -145,6 +146,49 @@ func (s *Store) ListUserGrants(ctx context.Context, userID string, now time.Time
 	return queryAll(ctx, s, "refresh family", `SELECT `+familyColumns+` FROM refresh_families f
 		WHERE f.user_id = ? AND f.revoked_at IS NULL AND f.expires_at > ? AND f.idle_expires_at > ? ORDER BY f.created_at DESC, f.id`,
 		[]any{userID, micros(now), micros(now)}, scanFamily)
+}
+
+// RevokeUserGrants revokes the user's live families (or one) and audits it.
+func (s *Store) RevokeUserGrants(ctx context.Context, userID, grantID string, now, until time.Time, event func([]string) (audit.Event, error)) ([]string, error) {
+	var ids []string
+	err := s.batched(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		ids = nil
+		q := `SELECT id FROM refresh_families WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? AND idle_expires_at > ?`
+		args := []any{userID, micros(now), micros(now)}
+		if grantID != "" {
+			q += ` AND id = ?`
+			args = append(args, grantID)
+		}
+		rows, err := tx.QueryContext(ctx, q+` ORDER BY id`, args...)
+		if err != nil {
+			return fmt.Errorf("revoke user grants: %w", err)
+		}
+		ids, err = sqlrows.Collect(rows, "grant", func(r sqlrows.Scanner) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		})
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := revokeGrant(ctx, tx, id, now, until); err != nil {
+				return err
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		ev, err := event(ids)
+		if err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // DeleteExpiredRefresh deletes up to limit dead families (with their

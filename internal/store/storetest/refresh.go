@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -284,6 +286,50 @@ func testRefreshListUserGrants(t *testing.T, s store.Store) {
 	}
 	if got, err := s.ListUserGrants(ctx(t), "nobody", base); err != nil || len(got) != 0 {
 		t.Errorf("ListUserGrants(nobody) = %d, %v", len(got), err)
+	}
+
+	// RevokeUserGrants: one, then the rest, each audited in its
+	// transaction; nothing to revoke writes no event.
+	now := base.Add(time.Minute)
+	var events []audit.Event
+	event := func(ids []string) (audit.Event, error) {
+		ev := Event(audit.UserRevokeGrants, "lister")
+		ev.Details = []byte(`{"grant_ids":["` + strings.Join(ids, `","`) + `"]}`)
+		events = append(events, ev)
+		return ev, nil
+	}
+	ids, err := s.RevokeUserGrants(ctx(t), "lister", want[1].ID, now, now.Add(time.Hour), event)
+	if err != nil || len(ids) != 1 || ids[0] != want[1].ID {
+		t.Fatalf("RevokeUserGrants(one) = %v, %v", ids, err)
+	}
+	ids, err = s.RevokeUserGrants(ctx(t), "lister", "", now, now.Add(time.Hour), event)
+	if err != nil || len(ids) != 2 || ids[0] != want[2].ID || ids[1] != want[0].ID {
+		t.Fatalf("RevokeUserGrants(all) = %v, %v; want %s %s", ids, err, want[2].ID, want[0].ID)
+	}
+	for _, f := range want {
+		if !revoked(t, s, f.ID) {
+			t.Errorf("grant %s not recorded revoked", f.ID)
+		}
+	}
+	if ids, err := s.RevokeUserGrants(ctx(t), "lister", "", now, now.Add(time.Hour), event); err != nil || len(ids) != 0 {
+		t.Errorf("RevokeUserGrants with nothing live = %v, %v", ids, err)
+	}
+	if len(events) != 2 {
+		t.Errorf("%d events made, want 2", len(events))
+	}
+	stored, err := s.ListAudit(ctx(t), audit.Filter{Action: audit.UserRevokeGrants})
+	if err != nil || len(stored) != 2 {
+		t.Fatalf("audit: %d events, %v", len(stored), err)
+	}
+	if !strings.Contains(string(stored[0].Details), want[0].ID) {
+		t.Errorf("newest event %s does not name %s", stored[0].Details, want[0].ID)
+	}
+	errNo := errors.New("no event")
+	if _, err := s.RevokeUserGrants(ctx(t), "user-rotation", "", now, now.Add(time.Hour), func([]string) (audit.Event, error) { return audit.Event{}, errNo }); !errors.Is(err, errNo) {
+		t.Errorf("failing event: %v", err)
+	}
+	if revoked(t, s, "fam-rotation") {
+		t.Error("a revocation whose audit event failed was kept")
 	}
 }
 

@@ -19,6 +19,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/audit"
 )
 
 // Family is a stored grant and the state of its refresh token chain.
@@ -138,6 +140,11 @@ type Repository interface {
 	GrantRevoked(ctx context.Context, id string) (bool, error)
 	// ListUserGrants returns the user's families live at now, newest first.
 	ListUserGrants(ctx context.Context, userID string, now time.Time) ([]Family, error)
+	// RevokeUserGrants revokes, in one transaction, the user's families
+	// live at now (only grantID's when it is not empty), recording each
+	// grant revoked until until, and the audit event that event makes of
+	// the revoked ids (none when nothing was revoked). It returns the ids.
+	RevokeUserGrants(ctx context.Context, userID, grantID string, now, until time.Time, event func(ids []string) (audit.Event, error)) ([]string, error)
 	// DeleteExpiredRefresh deletes up to limit rows that no longer matter
 	// at now: families expired or revoked (with their tokens) and grant
 	// revocations past their end. It returns how many it deleted; the

@@ -10,7 +10,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/domain"
 )
 
 // Lifetime defaults (SPEC §7).
@@ -190,25 +192,19 @@ func (s *Service) UserGrants(ctx context.Context, userID string) ([]Family, erro
 }
 
 // RevokeUserGrants revokes every live grant of the user, or only grantID
-// when it is not empty (ErrNotFound if the user has no such live grant).
-// It returns how many it revoked.
-func (s *Service) RevokeUserGrants(ctx context.Context, userID, grantID string) (int, error) {
-	fs, err := s.UserGrants(ctx, userID)
+// when it is not empty (ErrNotFound if the user has no such live grant),
+// audited as actor's user.revoke_grants in the same transaction. It
+// returns how many it revoked.
+func (s *Service) RevokeUserGrants(ctx context.Context, actor domain.Actor, userID, grantID string) (int, error) {
+	now := s.now()
+	ids, err := s.store.RevokeUserGrants(ctx, userID, grantID, now, s.revokeUntil(now), func(ids []string) (audit.Event, error) {
+		return audit.New(now, actor.AuditSubject(), actor.ClientID, audit.UserRevokeGrants, "user", userID, map[string]any{"grant_ids": ids})
+	})
 	if err != nil {
 		return 0, err
 	}
-	n := 0
-	for _, f := range fs {
-		if grantID != "" && f.ID != grantID {
-			continue
-		}
-		if err := s.RevokeGrant(ctx, f.ID); err != nil {
-			return n, err
-		}
-		n++
-	}
-	if grantID != "" && n == 0 {
+	if grantID != "" && len(ids) == 0 {
 		return 0, ErrNotFound
 	}
-	return n, nil
+	return len(ids), nil
 }
