@@ -727,7 +727,7 @@ func TestCLIHelp(t *testing.T) {
 		{[]string{"client", "delete"}, []string{"-db"}},
 		{[]string{"client", "rotate-secret"}, []string{"-grace", "-json"}},
 		{[]string{"audit", "list"}, []string{"-action", "-target", "-actor", "-limit", "-json"}},
-		{[]string{"serve"}, []string{"-addr", "-token-leeway", "-access-token-ttl"}},
+		{[]string{"serve"}, []string{"-addr", "-token-leeway", "-access-token-ttl", "-refresh-idle-lifetime", "-refresh-absolute-lifetime", "-refresh-overlap"}},
 		{[]string{"user", "create"}, []string{"-name", "-bot", "-id", "-display-name", "-email", "-json", "-db"}},
 		{[]string{"user", "list"}, []string{"-limit", "-all", "-json", "-db"}},
 		{[]string{"user", "get"}, []string{"-json", "-db"}},
@@ -736,6 +736,8 @@ func TestCLIHelp(t *testing.T) {
 		{[]string{"user", "disable"}, []string{"-db"}},
 		{[]string{"user", "delete"}, []string{"-db"}},
 		{[]string{"user", "set-password"}, []string{"-db"}},
+		{[]string{"user", "grants"}, []string{"-json", "-db"}},
+		{[]string{"user", "revoke-grants"}, []string{"-grant", "-db"}},
 		{[]string{"keys", "list"}, []string{"-json", "-db"}},
 		{[]string{"keys", "rotate"}, []string{"-key-publish-delay", "-json"}},
 		{[]string{"migrate"}, []string{"-db"}},
@@ -783,7 +785,7 @@ func TestCLIHelp(t *testing.T) {
 	if err := run(context.Background(), []string{"user", "help"}, func(string) string { return "" }, nil, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"create", "list", "get", "update", "enable", "disable", "delete", "set-password"} {
+	for _, s := range []string{"create", "list", "get", "update", "enable", "disable", "delete", "set-password", "grants", "revoke-grants"} {
 		if !strings.Contains(out.String(), "  "+s+" ") {
 			t.Errorf("user help lacks %q:\n%s", s, out.String())
 		}

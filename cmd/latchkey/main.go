@@ -64,6 +64,8 @@ Usage:
   latchkey user set-password ID     set a human user's password (LATCHKEY_USER_PASSWORD or the terminal)
   latchkey resource create|list|get|update|delete
                                     RFC 8707 resources (APIs) tokens can be issued for
+  latchkey user grants ID           list a user's live grants (refresh token families)
+  latchkey user revoke-grants ID    revoke a user's grants (--grant GRANT_ID for one)
   latchkey migrate                  apply pending database migrations and exit
   latchkey migrate-store --from DSN --to DSN
                                     copy everything to a new store (e.g. SQLite to PostgreSQL)

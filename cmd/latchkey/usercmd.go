@@ -22,7 +22,7 @@ import (
 
 const userSynopsis = "user create --name USERNAME [--bot] [--id ID] [--display-name NAME] [--email E] [--no-password] [--json]"
 
-const userUsage = `Usage: latchkey user create|list|get|update|enable|disable|delete|set-password|consents|revoke-consent ...
+const userUsage = `Usage: latchkey user create|list|get|update|enable|disable|delete|set-password|consents|revoke-consent|grants|revoke-grants ...
 
   latchkey ` + userSynopsis + `
   latchkey user list [--limit N] [--all] [--json]
@@ -33,6 +33,8 @@ const userUsage = `Usage: latchkey user create|list|get|update|enable|disable|de
   latchkey user set-password ID
   latchkey user consents ID [--json]
   latchkey user revoke-consent ID [CLIENT_ID]
+  latchkey user grants ID [--json]
+  latchkey user revoke-grants ID [--grant GRANT_ID]
 
 ID is a user's id or username. Subcommands:
   create        create a user straight in the database; a human user's password is
@@ -50,6 +52,9 @@ ID is a user's id or username. Subcommands:
   consents      list the clients the user allowed at the consent page, with scopes
   revoke-consent  forget the user's consent to CLIENT_ID (or to every client),
                 so the consent page is shown again
+  grants        list the user's live grants (refresh token families), newest first
+  revoke-grants revoke all the user's grants, or one (--grant): their refresh
+                tokens and every access token issued from them stop working
 `
 
 // userCommands are the subcommands of latchkey user but create, which
@@ -68,6 +73,8 @@ var userCommands = map[string]command{
 	// Remembered consents (usercmd_consents.go).
 	"consents":       runUserConsents,
 	"revoke-consent": runUserRevokeConsent,
+	"grants":         runUserGrants,
+	"revoke-grants":  runUserRevokeGrants,
 }
 
 func runUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -184,21 +191,22 @@ func asTerminal(stdin io.Reader) (terminal, bool) {
 // openUser opens the store and finds the user named by ref: its id, or
 // else its username (in any spelling that canonicalises to it).
 func openUser(ctx context.Context, cfg config.Store, stderr io.Writer, ref string) (*user.Service, user.User, func(), error) {
-	b, u, err := openUserBackend(ctx, cfg, stderr, ref)
+	b, svc, u, err := openUserBackend(ctx, cfg, stderr, ref)
 	if err != nil {
 		return nil, user.User{}, nil, err
 	}
-	return user.NewService(b.store, nil), u, func() { b.store.Close() }, nil
+	return svc, u, func() { b.store.Close() }, nil
 }
 
-// openUserBackend opens the store and finds the user ref (an id or a
-// username) in it; the caller closes b.store.
-func openUserBackend(ctx context.Context, cfg config.Store, stderr io.Writer, ref string) (*backend, user.User, error) {
+// openUserBackend opens the store and finds the user ref names (an id or
+// a username); the caller closes b.store.
+func openUserBackend(ctx context.Context, cfg config.Store, stderr io.Writer, ref string) (*backend, *user.Service, user.User, error) {
 	b, err := openExistingBackend(ctx, cfg, stderr, true)
 	if err != nil {
-		return nil, user.User{}, err
+		return nil, nil, user.User{}, err
 	}
-	u, err := b.store.GetUser(ctx, ref)
+	svc := user.NewService(b.store, nil)
+	u, err := svc.Get(ctx, ref)
 	if errors.Is(err, user.ErrNotFound) {
 		if name, cerr := user.CanonicalUsername(ref); cerr == nil {
 			u, err = b.store.GetUserByUsername(ctx, name)
@@ -206,9 +214,9 @@ func openUserBackend(ctx context.Context, cfg config.Store, stderr io.Writer, re
 	}
 	if err != nil {
 		b.store.Close()
-		return nil, user.User{}, userError(err, ref)
+		return nil, nil, user.User{}, userError(err, ref)
 	}
-	return b, u, nil
+	return b, svc, u, nil
 }
 
 // parseAndOpenUser parses flags around one ID argument and opens that user.

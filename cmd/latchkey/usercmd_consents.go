@@ -31,7 +31,7 @@ func runUserConsents(ctx context.Context, args []string, getenv func(string) str
 	if err != nil {
 		return err
 	}
-	b, u, err := openUserBackend(ctx, cfg, stderr, ref)
+	b, _, u, err := openUserBackend(ctx, cfg, stderr, ref)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func runUserRevokeConsent(ctx context.Context, args []string, getenv func(string
 		fs.Usage()
 		return fmt.Errorf("%w: user revoke-consent needs a user's id or username, and optionally a client_id", errUsage)
 	}
-	b, u, err := openUserBackend(ctx, cfg, stderr, ref)
+	b, _, u, err := openUserBackend(ctx, cfg, stderr, ref)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ const (
 	// UserRevokeConsent: remembered consents of a user forgotten by an
 	// admin (details: client_id, "" for all, and how many).
 	UserRevokeConsent = "user.revoke_consent"
+	UserRevokeGrants  = "user.revoke_grants"
 	KeyRotate         = "key.rotate"
 )
 

@@ -34,15 +34,31 @@ const hashKeySetting = "secret_hash_key"
 // SecretHasher returns the client-secret hasher, creating its key on first
 // use. Concurrent first starts agree on one key through InitSetting.
 func SecretHasher(ctx context.Context, s Settings, box *sealed.Box) (*client.Hasher, error) {
+	return keyedHasher(ctx, s, box, hashKeySetting)
+}
+
+// refreshKeySetting names the sealed key refresh tokens are hashed under
+// (apart from the client-secret key: one key, one purpose).
+const refreshKeySetting = "refresh_hash_key"
+
+// RefreshHasher returns the HMAC hasher for refresh tokens, creating its
+// key on first use like SecretHasher.
+func RefreshHasher(ctx context.Context, s Settings, box *sealed.Box) (*client.Hasher, error) {
+	return keyedHasher(ctx, s, box, refreshKeySetting)
+}
+
+// keyedHasher loads (or creates, sealed, first writer wins) the HMAC key
+// stored under setting.
+func keyedHasher(ctx context.Context, s Settings, box *sealed.Box, setting string) (*client.Hasher, error) {
 	fresh := make([]byte, client.HashKeyBytes)
 	_, _ = rand.Read(fresh)
-	stored, err := s.InitSetting(ctx, hashKeySetting, box.Seal(fresh, hashKeySetting))
+	stored, err := s.InitSetting(ctx, setting, box.Seal(fresh, setting))
 	if err != nil {
 		return nil, err
 	}
-	key, err := box.Open(stored, hashKeySetting)
+	key, err := box.Open(stored, setting)
 	if err != nil {
-		return nil, fmt.Errorf("secret hash key: %w", err)
+		return nil, fmt.Errorf("%s: %w", strings.ReplaceAll(setting, "_", " "), err)
 	}
 	return client.NewHasher(key)
 }

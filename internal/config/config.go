@@ -99,6 +99,12 @@ type Serve struct {
 	TLSKeyFile  string
 	// Agents: PAR, Client ID Metadata Documents, anonymous clients.
 	Agents
+	// RefreshIdle and RefreshAbsolute are the refresh token lifetimes
+	// (unused, and in all); RefreshOverlap how long a rotated refresh
+	// token still works (0: never).
+	RefreshIdle     time.Duration
+	RefreshAbsolute time.Duration
+	RefreshOverlap  time.Duration
 }
 
 // maxTokenLeeway bounds --token-leeway: signing keys stay published for
@@ -195,6 +201,9 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 	fs.IntVar(&s.ConnLimitPerIP, "max-conns-per-ip", envInt(e, "LATCHKEY_MAX_CONNS_PER_IP", 0, errs), "most connections open at once from one remote address; beyond it new ones are closed at once; 0 = no cap (behind a proxy, every caller has the proxy's address) (env LATCHKEY_MAX_CONNS_PER_IP)")
 	fs.StringVar(&s.TLSCertFile, "tls-cert-file", e("LATCHKEY_TLS_CERT_FILE"), "PEM certificate (chain) to serve HTTPS and HTTP/2 on --addr, reloaded when it changes; with --tls-key-file (env LATCHKEY_TLS_CERT_FILE)")
 	fs.StringVar(&s.TLSKeyFile, "tls-key-file", e("LATCHKEY_TLS_KEY_FILE"), "PEM private key of --tls-cert-file (env LATCHKEY_TLS_KEY_FILE)")
+	fs.DurationVar(&s.RefreshIdle, "refresh-idle-lifetime", envDuration(e, "LATCHKEY_REFRESH_IDLE_LIFETIME", 30*24*time.Hour, errs), "how long a refresh token stays valid unused; each use rotates it and restarts this (env LATCHKEY_REFRESH_IDLE_LIFETIME)")
+	fs.DurationVar(&s.RefreshAbsolute, "refresh-absolute-lifetime", envDuration(e, "LATCHKEY_REFRESH_ABSOLUTE_LIFETIME", 90*24*time.Hour, errs), "how long a grant's refresh tokens work in all, from sign-in; rotation never extends it (env LATCHKEY_REFRESH_ABSOLUTE_LIFETIME)")
+	fs.DurationVar(&s.RefreshOverlap, "refresh-overlap", envDuration(e, "LATCHKEY_REFRESH_OVERLAP", 0, errs), "how long a rotated refresh token may still be redeemed (once more replacing the newest), for a client that lost a response; 0 = never: any reuse revokes the grant (env LATCHKEY_REFRESH_OVERLAP)")
 	fs.StringVar(&s.Registration, "registration", e.or("LATCHKEY_REGISTRATION", "token"), "RFC 7591 dynamic client registration: open (anyone), token (needs an access token with clients:create) or off (env LATCHKEY_REGISTRATION)")
 	addAgentFlags(fs, e, &s.Agents, errs)
 	return scopes
@@ -260,6 +269,12 @@ func (s *Serve) Finish(scopes string) error {
 	}
 	if s.SweepInterval < 0 {
 		return errors.New("--sweep-interval must be a duration such as 5m, or 0 to disable sweeping")
+	}
+	if s.RefreshIdle <= 0 || s.RefreshAbsolute < s.RefreshIdle {
+		return fmt.Errorf("--refresh-idle-lifetime (%s) must be positive and at most --refresh-absolute-lifetime (%s)", s.RefreshIdle, s.RefreshAbsolute)
+	}
+	if s.RefreshOverlap < 0 || s.RefreshOverlap >= s.RefreshIdle {
+		return fmt.Errorf("--refresh-overlap (%s) must be at least 0 and shorter than --refresh-idle-lifetime", s.RefreshOverlap)
 	}
 	if s.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(s.MetricsAddr); err != nil {

@@ -29,7 +29,8 @@ func TestDefaults(t *testing.T) {
 	if s.Addr != "127.0.0.1:8080" || s.DB != "sqlite:latchkey.db" || s.Issuer != "http://127.0.0.1:8080" ||
 		s.AccessTokenTTL != time.Hour || s.Registration != "token" || s.ClientCacheTTL != 2*time.Second ||
 		s.KeyRefresh != 30*time.Second || s.KeyPublishDelay != 2*time.Minute || s.TokenLeeway != 5*time.Second || s.IdempotencyReplayWindow != time.Hour ||
-		strings.Join(s.DefaultScopes, " ") != DefaultScopes {
+		strings.Join(s.DefaultScopes, " ") != DefaultScopes ||
+		s.RefreshIdle != 30*24*time.Hour || s.RefreshAbsolute != 90*24*time.Hour || s.RefreshOverlap != 0 {
 		t.Errorf("defaults: %+v", s)
 	}
 }
@@ -88,6 +89,11 @@ func TestInvalid(t *testing.T) {
 		{"zero replay window", nil, []string{"--idempotency-replay-window", "0s"}, "idempotency-replay-window"},
 		{"replay window past the key's life", nil, []string{"--idempotency-replay-window", "25h"}, "idempotency-replay-window"},
 		{"unknown registration mode", nil, []string{"--registration", "maybe"}, "registration"},
+		{"zero refresh idle", nil, []string{"--refresh-idle-lifetime", "0s"}, "refresh-idle-lifetime"},
+		{"refresh idle past absolute", nil, []string{"--refresh-idle-lifetime", "100h", "--refresh-absolute-lifetime", "99h"}, "refresh-absolute-lifetime"},
+		{"negative refresh overlap", nil, []string{"--refresh-overlap", "-1s"}, "refresh-overlap"},
+		{"refresh overlap as long as idle", nil, []string{"--refresh-idle-lifetime", "1h", "--refresh-overlap", "1h"}, "refresh-overlap"},
+		{"bad refresh env", map[string]string{"LATCHKEY_REFRESH_OVERLAP": "a little"}, nil, "LATCHKEY_REFRESH_OVERLAP"},
 	}
 	for _, tt := range tests {
 		_, err := parse(t, tt.env, tt.args...)

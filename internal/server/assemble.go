@@ -29,6 +29,7 @@ import (
 	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/clientcredentials"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/password"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/oauth2/par"
 	"github.com/latchkey/latchkey/internal/oauth2/provider"
 	"github.com/latchkey/latchkey/internal/resource"
@@ -94,6 +95,9 @@ type Options struct {
 	// AnonymousClients bound open registration and say when its unused
 	// clients expire (see agents.go).
 	AnonymousClients AnonymousClients
+	// Refresh is the refresh token policy (lifetimes, overlap); zero
+	// values mean the defaults. AccessTTL is filled from AccessTokenTTL.
+	Refresh refresh.Policy
 }
 
 // Key timing defaults.
@@ -122,6 +126,8 @@ type App struct {
 	// ExpireAnonymousClients deletes the open-registration clients unused
 	// for Options.AnonymousClients.TTL; a sweeper runs it periodically.
 	ExpireAnonymousClients func(ctx context.Context) (int, error)
+	// Refresh issues, rotates and revokes refresh tokens (grants).
+	Refresh *refresh.Service
 }
 
 // Assemble builds every service on o.Store and the HTTP handler over them.
@@ -171,15 +177,25 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	issuer := token.NewIssuer(token.IssuerConfig{Keys: km, Issuer: o.Issuer, TTL: o.AccessTokenTTL, Revocations: o.Store, Clients: lookup, Now: o.Now, Leeway: o.TokenLeeway})
+	refreshHasher, err := bootstrap.RefreshHasher(ctx, o.Store, o.Box)
+	if err != nil {
+		return nil, err
+	}
+	o.Refresh.AccessTTL = issuer.TTL()
+	refreshes, err := refresh.NewService(o.Store, refreshHasher, o.Refresh, o.Now)
+	if err != nil {
+		return nil, err
+	}
 	// One failed sign-in throttle for the login page and the password
 	// grant, so a guess costs the same budget through either.
 	logins := user.NewLoginThrottle(users, o.Now)
 	grants, err := oauth2.NewGrants(
 		clientcredentials.Handler{Tokens: issuer, Resources: resources},
-		authcode.Handler{Codes: o.Store, Tokens: issuer, Users: users, Now: o.Now, Resources: resources},
+		authcode.Handler{Codes: o.Store, Tokens: issuer, Users: users, Refresh: refreshes, Now: o.Now, Resources: resources},
+		refresh.Handler{Refresh: refreshes, Tokens: issuer, Users: users},
 		// Legacy (RFC 9700 §2.4): only clients that list it; the login
 		// page's throttle, shared.
-		password.Handler{Logins: logins, Tokens: issuer, Now: o.Now, Resources: resources},
+		password.Handler{Logins: logins, Tokens: issuer, Refresh: refreshes, Now: o.Now, Resources: resources},
 	)
 	if err != nil {
 		return nil, err
@@ -188,6 +204,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	prov := provider.New(authn, grants, issuer)
 	prov.ListScopes(scopes)
 	prov.AcceptAudiences(resources.Registered)
+	prov.RevokeRefreshWith(refreshes)
 	auth := bearer.New(issuer, "latchkey", o.Log)
 	reg, err := register.New(register.Deps{Clients: clients, Auth: auth, Mode: o.Registration, Issuer: o.Issuer, Realm: "latchkey", Log: o.Log,
 		Limits: o.AnonymousClients.limits(o.Store, o.TrustedProxies, o.Now)})
@@ -211,7 +228,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		Log: o.Log,
 		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge), oauth.WithTrustedProxies(o.TrustedProxies),
 			oauth.WithPushedRequests(pushed, o.RequirePushedRequests), oauth.WithMetadataDocuments(lookup.Resolver != nil)),
-		Admin:     admin.New(admin.Deps{Clients: clients, Users: users, Resources: resources, Consents: consent.NewService(o.Store, o.Now), Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log}),
+		Admin:     admin.New(admin.Deps{Clients: clients, Users: users, Resources: resources, Consents: consent.NewService(o.Store, o.Now), Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log, Grants: refreshes}),
 		Flat:      flat.New(clients, auth, o.Log),
 		M2M:       m2m.New(clients, auth, o.Log),
 		Store:     o.Store,
@@ -227,5 +244,5 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		AccessLogSample: o.AccessLogSample,
 	})
 	return &App{Handler: h, Metrics: metrics, Clients: clients, Users: users, Keys: km, Issuer: issuer, Provider: prov, Resources: resources,
-		ExpireAnonymousClients: o.AnonymousClients.expire(o.Store, o.Now)}, nil
+		Refresh: refreshes, ExpireAnonymousClients: o.AnonymousClients.expire(o.Store, o.Now)}, nil
 }

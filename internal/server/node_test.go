@@ -40,8 +40,13 @@ func nodeEnv(t *testing.T) (*servertest.Env, []string) {
 	}
 	spa, _ := e.CreateClient(client.CreateInput{Name: "Acme Notes", Type: client.Public, GrantTypes: []string{client.GrantAuthorizationCode},
 		RedirectURIs: []string{spaCB}, AllowedScopes: []string{"openid", "api:read"}, ClientURI: "https://notes.acme.example/"})
+	// A second public client, with refresh tokens (refresh.test.js), so
+	// its consent never covers the SPA's.
+	mobile, _ := e.CreateClient(client.CreateInput{Name: "Acme Mobile", Type: client.Public,
+		GrantTypes:   []string{client.GrantAuthorizationCode, client.GrantRefreshToken},
+		RedirectURIs: []string{spaCB}, AllowedScopes: []string{"openid", "offline_access", "api:read", "api:write"}})
 	return e, []string{"ISSUER=" + e.URL, "SPA_CLIENT_ID=" + spa.ClientID, "SPA_REDIRECT_URI=" + spaAppCB,
-		"SPA_SCOPE=openid api:read", "SPA_USERNAME=" + spaUser, "SPA_PASSWORD=" + spaPassword}
+		"SPA_SCOPE=openid api:read", "SPA_USERNAME=" + spaUser, "SPA_PASSWORD=" + spaPassword, "REFRESH_CLIENT_ID=" + mobile.ClientID}
 }
 
 // nodeOrSkip is servertest.NodeOrSkip for tests/node.

@@ -101,6 +101,10 @@ func addRoutes(r router, d Deps) {
 	r.api("GET /v1/admin/users/{id}/consents", d.Admin.ListUserConsents)
 	r.api("DELETE /v1/admin/users/{id}/consents", d.Admin.RevokeUserConsents)
 	r.api("DELETE /v1/admin/users/{id}/consents/{client_id}", d.Admin.RevokeUserConsents)
+	// A user's refresh token grants (families): list, revoke all, revoke one.
+	r.api("GET /v1/admin/users/{id}/grants", d.Admin.ListUserGrants)
+	r.api("DELETE /v1/admin/users/{id}/grants", d.Admin.RevokeUserGrants)
+	r.api("DELETE /v1/admin/users/{id}/grants/{grant_id}", d.Admin.RevokeUserGrants)
 
 	// The other two documented registration dialects (seeds 000 and 002).
 	r.api("POST /api/clients", idem.Wrap(d.Flat.Create, idem.Bearer(flat.Scope), flat.WriteError))

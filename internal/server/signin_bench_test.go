@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -129,19 +128,11 @@ func oneFlow(base, authURL, clientID, verifier string) string {
 		return res.StatusCode, string(b), res.Header.Get("Location")
 	}
 	fields := func(page string) (string, url.Values) {
-		m := firstForm.FindStringSubmatch(page)
-		if m == nil {
+		action, v, ok := servertest.FormOf(page)
+		if !ok {
 			return "", nil
 		}
-		v := url.Values{}
-		for _, in := range inputTag.FindAllStringSubmatch(m[2], -1) {
-			attrs := map[string]string{}
-			for _, a := range inputAttr.FindAllStringSubmatch(in[1], -1) {
-				attrs[a[1]] = html.UnescapeString(a[2])
-			}
-			v.Set(attrs["name"], attrs["value"])
-		}
-		return html.UnescapeString(m[1]), v
+		return action, v
 	}
 	st, page, _ := send(http.MethodGet, authURL, nil)
 	action, form := fields(page)

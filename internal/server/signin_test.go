@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -97,29 +96,15 @@ func post(t *testing.T, b *http.Client, u string, form url.Values) page {
 	return fetch(t, b, req)
 }
 
-var (
-	firstForm = regexp.MustCompile(`(?s)<form method="post" action="([^"]*)">(.*?)</form>`)
-	inputTag  = regexp.MustCompile(`<input ([^>]*)>`)
-	inputAttr = regexp.MustCompile(`(\w+)="([^"]*)"`)
-)
-
 // formOf returns the first POST form's action and its inputs' values
 // (hidden ones filled in, the others empty; a repeated name keeps all).
 func formOf(t *testing.T, p page) (string, url.Values) {
 	t.Helper()
-	m := firstForm.FindStringSubmatch(p.body)
-	if m == nil {
+	action, v, ok := servertest.FormOf(p.body)
+	if !ok {
 		t.Fatalf("no POST form in the page (%d): %.500s", p.status, p.body)
 	}
-	v := url.Values{}
-	for _, in := range inputTag.FindAllStringSubmatch(m[2], -1) {
-		attrs := map[string]string{}
-		for _, a := range inputAttr.FindAllStringSubmatch(in[1], -1) {
-			attrs[a[1]] = html.UnescapeString(a[2])
-		}
-		v.Add(attrs["name"], attrs["value"]) // resource may repeat (RFC 8707)
-	}
-	return html.UnescapeString(m[1]), v
+	return action, v
 }
 
 // location returns the redirect's target and its query, checking it went

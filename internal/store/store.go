@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/internal/idempotency"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/oauth2/par"
 	"github.com/latchkey/latchkey/internal/resource"
 	"github.com/latchkey/latchkey/internal/session"
@@ -43,6 +44,8 @@ type Store interface {
 	par.Repository
 	// Open-registration clients: count, last use, expiry.
 	client.AnonymousRepository
+	// Refresh token families and revoked grants (refresh_token grant).
+	refresh.Repository
 
 	// ListAudit returns audit events matching f, newest first.
 	ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error)
@@ -77,6 +80,19 @@ type Copier interface {
 	ListSettings(ctx context.Context) (map[string][]byte, error)
 	// ListRevocations returns every recorded revocation.
 	ListRevocations(ctx context.Context) ([]Revocation, error)
+	// ListRefreshFamilies returns up to limit refresh token families
+	// (revoked ones too) with ids after afterID, by id; past tokens of a
+	// family are not listed (only its current and previous hashes).
+	ListRefreshFamilies(ctx context.Context, afterID string, limit int) ([]refresh.Family, error)
+	// ListGrantRevocations returns every recorded grant revocation.
+	ListGrantRevocations(ctx context.Context) ([]GrantRevocation, error)
+}
+
+// GrantRevocation is a revoked grant id (refresh token family) and how
+// long the revocation is kept.
+type GrantRevocation struct {
+	GrantID   string
+	ExpiresAt time.Time
 }
 
 // Revocation is a revoked token id and when the token would have expired.

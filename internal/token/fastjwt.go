@@ -55,6 +55,7 @@ type claimSet struct {
 	Nonce, SessionID, AccessHash string
 	Confirmation                 *Confirmation
 	Act                          *Act
+	GrantID                      string
 }
 
 // bufPool holds the scratch buffers of mint: the claims JSON and the token
@@ -102,6 +103,7 @@ func (i *Issuer) mint(k *keys.Key, spec Spec) (Minted, error) {
 		}
 		scope = strings.Join(spec.Scopes, " ")
 		c.JTIText, c.ClientID, c.Scope = jti[:], spec.ClientID, scope
+		c.GrantID = spec.GrantID
 		if len(c.Audience) == 0 {
 			c.SoleAudience = i.issuer
 		}
@@ -286,6 +288,7 @@ func appendClaims(dst []byte, c *claimSet) []byte {
 		dst = appendOptString(dst, `,"client_id":`, c.Act.ClientID)
 		dst = append(dst, '}')
 	}
+	dst = appendOptString(dst, `,"grant_id":`, c.GrantID)
 	return append(dst, '}')
 }
 

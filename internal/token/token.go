@@ -6,6 +6,8 @@ package token
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -68,7 +70,14 @@ type Spec struct {
 	AccessHash   string // at_hash (OIDC Core §3.1.3.6)
 	Confirmation *Confirmation
 	Act          *Act
+	// GrantID names the grant (refresh token family) an access token was
+	// minted from, as the grant_id claim; revoking the grant revokes the
+	// token (Revocations.GrantRevoked).
+	GrantID string
 }
+
+// ClaimGrantID is the private claim carrying an access token's grant id.
+const ClaimGrantID = "grant_id"
 
 // Claims are the claims Latchkey puts in the tokens it mints.
 type Claims struct {
@@ -87,6 +96,7 @@ type Claims struct {
 	AccessHash   string           `json:"at_hash,omitempty"`
 	Confirmation *Confirmation    `json:"cnf,omitempty"`
 	Act          *Act             `json:"act,omitempty"`
+	GrantID      string           `json:"grant_id,omitempty"`
 }
 
 // Minted is a signed token and when it expires.
@@ -107,6 +117,7 @@ type Principal struct {
 	Audience     []string
 	Confirmation *Confirmation // nil unless the token is sender-constrained
 	TokenID      string
+	GrantID      string // "" for a token from no revocable grant
 	Issuer       string
 	IssuedAt     time.Time
 	ExpiresAt    time.Time
@@ -127,6 +138,9 @@ var ErrInvalidToken = errors.New("invalid token")
 type Revocations interface {
 	TokenRevoked(ctx context.Context, jti string) (bool, error)
 	RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error
+	// GrantRevoked reports whether the grant (refresh token family) an
+	// access token was minted from was revoked.
+	GrantRevoked(ctx context.Context, grantID string) (bool, error)
 }
 
 // ClientStatus tells whether the client a token was issued to may still
@@ -276,7 +290,7 @@ func (i *Issuer) principal(c Claims) (Principal, error) {
 	}
 	return Principal{
 		Subject: c.Subject, ClientID: c.ClientID, Scopes: strings.Fields(c.Scope), Audience: c.Audience,
-		Confirmation: c.Confirmation, TokenID: c.JTI, Issuer: c.Issuer,
+		Confirmation: c.Confirmation, TokenID: c.JTI, GrantID: c.GrantID, Issuer: c.Issuer,
 		IssuedAt: c.IssuedAt.Time(), ExpiresAt: c.Expiry.Time(),
 	}, nil
 }
@@ -344,6 +358,11 @@ func (i *Issuer) checkLive(ctx context.Context, p Principal) (Principal, error) 
 	if err != nil {
 		return Principal{}, fmt.Errorf("check revocation: %w", err)
 	}
+	if !revoked && p.GrantID != "" {
+		if revoked, err = i.revocations.GrantRevoked(ctx, p.GrantID); err != nil {
+			return Principal{}, fmt.Errorf("check grant revocation: %w", err)
+		}
+	}
 	if revoked {
 		return Principal{}, fmt.Errorf("%w: revoked", ErrInvalidToken)
 	}
@@ -358,6 +377,14 @@ func (i *Issuer) checkLive(ctx context.Context, p Principal) (Principal, error) 
 		p.Scopes = slices.DeleteFunc(p.Scopes, func(sc string) bool { return !slices.Contains(allowed, sc) })
 	}
 	return p, nil
+}
+
+// AccessTokenHash is at_hash (OIDC Core §3.1.3.6) for an RS256 or ES256
+// signed ID token: the left half of the SHA-256 of the access token,
+// base64url.
+func AccessTokenHash(accessToken string) string {
+	sum := sha256.Sum256([]byte(accessToken))
+	return base64.RawURLEncoding.EncodeToString(sum[:sha256.Size/2])
 }
 
 // Revoke records the token's id as revoked until it expires.

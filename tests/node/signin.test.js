@@ -62,13 +62,16 @@ test('openid-client signs a user in: PKCE, login and consent forms, code grant, 
   assert.equal(claims.nonce, nonce);
   assert.ok(claims.sub);
 
-  // The code is single-use: openid-client's second redemption fails.
-  await assert.rejects(client.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: codeVerifier, expectedState: state, expectedNonce: nonce,
-  }), (err) => err.error === 'invalid_grant');
-
   await t.test('fetchUserInfo', { skip: !md.userinfo_endpoint && 'no userinfo_endpoint in discovery (not implemented yet)' }, async () => {
     const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
     assert.equal(info.sub, claims.sub);
   });
+
+  // The code is single-use: openid-client's second redemption fails, and
+  // revokes what the first issued (RFC 9700 §4.4.1.1): the access token
+  // no longer works.
+  await assert.rejects(client.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: codeVerifier, expectedState: state, expectedNonce: nonce,
+  }), (err) => err.error === 'invalid_grant');
+  await assert.rejects(client.fetchUserInfo(config, tokens.access_token, claims.sub), 'the revoked access token is refused at /userinfo');
 });

@@ -41,6 +41,7 @@ type Handler struct {
 	keyPublishDelay time.Duration
 	auth            *bearer.Authenticator
 	log             *slog.Logger
+	grants          Grants
 }
 
 // Deps are what the admin API is built on.
@@ -54,6 +55,7 @@ type Deps struct {
 	KeyPublishDelay time.Duration
 	Auth            *bearer.Authenticator
 	Log             *slog.Logger
+	Grants          Grants // a user's refresh token grants
 }
 
 // AuditLog is where the audit trail is read from.
@@ -63,7 +65,7 @@ type AuditLog interface {
 
 // New returns a Handler.
 func New(d Deps) *Handler {
-	return &Handler{clients: d.Clients, users: d.Users, resources: d.Resources, consents: d.Consents, audit: d.Audit, keys: d.Keys, keyPublishDelay: d.KeyPublishDelay, auth: d.Auth, log: d.Log}
+	return &Handler{clients: d.Clients, users: d.Users, resources: d.Resources, consents: d.Consents, audit: d.Audit, keys: d.Keys, keyPublishDelay: d.KeyPublishDelay, auth: d.Auth, log: d.Log, grants: d.Grants}
 }
 
 // createRequest is the seed 001 request schema, plus the grant_types

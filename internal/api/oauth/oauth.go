@@ -108,7 +108,7 @@ func (h *Handler) Revoke(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err, creds.Method)
 		return
 	}
-	if err := h.provider.Revoke(r.Context(), creds, form.Get("token")); err != nil {
+	if err := h.provider.Revoke(r.Context(), creds, form.Get("token"), form.Get("token_type_hint")); err != nil {
 		h.writeError(w, r, err, creds.Method)
 		return
 	}

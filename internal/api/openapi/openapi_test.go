@@ -27,6 +27,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/openapi"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/consent"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
 	lktoken "github.com/latchkey/latchkey/internal/token"
@@ -1056,6 +1057,37 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	e.do(call{name: "revoke consents, unknown user", method: "DELETE", path: "/v1/admin/users/nobody/consents", bearer: full, want: 404})
 	e.do(call{name: "revoke consents, no token", method: "DELETE", path: consents, want: 401})
 	e.do(call{name: "revoke consents, lacks users:update", method: "DELETE", path: consents, bearer: usersRead, want: 403})
+	// A user's grants (refresh token families).
+	grantRP, _ := e.CreateClient(client.CreateInput{Name: "grant rp", Type: client.Confidential,
+		GrantTypes:   []string{client.GrantAuthorizationCode, client.GrantRefreshToken},
+		RedirectURIs: []string{"https://rp.example/cb"}, AllowedScopes: []string{"openid", "offline_access"}})
+	for _, id := range []string{"grant-a", "grant-b", "grant-c"} {
+		if _, err := e.App.Refresh.Start(context.Background(), refresh.Grant{ID: id, ClientID: grantRP.ClientID, UserID: "human-1",
+			Scopes: []string{"openid", "offline_access"}, AuthTime: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grantsPath := "/v1/admin/users/human-1/grants"
+	if l := e.do(call{name: "list grants", method: "GET", path: grantsPath, bearer: full, want: 200}).Object(t); len(l["grants"].([]any)) != 3 {
+		t.Errorf("grants: %v", l)
+	}
+	e.do(call{name: "list grants, unknown user", method: "GET", path: "/v1/admin/users/nobody/grants", bearer: full, want: 404})
+	e.do(call{name: "list grants, no token", method: "GET", path: grantsPath, want: 401})
+	e.do(call{name: "list grants, lacks users:read", method: "GET", path: grantsPath, bearer: createOnly, want: 403})
+	e.do(call{name: "revoke a grant", method: "DELETE", path: grantsPath + "/grant-a", bearer: full, want: 200})
+	e.do(call{name: "revoke a grant again", method: "DELETE", path: grantsPath + "/grant-a", bearer: full, want: 404})
+	e.do(call{name: "revoke a grant, unknown user", method: "DELETE", path: "/v1/admin/users/nobody/grants/grant-b", bearer: full, want: 404})
+	e.do(call{name: "revoke a grant, no token", method: "DELETE", path: grantsPath + "/grant-b", want: 401})
+	e.do(call{name: "revoke a grant, lacks users:update", method: "DELETE", path: grantsPath + "/grant-b", bearer: usersRead, want: 403})
+	e.do(call{name: "revoke grants, lacks users:update", method: "DELETE", path: grantsPath, bearer: usersRead, want: 403})
+	e.do(call{name: "revoke grants, no token", method: "DELETE", path: grantsPath, want: 401})
+	e.do(call{name: "revoke grants, unknown user", method: "DELETE", path: "/v1/admin/users/nobody/grants", bearer: full, want: 404})
+	if r := e.do(call{name: "revoke grants", method: "DELETE", path: grantsPath, bearer: full, want: 200}).Object(t); r["revoked"] != 2.0 {
+		t.Errorf("revoke grants: %v", r)
+	}
+	if l := e.do(call{name: "list grants, none left", method: "GET", path: grantsPath, bearer: full, want: 200}).Object(t); len(l["grants"].([]any)) != 0 {
+		t.Errorf("grants after revoking all: %v", l)
+	}
 
 	del := func(name, id string, want int, opts ...func(*call)) {
 		t.Helper()
@@ -1081,7 +1113,7 @@ func TestTrafficMatchesDocument(t *testing.T) {
 			actions = append(actions, fmt.Sprint(m["action"]))
 		}
 	}
-	if want := "user.delete user.revoke_consent user.set_password user.update user.disable user.update user.create"; strings.Join(actions, " ") != want {
+	if want := "user.delete user.revoke_grants user.revoke_grants user.revoke_consent user.set_password user.update user.disable user.update user.create"; strings.Join(actions, " ") != want {
 		t.Errorf("audit of human-1: %v, want %s", actions, want)
 	}
 
@@ -1248,6 +1280,8 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	e.do(call{name: "store down", method: "PATCH", path: "/v1/admin/users/bot-abc123", ctype: jsonCT, bearer: full, body: `{"enabled":false}`, want: 500})
 	e.do(call{name: "store down", method: "DELETE", path: "/v1/admin/users/bot-2", bearer: full, want: 500})
 	e.do(call{name: "store down", path: "/v1/admin/users/bot-2/password", ctype: jsonCT, bearer: full, body: `{"password":"a new correct horse"}`, want: 500})
+	e.do(call{name: "store down", method: "GET", path: "/v1/admin/users/human-1/grants", bearer: full, want: 500})
+	e.do(call{name: "store down", method: "DELETE", path: "/v1/admin/users/human-1/grants", bearer: full, want: 500})
 	e.do(call{name: "store down", method: "GET", path: "/v1/admin/oauth-clients", bearer: full, want: 500})
 	e.do(call{name: "store down", method: "PATCH", path: "/v1/admin/oauth-clients/" + confID, ctype: jsonCT, body: `{"enabled":true}`, bearer: full, want: 500})
 	e.do(call{name: "store down", method: "DELETE", path: "/v1/admin/oauth-clients/" + confID, bearer: full, want: 500})

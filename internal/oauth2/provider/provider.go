@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/token"
 )
 
@@ -34,9 +35,10 @@ type Tokens interface {
 
 // Provider serves the protocol endpoints.
 type Provider struct {
-	auth   *clientauth.Authenticator
-	grants *oauth2.Grants
-	tokens Tokens
+	auth    *clientauth.Authenticator
+	grants  *oauth2.Grants
+	tokens  Tokens
+	refresh RefreshRevoker
 	// audiences accepts resource audiences at introspection and
 	// revocation (AcceptAudiences); nil: none.
 	audiences token.AudienceFunc
@@ -138,9 +140,24 @@ func mayIntrospect(c client.Client, pr token.Principal) bool {
 		slices.Contains(c.AllowedScopes, client.ScopeTokensIntrospect)
 }
 
+// RefreshRevoker revokes refresh tokens (refresh.Service).
+type RefreshRevoker interface {
+	// RevokeToken revokes the family of raw if it is a refresh token of
+	// clientID; found is false when it is no refresh token at all, and
+	// the error is refresh.ErrOtherClient when it is another client's.
+	RevokeToken(ctx context.Context, clientID, raw string) (found bool, err error)
+}
+
+// RevokeRefreshWith makes Revoke accept refresh tokens too (revoking
+// their whole family); without it only access tokens are revoked.
+func (p *Provider) RevokeRefreshWith(r RefreshRevoker) { p.refresh = r }
+
 // Revoke implements RFC 7009: the caller may revoke only its own tokens;
-// an invalid or unknown token is not an error.
-func (p *Provider) Revoke(ctx context.Context, caller oauth2.Credentials, raw string) error {
+// an invalid or unknown token is not an error. A refresh token revokes
+// its family (every refresh and access token of that grant), an access
+// token itself. hint (token_type_hint) only chooses which kind is looked
+// up first: both are tried whatever it says (RFC 7009 §2.1).
+func (p *Provider) Revoke(ctx context.Context, caller oauth2.Credentials, raw, hint string) error {
 	c, err := p.auth.Authenticate(ctx, caller)
 	if err != nil {
 		return err
@@ -148,15 +165,39 @@ func (p *Provider) Revoke(ctx context.Context, caller oauth2.Credentials, raw st
 	if raw == "" {
 		return oauth2.Errorf(oauth2.CodeInvalidRequest, "token is required")
 	}
-	pr, err := p.tokens.ParseAudience(ctx, raw, p.acceptAudience)
-	if errors.Is(err, token.ErrInvalidToken) {
-		return nil
+	tryRefresh := func() (bool, error) {
+		if p.refresh == nil {
+			return false, nil
+		}
+		found, err := p.refresh.RevokeToken(ctx, c.ClientID, raw)
+		if errors.Is(err, refresh.ErrOtherClient) {
+			return true, errNotYours
+		}
+		return found, err
 	}
-	if err != nil {
-		return err
+	tryAccess := func() (bool, error) {
+		pr, err := p.tokens.ParseAudience(ctx, raw, p.acceptAudience)
+		if errors.Is(err, token.ErrInvalidToken) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if pr.ClientID != c.ClientID {
+			return true, errNotYours
+		}
+		return true, p.tokens.Revoke(ctx, pr)
 	}
-	if pr.ClientID != c.ClientID {
-		return oauth2.Errorf(oauth2.CodeUnauthorizedClient, "the token was not issued to this client")
+	order := []func() (bool, error){tryAccess, tryRefresh}
+	if hint == "refresh_token" {
+		order[0], order[1] = order[1], order[0]
 	}
-	return p.tokens.Revoke(ctx, pr)
+	for _, try := range order {
+		if found, err := try(); found || err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+var errNotYours = oauth2.Errorf(oauth2.CodeUnauthorizedClient, "the token was not issued to this client")

@@ -106,7 +106,7 @@ func TestMetadataIsDerivedFromRegistrations(t *testing.T) {
 
 	// The assembled server serves exactly what it registered.
 	live := e.App.Provider.Metadata(provider.Endpoints{})
-	if !slices.Equal(live.GrantTypesSupported, []string{"client_credentials", "authorization_code", "password"}) || !slices.Equal(live.ResponseTypesSupported, []string{"code"}) ||
+	if !slices.Equal(live.GrantTypesSupported, []string{"client_credentials", "authorization_code", "refresh_token", "password"}) || !slices.Equal(live.ResponseTypesSupported, []string{"code"}) ||
 		!slices.Equal(live.CodeChallengeMethodsSupported, []string{"S256"}) || !live.AuthorizationResponseIssParameterSupported {
 		t.Errorf("assembled server advertises %v / %v", live.GrantTypesSupported, live.ResponseTypesSupported)
 	}
@@ -129,16 +129,16 @@ func TestIntrospectAndRevokeUsePrincipal(t *testing.T) {
 		t.Errorf("introspection with none: %v", err)
 	}
 	otherCreds := oauth2.Credentials{ClientID: other.ClientID, Secret: otherSecret.Expose(), Method: client.AuthMethodSecretPost}
-	if err := e.App.Provider.Revoke(t.Context(), otherCreds, m.Raw); code(err) != oauth2.CodeUnauthorizedClient {
+	if err := e.App.Provider.Revoke(t.Context(), otherCreds, m.Raw, ""); code(err) != oauth2.CodeUnauthorizedClient {
 		t.Errorf("another client revoked the token: %v", err)
 	}
-	if err := e.App.Provider.Revoke(t.Context(), creds, m.Raw); err != nil {
+	if err := e.App.Provider.Revoke(t.Context(), creds, m.Raw, ""); err != nil {
 		t.Fatal(err)
 	}
 	if in, _ := e.App.Provider.Introspect(t.Context(), creds, m.Raw); in.Active {
 		t.Error("revoked token still active")
 	}
-	if err := e.App.Provider.Revoke(t.Context(), creds, "garbage"); err != nil {
+	if err := e.App.Provider.Revoke(t.Context(), creds, "garbage", ""); err != nil {
 		t.Errorf("revoking an invalid token: %v (RFC 7009 §2.2: not an error)", err)
 	}
 }

@@ -39,7 +39,7 @@ type Store struct {
 	wdb *sql.DB
 	// Hot-path statements, prepared once: parsing SQL was most of the cost
 	// of a token request.
-	byClientID, byID, secrets, revoked *sql.Stmt
+	byClientID, byID, secrets, revoked, grantRevoked *sql.Stmt
 	// w batches client registrations on wdb (group commit): one
 	// transaction and one fsync for every registration queued while the
 	// previous batch committed.
@@ -96,6 +96,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		{&s.byID, `SELECT ` + clientColumns + ` FROM clients WHERE id = ?`},
 		{&s.secrets, secretsQuery},
 		{&s.revoked, `SELECT count(*) FROM revoked_tokens WHERE jti = ?`},
+		{&s.grantRevoked, `SELECT count(*) FROM revoked_grants WHERE grant_id = ?`},
 	} {
 		if *p.dst, err = db.PrepareContext(ctx, p.query); err != nil {
 			s.Close()
@@ -198,7 +199,7 @@ func (s *Store) insertAudited(ctx context.Context, ev audit.Event, what, name, s
 // Close waits for queued writes to commit, then closes the database.
 // Calling it again does nothing.
 func (s *Store) Close() error {
-	stmts := []*sql.Stmt{s.byClientID, s.byID, s.secrets, s.revoked, s.insClient, s.insSecret, s.insAudit}
+	stmts := []*sql.Stmt{s.byClientID, s.byID, s.secrets, s.revoked, s.grantRevoked, s.insClient, s.insSecret, s.insAudit}
 	if s.w != nil {
 		s.w.Close()
 		stmts = append(stmts, s.batch.savepoint, s.batch.release, s.batch.rollbackTo)

@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/resource"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/store"
@@ -21,11 +22,15 @@ import (
 // Stats counts what was copied.
 type Stats struct {
 	Settings, Users, Clients, Keys, Revocations, AuditEvents int
+	// RefreshFamilies are the refresh token grants copied (their current
+	// tokens keep working: the refresh hash key is a sealed setting);
+	// GrantRevocations the revoked grants.
+	RefreshFamilies, GrantRevocations int
 }
 
 func (s Stats) String() string {
-	return fmt.Sprintf("%d clients, %d users, %d signing keys, %d audit events, %d revocations, %d settings",
-		s.Clients, s.Users, s.Keys, s.AuditEvents, s.Revocations, s.Settings)
+	return fmt.Sprintf("%d clients, %d users, %d signing keys, %d audit events, %d revocations, %d refresh token grants, %d grant revocations, %d settings",
+		s.Clients, s.Users, s.Keys, s.AuditEvents, s.Revocations, s.RefreshFamilies, s.GrantRevocations, s.Settings)
 }
 
 // Store is a store that can be copied from and to: the runtime interface
@@ -140,6 +145,28 @@ func Copy(ctx context.Context, src, dst Store, srcBox, dstBox *sealed.Box) (Stat
 			return st, err
 		}
 		st.Revocations++
+	}
+	grevs, err := src.ListGrantRevocations(ctx)
+	if err != nil {
+		return st, err
+	}
+	for _, r := range grevs {
+		if err := dst.RevokeGrant(ctx, r.GrantID, r.ExpiresAt, r.ExpiresAt); err != nil {
+			return st, err
+		}
+		st.GrantRevocations++
+	}
+	st.RefreshFamilies, err = eachPage("",
+		func(after string) ([]refresh.Family, error) { return src.ListRefreshFamilies(ctx, after, page) },
+		func(_ string, last refresh.Family) string { return last.ID },
+		func(f refresh.Family) error {
+			if err := dst.CreateRefresh(ctx, f); err != nil {
+				return fmt.Errorf("refresh family %s: %w", f.ID, err)
+			}
+			return nil
+		})
+	if err != nil {
+		return st, err
 	}
 	st.AuditEvents, err = eachPage(audit.Filter{Limit: page},
 		func(f audit.Filter) ([]audit.Event, error) { return src.ListAudit(ctx, f) },

@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/keys/keystest"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/sealed"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/store"
@@ -103,6 +104,15 @@ func TestCopy(t *testing.T) {
 			if err := app.Issuer.Revoke(ctx, revokedClaims); err != nil {
 				t.Fatal(err)
 			}
+			// A refresh token grant and a revoked one move too.
+			rt, err := app.Refresh.Start(ctx, refresh.Grant{ID: "grant-live", ClientID: ids[0], UserID: "bot-1", Scopes: []string{"api:read"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			grantMint, _ := app.Issuer.Mint(ctx, token.Spec{Subject: "bot-1", ClientID: ids[1], Scopes: []string{"api:read"}, GrantID: "grant-gone"})
+			if err := app.Refresh.RevokeGrant(ctx, "grant-gone"); err != nil {
+				t.Fatal(err)
+			}
 			srcEvents, _ := src.ListAudit(ctx, audit.Filter{})
 
 			dst := newTarget(t)
@@ -145,6 +155,16 @@ func TestCopy(t *testing.T) {
 			}
 			if _, err := moved.Issuer.Verify(ctx, revoked); err == nil {
 				t.Error("a revoked token is valid after the copy")
+			}
+			if _, err := moved.Issuer.Verify(ctx, grantMint.Raw); err == nil {
+				t.Error("a token of a revoked grant is valid after the copy")
+			}
+			if st.RefreshFamilies != 1 || st.GrantRevocations != 1 {
+				t.Errorf("refresh stats: %+v", st)
+			}
+			// The refresh token is found under the moved (resealed) key.
+			if found, err := moved.Refresh.RevokeToken(ctx, ids[0], rt); !found || err != nil {
+				t.Errorf("refresh token after the copy: found %v, %v", found, err)
 			}
 			// The RSA key moves too, with its algorithm, and keeps signing
 			// ID tokens that verify against the old key set.

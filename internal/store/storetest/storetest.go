@@ -72,6 +72,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"GroupCommitCancel", testGroupCommitCancel},
 		{"GroupCommitCloseDrains", testGroupCommitCloseDrains},
 		{"GroupCommitConcurrent", testGroupCommitConcurrent},
+		{"Refresh", testRefresh},
 	}
 	tests = append(tests, resourceTests...)
 	for _, tt := range tests {

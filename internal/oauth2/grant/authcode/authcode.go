@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/oauth2"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/usertokens"
 	"github.com/latchkey/latchkey/internal/user"
 )
@@ -24,12 +25,23 @@ type Users interface {
 	Get(ctx context.Context, id string) (user.User, error)
 }
 
+// Refresher starts refresh token families and revokes grants
+// (refresh.Service).
+type Refresher interface {
+	Start(ctx context.Context, g refresh.Grant) (string, error)
+	RevokeGrant(ctx context.Context, id string) error
+}
+
 // Handler is the authorization_code grant.
 type Handler struct {
 	Codes  Repository
 	Tokens Minter
 	Users  Users
-	Now    func() time.Time
+	// Refresh issues refresh tokens and revokes what a redeemed code
+	// issued when it is presented again; nil issues none and revokes
+	// nothing (tests of the code checks alone).
+	Refresh Refresher
+	Now     func() time.Time
 	// Resources resolves RFC 8707 resources (nil: none can be named).
 	Resources oauth2.ResourceResolver
 }
@@ -86,9 +98,19 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 		return nil, oauth2.Errorf(oauth2.CodeInvalidRequest, "code is required")
 	}
 	now := h.Now()
-	code, err := h.Codes.ConsumeAuthCode(ctx, Hash(r.Code), now)
+	hash := Hash(r.Code)
+	code, err := h.Codes.ConsumeAuthCode(ctx, hash, now)
 	switch {
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrUsed):
+	case errors.Is(err, ErrUsed):
+		// RFC 6749 §4.1.2, RFC 9700 §4.4.1.1: a code presented twice
+		// may have been stolen; revoke what the first redemption issued.
+		if h.Refresh != nil {
+			if rerr := h.Refresh.RevokeGrant(ctx, GrantID(hash)); rerr != nil {
+				return nil, rerr
+			}
+		}
+		return nil, errBadCode.WithCause(err)
+	case errors.Is(err, ErrNotFound):
 		return nil, errBadCode.WithCause(err)
 	case err != nil:
 		return nil, err
@@ -129,9 +151,13 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 	if err != nil {
 		return nil, err
 	}
-	return usertokens.Issue(ctx, h.Tokens, usertokens.Grant{
-		UserID: code.UserID, ClientID: code.ClientID, Scopes: code.Scopes,
+	g := usertokens.Grant{
+		ID: GrantID(hash), UserID: code.UserID, ClientID: code.ClientID, Scopes: code.Scopes,
 		AuthTime: code.AuthTime, Nonce: code.Nonce, SessionID: code.SessionID, Target: target,
 		IDTokenAlg: r.Client.IDTokenAlg,
-	})
+	}
+	if h.Refresh == nil || !refresh.Wants(r.Client, code.Scopes) {
+		return usertokens.Issue(ctx, h.Tokens, g)
+	}
+	return usertokens.IssueWithRefresh(ctx, h.Tokens, h.Refresh, g)
 }

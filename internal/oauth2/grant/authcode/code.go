@@ -64,6 +64,15 @@ func NewCode() (raw, hash string) {
 	return raw, Hash(raw)
 }
 
+// GrantID is the id of the grant a code's redemption makes (the
+// grant_id of its tokens, the id of its refresh token family): derived
+// from the code's hash, so a second redemption finds what the first
+// issued without another write when the code is consumed.
+func GrantID(codeHash string) string {
+	sum := sha256.Sum256([]byte("latchkey grant\x00" + codeHash))
+	return hex.EncodeToString(sum[:16])
+}
+
 // Hash is the key a code is stored under.
 func Hash(raw string) string {
 	sum := sha256.Sum256([]byte(raw))

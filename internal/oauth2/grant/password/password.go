@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/oauth2"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/usertokens"
 	"github.com/latchkey/latchkey/internal/user"
 )
@@ -34,6 +35,9 @@ type Handler struct {
 	Now    func() time.Time
 	// Resources resolves RFC 8707 resources (nil: none can be named).
 	Resources oauth2.ResourceResolver
+	// Refresh starts a refresh token family when the client also has the
+	// refresh_token grant (SPEC §7); nil issues none.
+	Refresh usertokens.Refresher
 }
 
 // GrantType is password.
@@ -82,12 +86,10 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 	if err != nil {
 		return nil, err
 	}
-	resp, err := usertokens.Issue(ctx, h.Tokens, usertokens.Grant{UserID: u.ID, ClientID: c.ClientID, Scopes: scopes, AuthTime: h.Now(), Target: target, IDTokenAlg: c.IDTokenAlg})
-	if err != nil {
-		return nil, err
+	g := usertokens.Grant{UserID: u.ID, ClientID: c.ClientID, Scopes: scopes, AuthTime: h.Now(), Target: target, IDTokenAlg: c.IDTokenAlg}
+	if h.Refresh == nil || !refresh.Wants(c, scopes) {
+		return usertokens.Issue(ctx, h.Tokens, g)
 	}
-	// Refresh tokens (internal/oauth2/grant/refresh): when c also has the
-	// refresh_token grant, issue one for (u, c, scopes) into
-	// resp.RefreshToken here.
-	return resp, nil
+	g.ID = refresh.NewGrantID()
+	return usertokens.IssueWithRefresh(ctx, h.Tokens, h.Refresh, g)
 }

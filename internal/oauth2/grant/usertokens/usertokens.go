@@ -6,8 +6,6 @@ package usertokens
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"slices"
 	"time"
 
@@ -25,6 +23,9 @@ type Minter interface {
 
 // Grant is what was granted to whom.
 type Grant struct {
+	// ID is the grant (refresh token family) its access tokens carry as
+	// grant_id, so revoking the grant reaches them; "" for none.
+	ID       string
 	UserID   string
 	ClientID string
 	Scopes   []string
@@ -47,7 +48,7 @@ type Grant struct {
 // token, as a token response.
 func Issue(ctx context.Context, m Minter, g Grant) (*oauth2.TokenResponse, error) {
 	at, err := m.Mint(ctx, token.Spec{Kind: token.Access, Subject: g.UserID, ClientID: g.ClientID, Scopes: g.Target.LimitScopes(g.Scopes),
-		Audience: g.Target.Audience, TTL: g.Target.TTL})
+		Audience: g.Target.Audience, TTL: g.Target.TTL, GrantID: g.ID})
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +75,23 @@ func Issue(ctx context.Context, m Minter, g Grant) (*oauth2.TokenResponse, error
 // AccessTokenHash is at_hash (OIDC Core §3.1.3.6) for an RS256 or ES256
 // signed ID token: the left half of the SHA-256 of the access token,
 // base64url.
-func AccessTokenHash(accessToken string) string {
-	sum := sha256.Sum256([]byte(accessToken))
-	return base64.RawURLEncoding.EncodeToString(sum[:sha256.Size/2])
+func AccessTokenHash(accessToken string) string { return token.AccessTokenHash(accessToken) }
+
+// Refresher starts a refresh token family for a grant
+// (refresh.Service.Start).
+type Refresher interface {
+	Start(ctx context.Context, g Grant) (string, error)
+}
+
+// IssueWithRefresh is Issue plus a refresh token from r that starts g's
+// family (g.ID).
+func IssueWithRefresh(ctx context.Context, m Minter, r Refresher, g Grant) (*oauth2.TokenResponse, error) {
+	resp, err := Issue(ctx, m, g)
+	if err != nil {
+		return nil, err
+	}
+	if resp.RefreshToken, err = r.Start(ctx, g); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
