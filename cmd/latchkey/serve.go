@@ -99,7 +99,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		MetadataDocuments:       cfg.MetadataDocuments(),
 		AnonymousClients: server.AnonymousClients{PerSourcePerHour: cfg.RegistrationPerSource, Max: cfg.MaxAnonymousClients,
 			TTL: cfg.AnonymousClientTTL},
-		Refresh:                 refresh.Policy{Idle: cfg.RefreshIdle, Absolute: cfg.RefreshAbsolute, Overlap: cfg.RefreshOverlap},
+		Refresh: refresh.Policy{Idle: cfg.RefreshIdle, Absolute: cfg.RefreshAbsolute, Overlap: cfg.RefreshOverlap},
 	})
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -188,5 +189,56 @@ func TestPasswordGrantNotByDefault(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("grant_types_supported %v lacks password", gts)
+	}
+}
+
+// TestPasswordGrantRefresh: a client that also has refresh_token gets a
+// refresh token from the password grant (SPEC §7; with openid, when
+// offline_access is granted); x/oauth2's TokenSource then refreshes
+// through rotation, and the refreshed access token carries the same grant,
+// so revoking the refresh token ends it at /userinfo too.
+func TestPasswordGrantRefresh(t *testing.T) {
+	e := newPasswordEnv(t)
+	rc, rcSecret := e.CreateClient(client.CreateInput{Name: "legacy with refresh", GrantTypes: []string{client.GrantPassword, client.GrantRefreshToken},
+		AllowedScopes: []string{"openid", "offline_access", "api:read"}})
+	ctx := context.WithValue(t.Context(), oauth2.HTTPClient, http.DefaultClient)
+	conf := oauth2.Config{ClientID: rc.ClientID, ClientSecret: rcSecret.Expose(), Scopes: []string{"openid", "offline_access"},
+		Endpoint: oauth2.Endpoint{TokenURL: e.URL + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader}}
+	tok, err := conf.PasswordCredentialsToken(ctx, "alice", alicePassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.RefreshToken == "" {
+		t.Fatalf("no refresh token for a client with refresh_token and offline_access: %+v", tok)
+	}
+	// openid without offline_access: no refresh token (OIDC Core §11).
+	conf.Scopes = []string{"openid"}
+	if t2, err := conf.PasswordCredentialsToken(ctx, "alice", alicePassword); err != nil || t2.RefreshToken != "" {
+		t.Errorf("openid without offline_access: %v, refresh token %q", err, t2.RefreshToken)
+	}
+	// The legacy client without refresh_token gets none either.
+	legacy := oauth2.Config{ClientID: e.pw.ClientID, ClientSecret: e.pwSecret.Expose(), Scopes: []string{"api:read"},
+		Endpoint: conf.Endpoint}
+	if t3, err := legacy.PasswordCredentialsToken(ctx, "alice", alicePassword); err != nil || t3.RefreshToken != "" {
+		t.Errorf("client without refresh_token: %v, refresh token %q", err, t3.RefreshToken)
+	}
+
+	tok.Expiry = e.Clock.Now().Add(-time.Second) // make the TokenSource refresh
+	next, err := conf.TokenSource(ctx, tok).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.RefreshToken == "" || next.RefreshToken == tok.RefreshToken || next.AccessToken == tok.AccessToken {
+		t.Fatalf("refresh did not rotate: %+v", next)
+	}
+	if r := e.Do("GET", "/userinfo", "", next.AccessToken, ""); r.Status != 200 {
+		t.Fatalf("userinfo with the refreshed token: %d %s", r.Status, r)
+	}
+	basic := "Authorization: " + servertest.BasicAuth(rc.ClientID, rcSecret.Expose())
+	if r := e.Do("POST", "/oauth2/revoke", form, "", "token="+url.QueryEscape(next.RefreshToken)+"&token_type_hint=refresh_token", basic); r.Status != 200 {
+		t.Fatalf("revoke: %d %s", r.Status, r)
+	}
+	if r := e.Do("GET", "/userinfo", "", next.AccessToken, ""); r.Status != 401 {
+		t.Errorf("userinfo after revoking the grant: %d, want 401", r.Status)
 	}
 }

@@ -68,15 +68,24 @@ func (s *Sweeper) Tasks() []string {
 	return names
 }
 
-// StoreTasks are the sweeps every store provides: sessions, codes and
-// revocations.
-func StoreTasks(st store.Sweeps) []Task {
+// Sweepable is what StoreTasks sweeps (every store.Store is one).
+type Sweepable interface {
+	store.Sweeps
+	// DeleteExpiredRefresh deletes expired or revoked refresh grants and
+	// ended grant revocations (refresh.Repository).
+	DeleteExpiredRefresh(ctx context.Context, now time.Time, limit int) (int, error)
+}
+
+// StoreTasks are the sweeps every store provides: sessions, codes,
+// revocations and refresh grants.
+func StoreTasks(st Sweepable) []Task {
 	return []Task{
 		{Name: "sessions", Sweep: st.SweepSessions},
 		{Name: "auth_codes", Sweep: func(ctx context.Context, now time.Time, limit int) (int, error) {
 			return st.SweepAuthCodes(ctx, now, CodeKeep, limit)
 		}},
 		{Name: "revocations", Sweep: st.SweepRevocations},
+		{Name: "refresh_grants", Sweep: st.DeleteExpiredRefresh},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/clocktest"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/session"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 	"github.com/latchkey/latchkey/internal/sweep"
@@ -40,11 +41,17 @@ func TestSweepDeletesExpiredRows(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	fam := refresh.Family{ID: "grant-1", ClientID: "c", UserID: "u", AuthTime: now, CreatedAt: now,
+		ExpiresAt: now.Add(90 * time.Minute), IdleExpiresAt: now.Add(90 * time.Minute), CurrentHash: "refresh-hash-1"}
+	if err := st.CreateRefresh(ctx, fam); err != nil {
+		t.Fatal(err)
+	}
+
 	sw := sweep.New(2, clock.Now, nil)
 	for _, task := range sweep.StoreTasks(st) {
 		sw.Add(task)
 	}
-	if got := sw.Once(ctx); got["sessions"]+got["auth_codes"]+got["revocations"] != 0 {
+	if got := sw.Once(ctx); got["sessions"]+got["auth_codes"]+got["revocations"]+got["refresh_grants"] != 0 {
 		t.Fatalf("swept live rows: %v", got)
 	}
 	clock.Advance(61 * time.Minute) // sessions, the revocation and the code expired; the code's keep not over
@@ -58,8 +65,11 @@ func TestSweepDeletesExpiredRows(t *testing.T) {
 		t.Errorf("expired revocation still stored: %v, %v", revoked, err)
 	}
 	clock.Advance(time.Hour)
-	if got := sw.Once(ctx); got["auth_codes"] != 1 {
-		t.Errorf("after the code's keep: %v", got)
+	if got := sw.Once(ctx); got["auth_codes"] != 1 || got["refresh_grants"] != 1 {
+		t.Errorf("after the code's keep and the refresh grant's expiry: %v", got)
+	}
+	if _, err := st.RefreshFamily(ctx, fam.CurrentHash); !errors.Is(err, refresh.ErrNotFound) {
+		t.Errorf("expired refresh grant still stored: %v", err)
 	}
 	if _, err := st.ConsumeAuthCode(ctx, code.Hash, clock.Now()); !errors.Is(err, authcode.ErrNotFound) {
 		t.Errorf("swept code: %v", err)
