@@ -53,14 +53,28 @@ func (c *countingSessions) DeleteSession(_ context.Context, h string) error {
 	return nil
 }
 
-// noUsers is a user store with nobody in it (these tests never sign in).
-type noUsers struct{}
+// oneUser is a user store holding alice (password alice-pw), of the
+// default brand.
+type oneUser struct{}
 
-func (noUsers) Authenticate(context.Context, string, string) (user.User, error) {
-	return user.User{}, user.ErrUnknownUser
+var alice = user.User{ID: "id-alice", Username: "alice", Enabled: true, BrandID: user.DefaultBrand}
+
+func (oneUser) Authenticate(_ context.Context, username, password string) (user.User, error) {
+	switch {
+	case username != alice.Username:
+		return user.User{}, user.ErrUnknownUser
+	case password != "alice-pw":
+		return user.User{}, user.ErrBadLogin
+	}
+	return alice, nil
 }
 
-func (noUsers) Get(context.Context, string) (user.User, error) { return user.User{}, user.ErrNotFound }
+func (oneUser) Get(_ context.Context, id string) (user.User, error) {
+	if id != alice.ID {
+		return user.User{}, user.ErrNotFound
+	}
+	return alice, nil
+}
 
 var testClient = client.Client{ClientID: "spa", Name: "SPA", Enabled: true, Type: client.Public, BrandID: client.DefaultBrandID,
 	GrantTypes: []string{client.GrantAuthorizationCode}, RedirectURIs: []string{"https://app.example/cb"}, AllowedScopes: []string{"openid"}}
@@ -68,7 +82,7 @@ var testClient = client.Client{ClientID: "spa", Name: "SPA", Enabled: true, Type
 func newTestAuthorize() (*Authorize, *countingSessions) {
 	sessions := &countingSessions{rows: map[string]session.Session{}}
 	clock := clocktest.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	return NewAuthorize(AuthorizeDeps{Clients: oneClient{testClient}, Users: noUsers{}, Sessions: sessions, Issuer: "https://issuer.example", Now: clock.Now,
+	return NewAuthorize(AuthorizeDeps{Clients: oneClient{testClient}, Users: oneUser{}, Sessions: sessions, Issuer: "https://issuer.example", Now: clock.Now,
 		Log: slog.New(slog.DiscardHandler)}), sessions
 }
 
