@@ -3,11 +3,17 @@
 // in time and in request count, and talks only to the URLs it is given.
 //
 //	latchkey-load -targets http://127.0.0.1:8080 -client-id ID -client-secret S -scenario token
+//
+// The refresh scenario measures refresh-token rotation: its setup (not
+// timed) creates a user and a password+refresh_token client through the
+// admin API and gives every worker its own refresh token; each worker then
+// rotates its own chain (see refresh.go).
 package main
 
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -56,13 +62,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("latchkey-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	targets := fs.String("targets", "http://127.0.0.1:8080", "comma-separated base URLs; requests go round-robin")
-	id := fs.String("client-id", "", "admin client id (needs clients:create for -scenario register)")
+	id := fs.String("client-id", "", "admin client id (needs clients:create for -scenario register, clients:create and users:create for refresh)")
 	secret := fs.String("client-secret", "", "admin client secret")
-	scenario := fs.String("scenario", "token", "token (client_credentials tokens), register (POST /v1/admin/oauth-clients) or introspect")
+	scenario := fs.String("scenario", "token", "token (client_credentials tokens), register (POST /v1/admin/oauth-clients), introspect or refresh (refresh_token grants, one rotating chain per worker)")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send (at most 5m)")
 	conc := fs.Int("concurrency", 16, "concurrent workers")
 	maxReq := fs.Int64("max-requests", 1_000_000, "stop after this many requests")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	refreshScope := fs.String("refresh-scope", "api:public", "scope of the refresh scenario's client and grants (not openid: no offline_access needed)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,8 +89,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	tr := &http.Transport{MaxIdleConns: *conc * 2, MaxIdleConnsPerHost: *conc * 2, IdleConnTimeout: time.Minute}
 	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	l := &loader{hc: hc, bases: bases, id: *id, secret: *secret}
-	op, err := l.scenario(ctx, *scenario)
+	l := &loader{hc: hc, bases: bases, id: *id, secret: *secret, refreshScope: *refreshScope}
+	op, err := l.scenario(ctx, *scenario, *conc)
 	if err != nil {
 		return err
 	}
@@ -97,29 +104,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 type loader struct {
-	hc     *http.Client
-	bases  []string
-	id     string
-	secret string
-	next   atomic.Uint64
+	hc           *http.Client
+	bases        []string
+	id           string
+	secret       string
+	refreshScope string
+	next         atomic.Uint64
 }
 
 func (l *loader) base() string { return l.bases[l.next.Add(1)%uint64(len(l.bases))] }
 
-// op performs one request and reports an error for anything but success.
-type op func(ctx context.Context) error
+// op performs one request for worker (0 ≤ worker < concurrency) and
+// reports an error for anything but success.
+type op func(ctx context.Context, worker int) error
 
-func (l *loader) scenario(ctx context.Context, name string) (op, error) {
+// scenario prepares the named scenario for conc workers; its setup is not
+// part of the timed run.
+func (l *loader) scenario(ctx context.Context, name string, conc int) (op, error) {
 	switch name {
 	case "token":
-		return func(ctx context.Context) error { _, err := l.token(ctx, l.base(), ""); return err }, nil
+		return func(ctx context.Context, _ int) error { _, err := l.token(ctx, l.base(), ""); return err }, nil
 	case "register":
 		tok, err := l.token(ctx, l.bases[0], "clients:create")
 		if err != nil {
 			return nil, fmt.Errorf("admin token: %w", err)
 		}
 		var n atomic.Int64
-		return func(ctx context.Context) error {
+		return func(ctx context.Context, _ int) error {
 			body := fmt.Sprintf(`{"client_name":"load %d","redirect_uris":["https://load.example/cb"],"allowed_scopes":["api:read"]}`, n.Add(1))
 			return l.expect(ctx, "POST", l.base()+"/v1/admin/oauth-clients", "application/json", body, "Bearer "+tok, http.StatusCreated)
 		}, nil
@@ -129,9 +140,15 @@ func (l *loader) scenario(ctx context.Context, name string) (op, error) {
 			return nil, err
 		}
 		form := url.Values{"token": {tok}, "client_id": {l.id}, "client_secret": {l.secret}}.Encode()
-		return func(ctx context.Context) error {
+		return func(ctx context.Context, _ int) error {
 			return l.expect(ctx, "POST", l.base()+"/oauth2/introspect", "application/x-www-form-urlencoded", form, "", http.StatusOK)
 		}, nil
+	case "refresh":
+		rf, err := l.newRefresher(ctx, conc)
+		if err != nil {
+			return nil, err
+		}
+		return rf.rotate, nil
 	}
 	return nil, fmt.Errorf("unknown scenario %q", name)
 }
@@ -141,29 +158,42 @@ func (l *loader) token(ctx context.Context, base, scope string) (string, error) 
 	if scope != "" {
 		form.Set("scope", scope)
 	}
-	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/oauth2/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape(l.id), url.QueryEscape(l.secret))
-	resp, err := l.hc.Do(req)
+	tr, err := l.grant(ctx, base, l.id, l.secret, form)
+	return tr.AccessToken, err
+}
+
+// tokenResponse is the part of a token endpoint answer the scenarios use.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// grant posts form to base's token endpoint as client id (HTTP Basic)
+// and wants a 200 with an access token.
+func (l *loader) grant(ctx context.Context, base, id, secret string, form url.Values) (tokenResponse, error) {
+	var tr tokenResponse
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
+	err := l.call(ctx, "POST", base+"/oauth2/token", "application/x-www-form-urlencoded", form.Encode(), basic, http.StatusOK, &tr)
+	if err == nil && tr.AccessToken == "" {
+		err = errors.New("token: no access_token in the response")
+	}
 	if err != nil {
-		return "", err
+		return tr, fmt.Errorf("token (%s): %w", form.Get("grant_type"), err)
 	}
-	defer resp.Body.Close()
-	var body struct {
-		AccessToken string `json:"access_token"`
-	}
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return "", fmt.Errorf("token: %d %s", resp.StatusCode, bytes.TrimSpace(b))
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.AccessToken == "" {
-		return "", fmt.Errorf("token: bad response: %v", err)
-	}
-	return body.AccessToken, nil
+	return tr, nil
 }
 
 func (l *loader) expect(ctx context.Context, method, u, ct, body, authz string, status int) error {
-	req, _ := http.NewRequestWithContext(ctx, method, u, strings.NewReader(body))
+	return l.call(ctx, method, u, ct, body, authz, status, nil)
+}
+
+// call sends one request and wants status; with out non-nil the JSON
+// answer is decoded into it.
+func (l *loader) call(ctx context.Context, method, u, ct, body, authz string, status int, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, u, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
 	req.Header.Set("Content-Type", ct)
 	if authz != "" {
 		req.Header.Set("Authorization", authz)
@@ -173,9 +203,17 @@ func (l *loader) expect(ctx context.Context, method, u, ct, body, authz string, 
 		return err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, u, err)
+	}
 	if resp.StatusCode != status {
 		return fmt.Errorf("%s %s: %d %s", method, u, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("%s %s: bad response: %w", method, u, err)
+		}
 	}
 	return nil
 }
@@ -193,12 +231,12 @@ func (l *loader) drive(ctx context.Context, o op, conc int, d time.Duration, max
 		wg         sync.WaitGroup
 	)
 	start := time.Now()
-	for range conc {
+	for w := range conc {
 		wg.Go(func() {
 			local := make([]time.Duration, 0, 4096)
 			for ctx.Err() == nil && sent.Add(1) <= maxReq {
 				t0 := time.Now()
-				err := o(ctx)
+				err := o(ctx, w)
 				if ctx.Err() != nil {
 					break // cut off by the deadline: not a server error
 				}
