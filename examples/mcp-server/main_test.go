@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/api/register"
+	"github.com/latchkey/latchkey/internal/cimd"
 	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/resource"
 	"github.com/latchkey/latchkey/internal/server"
@@ -101,7 +102,8 @@ func TestTokenForAIsRefusedByB(t *testing.T) {
 }
 
 // TestMCPSDK runs tests/node/mcp-sdk.js: the MCP TypeScript SDK's auth()
-// flow against this server and Latchkey with open registration. Without
+// flow against this server and Latchkey with open registration, then with
+// a Client ID Metadata Document, each ending with a refresh. Without
 // node it skips visibly, unless LATCHKEY_REQUIRE_NODE=1.
 func TestMCPSDK(t *testing.T) {
 	if testing.Short() {
@@ -117,10 +119,27 @@ func TestMCPSDK(t *testing.T) {
 	node := servertest.NodeOrSkip(ctx, t, nodeDir, required)
 	// Anonymous registrations may ask only for the default scopes, so
 	// mcp:tools is one (as an operator would with --default-scopes).
+	// The second run's client_id is a Client ID Metadata Document URL:
+	// the document is served here over TLS on loopback, which the
+	// server's fetcher is told to allow and trust.
+	docs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/mcp-agent.json" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"client_id": "https://" + r.Host + r.URL.Path, "client_name": "MCP SDK metadata document agent",
+			"redirect_uris": []string{"http://127.0.0.1:53682/callback"}, "grant_types": []string{"authorization_code", "refresh_token"},
+			"response_types": []string{"code"}, "token_endpoint_auth_method": "none",
+		})
+	}))
+	t.Cleanup(docs.Close)
 	e := servertest.New(t, func(o *server.Options) {
 		o.Registration = register.ModeOpen
 		o.Scopes = append(o.Scopes, "mcp:tools")
 		o.DefaultScopes = append(o.DefaultScopes, "mcp:tools")
+		o.MetadataDocuments = &cimd.Config{AllowLoopback: true, RootCAs: docs.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
 	})
 	if _, err := e.App.Users.Create(t.Context(), domain.Actor{Root: true}, user.CreateInput{Username: "mia", Password: "mcp sign-in passphrase"}); err != nil {
 		t.Fatal(err)
@@ -132,12 +151,12 @@ func TestMCPSDK(t *testing.T) {
 	cmd := exec.CommandContext(ctx, node, "--test", "mcp-sdk.js")
 	cmd.Dir = nodeDir
 	cmd.Env = append(os.Environ(), "ISSUER="+e.URL, "MCP_SERVER_URL="+urls[0], "MCP_OTHER_SERVER_URL="+urls[1],
-		"MCP_USERNAME=mia", "MCP_PASSWORD=mcp sign-in passphrase")
+		"MCP_USERNAME=mia", "MCP_PASSWORD=mcp sign-in passphrase", "MCP_CLIENT_METADATA_URL="+docs.URL+"/mcp-agent.json")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test mcp-sdk.js: %v\n%s\nserver log:\n%s", err, out, e.Logs)
 	}
-	if !strings.Contains(string(out), "# pass 1") {
+	if !strings.Contains(string(out), "# pass 2") {
 		t.Fatalf("the MCP SDK test did not run and pass:\n%s", out)
 	}
 	t.Logf("node --test mcp-sdk.js:\n%s", out)

@@ -27,7 +27,7 @@ const DCRSubject = "dcr"
 // keyed hash in the same record.
 func (s *Service) Register(ctx context.Context, actor domain.Actor, in CreateInput) (Client, Secret, Secret, error) {
 	if actor.Anonymous {
-		if err := s.checkAnonymousScopes(in.AllowedScopes); err != nil {
+		if err := s.checkAnonymous(in.AllowedScopes, in.GrantTypes); err != nil {
 			return Client{}, Secret{}, Secret{}, err
 		}
 	}
@@ -67,10 +67,15 @@ func (s *Service) AuthenticateRegistration(ctx context.Context, clientID, regTok
 	return c, nil
 }
 
-// checkAnonymousScopes keeps a registration nobody authenticated (open
-// mode) to the server's default client scopes: otherwise anyone could mint
-// tokens with any scope a resource server trusts.
-func (s *Service) checkAnonymousScopes(scopes []string) error {
+// checkAnonymous keeps a registration nobody authenticated (open mode) to
+// the server's default client scopes, otherwise anyone could mint tokens
+// with any scope a resource server trusts, and away from the password
+// grant: an anonymous client must not collect users' passwords.
+func (s *Service) checkAnonymous(scopes, grants []string) error {
+	if slices.Contains(grants, GrantPassword) {
+		return &domain.ValidationError{Errors: []domain.FieldError{{Field: "grant_types",
+			Message: "the password grant may not be requested by an unauthenticated registration"}}}
+	}
 	for _, sc := range scopes {
 		if !slices.Contains(s.policy.DefaultScopes, sc) {
 			return &domain.ValidationError{Errors: []domain.FieldError{{Field: "allowed_scopes",
@@ -123,15 +128,16 @@ func (s *Service) ReplaceMetadata(ctx context.Context, actor domain.Actor, id st
 	if scopes == nil {
 		scopes = append([]string{}, s.policy.DefaultScopes...)
 	}
-	// A client registered anonymously stays within the default scopes.
-	if old.OwnerID == DCRSubject {
-		if err := s.checkAnonymousScopes(scopes); err != nil {
-			return Client{}, err
-		}
-	}
 	grants := m.GrantTypes
 	if grants == nil {
 		grants = DefaultGrantTypes(old.Type)
+	}
+	// A client registered anonymously stays within the default scopes
+	// and without the password grant.
+	if old.OwnerID == DCRSubject {
+		if err := s.checkAnonymous(scopes, grants); err != nil {
+			return Client{}, err
+		}
 	}
 	redirects, origins, postLogout := nonNil(m.RedirectURIs), nonNil(m.AllowedOrigins), nonNil(m.PostLogoutRedirectURIs)
 	p := Patch{

@@ -53,6 +53,15 @@ func NarrowTarget(ctx context.Context, res ResourceResolver, granted, requested 
 	return t, targetError(err)
 }
 
+// CheckNarrowed is NarrowTarget's check without the lookup, for where a
+// store cannot be asked (inside the refresh token rotation): every
+// requested resource must be well-formed and granted, else
+// invalid_target.
+func CheckNarrowed(granted, requested []string) error {
+	_, err := resource.Narrowed(granted, requested)
+	return targetError(err)
+}
+
 // targetError turns the resource core's ErrInvalidTarget into
 // invalid_target; other errors (the store) pass through.
 func targetError(err error) error {

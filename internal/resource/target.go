@@ -100,19 +100,31 @@ func (s *Service) Resolve(ctx context.Context, identifiers []string) (Target, er
 // A request that names none gets every granted resource. granted holds
 // canonical identifiers.
 func (s *Service) Narrow(ctx context.Context, granted, requested []string) (Target, error) {
-	ids, err := CanonicalAll(requested)
+	ids, err := Narrowed(granted, requested)
 	if err != nil {
 		return Target{}, err
 	}
+	return s.Resolve(ctx, ids)
+}
+
+// Narrowed returns the canonical identifiers a request for requested
+// names out of granted (all of granted when it names none), without
+// looking anything up: a requested identifier that is malformed or not
+// granted wraps ErrInvalidTarget.
+func Narrowed(granted, requested []string) ([]string, error) {
+	ids, err := CanonicalAll(requested)
+	if err != nil {
+		return nil, err
+	}
 	if len(ids) == 0 {
-		ids = granted
+		return granted, nil
 	}
 	for _, id := range ids {
 		if !slices.Contains(granted, id) {
-			return Target{}, fmt.Errorf("%w: resource '%s' was not part of the authorization grant", ErrInvalidTarget, id)
+			return nil, fmt.Errorf("%w: resource '%s' was not part of the authorization grant", ErrInvalidTarget, id)
 		}
 	}
-	return s.Resolve(ctx, ids)
+	return ids, nil
 }
 
 // Registered reports whether every identifier in aud is a registered

@@ -192,7 +192,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	grants, err := oauth2.NewGrants(
 		clientcredentials.Handler{Tokens: issuer, Resources: resources},
 		authcode.Handler{Codes: o.Store, Tokens: issuer, Users: users, Refresh: refreshes, Now: o.Now, Resources: resources},
-		refresh.Handler{Refresh: refreshes, Tokens: issuer, Users: users},
+		refresh.Handler{Refresh: refreshes, Tokens: issuer, Users: users, Resources: resources},
 		// Legacy (RFC 9700 §2.4): only clients that list it; the login
 		// page's throttle, shared.
 		password.Handler{Logins: logins, Tokens: issuer, Refresh: refreshes, Now: o.Now, Resources: resources},

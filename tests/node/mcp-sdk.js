@@ -5,30 +5,38 @@
 // registration (RFC 7591), and runs the authorization code flow with PKCE
 // and resource=; the test posts the login and consent forms as a browser
 // would. It then calls the server's tool with the token, and shows that
-// the other server refuses it. TestMCPSDK (in examples/mcp-server) starts
-// both and sets ISSUER, MCP_SERVER_URL, MCP_OTHER_SERVER_URL,
-// MCP_USERNAME and MCP_PASSWORD. Not a *.test.js file: plain
+// the other server refuses it. When the access token is rejected the SDK
+// refreshes it (RFC 8707: the refreshed token keeps the resource as its
+// aud). A second test does the same with a Client ID Metadata Document
+// URL as client_id instead of registering. TestMCPSDK (in
+// examples/mcp-server) starts both servers, serves the document over TLS,
+// and sets ISSUER, MCP_SERVER_URL, MCP_OTHER_SERVER_URL, MCP_USERNAME,
+// MCP_PASSWORD and MCP_CLIENT_METADATA_URL. Not a *.test.js file: plain
 // `node --test` (TestNodeClients) leaves it out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auth, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Browser } from './formbrowser.js';
 
-const { ISSUER, MCP_SERVER_URL, MCP_OTHER_SERVER_URL, MCP_USERNAME, MCP_PASSWORD } = process.env;
+const { ISSUER, MCP_SERVER_URL, MCP_OTHER_SERVER_URL, MCP_USERNAME, MCP_PASSWORD, MCP_CLIENT_METADATA_URL } = process.env;
 
 // An OAuthClientProvider that keeps everything in memory and, instead of
 // opening a browser, records where it was sent.
+// With clientMetadataUrl set, the SDK uses it as the client_id (SEP-991)
+// when the authorization server advertises
+// client_id_metadata_document_supported.
 class MemoryProvider {
   redirectUrl = 'http://127.0.0.1:53682/callback';
   clientMetadata = {
     client_name: 'MCP SDK test agent',
     redirect_uris: [this.redirectUrl],
-    grant_types: ['authorization_code'],
+    grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: 'none',
   };
   #client; #tokens; #verifier; #discovery;
   authorizationUrl;
+  constructor(clientMetadataUrl) { this.clientMetadataUrl = clientMetadataUrl; }
   clientInformation() { return this.#client; }
   saveClientInformation(info) { this.#client = info; }
   tokens() { return this.#tokens; }
@@ -48,9 +56,16 @@ async function callTool(url, token) {
   });
 }
 
-test('the MCP SDK authorizes against Latchkey through the example server (DCR, PKCE, resource)', { timeout: 60_000 }, async () => {
-  assert.ok(ISSUER && MCP_SERVER_URL && MCP_OTHER_SERVER_URL && MCP_USERNAME && MCP_PASSWORD,
-    'set ISSUER, MCP_SERVER_URL, MCP_OTHER_SERVER_URL, MCP_USERNAME and MCP_PASSWORD');
+function audOf(token) {
+  return [JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).aud].flat();
+}
+
+// authorizeAndRefresh runs the whole flow with provider: discovery,
+// registration (or the metadata document URL), authorization, the tool
+// call, the refusal at the other server, then a refresh.
+async function authorizeAndRefresh(provider, clientName) {
+  assert.ok(ISSUER && MCP_SERVER_URL && MCP_OTHER_SERVER_URL && MCP_USERNAME && MCP_PASSWORD && MCP_CLIENT_METADATA_URL,
+    'set ISSUER, MCP_SERVER_URL, MCP_OTHER_SERVER_URL, MCP_USERNAME, MCP_PASSWORD and MCP_CLIENT_METADATA_URL');
   // The server's 401 names its metadata and scope.
   const first = await callTool(MCP_SERVER_URL);
   assert.equal(first.status, 401);
@@ -58,14 +73,20 @@ test('the MCP SDK authorizes against Latchkey through the example server (DCR, P
   assert.ok(resourceMetadataUrl, 'the challenge names resource_metadata');
   assert.equal(scope, 'mcp:tools');
 
-  const provider = new MemoryProvider();
   const seen = [];
   const fetchFn = (url, init) => { seen.push(String(url)); return fetch(url, init); };
   let result = await auth(provider, { serverUrl: MCP_SERVER_URL, resourceMetadataUrl, scope, fetchFn });
   assert.equal(result, 'REDIRECT');
   assert.ok(seen.some((u) => u.includes('/.well-known/oauth-protected-resource')), 'RFC 9728 metadata read');
   assert.ok(seen.some((u) => u.startsWith(ISSUER) && u.includes('/.well-known/')), "Latchkey's metadata read");
-  assert.ok(provider.clientInformation()?.client_id, 'registered through DCR');
+  assert.ok(provider.clientInformation()?.client_id, 'a client_id');
+  const registered = seen.some((u) => u.startsWith(ISSUER) && u.includes('/register'));
+  if (provider.clientMetadataUrl) {
+    assert.equal(provider.clientInformation().client_id, provider.clientMetadataUrl, 'the document URL is the client_id');
+    assert.ok(!registered, 'no dynamic registration');
+  } else {
+    assert.ok(registered, 'registered through DCR');
+  }
   const authURL = provider.authorizationUrl;
   assert.equal(authURL.searchParams.get('resource'), MCP_SERVER_URL, 'the authorization request names the resource');
   assert.equal(authURL.searchParams.get('code_challenge_method'), 'S256');
@@ -77,7 +98,7 @@ test('the MCP SDK authorizes against Latchkey through the example server (DCR, P
   res = await b.submit(authURL, await res.text(), { username: MCP_USERNAME, password: MCP_PASSWORD });
   assert.equal(res.status, 200, 'consent page');
   const consent = await res.text();
-  assert.match(consent, /MCP SDK test agent/);
+  assert.ok(consent.includes(clientName), 'the consent page names the client');
   res = await b.submit(authURL, consent, { consent: 'allow' });
   assert.equal(res.status, 303);
   const back = new URL(res.headers.get('location'));
@@ -89,8 +110,7 @@ test('the MCP SDK authorizes against Latchkey through the example server (DCR, P
   result = await auth(provider, { serverUrl: MCP_SERVER_URL, resourceMetadataUrl, scope, authorizationCode: code, fetchFn });
   assert.equal(result, 'AUTHORIZED');
   const token = provider.tokens().access_token;
-  const aud = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).aud;
-  assert.deepEqual([aud].flat(), [MCP_SERVER_URL], "the token's aud is the resource");
+  assert.deepEqual(audOf(token), [MCP_SERVER_URL], "the token's aud is the resource");
 
   res = await callTool(MCP_SERVER_URL, token);
   assert.equal(res.status, 200);
@@ -102,4 +122,43 @@ test('the MCP SDK authorizes against Latchkey through the example server (DCR, P
   res = await callTool(MCP_OTHER_SERVER_URL, token);
   assert.equal(res.status, 401);
   assert.match(res.headers.get('www-authenticate'), /error="invalid_token"/);
+
+  // The server rejects the token (as it would once it expired): the SDK
+  // refreshes with the refresh token and resource=, and the refreshed
+  // token is still for the resource.
+  const before = provider.tokens();
+  assert.ok(before.refresh_token, 'a refresh token (the client has the refresh_token grant)');
+  provider.saveTokens({ ...before, access_token: 'expired' });
+  res = await callTool(MCP_SERVER_URL, 'expired');
+  assert.equal(res.status, 401);
+  seen.length = 0;
+  result = await auth(provider, { serverUrl: MCP_SERVER_URL, resourceMetadataUrl, scope, fetchFn });
+  assert.equal(result, 'AUTHORIZED', 'refreshed without a browser');
+  assert.ok(seen.some((u) => u.startsWith(ISSUER) && u.includes('/token')), 'the token endpoint was called');
+  const after = provider.tokens();
+  assert.notEqual(after.access_token, token, 'a new access token');
+  assert.ok(after.refresh_token && after.refresh_token !== before.refresh_token, 'the refresh token rotated');
+  assert.deepEqual(audOf(after.access_token), [MCP_SERVER_URL], "the refreshed token's aud is still the resource");
+  res = await callTool(MCP_SERVER_URL, after.access_token);
+  assert.equal(res.status, 200, 'the refreshed token works at the server');
+  assert.equal((await res.json()).result.client_id, provider.clientInformation().client_id);
+  res = await callTool(MCP_OTHER_SERVER_URL, after.access_token);
+  assert.equal(res.status, 401, 'and still not at the other server');
+  // The rotated refresh token is spent.
+  const replay = await fetch(new URL('/oauth2/token', ISSUER), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: before.refresh_token,
+      client_id: provider.clientInformation().client_id, resource: MCP_SERVER_URL }),
+  });
+  assert.equal(replay.status, 400);
+  assert.equal((await replay.json()).error, 'invalid_grant');
+}
+
+test('the MCP SDK authorizes against Latchkey through the example server (DCR, PKCE, resource, refresh)', { timeout: 60_000 }, async () => {
+  await authorizeAndRefresh(new MemoryProvider(), 'MCP SDK test agent');
+});
+
+test('the MCP SDK uses a Client ID Metadata Document URL as its client_id', { timeout: 60_000 }, async () => {
+  await authorizeAndRefresh(new MemoryProvider(MCP_CLIENT_METADATA_URL), 'MCP SDK metadata document agent');
 });

@@ -767,3 +767,38 @@ func TestIDTokenSignedResponseAlg(t *testing.T) {
 		t.Errorf("stored %q, %v", c.IDTokenAlg, err)
 	}
 }
+
+// An anonymous registration (open mode) may not ask for the password
+// grant, neither at registration nor later by replacing its metadata
+// (invalid_client_metadata, nothing stored); an authenticated one may.
+func TestAnonymousNoPasswordGrant(t *testing.T) {
+	e := newEnv(t, register.ModeOpen)
+	before := e.CountClients()
+	for _, body := range []string{
+		`{"client_name":"Pw","grant_types":["password"],"scope":"api:public"}`,
+		`{"client_name":"Pw","grant_types":["client_credentials","password"],"scope":"api:public"}`,
+		`{"client_name":"Pw","grant_types":["password","password"]}`,
+	} {
+		r := e.do("POST", "/oauth2/register", "", body)
+		wantError(t, r, http.StatusBadRequest, "invalid_client_metadata")
+		if !strings.Contains(string(r.Body), "password") {
+			t.Errorf("error does not name the password grant: %s", r.Body)
+		}
+	}
+	if n := e.CountClients(); n != before {
+		t.Fatalf("refused registrations created clients: %d → %d", before, n)
+	}
+	c := registerOne(t, e, ccBody)
+	r := e.do("PUT", c.path, c.token, `{"client_id":"`+c.id+`","client_secret":"`+c.secret+`","client_name":"CC app","grant_types":["client_credentials","password"],"scope":"api:public"}`)
+	wantError(t, r, http.StatusBadRequest, "invalid_client_metadata")
+	if r := e.do("GET", c.path, c.token, ""); r.Status != http.StatusOK || fmt.Sprint(strs(r.Object(t)["grant_types"])) != "[client_credentials]" {
+		t.Errorf("after the refused replace: %d %s", r.Status, r.Body)
+	}
+
+	// With a token (an admin registering), the password grant is allowed.
+	te := newEnv(t, register.ModeToken)
+	r = te.do("POST", "/oauth2/register", te.TokenWith("clients:create"), `{"client_name":"Pw","grant_types":["password"],"scope":"api:public"}`)
+	if r.Status != http.StatusCreated || fmt.Sprint(strs(r.Object(t)["grant_types"])) != "[password]" {
+		t.Errorf("authenticated registration with the password grant: %d %s", r.Status, r.Body)
+	}
+}

@@ -17,21 +17,24 @@ import (
 )
 
 const familyColumns = `f.id, f.client_id, f.user_id, f.scopes, f.auth_time, f.session_id, f.created_at, f.expires_at,
-	f.idle_expires_at, f.current_hash, f.prev_hash, f.rotated_at, f.revoked_at`
+	f.idle_expires_at, f.current_hash, f.prev_hash, f.rotated_at, f.revoked_at, f.resources`
 
 const familyByToken = `SELECT ` + familyColumns + ` FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.hash = $1`
 
 func scanFamily(row sqlrows.Scanner) (refresh.Family, error) {
 	var (
 		f                      refresh.Family
-		scopes                 string
+		scopes, resources      string
 		auth, rotated, revoked pgtype.Timestamptz
 	)
 	if err := row.Scan(&f.ID, &f.ClientID, &f.UserID, &scopes, &auth, &f.SessionID, &f.CreatedAt, &f.ExpiresAt,
-		&f.IdleExpiresAt, &f.CurrentHash, &f.PrevHash, &rotated, &revoked); err != nil {
+		&f.IdleExpiresAt, &f.CurrentHash, &f.PrevHash, &rotated, &revoked, &resources); err != nil {
 		return refresh.Family{}, err
 	}
 	f.Scopes = strings.Fields(scopes)
+	if resources != "" {
+		f.Resources = strings.Fields(resources)
+	}
 	f.AuthTime, f.RotatedAt, f.RevokedAt = fromNullTS(auth), fromNullTS(rotated), fromNullTS(revoked)
 	f.CreatedAt, f.ExpiresAt, f.IdleExpiresAt = f.CreatedAt.UTC(), f.ExpiresAt.UTC(), f.IdleExpiresAt.UTC()
 	return f, nil
@@ -41,10 +44,10 @@ func scanFamily(row sqlrows.Scanner) (refresh.Family, error) {
 func (s *Store) CreateRefresh(ctx context.Context, f refresh.Family) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO refresh_families (id, client_id, user_id, scopes, auth_time, session_id,
-			created_at, expires_at, idle_expires_at, current_hash, prev_hash, rotated_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			created_at, expires_at, idle_expires_at, current_hash, prev_hash, rotated_at, revoked_at, resources) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			f.ID, f.ClientID, f.UserID, strings.Join(f.Scopes, " "), nullTS(f.AuthTime), f.SessionID,
 			ts(f.CreatedAt), ts(f.ExpiresAt), ts(f.IdleExpiresAt), f.CurrentHash, f.PrevHash,
-			nullTS(f.RotatedAt), nullTS(f.RevokedAt)); err != nil {
+			nullTS(f.RotatedAt), nullTS(f.RevokedAt), strings.Join(f.Resources, " ")); err != nil {
 			return fmt.Errorf("create refresh family: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (hash, family_id) VALUES ($1, $2)`, f.CurrentHash, f.ID); err != nil {

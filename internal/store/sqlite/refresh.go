@@ -15,20 +15,23 @@ import (
 )
 
 const familyColumns = `f.id, f.client_id, f.user_id, f.scopes, f.auth_time, f.session_id, f.created_at, f.expires_at,
-	f.idle_expires_at, f.current_hash, f.prev_hash, f.rotated_at, f.revoked_at`
+	f.idle_expires_at, f.current_hash, f.prev_hash, f.rotated_at, f.revoked_at, f.resources`
 
 func scanFamily(row sqlrows.Scanner) (refresh.Family, error) {
 	var (
 		f                      refresh.Family
-		scopes                 string
+		scopes, resources      string
 		auth, rotated, revoked sql.NullInt64
 		created, expires, idle int64
 	)
 	if err := row.Scan(&f.ID, &f.ClientID, &f.UserID, &scopes, &auth, &f.SessionID, &created, &expires,
-		&idle, &f.CurrentHash, &f.PrevHash, &rotated, &revoked); err != nil {
+		&idle, &f.CurrentHash, &f.PrevHash, &rotated, &revoked, &resources); err != nil {
 		return refresh.Family{}, err
 	}
 	f.Scopes = strings.Fields(scopes)
+	if resources != "" {
+		f.Resources = strings.Fields(resources)
+	}
 	f.AuthTime, f.RotatedAt, f.RevokedAt = fromNullMicros(auth), fromNullMicros(rotated), fromNullMicros(revoked)
 	f.CreatedAt, f.ExpiresAt, f.IdleExpiresAt = fromMicros(created), fromMicros(expires), fromMicros(idle)
 	return f, nil
@@ -38,10 +41,10 @@ func scanFamily(row sqlrows.Scanner) (refresh.Family, error) {
 func (s *Store) CreateRefresh(ctx context.Context, f refresh.Family) error {
 	return s.batched(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_families (id, client_id, user_id, scopes, auth_time, session_id,
-			created_at, expires_at, idle_expires_at, current_hash, prev_hash, rotated_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			created_at, expires_at, idle_expires_at, current_hash, prev_hash, rotated_at, revoked_at, resources) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			f.ID, f.ClientID, f.UserID, strings.Join(f.Scopes, " "), nullMicros(f.AuthTime), f.SessionID,
 			micros(f.CreatedAt), micros(f.ExpiresAt), micros(f.IdleExpiresAt), f.CurrentHash, f.PrevHash,
-			nullMicros(f.RotatedAt), nullMicros(f.RevokedAt)); err != nil {
+			nullMicros(f.RotatedAt), nullMicros(f.RevokedAt), strings.Join(f.Resources, " ")); err != nil {
 			return fmt.Errorf("create refresh family: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, family_id) VALUES (?, ?)`, f.CurrentHash, f.ID); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ func testRefresh(t *testing.T, s store.Store) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"RoundTrip", testRefreshRoundTrip},
+		{"Resources", testRefreshResources},
 		{"Rotation", testRefreshRotation},
 		{"Reuse", testRefreshReuse},
 		{"Overlap", testRefreshOverlap},
@@ -95,6 +97,41 @@ func testRefreshRoundTrip(t *testing.T, s store.Store) {
 	}
 	if revoked(t, s, f.ID) {
 		t.Error("a fresh family is revoked")
+	}
+}
+
+// testRefreshResources: a family's RFC 8707 resources are stored in
+// order, survive rotation unchanged and are listed for copying; a family
+// without resources reads back nil.
+func testRefreshResources(t *testing.T, s store.Store) {
+	f := sampleFamily("resources")
+	f.Resources = []string{"https://b.example/mcp", "https://a.example/mcp", "urn:c"}
+	if err := s.CreateRefresh(ctx(t), f); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.RefreshFamily(ctx(t), f.CurrentHash); err != nil || !reflect.DeepEqual(got.Resources, f.Resources) {
+		t.Errorf("RefreshFamily resources = %q, %v; want %q", got.Resources, err, f.Resources)
+	}
+	got, err := s.RotateRefresh(ctx(t), rotation("resources", 0, base.Add(time.Minute)))
+	if err != nil || !reflect.DeepEqual(got.Resources, f.Resources) {
+		t.Errorf("after rotation resources = %q, %v; want %q", got.Resources, err, f.Resources)
+	}
+	if stored, err := s.RefreshFamily(ctx(t), tokenHash("resources", 1)); err != nil || !reflect.DeepEqual(stored.Resources, f.Resources) {
+		t.Errorf("stored after rotation = %q, %v", stored.Resources, err)
+	}
+	if c, ok := s.(store.Copier); ok {
+		all, err := c.ListRefreshFamilies(ctx(t), "", 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(all, func(x refresh.Family) bool { return x.ID == f.ID })
+		if i < 0 || !reflect.DeepEqual(all[i].Resources, f.Resources) {
+			t.Errorf("ListRefreshFamilies lost the resources: %d", i)
+		}
+	}
+	none := mustFamily(t, s, "noresources")
+	if got, err := s.RefreshFamily(ctx(t), none.CurrentHash); err != nil || got.Resources != nil {
+		t.Errorf("family without resources reads %#v, %v; want nil", got.Resources, err)
 	}
 }
 
@@ -520,6 +557,7 @@ func testRefreshCopy(t *testing.T, st store.Store) {
 		}
 	}
 	f := sampleFamily("zz-copied")
+	f.Resources = []string{"https://copied.example/api"}
 	f.PrevHash, f.RotatedAt = "zz-copied-prev", base.Add(time.Minute)
 	if err := st.CreateRefresh(ctx(t), f); err != nil {
 		t.Fatal(err)

@@ -154,6 +154,7 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 	g := usertokens.Grant{
 		ID: GrantID(hash), UserID: code.UserID, ClientID: code.ClientID, Scopes: code.Scopes,
 		AuthTime: code.AuthTime, Nonce: code.Nonce, SessionID: code.SessionID, Target: target,
+		Resources:  code.Resources,
 		IDTokenAlg: r.Client.IDTokenAlg,
 	}
 	if h.Refresh == nil || !refresh.Wants(r.Client, code.Scopes) {

@@ -25,10 +25,13 @@ import (
 
 // Family is a stored grant and the state of its refresh token chain.
 type Family struct {
-	ID        string // the grant id: access tokens carry it as grant_id
-	ClientID  string
-	UserID    string
-	Scopes    []string // what was granted; a refresh may narrow, never widen
+	ID       string // the grant id: access tokens carry it as grant_id
+	ClientID string
+	UserID   string
+	Scopes   []string // what was granted; a refresh may narrow, never widen
+	// Resources are the canonical identifiers of the RFC 8707 resources
+	// granted (nil: none); a refresh may narrow them, never widen them.
+	Resources []string
 	AuthTime  time.Time
 	SessionID string // sid of the sign-in, "" when there was none
 	CreatedAt time.Time

@@ -23,6 +23,8 @@ type Handler struct {
 	Refresh *Service
 	Tokens  Minter
 	Users   Users
+	// Resources resolves RFC 8707 resources (nil: none can be named).
+	Resources oauth2.ResourceResolver
 }
 
 // GrantType is refresh_token.
@@ -52,8 +54,12 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 				return errBadToken.WithCause(ErrOtherClient)
 			}
 			var err error
-			scopes, err = oauth2.GrantedScopes(f.Scopes, r.Scope, r.HasScope)
-			return err
+			if scopes, err = oauth2.GrantedScopes(f.Scopes, r.Scope, r.HasScope); err != nil {
+				return err
+			}
+			// RFC 8707 §2.2: the family's resources may be narrowed,
+			// never widened; checked before the token rotates.
+			return oauth2.CheckNarrowed(f.Resources, r.Resources)
 		},
 	})
 	var oe *oauth2.Error
@@ -63,6 +69,12 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrReused), errors.Is(err, ErrRevoked), errors.Is(err, ErrExpired):
 		return nil, errBadToken.WithCause(err)
 	case err != nil:
+		return nil, err
+	}
+	// The token is for the family's resources, or those of them the
+	// request names (checked above); each must still be registered.
+	target, err := oauth2.NarrowTarget(ctx, h.Resources, f.Resources, r.Resources)
+	if err != nil {
 		return nil, err
 	}
 	u, err := h.Users.Get(ctx, f.UserID)
@@ -80,6 +92,7 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 	resp, err := usertokens.Issue(ctx, h.Tokens, usertokens.Grant{
 		ID: f.ID, UserID: f.UserID, ClientID: f.ClientID, Scopes: scopes,
 		AuthTime: f.AuthTime, SessionID: f.SessionID, IDTokenAlg: r.Client.IDTokenAlg,
+		Target: target, Resources: f.Resources,
 	})
 	if err != nil {
 		return nil, err

@@ -134,7 +134,8 @@ func (s *Service) Start(ctx context.Context, g Grant) (string, error) {
 	raw, hash := s.newToken()
 	f := Family{
 		ID: g.ID, ClientID: g.ClientID, UserID: g.UserID, Scopes: slices.Clone(g.Scopes),
-		AuthTime: g.AuthTime, SessionID: g.SessionID, CreatedAt: now,
+		Resources: slices.Clone(g.Resources),
+		AuthTime:  g.AuthTime, SessionID: g.SessionID, CreatedAt: now,
 		ExpiresAt: now.Add(s.policy.Absolute), IdleExpiresAt: now.Add(s.policy.Idle), CurrentHash: hash,
 	}
 	if err := s.store.CreateRefresh(ctx, f); err != nil {

@@ -39,6 +39,10 @@ type Grant struct {
 	// its lifetime, and only the scopes they define); empty: the
 	// server's default audience.
 	Target resource.Target
+	// Resources are the canonical identifiers of every RFC 8707 resource
+	// granted (Target may be for fewer): a refresh token family keeps
+	// them, so a refresh may narrow to any of them and never widen.
+	Resources []string
 	// IDTokenAlg is the client's id_token_signed_response_alg ("" for
 	// RS256, the default).
 	IDTokenAlg string
