@@ -13,17 +13,19 @@ import (
 )
 
 // fakeLogins: alice/right signs in; "slow" is throttled; "broken" fails
-// with a store error; anything else is ErrBadLogin. It records the source
-// it was asked about.
+// with a store error; anything else is ErrBadLogin. The source and the
+// client's brand must be passed through.
 type fakeLogins struct{ calls int }
 
 var errStore = errors.New("store down")
 
-func (f *fakeLogins) Authenticate(_ context.Context, source, _, username, password string) (user.User, error) {
+func (f *fakeLogins) Authenticate(_ context.Context, source, brand, username, password string) (user.User, error) {
 	f.calls++
 	switch {
 	case source != "198.51.100.7":
 		return user.User{}, errors.New("source not passed through")
+	case brand != "brand-x":
+		return user.User{}, errors.New("the client's brand not passed through")
 	case username == "slow":
 		return user.User{}, &user.ThrottledError{RetryAfter: 90 * time.Second}
 	case username == "broken":
@@ -45,7 +47,7 @@ func (m *minter) Mint(_ context.Context, s token.Spec) (token.Minted, error) {
 var now = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
 func TestHandleToken(t *testing.T) {
-	conf := client.Client{ClientID: "c1", Type: client.Confidential, AllowedScopes: []string{"openid", "api"}, GrantTypes: []string{client.GrantPassword}}
+	conf := client.Client{ClientID: "c1", Type: client.Confidential, BrandID: "brand-x", AllowedScopes: []string{"openid", "api"}, GrantTypes: []string{client.GrantPassword}}
 	pub := conf
 	pub.Type = client.Public
 	tests := []struct {

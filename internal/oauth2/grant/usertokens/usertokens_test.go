@@ -3,9 +3,11 @@ package usertokens
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/resource"
 	"github.com/latchkey/latchkey/internal/token"
 )
 
@@ -62,5 +64,53 @@ func TestIssue(t *testing.T) {
 		if _, err := Issue(t.Context(), &recordMinter{fail: k}, g); !errors.Is(err, errMint) {
 			t.Errorf("failing %v mint: %v", k, err)
 		}
+	}
+}
+
+// TestIssueCarriesGrantTargetAndAlg: the grant id reaches the access token
+// (grant_id), the RFC 8707 target its aud, TTL and scope, and the client's
+// alg the ID token; the ID token still comes for openid though the
+// resource does not define it.
+func TestIssueCarriesGrantTargetAndAlg(t *testing.T) {
+	m := &recordMinter{fail: -1}
+	g := Grant{ID: "grant-1", UserID: "u1", ClientID: "c1", Scopes: []string{"openid", "mcp:tools", "api"}, IDTokenAlg: "ES256",
+		Target: resource.Target{Audience: []string{"https://mcp.example/"}, Scopes: []string{"mcp:tools"}, TTL: 5 * time.Minute}}
+	if _, err := Issue(t.Context(), m, g); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.specs) != 2 {
+		t.Fatalf("%d mints, want 2", len(m.specs))
+	}
+	a, id := m.specs[0], m.specs[1]
+	if a.GrantID != "grant-1" || !slices.Equal(a.Audience, g.Target.Audience) || a.TTL != 5*time.Minute || !slices.Equal(a.Scopes, []string{"mcp:tools"}) {
+		t.Errorf("access spec %+v", a)
+	}
+	if id.Alg != "ES256" {
+		t.Errorf("ID token alg %q, want ES256", id.Alg)
+	}
+}
+
+type recordRefresher struct {
+	got Grant
+	err error
+}
+
+func (r *recordRefresher) Start(_ context.Context, g Grant) (string, error) {
+	r.got = g
+	return "refresh-1", r.err
+}
+
+// TestIssueWithRefresh: the refresh token starts the same grant; a failed
+// start fails the whole response.
+func TestIssueWithRefresh(t *testing.T) {
+	g := Grant{ID: "grant-2", UserID: "u1", ClientID: "c1", Scopes: []string{"api"}}
+	r := &recordRefresher{}
+	resp, err := IssueWithRefresh(t.Context(), &recordMinter{fail: -1}, r, g)
+	if err != nil || resp.RefreshToken != "refresh-1" || r.got.ID != "grant-2" || r.got.UserID != "u1" {
+		t.Fatalf("resp %+v, err %v, started %+v", resp, err, r.got)
+	}
+	r.err = errMint
+	if resp, err := IssueWithRefresh(t.Context(), &recordMinter{fail: -1}, r, g); !errors.Is(err, errMint) || resp != nil {
+		t.Errorf("failed start: %+v, %v", resp, err)
 	}
 }
