@@ -11,6 +11,7 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/consent"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 )
 
 // consentsResponse is what `user consents --json` prints: the admin API's
@@ -36,7 +37,7 @@ func runUserConsents(ctx context.Context, args []string, getenv func(string) str
 		return err
 	}
 	defer b.store.Close()
-	gs, err := consent.NewService(b.store, nil).List(ctx, u.ID)
+	gs, err := consent.NewService(b.store, nil, nil).List(ctx, u.ID)
 	if err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func runUserConsents(ctx context.Context, args []string, getenv func(string) str
 
 func runUserRevokeConsent(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg config.Store
-	fs := newFlagSet("user revoke-consent", "user revoke-consent ID [CLIENT_ID]\n\nForget the user's consent to CLIENT_ID, or to every client without it, so\nthat the consent page is shown again. Tokens already issued stay valid.", stdout, stderr)
+	fs := newFlagSet("user revoke-consent", "user revoke-consent ID [CLIENT_ID]\n\nForget the user's consent to CLIENT_ID, or to every client without it, so\nthat the consent page is shown again. The grants the user gave that client\n(or every client) are revoked too: their refresh tokens and every access\ntoken minted from them stop working at once.", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	// Flags may come before, between or after the arguments.
 	var pos []string
@@ -88,10 +89,14 @@ func runUserRevokeConsent(ctx context.Context, args []string, getenv func(string
 		return err
 	}
 	defer b.store.Close()
-	n, err := consent.NewService(b.store, nil).Revoke(ctx, cliActor, u.ID, clientID)
+	grants, err := refresh.NewService(b.store, nil, cliGrantPolicy, nil)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "revoked %d consent(s) of user %s (%s)\n", n, u.ID, u.Username)
+	rv, err := consent.NewService(b.store, grants, nil).Revoke(ctx, cliActor, u.ID, clientID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "revoked %d consent(s) and %d grant(s) of user %s (%s)\n", rv.Consents, rv.Grants, u.ID, u.Username)
 	return nil
 }

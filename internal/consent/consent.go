@@ -7,6 +7,7 @@ package consent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -63,16 +64,28 @@ func Merge(g Grant, more []string) []string {
 // Service lists and revokes users' remembered consents for the admin API
 // and the CLI.
 type Service struct {
-	repo Repository
-	now  func() time.Time
+	repo   Repository
+	grants Grants
+	now    func() time.Time
 }
 
-// NewService returns a Service; now may be nil.
-func NewService(repo Repository, now func() time.Time) *Service {
+// Grants revokes the grants (refresh token families, and every access
+// token minted from them) a user gave a client: what a consent let out.
+// The refresh token service is one.
+type Grants interface {
+	// RevokeClientGrants revokes the user's live grants to clientID, or
+	// all of them when clientID is "", audited, and returns how many.
+	RevokeClientGrants(ctx context.Context, actor domain.Actor, userID, clientID string) (int, error)
+}
+
+// NewService returns a Service; now may be nil. grants may be nil only
+// where no tokens are ever issued (forgetting a consent then revokes
+// nothing).
+func NewService(repo Repository, grants Grants, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{repo: repo, now: now}
+	return &Service{repo: repo, grants: grants, now: now}
 }
 
 // List returns the user's remembered consents, by client_id.
@@ -80,15 +93,39 @@ func (s *Service) List(ctx context.Context, userID string) ([]Grant, error) {
 	return s.repo.ListConsents(ctx, userID)
 }
 
-// Revoke forgets the user's consent to clientID, or all of the user's
-// consents when clientID is "", so that the consent page is shown again;
-// it returns how many it forgot. Forgetting any is audited
-// (audit.UserRevokeConsent). Tokens already issued are not touched.
-func (s *Service) Revoke(ctx context.Context, actor domain.Actor, userID, clientID string) (int, error) {
+// Revoked is what Revoke did.
+type Revoked struct {
+	Consents int // remembered consents forgotten
+	Grants   int // live grants revoked
+}
+
+// Revoke withdraws what the user allowed clientID, or every client when
+// clientID is "", as Hydra and Keycloak do: first the grants the user
+// gave that client are revoked (its refresh tokens and every access token
+// minted from them stop working at once, on every node; audited as
+// user.revoke_grants), then the remembered consent is forgotten so that
+// the consent page is shown again (audited as user.revoke_consent when
+// there was one). Each step commits on its own; if the second fails the
+// first stands and the error says so, and calling Revoke again finishes
+// the job.
+func (s *Service) Revoke(ctx context.Context, actor domain.Actor, userID, clientID string) (Revoked, error) {
+	var r Revoked
+	if s.grants != nil {
+		n, err := s.grants.RevokeClientGrants(ctx, actor, userID, clientID)
+		if err != nil {
+			return r, fmt.Errorf("revoke the grants: %w", err)
+		}
+		r.Grants = n
+	}
 	ev, err := audit.New(s.now(), actor.AuditSubject(), actor.ClientID, audit.UserRevokeConsent, "user", userID,
 		map[string]any{"client_id": clientID})
 	if err != nil {
-		return 0, err
+		return r, err
 	}
-	return s.repo.DeleteConsents(ctx, userID, clientID, ev)
+	n, err := s.repo.DeleteConsents(ctx, userID, clientID, ev)
+	if err != nil {
+		return r, fmt.Errorf("grants revoked (%d), but forgetting the consent failed: %w", r.Grants, err)
+	}
+	r.Consents = n
+	return r, nil
 }

@@ -413,3 +413,57 @@ func TestRevokeRefreshToken(t *testing.T) {
 		t.Errorf("refresh after revoking only the access token: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestRevokeConsentRevokesGrants: forgetting a user's consent to a client
+// through the admin API (as Hydra and Keycloak do) revokes the grants the
+// user gave that client, at once: its refresh token and every access
+// token minted from it. Another client's grant stays until every consent
+// is revoked; each revocation is audited.
+func TestRevokeConsentRevokesGrants(t *testing.T) {
+	e := newRefreshEnv(t)
+	other, otherSecret := e.CreateClient(client.CreateInput{Name: "other", Type: client.Confidential,
+		GrantTypes:   []string{client.GrantAuthorizationCode, client.GrantRefreshToken},
+		RedirectURIs: []string{loopbackCB}, AllowedScopes: []string{"openid", "offline_access", "api:read"}, FirstParty: true})
+	otherConf := e.config
+	otherConf.ClientID, otherConf.ClientSecret = other.ClientID, otherSecret.Expose()
+	webTok, otherTok := e.signInFor(t, e.config), e.signInFor(t, otherConf)
+	admin := e.TokenWith("users:update", "audit:read")
+	consents := "/v1/admin/users/" + e.alice.ID + "/consents"
+
+	if r := e.Do("DELETE", consents+"/"+e.web.ClientID, "", admin, ""); r.Status != http.StatusNoContent {
+		t.Fatalf("revoke consent: %d %s", r.Status, r.Body)
+	}
+	oauthError(t, e.refreshForm(e.basic(), url.Values{"refresh_token": {webTok.RefreshToken}}), 400, "invalid_grant")
+	if e.active(t, webTok.AccessToken) || e.userinfo(t, webTok.AccessToken) != http.StatusUnauthorized {
+		t.Error("the web app's access token survived revoking its consent")
+	}
+	if e.userinfo(t, otherTok.AccessToken) != http.StatusOK {
+		t.Error("revoking the web app's consent revoked the other client's access token")
+	}
+	otherBasic := servertest.BasicAuth(other.ClientID, otherSecret.Expose())
+	r := e.refreshForm(otherBasic, url.Values{"refresh_token": {otherTok.RefreshToken}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("other client's refresh after revoking the web app's consent: %d %s", r.Status, r.Body)
+	}
+	rotated, _ := r.Object(t)["refresh_token"].(string)
+
+	// Every client: the other one's (rotated) grant goes too.
+	if r := e.Do("DELETE", consents, "", admin, ""); r.Status != http.StatusNoContent {
+		t.Fatalf("revoke all consents: %d %s", r.Status, r.Body)
+	}
+	oauthError(t, e.refreshForm(otherBasic, url.Values{"refresh_token": {rotated}}), 400, "invalid_grant")
+	if e.userinfo(t, otherTok.AccessToken) != http.StatusUnauthorized {
+		t.Error("the other client's access token survived revoking every consent")
+	}
+	// Nothing left: still 204, nothing more audited.
+	if r := e.Do("DELETE", consents, "", admin, ""); r.Status != http.StatusNoContent {
+		t.Fatalf("revoke again: %d %s", r.Status, r.Body)
+	}
+	a := e.Do("GET", "/v1/admin/audit?action=user.revoke_grants", "", admin, "")
+	if n := strings.Count(string(a.Body), `"user.revoke_grants"`); a.Status != http.StatusOK || n != 2 {
+		t.Errorf("audit: %d, %d user.revoke_grants events, want 2: %s", a.Status, n, a.Body)
+	}
+	if !strings.Contains(string(a.Body), e.web.ClientID) {
+		t.Errorf("the revocation by client does not name the client: %s", a.Body)
+	}
+}

@@ -51,8 +51,10 @@ func (h *Handler) ListUserConsents(w http.ResponseWriter, r *http.Request) {
 
 // RevokeUserConsents serves DELETE /v1/admin/users/{id}/consents (every
 // client) and DELETE /v1/admin/users/{id}/consents/{client_id} (one):
-// the user is asked to consent again (scope users:update). 204 whether or
-// not there was anything to forget; 404 for an unknown user.
+// the grants the user gave the client(s) are revoked (refresh tokens and
+// the access tokens minted from them stop working) and the user is asked
+// to consent again (scope users:update). 204 whether or not there was
+// anything to forget; 404 for an unknown user.
 func (h *Handler) RevokeUserConsents(w http.ResponseWriter, r *http.Request) {
 	claims, ok := h.authorize(w, r, ScopeUsersUpdate)
 	if !ok {
@@ -67,11 +69,11 @@ func (h *Handler) RevokeUserConsents(w http.ResponseWriter, r *http.Request) {
 		h.writeUserError(w, r, err)
 		return
 	}
-	n, err := h.consents.Revoke(r.Context(), claims.Actor(), id, clientID)
+	rv, err := h.consents.Revoke(r.Context(), claims.Actor(), id, clientID)
 	if err != nil {
 		h.writeUserError(w, r, err)
 		return
 	}
-	h.log.InfoContext(r.Context(), "user consents revoked", "user_id", id, "client_id", clientID, "revoked", n, "actor", claims.Subject)
+	h.log.InfoContext(r.Context(), "user consents revoked", "user_id", id, "client_id", clientID, "revoked", rv.Consents, "grants_revoked", rv.Grants, "actor", claims.Subject)
 	w.WriteHeader(http.StatusNoContent)
 }

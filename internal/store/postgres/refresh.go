@@ -173,18 +173,22 @@ func (s *Store) ListUserGrants(ctx context.Context, userID string, now time.Time
 }
 
 // RevokeUserGrants revokes the user's live families (or one) and audits it.
-func (s *Store) RevokeUserGrants(ctx context.Context, userID, grantID string, now, until time.Time, event func([]string) (audit.Event, error)) ([]string, error) {
-	if !storable(userID) || !storable(grantID) {
+func (s *Store) RevokeUserGrants(ctx context.Context, sel refresh.GrantSelector, now, until time.Time, event func([]string) (audit.Event, error)) ([]string, error) {
+	if !storable(sel.UserID) || !storable(sel.GrantID) || !storable(sel.ClientID) {
 		return nil, nil
 	}
 	var ids []string
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		ids = nil
 		q := `SELECT id FROM refresh_families WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND idle_expires_at > $2`
-		args := []any{userID, ts(now)}
-		if grantID != "" {
-			q += ` AND id = $3`
-			args = append(args, grantID)
+		args := []any{sel.UserID, ts(now)}
+		if sel.GrantID != "" {
+			args = append(args, sel.GrantID)
+			q += fmt.Sprintf(` AND id = $%d`, len(args))
+		}
+		if sel.ClientID != "" {
+			args = append(args, sel.ClientID)
+			q += fmt.Sprintf(` AND client_id = $%d`, len(args))
 		}
 		rows, err := tx.Query(ctx, q+` ORDER BY id FOR UPDATE`, args...)
 		if err != nil {

@@ -152,15 +152,19 @@ func (s *Store) ListUserGrants(ctx context.Context, userID string, now time.Time
 }
 
 // RevokeUserGrants revokes the user's live families (or one) and audits it.
-func (s *Store) RevokeUserGrants(ctx context.Context, userID, grantID string, now, until time.Time, event func([]string) (audit.Event, error)) ([]string, error) {
+func (s *Store) RevokeUserGrants(ctx context.Context, sel refresh.GrantSelector, now, until time.Time, event func([]string) (audit.Event, error)) ([]string, error) {
 	var ids []string
 	err := s.batched(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		ids = nil
 		q := `SELECT id FROM refresh_families WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? AND idle_expires_at > ?`
-		args := []any{userID, micros(now), micros(now)}
-		if grantID != "" {
+		args := []any{sel.UserID, micros(now), micros(now)}
+		if sel.GrantID != "" {
 			q += ` AND id = ?`
-			args = append(args, grantID)
+			args = append(args, sel.GrantID)
+		}
+		if sel.ClientID != "" {
+			q += ` AND client_id = ?`
+			args = append(args, sel.ClientID)
 		}
 		rows, err := tx.QueryContext(ctx, q+` ORDER BY id`, args...)
 		if err != nil {

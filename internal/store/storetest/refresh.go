@@ -335,34 +335,48 @@ func testRefreshListUserGrants(t *testing.T, s store.Store) {
 		events = append(events, ev)
 		return ev, nil
 	}
-	ids, err := s.RevokeUserGrants(ctx(t), "lister", want[1].ID, now, now.Add(time.Hour), event)
+	sel := func(grantID, clientID string) refresh.GrantSelector {
+		return refresh.GrantSelector{UserID: "lister", GrantID: grantID, ClientID: clientID}
+	}
+	ids, err := s.RevokeUserGrants(ctx(t), sel(want[1].ID, ""), now, now.Add(time.Hour), event)
 	if err != nil || len(ids) != 1 || ids[0] != want[1].ID {
 		t.Fatalf("RevokeUserGrants(one) = %v, %v", ids, err)
 	}
-	ids, err = s.RevokeUserGrants(ctx(t), "lister", "", now, now.Add(time.Hour), event)
-	if err != nil || len(ids) != 2 || ids[0] != want[2].ID || ids[1] != want[0].ID {
-		t.Fatalf("RevokeUserGrants(all) = %v, %v; want %s %s", ids, err, want[2].ID, want[0].ID)
+	// By client: only that client's families of that user.
+	if ids, err := s.RevokeUserGrants(ctx(t), refresh.GrantSelector{UserID: "nobody", ClientID: want[2].ClientID}, now, now.Add(time.Hour), event); err != nil || len(ids) != 0 {
+		t.Errorf("RevokeUserGrants(another user's client) = %v, %v", ids, err)
+	}
+	ids, err = s.RevokeUserGrants(ctx(t), sel("", want[2].ClientID), now, now.Add(time.Hour), event)
+	if err != nil || len(ids) != 1 || ids[0] != want[2].ID {
+		t.Fatalf("RevokeUserGrants(client %s) = %v, %v; want %s", want[2].ClientID, ids, err, want[2].ID)
+	}
+	if revoked(t, s, want[0].ID) {
+		t.Errorf("revoking by client %s revoked %s of client %s", want[2].ClientID, want[0].ID, want[0].ClientID)
+	}
+	ids, err = s.RevokeUserGrants(ctx(t), sel("", ""), now, now.Add(time.Hour), event)
+	if err != nil || len(ids) != 1 || ids[0] != want[0].ID {
+		t.Fatalf("RevokeUserGrants(all) = %v, %v; want %s", ids, err, want[0].ID)
 	}
 	for _, f := range want {
 		if !revoked(t, s, f.ID) {
 			t.Errorf("grant %s not recorded revoked", f.ID)
 		}
 	}
-	if ids, err := s.RevokeUserGrants(ctx(t), "lister", "", now, now.Add(time.Hour), event); err != nil || len(ids) != 0 {
+	if ids, err := s.RevokeUserGrants(ctx(t), sel("", ""), now, now.Add(time.Hour), event); err != nil || len(ids) != 0 {
 		t.Errorf("RevokeUserGrants with nothing live = %v, %v", ids, err)
 	}
-	if len(events) != 2 {
-		t.Errorf("%d events made, want 2", len(events))
+	if len(events) != 3 {
+		t.Errorf("%d events made, want 3", len(events))
 	}
 	stored, err := s.ListAudit(ctx(t), audit.Filter{Action: audit.UserRevokeGrants})
-	if err != nil || len(stored) != 2 {
+	if err != nil || len(stored) != 3 {
 		t.Fatalf("audit: %d events, %v", len(stored), err)
 	}
 	if !strings.Contains(string(stored[0].Details), want[0].ID) {
 		t.Errorf("newest event %s does not name %s", stored[0].Details, want[0].ID)
 	}
 	errNo := errors.New("no event")
-	if _, err := s.RevokeUserGrants(ctx(t), "user-rotation", "", now, now.Add(time.Hour), func([]string) (audit.Event, error) { return audit.Event{}, errNo }); !errors.Is(err, errNo) {
+	if _, err := s.RevokeUserGrants(ctx(t), refresh.GrantSelector{UserID: "user-rotation"}, now, now.Add(time.Hour), func([]string) (audit.Event, error) { return audit.Event{}, errNo }); !errors.Is(err, errNo) {
 		t.Errorf("failing event: %v", err)
 	}
 	if revoked(t, s, "fam-rotation") {

@@ -123,6 +123,14 @@ func (f Family) Live(now time.Time) bool {
 	return f.RevokedAt.IsZero() && now.Before(f.ExpiresAt) && now.Before(f.IdleExpiresAt)
 }
 
+// GrantSelector picks a user's grants: all of them, or only one grant,
+// or only those given to one client ("" fields select everything).
+type GrantSelector struct {
+	UserID   string
+	GrantID  string
+	ClientID string
+}
+
 // Repository stores families, their refresh tokens, and revoked grants.
 type Repository interface {
 	// CreateRefresh stores a new family whose one token is f.CurrentHash.
@@ -143,11 +151,12 @@ type Repository interface {
 	GrantRevoked(ctx context.Context, id string) (bool, error)
 	// ListUserGrants returns the user's families live at now, newest first.
 	ListUserGrants(ctx context.Context, userID string, now time.Time) ([]Family, error)
-	// RevokeUserGrants revokes, in one transaction, the user's families
-	// live at now (only grantID's when it is not empty), recording each
-	// grant revoked until until, and the audit event that event makes of
-	// the revoked ids (none when nothing was revoked). It returns the ids.
-	RevokeUserGrants(ctx context.Context, userID, grantID string, now, until time.Time, event func(ids []string) (audit.Event, error)) ([]string, error)
+	// RevokeUserGrants revokes, in one transaction, the families of
+	// sel.UserID live at now (only sel.GrantID's, or only those of
+	// sel.ClientID, when set), recording each grant revoked until until,
+	// and the audit event that event makes of the revoked ids (none when
+	// nothing was revoked). It returns the ids.
+	RevokeUserGrants(ctx context.Context, sel GrantSelector, now, until time.Time, event func(ids []string) (audit.Event, error)) ([]string, error)
 	// DeleteExpiredRefresh deletes up to limit rows that no longer matter
 	// at now: families expired or revoked (with their tokens) and grant
 	// revocations past their end. It returns how many it deleted; the

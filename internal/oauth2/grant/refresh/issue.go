@@ -191,15 +191,32 @@ func (s *Service) UserGrants(ctx context.Context, userID string) ([]Family, erro
 // audited as actor's user.revoke_grants in the same transaction. It
 // returns how many it revoked.
 func (s *Service) RevokeUserGrants(ctx context.Context, actor domain.Actor, userID, grantID string) (int, error) {
+	n, err := s.revoke(ctx, actor, GrantSelector{UserID: userID, GrantID: grantID})
+	if err == nil && grantID != "" && n == 0 {
+		return 0, ErrNotFound
+	}
+	return n, err
+}
+
+// RevokeClientGrants revokes every live grant the user gave clientID, or
+// every live grant of the user when clientID is "" (what forgetting a
+// consent does to the tokens that consent let out), audited like
+// RevokeUserGrants. It returns how many it revoked; none is no error.
+func (s *Service) RevokeClientGrants(ctx context.Context, actor domain.Actor, userID, clientID string) (int, error) {
+	return s.revoke(ctx, actor, GrantSelector{UserID: userID, ClientID: clientID})
+}
+
+func (s *Service) revoke(ctx context.Context, actor domain.Actor, sel GrantSelector) (int, error) {
 	now := s.now()
-	ids, err := s.store.RevokeUserGrants(ctx, userID, grantID, now, s.revokeUntil(now), func(ids []string) (audit.Event, error) {
-		return audit.New(now, actor.AuditSubject(), actor.ClientID, audit.UserRevokeGrants, "user", userID, map[string]any{"grant_ids": ids})
+	ids, err := s.store.RevokeUserGrants(ctx, sel, now, s.revokeUntil(now), func(ids []string) (audit.Event, error) {
+		details := map[string]any{"grant_ids": ids}
+		if sel.ClientID != "" {
+			details["client_id"] = sel.ClientID
+		}
+		return audit.New(now, actor.AuditSubject(), actor.ClientID, audit.UserRevokeGrants, "user", sel.UserID, details)
 	})
 	if err != nil {
 		return 0, err
-	}
-	if grantID != "" && len(ids) == 0 {
-		return 0, ErrNotFound
 	}
 	return len(ids), nil
 }

@@ -1,0 +1,119 @@
+package consent_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/audit"
+	"github.com/latchkey/latchkey/internal/consent"
+	"github.com/latchkey/latchkey/internal/domain"
+)
+
+// fakeRepo keeps consents in memory and records what was asked of it.
+type fakeRepo struct {
+	consents []consent.Grant
+	fail     error
+	events   []audit.Event
+}
+
+func (r *fakeRepo) GetConsent(context.Context, string, string) (consent.Grant, error) {
+	return consent.Grant{}, consent.ErrNotFound
+}
+func (r *fakeRepo) SaveConsent(context.Context, consent.Grant) error { return nil }
+func (r *fakeRepo) ListConsents(context.Context, string) ([]consent.Grant, error) {
+	return r.consents, nil
+}
+func (r *fakeRepo) DeleteConsents(_ context.Context, userID, clientID string, ev audit.Event) (int, error) {
+	if r.fail != nil {
+		return 0, r.fail
+	}
+	before := len(r.consents)
+	r.consents = slices.DeleteFunc(r.consents, func(g consent.Grant) bool {
+		return g.UserID == userID && (clientID == "" || g.ClientID == clientID)
+	})
+	n := before - len(r.consents)
+	if n > 0 {
+		r.events = append(r.events, ev)
+	}
+	return n, nil
+}
+
+// fakeGrants counts live grants per client.
+type fakeGrants struct {
+	live  map[string]int
+	fail  error
+	calls []string
+}
+
+func (g *fakeGrants) RevokeClientGrants(_ context.Context, _ domain.Actor, _, clientID string) (int, error) {
+	g.calls = append(g.calls, clientID)
+	if g.fail != nil {
+		return 0, g.fail
+	}
+	n := 0
+	for c, k := range g.live {
+		if clientID == "" || c == clientID {
+			n += k
+			delete(g.live, c)
+		}
+	}
+	return n, nil
+}
+
+func TestRevoke(t *testing.T) {
+	actor := domain.Actor{Subject: "admin"}
+	now := func() time.Time { return time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC) }
+	newRepo := func() *fakeRepo {
+		return &fakeRepo{consents: []consent.Grant{{UserID: "u1", ClientID: "a"}, {UserID: "u1", ClientID: "b"}, {UserID: "u2", ClientID: "a"}}}
+	}
+	errStore := errors.New("store down")
+	tests := []struct {
+		name       string
+		clientID   string
+		grantsFail error
+		repoFail   error
+		want       consent.Revoked
+		wantErr    error
+		wantLeft   int // consents left
+	}{
+		{name: "one client", clientID: "a", want: consent.Revoked{Consents: 1, Grants: 2}, wantLeft: 2},
+		{name: "every client", clientID: "", want: consent.Revoked{Consents: 2, Grants: 3}, wantLeft: 1},
+		{name: "nothing remembered", clientID: "zzz", want: consent.Revoked{}, wantLeft: 3},
+		// Tokens die first: if that fails, the consent is left so that a
+		// retry does both.
+		{name: "grants fail", clientID: "a", grantsFail: errStore, wantErr: errStore, wantLeft: 3},
+		{name: "consents fail", clientID: "a", repoFail: errStore, want: consent.Revoked{Grants: 2}, wantErr: errStore, wantLeft: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			repo := newRepo()
+			repo.fail = tt.repoFail
+			grants := &fakeGrants{live: map[string]int{"a": 2, "b": 1}, fail: tt.grantsFail}
+			got, err := consent.NewService(repo, grants, now).Revoke(t.Context(), actor, "u1", tt.clientID)
+			if !errors.Is(err, tt.wantErr) || got != tt.want {
+				t.Errorf("Revoke = %+v, %v; want %+v, %v", got, err, tt.want, tt.wantErr)
+			}
+			if len(repo.consents) != tt.wantLeft {
+				t.Errorf("%d consents left, want %d", len(repo.consents), tt.wantLeft)
+			}
+			if len(grants.calls) != 1 || grants.calls[0] != tt.clientID {
+				t.Errorf("grants revoked for %q, want once for %q", grants.calls, tt.clientID)
+			}
+			if tt.want.Consents > 0 && (len(repo.events) != 1 || repo.events[0].Action != audit.UserRevokeConsent || repo.events[0].ActorSubject != "admin") {
+				t.Errorf("audit: %+v", repo.events)
+			}
+		})
+	}
+}
+
+// Without a grant revoker (no tokens are issued), only consents go.
+func TestRevokeWithoutGrants(t *testing.T) {
+	repo := &fakeRepo{consents: []consent.Grant{{UserID: "u1", ClientID: "a"}}}
+	got, err := consent.NewService(repo, nil, nil).Revoke(t.Context(), domain.Actor{Root: true}, "u1", "")
+	if err != nil || got != (consent.Revoked{Consents: 1}) {
+		t.Errorf("Revoke = %+v, %v", got, err)
+	}
+}
