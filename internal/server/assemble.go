@@ -189,10 +189,11 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	// One failed sign-in throttle for the login page and the password
 	// grant, so a guess costs the same budget through either.
 	logins := user.NewLoginThrottle(users, o.Now)
+	refreshGrant := refresh.Handler{Refresh: refreshes, Tokens: issuer, Users: users, Resources: resources}
 	grants, err := oauth2.NewGrants(
 		clientcredentials.Handler{Tokens: issuer, Resources: resources},
 		authcode.Handler{Codes: o.Store, Tokens: issuer, Users: users, Refresh: refreshes, Now: o.Now, Resources: resources},
-		refresh.Handler{Refresh: refreshes, Tokens: issuer, Users: users, Resources: resources},
+		refreshGrant,
 		// Legacy (RFC 9700 §2.4): only clients that list it; the login
 		// page's throttle, shared.
 		password.Handler{Logins: logins, Tokens: issuer, Refresh: refreshes, Now: o.Now, Resources: resources},
@@ -205,6 +206,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	prov.ListScopes(scopes)
 	prov.AcceptAudiences(resources.Registered)
 	prov.RevokeRefreshWith(refreshes)
+	prov.IntrospectRefreshWith(refreshGrant)
 	auth := bearer.New(issuer, "latchkey", o.Log)
 	reg, err := register.New(register.Deps{Clients: clients, Auth: auth, Mode: o.Registration, Issuer: o.Issuer, Realm: "latchkey", Log: o.Log,
 		Limits: o.AnonymousClients.limits(o.Store, o.TrustedProxies, o.Now)})

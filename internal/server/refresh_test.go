@@ -467,3 +467,80 @@ func TestRevokeConsentRevokesGrants(t *testing.T) {
 		t.Errorf("the revocation by client does not name the client: %s", a.Body)
 	}
 }
+
+// TestIntrospectRefreshToken: RFC 7662 introspection of a refresh token
+// says whether it would be redeemed now, to the client it was issued to
+// (or one holding tokens:introspect) and to nobody else; a rotated,
+// revoked or disabled user's token is inactive, and so is anything that
+// merely looks like one.
+func TestIntrospectRefreshToken(t *testing.T) {
+	e := newRefreshEnv(t)
+	tok := e.signInFor(t, e.config)
+	introspect := func(auth, raw string) map[string]any {
+		t.Helper()
+		r := e.Do("POST", "/oauth2/introspect", "application/x-www-form-urlencoded", "", url.Values{"token": {raw}}.Encode(), "Authorization: "+auth)
+		if r.Status != http.StatusOK {
+			t.Fatalf("introspect: %d %s", r.Status, r.Body)
+		}
+		return r.Object(t)
+	}
+	in := introspect(e.basic(), tok.RefreshToken)
+	if in["active"] != true || in["client_id"] != e.web.ClientID || in["sub"] != e.alice.ID || in["token_use"] != "refresh_token" ||
+		in["scope"] != "openid offline_access api:read" || in["token_type"] != nil {
+		t.Errorf("live refresh token: %v", in)
+	}
+	exp, _ := in["exp"].(float64)
+	iat, _ := in["iat"].(float64)
+	if now := float64(time.Now().Unix()); iat > now+1 || iat < now-60 || exp <= now {
+		t.Errorf("iat %v exp %v around %v", iat, exp, now)
+	}
+	// Another client learns nothing; an introspecting admin does.
+	other, otherSecret := e.ServiceClient("rs", "api:read")
+	if in := introspect(servertest.BasicAuth(other.ClientID, otherSecret.Expose()), tok.RefreshToken); len(in) != 1 || in["active"] != false {
+		t.Errorf("to another client: %v", in)
+	}
+	admin, adminSecret := e.ServiceClient("introspector", "tokens:introspect")
+	if in := introspect(servertest.BasicAuth(admin.ClientID, adminSecret.Expose()), tok.RefreshToken); in["active"] != true {
+		t.Errorf("to a tokens:introspect client: %v", in)
+	}
+
+	// Rotated: the old one is inactive, the new one active.
+	r := e.refreshForm(e.basic(), url.Values{"refresh_token": {tok.RefreshToken}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("refresh: %d %s", r.Status, r.Body)
+	}
+	next, _ := r.Object(t)["refresh_token"].(string)
+	if in := introspect(e.basic(), tok.RefreshToken); in["active"] != false {
+		t.Errorf("rotated-out token: %v", in)
+	}
+	if in := introspect(e.basic(), next); in["active"] != true {
+		t.Errorf("its replacement: %v", in)
+	}
+	// A disabled user's token is inactive, and active again once enabled
+	// (introspection changes nothing).
+	if _, err := e.App.Users.Update(t.Context(), userActor, e.alice.ID, user.Patch{Enabled: ptrTo(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if in := introspect(e.basic(), next); in["active"] != false {
+		t.Errorf("disabled user's token: %v", in)
+	}
+	if _, err := e.App.Users.Update(t.Context(), userActor, e.alice.ID, user.Patch{Enabled: ptrTo(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if in := introspect(e.basic(), next); in["active"] != true {
+		t.Errorf("re-enabled user's token: %v", in)
+	}
+	// Revoked (RFC 7009): inactive.
+	if r := e.Do("POST", "/oauth2/revoke", "application/x-www-form-urlencoded", "", url.Values{"token": {next}}.Encode(), "Authorization: "+e.basic()); r.Status != http.StatusOK {
+		t.Fatalf("revoke: %d %s", r.Status, r.Body)
+	}
+	if in := introspect(e.basic(), next); in["active"] != false {
+		t.Errorf("revoked token: %v", in)
+	}
+	// Hostile or unknown values are simply inactive.
+	for _, raw := range []string{"x", strings.Repeat("A", 43), strings.Repeat("A", 10000), "%00", "' OR 1=1 --"} {
+		if in := introspect(e.basic(), raw); len(in) != 1 || in["active"] != false {
+			t.Errorf("introspect(%.20q) = %v", raw, in)
+		}
+	}
+}

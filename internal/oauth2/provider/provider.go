@@ -39,6 +39,9 @@ type Provider struct {
 	grants  *oauth2.Grants
 	tokens  Tokens
 	refresh RefreshRevoker
+	// refreshInfo reports on refresh tokens at introspection; nil: they
+	// are inactive there.
+	refreshInfo RefreshIntrospector
 	// audiences accepts resource audiences at introspection and
 	// revocation (AcceptAudiences); nil: none.
 	audiences token.AudienceFunc
@@ -93,6 +96,9 @@ type Introspection struct {
 	Aud       []string `json:"aud,omitempty"`
 	Iss       string   `json:"iss,omitempty"`
 	JTI       string   `json:"jti,omitempty"`
+	// TokenUse is "refresh_token" for a refresh token (access tokens
+	// carry token_type instead).
+	TokenUse string `json:"token_use,omitempty"`
 }
 
 // Introspect authenticates the caller and reports on raw. Any token that
@@ -111,6 +117,10 @@ func (p *Provider) Introspect(ctx context.Context, caller oauth2.Credentials, ra
 	}
 	if raw == "" {
 		return Introspection{}, oauth2.Errorf(oauth2.CodeInvalidRequest, "token is required")
+	}
+	if p.refreshInfo != nil && !strings.Contains(raw, ".") {
+		// No JWS: a refresh token, or nothing.
+		return p.introspectRefresh(ctx, c, raw)
 	}
 	pr, err := p.tokens.VerifyAudience(ctx, raw, p.acceptAudience)
 	if errors.Is(err, token.ErrInvalidToken) {
@@ -138,6 +148,45 @@ func (p *Provider) Introspect(ctx context.Context, caller oauth2.Credentials, ra
 func mayIntrospect(c client.Client, pr token.Principal) bool {
 	return pr.ClientID == c.ClientID || slices.Contains(pr.Audience, c.ClientID) ||
 		slices.Contains(c.AllowedScopes, client.ScopeTokensIntrospect)
+}
+
+// RefreshIntrospector reports on refresh tokens (refresh.Handler).
+type RefreshIntrospector interface {
+	// Introspect returns raw's family and whether raw would be redeemed
+	// now; not ok for anything that is no live refresh token.
+	Introspect(ctx context.Context, raw string) (refresh.Family, bool, error)
+}
+
+// IntrospectRefreshWith makes Introspect report on refresh tokens too
+// (RFC 7662 §2.1 allows either kind); without it they are inactive.
+func (p *Provider) IntrospectRefreshWith(r RefreshIntrospector) { p.refreshInfo = r }
+
+// introspectRefresh answers for a refresh token: active while it would be
+// redeemed, to the client it was issued to or one holding
+// tokens:introspect; exp is when it dies unused (the idle or the absolute
+// lifetime, whichever comes first), iat when it was issued, aud the RFC
+// 8707 resources of its grant. token_type is omitted (a refresh token has
+// no RFC 6749 §7.1 type); token_use says what it is, as Hydra does.
+func (p *Provider) introspectRefresh(ctx context.Context, c client.Client, raw string) (Introspection, error) {
+	f, ok, err := p.refreshInfo.Introspect(ctx, raw)
+	if err != nil {
+		return Introspection{}, err
+	}
+	if !ok || f.ClientID != c.ClientID && !slices.Contains(c.AllowedScopes, client.ScopeTokensIntrospect) {
+		return Introspection{Active: false}, nil
+	}
+	issued := f.CreatedAt
+	if !f.RotatedAt.IsZero() {
+		issued = f.RotatedAt
+	}
+	exp := f.ExpiresAt
+	if f.IdleExpiresAt.Before(exp) {
+		exp = f.IdleExpiresAt
+	}
+	return Introspection{
+		Active: true, Scope: strings.Join(f.Scopes, " "), ClientID: f.ClientID, TokenUse: "refresh_token",
+		Exp: exp.Unix(), Iat: issued.Unix(), Sub: f.UserID, Aud: f.Resources,
+	}, nil
 }
 
 // RefreshRevoker revokes refresh tokens (refresh.Service).

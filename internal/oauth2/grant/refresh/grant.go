@@ -100,3 +100,22 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 	resp.RefreshToken = raw
 	return resp, nil
 }
+
+// Introspect reports on raw as a refresh token for RFC 7662 introspection:
+// its family, and whether the token would be redeemed now (Service.Lookup,
+// and the user still exists and is enabled). A token that is no refresh
+// token is simply not active.
+func (h Handler) Introspect(ctx context.Context, raw string) (Family, bool, error) {
+	f, ok, err := h.Refresh.Lookup(ctx, raw)
+	if err != nil || !ok {
+		return Family{}, false, err
+	}
+	u, err := h.Users.Get(ctx, f.UserID)
+	if errors.Is(err, user.ErrNotFound) {
+		return Family{}, false, nil
+	}
+	if err != nil {
+		return Family{}, false, err
+	}
+	return f, u.Enabled, nil
+}

@@ -177,6 +177,29 @@ func (s *Service) RevokeToken(ctx context.Context, clientID, raw string) (found 
 	return true, s.RevokeGrant(ctx, f.ID)
 }
 
+// Lookup returns the family of raw and whether raw would be redeemed now
+// (the user's and the client's state aside): it is the family's current
+// token, or the one that token replaced while the overlap period lasts,
+// and the family is live. A token that is no refresh token is simply not
+// ok.
+func (s *Service) Lookup(ctx context.Context, raw string) (f Family, ok bool, err error) {
+	if raw == "" || len(raw) > maxTokenLen {
+		return Family{}, false, nil
+	}
+	h := s.hash(raw)
+	f, err = s.store.RefreshFamily(ctx, h)
+	if errors.Is(err, ErrNotFound) {
+		return Family{}, false, nil
+	}
+	if err != nil {
+		return Family{}, false, err
+	}
+	now := s.now()
+	current := h == f.CurrentHash ||
+		h == f.PrevHash && s.policy.Overlap > 0 && now.Before(f.RotatedAt.Add(s.policy.Overlap))
+	return f, current && f.Live(now), nil
+}
+
 // ErrOtherClient means a refresh token was presented by a client it was
 // not issued to.
 var ErrOtherClient = errors.New("refresh token issued to another client")
