@@ -13,6 +13,8 @@ import (
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/consent"
+	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -444,8 +446,33 @@ func testUpdateClientConcurrent(t *testing.T, s store.Store) {
 func testDeleteClient(t *testing.T, s store.Store) {
 	c := SampleClient(1)
 	mustCreate(t, s, c)
+	// What users gave it, and what another client holds.
+	kept := SampleClient(3)
+	mustCreate(t, s, kept)
+	for _, cid := range []string{c.ClientID, kept.ClientID} {
+		if err := s.SaveConsent(ctx(t), consent.Grant{UserID: "deleted-client-user", ClientID: cid, BrandID: client.DefaultBrandID, Scopes: []string{"openid"}, UpdatedAt: base}); err != nil {
+			t.Fatal(err)
+		}
+		f := sampleFamily("of-" + cid)
+		f.ClientID, f.UserID = cid, "deleted-client-user"
+		if err := s.CreateRefresh(ctx(t), f); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := s.DeleteClient(ctx(t), c.ID, Event(audit.ClientDelete, c.ID)); err != nil {
 		t.Fatal(err)
+	}
+	// Its consents and refresh families went with it, in the same
+	// transaction; the other client's stayed.
+	gs, err := s.ListConsents(ctx(t), "deleted-client-user")
+	if err != nil || len(gs) != 1 || gs[0].ClientID != kept.ClientID {
+		t.Errorf("consents after deleting the client: %+v, %v; want only %s's", gs, err, kept.ClientID)
+	}
+	if _, err := s.RefreshFamily(ctx(t), tokenHash("of-"+c.ClientID, 0)); !errors.Is(err, refresh.ErrNotFound) {
+		t.Errorf("the deleted client's refresh family: %v, want ErrNotFound", err)
+	}
+	if _, err := s.RefreshFamily(ctx(t), tokenHash("of-"+kept.ClientID, 0)); err != nil {
+		t.Errorf("another client's refresh family: %v", err)
 	}
 	if _, err := s.GetClient(ctx(t), c.ID); !errors.Is(err, client.ErrNotFound) {
 		t.Errorf("after delete: %v", err)
