@@ -18,12 +18,15 @@ const (
 	ClientRotateSecret = "client.rotate_secret"
 	ClientEnable       = "client.enable"
 	ClientDisable      = "client.disable"
-	UserCreate         = "user.create"
-	UserUpdate         = "user.update"
-	UserEnable         = "user.enable"
-	UserDisable        = "user.disable"
-	UserDelete         = "user.delete"
-	UserSetPassword    = "user.set_password"
+	// ClientExpire: an anonymous (open registration) client deleted by
+	// the sweeper after --anonymous-client-ttl unused (actor "sweeper").
+	ClientExpire    = "client.expire"
+	UserCreate      = "user.create"
+	UserUpdate      = "user.update"
+	UserEnable      = "user.enable"
+	UserDisable     = "user.disable"
+	UserDelete      = "user.delete"
+	UserSetPassword = "user.set_password"
 	// UserRevokeConsent: remembered consents of a user forgotten by an
 	// admin (details: client_id, "" for all, and how many).
 	UserRevokeConsent = "user.revoke_consent"

@@ -2,8 +2,11 @@ package client
 
 import (
 	"context"
+
 	"sync"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/audit"
 )
 
 // AnonymousRepository is the store side of clients registered by open
@@ -17,8 +20,10 @@ type AnonymousRepository interface {
 	TouchClient(ctx context.Context, clientID string, now time.Time) error
 	// DeleteUnusedAnonymousClients deletes at most limit anonymous
 	// clients last used before cutoff (never used: created before it),
-	// with their secrets, and returns how many it deleted.
-	DeleteUnusedAnonymousClients(ctx context.Context, cutoff time.Time, limit int) (int, error)
+	// with their secrets, recording the audit event that event makes of
+	// each (its internal id and client_id) in the same transaction, and
+	// returns how many it deleted.
+	DeleteUnusedAnonymousClients(ctx context.Context, cutoff time.Time, limit int, event func(id, clientID string) (audit.Event, error)) (int, error)
 }
 
 // UsageInterval is how often the use of one anonymous client is written:
@@ -72,12 +77,16 @@ func (u *Usage) Note(ctx context.Context, c Client) error {
 	return nil
 }
 
+// SweeperActor is the actor of the changes the sweeper makes on its own.
+const SweeperActor = "sweeper"
+
 // ExpireBatch is how many abandoned anonymous clients one store call
 // deletes, so expiry never holds the writer for long.
 const ExpireBatch = 500
 
 // ExpireAnonymous deletes the anonymous clients unused for maxAge at now,
-// in batches of ExpireBatch, and returns how many it deleted. A sweeper
+// in batches of ExpireBatch, each audited as client.expire by
+// SweeperActor, and returns how many it deleted. A sweeper
 // calls it periodically; maxAge <= 0 deletes nothing.
 func ExpireAnonymous(ctx context.Context, repo AnonymousRepository, now time.Time, maxAge time.Duration) (int, error) {
 	if maxAge <= 0 {
@@ -85,7 +94,10 @@ func ExpireAnonymous(ctx context.Context, repo AnonymousRepository, now time.Tim
 	}
 	total := 0
 	for {
-		n, err := repo.DeleteUnusedAnonymousClients(ctx, now.Add(-maxAge), ExpireBatch)
+		n, err := repo.DeleteUnusedAnonymousClients(ctx, now.Add(-maxAge), ExpireBatch, func(id, clientID string) (audit.Event, error) {
+			return audit.New(now, SweeperActor, "", audit.ClientExpire, "client", id,
+				map[string]any{"client_id": clientID, "unused_for": maxAge.String()})
+		})
 		total += n
 		if err != nil || n < ExpireBatch {
 			return total, err

@@ -3,9 +3,11 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/clocktest"
 )
@@ -15,6 +17,7 @@ type fakeAnon struct {
 	fail    error
 	left    int
 	cutoffs []time.Time
+	events  []audit.Event
 }
 
 func (f *fakeAnon) CountAnonymousClients(context.Context) (int, error) { return f.left, nil }
@@ -22,9 +25,16 @@ func (f *fakeAnon) TouchClient(_ context.Context, id string, _ time.Time) error 
 	f.touches = append(f.touches, id)
 	return f.fail
 }
-func (f *fakeAnon) DeleteUnusedAnonymousClients(_ context.Context, cutoff time.Time, limit int) (int, error) {
+func (f *fakeAnon) DeleteUnusedAnonymousClients(_ context.Context, cutoff time.Time, limit int, event func(id, clientID string) (audit.Event, error)) (int, error) {
 	f.cutoffs = append(f.cutoffs, cutoff)
 	n := min(f.left, limit)
+	for i := range n {
+		ev, err := event(fmt.Sprintf("id-%d", i), fmt.Sprintf("cid-%d", i))
+		if err != nil {
+			return 0, err
+		}
+		f.events = append(f.events, ev)
+	}
 	f.left -= n
 	return n, nil
 }
@@ -69,6 +79,14 @@ func TestExpireAnonymous(t *testing.T) {
 	n, err := client.ExpireAnonymous(t.Context(), repo, now, 30*24*time.Hour)
 	if err != nil || n != 2*client.ExpireBatch+3 || len(repo.cutoffs) != 3 || !repo.cutoffs[0].Equal(now.Add(-30*24*time.Hour)) {
 		t.Errorf("expired %d, %v in %d batches (cutoffs %v)", n, err, len(repo.cutoffs), repo.cutoffs)
+	}
+	// One client.expire event per client, by the sweeper, naming it.
+	if len(repo.events) != n {
+		t.Fatalf("%d events for %d clients", len(repo.events), n)
+	}
+	if ev := repo.events[0]; ev.Action != audit.ClientExpire || ev.ActorSubject != client.SweeperActor || ev.TargetType != "client" || ev.TargetID != "id-0" ||
+		!ev.Time.Equal(now) || string(ev.Details) != `{"client_id":"cid-0","unused_for":"720h0m0s"}` {
+		t.Errorf("event: %+v (details %s)", ev, ev.Details)
 	}
 	if n, err := client.ExpireAnonymous(t.Context(), &fakeAnon{left: 5}, now, 0); n != 0 || err != nil {
 		t.Errorf("maxAge 0: %d, %v", n, err)

@@ -64,7 +64,7 @@ func addAgentFlags(fs *flag.FlagSet, e env, a *Agents, errs *[]error) {
 func addRegistrationFlags(fs *flag.FlagSet, e env, a *Agents, errs *[]error) {
 	fs.IntVar(&a.RegistrationPerSource, "registration-per-source", envInt(e, "LATCHKEY_REGISTRATION_PER_SOURCE", 20, errs), "with --registration open: registrations one source address may make per hour; more are 429; 0 = no limit (env LATCHKEY_REGISTRATION_PER_SOURCE)")
 	fs.IntVar(&a.MaxAnonymousClients, "max-anonymous-clients", envInt(e, "LATCHKEY_MAX_ANONYMOUS_CLIENTS", 10000, errs), "with --registration open: how many clients registered without a token may exist; at the cap registration is 503 until some expire; 0 = no cap (env LATCHKEY_MAX_ANONYMOUS_CLIENTS)")
-	fs.DurationVar(&a.AnonymousClientTTL, "anonymous-client-ttl", envDuration(e, "LATCHKEY_ANONYMOUS_CLIENT_TTL", 30*24*time.Hour, errs), "a client registered without a token and unused (no authorization or token request) this long is deleted, checked hourly; 0 = never (env LATCHKEY_ANONYMOUS_CLIENT_TTL)")
+	fs.DurationVar(&a.AnonymousClientTTL, "anonymous-client-ttl", envDuration(e, "LATCHKEY_ANONYMOUS_CLIENT_TTL", 30*24*time.Hour, errs), "a client registered without a token and unused (no authorization or token request) this long is deleted (audited as client.expire), checked every --sweep-interval; 0 = never (env LATCHKEY_ANONYMOUS_CLIENT_TTL)")
 }
 
 // envBoolDefault is envBool with a default for an unset variable.

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/store/internal/sqlrows"
 )
 
 // CountAnonymousClients counts clients made by open registration.
@@ -30,17 +32,35 @@ func (s *Store) TouchClient(ctx context.Context, clientID string, now time.Time)
 }
 
 // DeleteUnusedAnonymousClients deletes up to limit abandoned anonymous
-// clients (their secrets go by ON DELETE CASCADE).
-func (s *Store) DeleteUnusedAnonymousClients(ctx context.Context, cutoff time.Time, limit int) (int, error) {
-	var n int64
+// clients (their secrets go by ON DELETE CASCADE), each audited.
+func (s *Store) DeleteUnusedAnonymousClients(ctx context.Context, cutoff time.Time, limit int, event func(id, clientID string) (audit.Event, error)) (int, error) {
+	var n int
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM clients WHERE id IN (SELECT id FROM clients
-			WHERE owner_id = ? AND COALESCE(last_used_at, created_at) < ? ORDER BY id LIMIT ?)`, client.DCRSubject, micros(cutoff), limit)
+		n = 0
+		rows, err := tx.QueryContext(ctx, `DELETE FROM clients WHERE id IN (SELECT id FROM clients
+			WHERE owner_id = ? AND COALESCE(last_used_at, created_at) < ? ORDER BY id LIMIT ?) RETURNING id, client_id`, client.DCRSubject, micros(cutoff), limit)
 		if err != nil {
 			return fmt.Errorf("delete unused anonymous clients: %w", err)
 		}
-		n, err = res.RowsAffected()
-		return err
+		gone, err := sqlrows.Collect(rows, "client", func(r sqlrows.Scanner) ([2]string, error) {
+			var ids [2]string
+			return ids, r.Scan(&ids[0], &ids[1])
+		})
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		for _, ids := range gone {
+			ev, err := event(ids[0], ids[1])
+			if err != nil {
+				return err
+			}
+			if err := insertAudit(ctx, tx, ev); err != nil {
+				return err
+			}
+		}
+		n = len(gone)
+		return nil
 	})
-	return int(n), err
+	return n, err
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -36,13 +37,27 @@ func testAnonymousClients(t *testing.T, s store.Store) {
 		}
 	}
 	cutoff := base.Add(7 * day)
-	if n, err := s.DeleteUnusedAnonymousClients(ctx(t), cutoff, 1); err != nil || n != 1 {
+	// Each deleted client is audited in the deleting transaction; an
+	// event that cannot be made deletes nothing.
+	errNo := errors.New("no event")
+	if n, err := s.DeleteUnusedAnonymousClients(ctx(t), cutoff, 10, func(string, string) (audit.Event, error) { return audit.Event{}, errNo }); !errors.Is(err, errNo) || n != 0 {
+		t.Fatalf("failing event: %d, %v", n, err)
+	}
+	if n, err := s.CountAnonymousClients(ctx(t)); err != nil || n != 4 {
+		t.Fatalf("after a failed expiry: %d anonymous clients, %v; want 4", n, err)
+	}
+	audited := map[string]string{} // id → client_id
+	expired := func(id, clientID string) (audit.Event, error) {
+		audited[id] = clientID
+		return Event(audit.ClientExpire, id), nil
+	}
+	if n, err := s.DeleteUnusedAnonymousClients(ctx(t), cutoff, 1, expired); err != nil || n != 1 {
 		t.Fatalf("first batch: %d, %v; want 1", n, err)
 	}
-	if n, err := s.DeleteUnusedAnonymousClients(ctx(t), cutoff, 10); err != nil || n != 1 {
+	if n, err := s.DeleteUnusedAnonymousClients(ctx(t), cutoff, 10, expired); err != nil || n != 1 {
 		t.Fatalf("second batch: %d, %v; want 1", n, err)
 	}
-	if n, err := s.DeleteUnusedAnonymousClients(ctx(t), cutoff, 10); err != nil || n != 0 {
+	if n, err := s.DeleteUnusedAnonymousClients(ctx(t), cutoff, 10, expired); err != nil || n != 0 {
 		t.Fatalf("third batch: %d, %v; want 0", n, err)
 	}
 	for _, c := range []client.Client{old1, old2} {
@@ -59,10 +74,18 @@ func testAnonymousClients(t *testing.T, s store.Store) {
 		t.Errorf("CountAnonymousClients after expiry = %d, %v; want 2", n, err)
 	}
 	// The client used most recently goes once its last use is old.
-	if n, err := s.DeleteUnusedAnonymousClients(ctx(t), base.Add(8*day+time.Second), 10); err != nil || n != 1 {
+	if n, err := s.DeleteUnusedAnonymousClients(ctx(t), base.Add(8*day+time.Second), 10, expired); err != nil || n != 1 {
 		t.Errorf("after its last use: %d, %v; want 1 (the used client)", n, err)
 	}
 	if _, err := s.GetClient(ctx(t), used.ID); !errors.Is(err, client.ErrNotFound) {
 		t.Errorf("used client after its last use expired: %v", err)
+	}
+	for _, c := range []client.Client{old1, old2, used} {
+		if audited[c.ID] != c.ClientID {
+			t.Errorf("expiry of %s made no event with its ids: %v", c.ClientID, audited)
+		}
+	}
+	if evs, err := s.ListAudit(ctx(t), audit.Filter{Action: audit.ClientExpire}); err != nil || len(evs) != 3 {
+		t.Errorf("%d client.expire events stored, %v; want 3", len(evs), err)
 	}
 }
