@@ -78,8 +78,9 @@ func ExampleConfig() {
 		panic(err)
 	}
 	tools := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
-	http.Handle("/mcp", v.Require(rs.Options{Scopes: []string{"mcp:tools"}}, tools))
-	http.Handle("/mcp/admin", v.Require(rs.Options{Scopes: []string{"mcp:admin"}, Active: true}, tools))
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", v.Require(rs.Options{Scopes: []string{"mcp:tools"}}, tools))
+	mux.Handle("/mcp/admin", v.Require(rs.Options{Scopes: []string{"mcp:admin"}, Active: true}, tools))
 	fmt.Println(rs.DefaultVerifiedCacheSize)
 	// Output: 4096
 }
