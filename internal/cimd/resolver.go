@@ -137,8 +137,8 @@ func New(cfg Config) *Resolver {
 // FailureTTL without fetching. Every failure wraps ErrInvalid (and so
 // client.ErrNotFound).
 func (r *Resolver) Resolve(ctx context.Context, clientID string) (client.Client, error) {
-	if c, ok := r.cached(clientID); ok {
-		return c, nil
+	if c, ok, err := r.cached(clientID); ok {
+		return c, err
 	}
 	u, err := ParseURL(clientID)
 	if err != nil {
@@ -148,13 +148,6 @@ func (r *Resolver) Resolve(ctx context.Context, clientID string) (client.Client,
 		return client.Client{}, err
 	}
 	r.mu.Lock()
-	if f, ok := r.failed[clientID]; ok {
-		if r.cfg.Now().Before(f.expires) {
-			r.mu.Unlock()
-			return client.Client{}, f.err
-		}
-		delete(r.failed, clientID)
-	}
 	fl, ok := r.flights[clientID]
 	if !ok {
 		fl = &flight{done: make(chan struct{})}
@@ -316,21 +309,31 @@ func CacheTTL(headers []string) time.Duration {
 	return min(max(ttl, MinTTL), MaxTTL)
 }
 
-func (r *Resolver) cached(clientID string) (client.Client, bool) {
+// cached answers from the cache: a fresh document's client, or a failure
+// remembered for FailureTTL (only URLs that passed ParseURL and the host
+// patterns, which do not change, are fetched and so remembered).
+func (r *Resolver) cached(clientID string) (c client.Client, ok bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	now := r.cfg.Now()
+	if f, ok := r.failed[clientID]; ok {
+		if now.Before(f.expires) {
+			return client.Client{}, true, f.err
+		}
+		delete(r.failed, clientID)
+	}
 	el, ok := r.byURL[clientID]
 	if !ok {
-		return client.Client{}, false
+		return client.Client{}, false, nil
 	}
 	e := el.Value.(*entry)
-	if !r.cfg.Now().Before(e.expires) {
+	if !now.Before(e.expires) {
 		r.lru.Remove(el)
 		delete(r.byURL, clientID)
-		return client.Client{}, false
+		return client.Client{}, false, nil
 	}
 	r.lru.MoveToFront(el)
-	return e.c, true
+	return e.c, true, nil
 }
 
 // storeLocked caches c for ttl; r.mu is held.
