@@ -30,7 +30,11 @@ const DefaultVerifiedCacheSize = 4096
 type verifiedToken struct {
 	claims   *Claims
 	kid, alg string
-	key      any // the JWKS key's public key, compared by identity
+	// key is the JWKS key's public key, compared by identity: always an
+	// *ecdsa.PublicKey or *rsa.PublicKey, so the comparison with whatever
+	// the JWKS holds now cannot panic (interfaces of different dynamic
+	// types are simply unequal).
+	key any
 }
 
 // stillValid checks again what may have changed since e was verified:
