@@ -22,7 +22,9 @@ import (
 // Options.Active asks the issuer on every request regardless. It is
 // bounded (a few hundred bytes a token, about a megabyte when full) and
 // keyed by SHA-256 of the token, which the compact path accepts in one
-// spelling only (strict base64url, no line breaks).
+// spelling only (strict base64url, no line breaks; but for ES256's other
+// valid signature (r, n−s), which anyone holding a token can compute, so
+// a token takes at most two entries).
 const DefaultVerifiedCacheSize = 4096
 
 // verifiedToken is what the compact path verified: the claims and the
