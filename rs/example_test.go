@@ -60,3 +60,27 @@ func ExampleClaims_HasScope() {
 	fmt.Println(c.HasScope("mcp:read"), c.HasScope("mcp:admin"))
 	// Output: true false
 }
+
+// The verified-token cache is on by default (DefaultVerifiedCacheSize
+// tokens): a client presenting the same token again costs a hash and a
+// lookup, not a signature. Size it for the tokens in use at once, or turn
+// it off; routes where a revocation must take effect at once ask the
+// issuer with Options.Active whatever the cache holds.
+func ExampleConfig() {
+	v, err := rs.NewVerifier(rs.Config{
+		Issuer:            "https://auth.example.com",
+		Audience:          "https://mcp.example.com/mcp",
+		VerifiedCacheSize: 50_000, // many clients at once; -1: no cache
+		ClientID:          "mcp-server",
+		ClientSecret:      "from-the-environment",
+	})
+	if err != nil {
+		panic(err)
+	}
+	tools := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", v.Require(rs.Options{Scopes: []string{"mcp:tools"}}, tools))
+	mux.Handle("/mcp/admin", v.Require(rs.Options{Scopes: []string{"mcp:admin"}, Active: true}, tools))
+	fmt.Println(rs.DefaultVerifiedCacheSize)
+	// Output: 4096
+}

@@ -12,12 +12,20 @@
 // resource metadata at /.well-known/oauth-protected-resource, which MCP
 // clients read to find the authorization server.
 //
-// The package imports nothing of Latchkey's internals, so other modules
-// can use it.
+// Tokens of the shape Latchkey signs (ES256 or RS256, a header of alg,
+// kid and typ) are verified by a compact path shared with the server
+// (internal/compactjws), tested against go-jose, which verifies every
+// other token; a verified token is remembered until it expires (see
+// Config.VerifiedCacheSize). The package imports none of Latchkey's
+// internals but that one, which imports only the standard library, so
+// other modules can use it.
 package rs
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +38,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/latchkey/latchkey/internal/compactjws"
 )
 
 // Algorithms are the JWS algorithms a Verifier accepts: ES256 (Latchkey's
@@ -65,6 +74,14 @@ type Config struct {
 	// Introspect and RequireActive. The client must be allowed to
 	// introspect the tokens (Latchkey: scope tokens:introspect).
 	ClientID, ClientSecret string
+	// VerifiedCacheSize bounds the verified-token cache: tokens whose
+	// signature and claims were checked, remembered by SHA-256 until they
+	// expire, so that a token presented again (a client sends the same
+	// one for its whole lifetime) skips the signature. On every hit the
+	// lifetime is checked again against Now, and the key that verified
+	// the token must still be the one the JWKS names by its kid.
+	// 0: 4096 tokens (a few hundred bytes each); negative: no cache.
+	VerifiedCacheSize int
 }
 
 // Claims are a verified access token's claims.
@@ -100,6 +117,8 @@ type Verifier struct {
 	keys      map[string]jose.JSONWebKey
 	fetchedAt time.Time // when keys were fetched; zero: never
 	fetching  chan struct{}
+
+	verified *verifiedCache // nil: VerifiedCacheSize < 0
 }
 
 type serverMetadata struct {
@@ -127,7 +146,14 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if c == nil {
 		c = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &Verifier{cfg: cfg, client: c}, nil
+	v := &Verifier{cfg: cfg, client: c}
+	if cfg.VerifiedCacheSize == 0 {
+		cfg.VerifiedCacheSize = DefaultVerifiedCacheSize
+	}
+	if cfg.VerifiedCacheSize > 0 {
+		v.verified = newVerifiedCache(cfg.VerifiedCacheSize)
+	}
+	return v, nil
 }
 
 // maxTokenLen bounds what is parsed.
@@ -135,11 +161,99 @@ const maxTokenLen = 8192
 
 // Verify checks raw and returns its claims, or an error wrapping
 // ErrInvalidToken (or, when the issuer cannot be reached, another error).
+//
+// ES256 and RS256 tokens of the shape Latchkey signs (a header of alg,
+// kid and typ) are verified by a compact path shared with the server;
+// any other header goes through go-jose, which the tests hold the
+// compact path to. A token verified before is answered from the
+// verified-token cache (Config.VerifiedCacheSize) after its lifetime and
+// its key are checked again.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	if len(raw) > maxTokenLen {
 		return nil, fmt.Errorf("%w: too long", ErrInvalidToken)
 	}
-	jws, err := jose.ParseSigned(raw, Algorithms)
+	// Go's base64 decoders skip CR and LF; a compact JWS has none, and
+	// refusing them keeps one spelling per token.
+	if strings.IndexByte(raw, '\n') >= 0 || strings.IndexByte(raw, '\r') >= 0 {
+		return nil, fmt.Errorf("%w: line break in token", ErrInvalidToken)
+	}
+	var sum [sha256.Size]byte
+	if v.verified != nil {
+		sum = sha256.Sum256([]byte(raw))
+		if e, ok := v.verified.get(sum); ok {
+			if err := v.stillValid(ctx, e); err == nil {
+				return e.claims.clone(), nil
+			}
+			// Expired, or its key is gone: verify afresh, for the exact
+			// error (or a key fetched again).
+			v.verified.remove(sum)
+		}
+	}
+	e, handled, err := v.verifyCompact(ctx, raw)
+	if !handled {
+		return v.verifyJOSE(ctx, raw)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if v.verified == nil {
+		return e.claims, nil
+	}
+	v.verified.put(sum, e, v.cfg.Now())
+	return e.claims.clone(), nil
+}
+
+// verifyCompact verifies raw by the compact path (internal/compactjws).
+// handled is false for a header of another shape, left to go-jose;
+// otherwise err says whether raw is valid.
+func (v *Verifier) verifyCompact(ctx context.Context, raw string) (e verifiedToken, handled bool, err error) {
+	tok, handled, err := compactjws.Split(raw)
+	if !handled {
+		return verifiedToken{}, false, nil
+	}
+	if err != nil {
+		return verifiedToken{}, true, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	h := tok.Header
+	if h.Alg != string(jose.ES256) && h.Alg != string(jose.RS256) {
+		return verifiedToken{}, true, fmt.Errorf("%w: alg %q is not accepted", ErrInvalidToken, h.Alg)
+	}
+	if err := checkTyp(h.Typ); err != nil {
+		return verifiedToken{}, true, err
+	}
+	key, err := v.key(ctx, h.Kid)
+	if err != nil {
+		return verifiedToken{}, true, err
+	}
+	if key.Algorithm != "" && key.Algorithm != h.Alg {
+		return verifiedToken{}, true, fmt.Errorf("%w: key %q is for %s, not %s", ErrInvalidToken, h.Kid, key.Algorithm, h.Alg)
+	}
+	var ok bool
+	switch pub := key.Key.(type) {
+	case *ecdsa.PublicKey:
+		ok = h.Alg == string(jose.ES256) && compactjws.VerifyES256(pub, tok.SigningInput, tok.Signature)
+	case *rsa.PublicKey:
+		ok = h.Alg == string(jose.RS256) && compactjws.VerifyRS256(pub, tok.SigningInput, tok.Signature)
+	}
+	if !ok {
+		return verifiedToken{}, true, fmt.Errorf("%w: signature does not verify", ErrInvalidToken)
+	}
+	payload, err := tok.DecodePayload()
+	if err != nil {
+		return verifiedToken{}, true, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	c, err := v.claims(payload)
+	if err != nil {
+		return verifiedToken{}, true, err
+	}
+	return verifiedToken{claims: c, kid: h.Kid, alg: h.Alg, key: key.Key}, true, nil
+}
+
+// verifyJOSE verifies raw with go-jose: the reference, and the path for
+// every header the compact path leaves alone. A JWT is a compact JWS
+// (RFC 7519 §7.2), so the JSON serialization is not accepted.
+func (v *Verifier) verifyJOSE(ctx context.Context, raw string) (*Claims, error) {
+	jws, err := jose.ParseSignedCompact(raw, Algorithms)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
@@ -147,10 +261,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: want one signature", ErrInvalidToken)
 	}
 	h := jws.Signatures[0].Protected
-	// RFC 9068 §2.1: access tokens are typed, so an ID token (typ JWT)
-	// is never taken for one.
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
-		return nil, fmt.Errorf("%w: typ %q is not at+jwt", ErrInvalidToken, typ)
+	typ, _ := h.ExtraHeaders[jose.HeaderType].(string)
+	if err := checkTyp(typ); err != nil {
+		return nil, err
 	}
 	key, err := v.key(ctx, h.KeyID)
 	if err != nil {
@@ -163,11 +276,24 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: signature: %v", ErrInvalidToken, err)
 	}
+	return v.claims(payload)
+}
+
+// checkTyp: RFC 9068 §2.1 access tokens are typed, so an ID token (typ
+// JWT) is never taken for one.
+func checkTyp(typ string) error {
+	if !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt") {
+		return fmt.Errorf("%w: typ %q is not at+jwt", ErrInvalidToken, typ)
+	}
+	return nil
+}
+
+// claims decodes a verified payload and checks iss, aud and the lifetime.
+func (v *Verifier) claims(payload []byte) (*Claims, error) {
 	var c Claims
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, fmt.Errorf("%w: claims: %v", ErrInvalidToken, err)
 	}
-	now := v.cfg.Now()
 	switch {
 	case c.Issuer != v.cfg.Issuer:
 		return nil, fmt.Errorf("%w: iss %q is not %q", ErrInvalidToken, c.Issuer, v.cfg.Issuer)
@@ -175,14 +301,25 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: aud does not name %q", ErrInvalidToken, v.cfg.Audience)
 	case c.Expiry == nil:
 		return nil, fmt.Errorf("%w: no exp", ErrInvalidToken)
-	case !now.Before(c.Expiry.Time().Add(v.cfg.Leeway)):
-		return nil, fmt.Errorf("%w: expired", ErrInvalidToken)
-	case c.NotBefore != nil && now.Add(v.cfg.Leeway).Before(c.NotBefore.Time()):
-		return nil, fmt.Errorf("%w: not valid yet (nbf)", ErrInvalidToken)
-	case c.IssuedAt != nil && now.Add(v.cfg.Leeway).Before(c.IssuedAt.Time()):
-		return nil, fmt.Errorf("%w: issued in the future", ErrInvalidToken)
+	}
+	if err := v.lifetime(&c); err != nil {
+		return nil, err
 	}
 	return &c, nil
+}
+
+// lifetime checks exp, nbf and iat against the clock.
+func (v *Verifier) lifetime(c *Claims) error {
+	now := v.cfg.Now()
+	switch {
+	case !now.Before(c.Expiry.Time().Add(v.cfg.Leeway)):
+		return fmt.Errorf("%w: expired", ErrInvalidToken)
+	case c.NotBefore != nil && now.Add(v.cfg.Leeway).Before(c.NotBefore.Time()):
+		return fmt.Errorf("%w: not valid yet (nbf)", ErrInvalidToken)
+	case c.IssuedAt != nil && now.Add(v.cfg.Leeway).Before(c.IssuedAt.Time()):
+		return fmt.Errorf("%w: issued in the future", ErrInvalidToken)
+	}
+	return nil
 }
 
 // key returns the verification key kid names, fetching the JWKS when none

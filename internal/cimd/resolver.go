@@ -31,6 +31,11 @@ const (
 	MinTTL     = time.Minute
 	DefaultTTL = 5 * time.Minute
 	MaxTTL     = 24 * time.Hour
+	// FailureTTL is how long a failed resolution (fetch or document) is
+	// remembered and answered again without a fetch, so that a broken or
+	// hostile URL costs one fetch per FailureTTL however often it is
+	// presented. At most CacheSize failures are remembered.
+	FailureTTL = 30 * time.Second
 )
 
 // Config configures a Resolver.
@@ -64,9 +69,25 @@ type Resolver struct {
 	http   *http.Client
 	dialer *netguard.Dialer
 
-	mu    sync.Mutex
-	lru   *list.List // of *entry, most recent first
-	byURL map[string]*list.Element
+	mu      sync.Mutex
+	lru     *list.List // of *entry, most recent first
+	byURL   map[string]*list.Element
+	flights map[string]*flight // fetches in progress
+	failed  map[string]failure // recent failures, at most CacheSize
+}
+
+// flight is one fetch of a document that every concurrent resolution of
+// its URL waits for (single flight).
+type flight struct {
+	waiters int           // resolutions waiting (tests)
+	done    chan struct{} // closed when c and err are set
+	c       client.Client
+	err     error
+}
+
+type failure struct {
+	err     error
+	expires time.Time
 }
 
 type entry struct {
@@ -106,15 +127,18 @@ func New(cfg Config) *Resolver {
 		http: &http.Client{Transport: tr, Timeout: cfg.Timeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return ErrRedirect }},
 		lru: list.New(), byURL: map[string]*list.Element{},
+		flights: map[string]*flight{}, failed: map[string]failure{},
 	}
 }
 
 // Resolve returns the client clientID (an https URL) describes: from the
-// cache while fresh, else fetched and validated. Every failure wraps
-// ErrInvalid (and so client.ErrNotFound).
+// cache while fresh, else fetched and validated. Concurrent resolutions
+// of one URL share one fetch, and a failure is answered again for
+// FailureTTL without fetching. Every failure wraps ErrInvalid (and so
+// client.ErrNotFound).
 func (r *Resolver) Resolve(ctx context.Context, clientID string) (client.Client, error) {
-	if c, ok := r.cached(clientID); ok {
-		return c, nil
+	if c, ok, err := r.cached(clientID); ok {
+		return c, err
 	}
 	u, err := ParseURL(clientID)
 	if err != nil {
@@ -123,18 +147,65 @@ func (r *Resolver) Resolve(ctx context.Context, clientID string) (client.Client,
 	if err := r.hostAllowed(u.Hostname()); err != nil {
 		return client.Client{}, err
 	}
+	r.mu.Lock()
+	fl, ok := r.flights[clientID]
+	if !ok {
+		fl = &flight{done: make(chan struct{})}
+		r.flights[clientID] = fl
+		// The fetch is the URL's, not this caller's: it runs to its own
+		// timeout even if the caller that started it goes away.
+		go r.load(context.WithoutCancel(ctx), clientID, fl)
+	}
+	fl.waiters++
+	r.mu.Unlock()
+	select {
+	case <-fl.done:
+		return fl.c, fl.err
+	case <-ctx.Done():
+		return client.Client{}, fmt.Errorf("%w: %w", ErrInvalid, ctx.Err())
+	}
+}
+
+// load fetches and validates clientID's document for fl, then caches the
+// client (for the document's TTL) or the failure (for FailureTTL).
+func (r *Resolver) load(ctx context.Context, clientID string, fl *flight) {
 	body, ttl, err := r.fetch(ctx, clientID)
-	if err != nil {
-		return client.Client{}, err
+	var c client.Client
+	if err == nil {
+		c, err = ParseDocument(clientID, body, r.cfg.Scopes)
 	}
-	c, err := ParseDocument(clientID, body, r.cfg.Scopes)
-	if err != nil {
-		return client.Client{}, err
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.flights, clientID)
+	switch {
+	case err != nil:
+		r.remember(clientID, err)
+	case ttl > 0:
+		r.storeLocked(clientID, c, ttl)
 	}
-	if ttl > 0 {
-		r.store(clientID, c, ttl)
+	fl.c, fl.err = c, err
+	close(fl.done)
+}
+
+// remember records a failure; when CacheSize are remembered it drops the
+// expired ones and, if that is not enough, an eighth of the rest (any:
+// a forgotten failure only costs a fetch).
+func (r *Resolver) remember(clientID string, err error) {
+	now := r.cfg.Now()
+	if len(r.failed) >= r.cfg.CacheSize {
+		for k, f := range r.failed {
+			if !now.Before(f.expires) {
+				delete(r.failed, k)
+			}
+		}
+		for k := range r.failed {
+			if len(r.failed) < r.cfg.CacheSize-r.cfg.CacheSize/8 {
+				break
+			}
+			delete(r.failed, k)
+		}
 	}
-	return c, nil
+	r.failed[clientID] = failure{err: err, expires: now.Add(FailureTTL)}
 }
 
 // hostAllowed applies the block and allow patterns, and refuses a
@@ -238,26 +309,35 @@ func CacheTTL(headers []string) time.Duration {
 	return min(max(ttl, MinTTL), MaxTTL)
 }
 
-func (r *Resolver) cached(clientID string) (client.Client, bool) {
+// cached answers from the cache: a fresh document's client, or a failure
+// remembered for FailureTTL (only URLs that passed ParseURL and the host
+// patterns, which do not change, are fetched and so remembered).
+func (r *Resolver) cached(clientID string) (c client.Client, ok bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	now := r.cfg.Now()
+	if f, ok := r.failed[clientID]; ok {
+		if now.Before(f.expires) {
+			return client.Client{}, true, f.err
+		}
+		delete(r.failed, clientID)
+	}
 	el, ok := r.byURL[clientID]
 	if !ok {
-		return client.Client{}, false
+		return client.Client{}, false, nil
 	}
 	e := el.Value.(*entry)
-	if !r.cfg.Now().Before(e.expires) {
+	if !now.Before(e.expires) {
 		r.lru.Remove(el)
 		delete(r.byURL, clientID)
-		return client.Client{}, false
+		return client.Client{}, false, nil
 	}
 	r.lru.MoveToFront(el)
-	return e.c, true
+	return e.c, true, nil
 }
 
-func (r *Resolver) store(clientID string, c client.Client, ttl time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// storeLocked caches c for ttl; r.mu is held.
+func (r *Resolver) storeLocked(clientID string, c client.Client, ttl time.Duration) {
 	e := &entry{url: clientID, c: c, expires: r.cfg.Now().Add(ttl)}
 	if el, ok := r.byURL[clientID]; ok {
 		el.Value = e

@@ -2,17 +2,16 @@ package token
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/compactjws"
 )
 
 // Verifying an ES256 signature costs about 85 µs on the development
@@ -22,8 +21,11 @@ import (
 //   - parseFast verifies the compact JWS by hand, for ES256 only: split,
 //     base64url-decode, check the header's alg, typ and kid, ecdsa.Verify
 //     with the raw R‖S signature, then the same claim checks as go-jose's
-//     path (principal). A header it does not understand (crit, say) goes
-//     to go-jose, which stays the reference the tests hold it to.
+//     path (principal). The splitting and the signature are
+//     internal/compactjws, shared with the rs package. A header of
+//     another shape than Latchkey writes (crit, say, or any member but
+//     alg, kid and typ) goes to go-jose, which stays the reference the
+//     tests hold it to.
 //   - verified caches the outcome of that verification by SHA-256 of the
 //     raw token until the token expires, so a token presented again skips
 //     the signature. Only the signature and claims are cached: the
@@ -84,53 +86,30 @@ func (i *Issuer) principalAgain(ctx context.Context, e cachedToken) (Principal, 
 	return e.p.clone(), nil
 }
 
-// jwsHeader is the protected header of a token parseFast handles.
-type jwsHeader struct {
-	Alg  string          `json:"alg"`
-	Kid  string          `json:"kid"`
-	Typ  string          `json:"typ"`
-	Crit json.RawMessage `json:"crit"`
-}
-
-// b64 is strict: the unused bits of a part's last character must be zero,
-// so a token has exactly one spelling (and one verified-cache entry).
-var b64 = base64.RawURLEncoding.Strict()
-
-// parseFast verifies raw as a compact ES256 JWS. handled is false when
-// the token is of a shape it leaves to go-jose; otherwise err says
-// whether it is valid. kid names the key that verified it.
+// parseFast verifies raw as a compact ES256 JWS (internal/compactjws).
+// handled is false when the token is of a shape it leaves to go-jose;
+// otherwise err says whether it is valid. kid names the key that
+// verified it.
 func (i *Issuer) parseFast(ctx context.Context, raw string) (p Principal, kid string, handled bool, err error) {
 	invalid := func(format string, args ...any) (Principal, string, bool, error) {
 		return Principal{}, "", true, fmt.Errorf("%w: "+format, append([]any{ErrInvalidToken}, args...)...)
 	}
-	h64, rest, ok := strings.Cut(raw, ".")
-	if !ok {
-		return invalid("not a compact JWS")
+	tok, handled, err := compactjws.Split(raw)
+	if !handled {
+		return Principal{}, "", false, nil // another header shape (crit, say): go-jose's rules
 	}
-	p64, s64, ok := strings.Cut(rest, ".")
-	if !ok || strings.Contains(s64, ".") {
-		return invalid("not a compact JWS")
-	}
-	hb, err := b64.DecodeString(h64)
 	if err != nil {
-		return invalid("header: %v", err)
+		return invalid("%v", err)
 	}
-	var h jwsHeader
-	if err := json.Unmarshal(hb, &h); err != nil {
-		return invalid("header: %v", err)
-	}
-	if h.Crit != nil {
-		return Principal{}, "", false, nil // critical extensions: go-jose's rules
-	}
+	h := tok.Header
 	if h.Alg != "ES256" {
 		return invalid("alg %q is not ES256", h.Alg)
 	}
 	if !strings.EqualFold(h.Typ, "at+jwt") && !strings.EqualFold(h.Typ, "application/at+jwt") {
 		return invalid("typ %q is not at+jwt", h.Typ)
 	}
-	sig, err := b64.DecodeString(s64)
-	if err != nil || len(sig) != 64 {
-		return invalid("signature is not 64 bytes of base64url")
+	if len(tok.Signature) != 64 {
+		return invalid("signature is not 64 bytes")
 	}
 	pub, err := i.keys.Public(ctx, h.Kid)
 	if err != nil {
@@ -139,14 +118,12 @@ func (i *Issuer) parseFast(ctx context.Context, raw string) (p Principal, kid st
 	if pub.Curve != elliptic.P256() {
 		return invalid("key %q is not P-256", h.Kid)
 	}
-	digest := sha256.Sum256([]byte(raw[:len(h64)+1+len(p64)]))
-	r, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])
-	if !ecdsa.Verify(pub, digest[:], r, s) {
+	if !compactjws.VerifyES256(pub, tok.SigningInput, tok.Signature) {
 		return invalid("signature does not verify")
 	}
-	pb, err := b64.DecodeString(p64)
+	pb, err := tok.DecodePayload()
 	if err != nil {
-		return invalid("payload: %v", err)
+		return invalid("%v", err)
 	}
 	var c Claims
 	if err := json.Unmarshal(pb, &c); err != nil {

@@ -118,13 +118,17 @@ func TestFastVerifyAgreesWithJOSE(t *testing.T) {
 			t.Errorf("%s: Parse says %v, go-jose %v", name, perr, jerr)
 		}
 	}
-	for _, name := range []string{"genuine", "high-S signature", "extra header field", "exp as a float"} {
-		if _, _, err := f.issuer.ParseFast(t.Context(), tokens[name]); err != nil {
-			t.Errorf("%s: refused by the fast path: %v", name, err)
+	for _, name := range []string{"genuine", "high-S signature", "exp as a float"} {
+		if _, handled, err := f.issuer.ParseFast(t.Context(), tokens[name]); !handled || err != nil {
+			t.Errorf("%s: refused by the fast path: %v %v", name, handled, err)
 		}
 	}
-	if _, handled, _ := f.issuer.ParseFast(t.Context(), tokens["crit header"]); handled {
-		t.Error("a crit header was not left to go-jose")
+	// Headers of another shape than Latchkey writes are go-jose's
+	// (internal/compactjws).
+	for _, name := range []string{"crit header", "extra header field"} {
+		if _, handled, _ := f.issuer.ParseFast(t.Context(), tokens[name]); handled {
+			t.Errorf("%s: not left to go-jose", name)
+		}
 	}
 }
 
