@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -127,5 +128,42 @@ func TestAgentRegistrationCapAndExpiry(t *testing.T) {
 	// Below the cap again, registration works.
 	if r := registerFrom(e, "203.0.113.10", agentBody); r.Status != http.StatusCreated {
 		t.Errorf("after expiry: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestAnonymousClientNoResourceWithoutUser: even where the operator made
+// a resource's scope a default one (so self-registered agents may hold
+// it), a client registered without authentication cannot get a machine
+// token for that resource: client_credentials with resource= is
+// invalid_target. Without resource= it gets Latchkey's own audience,
+// which the resource refuses; a client an admin registered still gets
+// resource tokens.
+func TestAnonymousClientNoResourceWithoutUser(t *testing.T) {
+	e := servertest.New(t, openRegistration(server.AnonymousClients{}), func(o *server.Options) {
+		o.Scopes = append(o.Scopes, "mcp:tools")
+		o.DefaultScopes = append(o.DefaultScopes, "mcp:tools")
+	})
+	registerResources(t, e)
+	r := registerFrom(e, "203.0.113.9", `{"grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_basic","scope":"mcp:tools"}`)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	o := r.Object(t)
+	basic := servertest.BasicAuth(o["client_id"].(string), o["client_secret"].(string))
+	tok := func(auth string, form url.Values) servertest.Response {
+		form.Set("grant_type", "client_credentials")
+		return e.Do("POST", "/oauth2/token", "application/x-www-form-urlencoded", "", form.Encode(), "Authorization: "+auth)
+	}
+	oauthError(t, tok(basic, url.Values{"resource": {resA}}), http.StatusBadRequest, "invalid_target")
+	own := tok(basic, url.Values{"scope": {"mcp:tools"}})
+	if own.Status != http.StatusOK {
+		t.Fatalf("without resource: %d %s", own.Status, own.Body)
+	}
+	if aud := claimsOf(t, own.Object(t)["access_token"].(string))["aud"]; aud == resA || fmt.Sprint(aud) == "["+resA+"]" {
+		t.Errorf("an anonymous client's token is for the resource: aud %v", aud)
+	}
+	c, secret := e.ServiceClient("admin-made", "mcp:tools")
+	if r := tok(servertest.BasicAuth(c.ClientID, secret.Expose()), url.Values{"resource": {resA}}); r.Status != http.StatusOK {
+		t.Errorf("an admin-registered client: %d %s", r.Status, r.Body)
 	}
 }

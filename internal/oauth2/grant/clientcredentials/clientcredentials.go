@@ -29,7 +29,8 @@ func (Handler) GrantType() string { return client.GrantClientCredentials }
 
 // HandleToken grants the requested scopes (or every allowed one) to the
 // client itself; with resource parameters, for those resources (aud) and
-// only the scopes they define.
+// only the scopes they define, unless an unauthenticated (open dynamic)
+// registration made the client: then resources are invalid_target.
 func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oauth2.TokenResponse, error) {
 	c := r.Client
 	if c.Type != client.Confidential {
@@ -38,6 +39,12 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 	scopes, err := oauth2.GrantedScopes(c.AllowedScopes, r.Scope, r.HasScope)
 	if err != nil {
 		return nil, err
+	}
+	if len(r.Resources) > 0 && c.OwnerID == client.DCRSubject {
+		// Anyone may register such a client (--registration open): it
+		// reaches a resource only through a user's consent, never on
+		// its own.
+		return nil, oauth2.Errorf(oauth2.CodeInvalidTarget, "a client registered without authentication may not get tokens for a resource without a user: use the authorization code grant")
 	}
 	target, err := oauth2.ResolveTarget(ctx, h.Resources, r.Resources)
 	if err != nil {
