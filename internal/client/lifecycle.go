@@ -29,6 +29,11 @@ type Patch struct {
 	FirstParty            *bool
 	Enabled               *bool
 	RequirePushedRequests *bool
+	// JWKS, JWKSURI and AssertionAlg replace the private_key_jwt
+	// members; an empty value clears one.
+	JWKS         *[]byte
+	JWKSURI      *string
+	AssertionAlg *string
 }
 
 // errNoChange aborts the store transaction of an update that changes
@@ -73,6 +78,9 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, id string, p P
 			// now, so that it does not block an unrelated change.
 			c.Name = domain.DisplayText(c.Name)
 			if err := validate(&c); err != nil {
+				return Client{}, audit.Event{}, err
+			}
+			if err := s.checkJWKSURIHost(c); err != nil {
 				return Client{}, audit.Event{}, err
 			}
 		}
@@ -126,7 +134,8 @@ func (s *Service) updateClient(ctx context.Context, id string, fn func(Client) (
 func onlyEnabledChanged(p Patch) bool {
 	return p.Name == nil && p.RedirectURIs == nil && p.PostLogoutRedirectURIs == nil && p.AllowedScopes == nil && p.AllowedOrigins == nil &&
 		p.GrantTypes == nil && p.ClientURI == nil && p.LogoURI == nil && p.FirstParty == nil &&
-		p.TokenEndpointAuthMethod == nil && p.IDTokenAlg == nil && p.RequirePushedRequests == nil
+		p.TokenEndpointAuthMethod == nil && p.IDTokenAlg == nil && p.RequirePushedRequests == nil &&
+		p.JWKS == nil && p.JWKSURI == nil && p.AssertionAlg == nil
 }
 
 func applyPatch(c *Client, p Patch) {
@@ -174,6 +183,19 @@ func applyPatch(c *Client, p Patch) {
 	}
 	if p.RequirePushedRequests != nil {
 		c.RequirePushedRequests = *p.RequirePushedRequests
+	}
+	if p.JWKS != nil {
+		c.JWKS = compactJWKS(*p.JWKS)
+	}
+	if p.JWKSURI != nil {
+		c.JWKSURI = *p.JWKSURI
+	}
+	if p.AssertionAlg != nil {
+		c.AssertionAlg = *p.AssertionAlg
+	}
+	// A client that authenticates with a key keeps no secret.
+	if c.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT {
+		c.Secrets = nil
 	}
 }
 
