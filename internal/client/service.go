@@ -104,7 +104,7 @@ func Summary(c Client) map[string]any {
 		"token_endpoint_auth_method": c.TokenEndpointAuthMethod, "client_uri": c.ClientURI, "logo_uri": c.LogoURI, "owner_id": c.OwnerID, "brand_id": c.BrandID,
 		"is_first_party": c.FirstParty, "enabled": c.Enabled, "bot_user_id": c.BotUserID,
 		"require_pushed_authorization_requests": c.RequirePushedRequests,
-		"jwks": string(c.JWKS), "jwks_uri": c.JWKSURI, "token_endpoint_auth_signing_alg": c.AssertionAlg,
+		"jwks":                                  string(c.JWKS), "jwks_uri": c.JWKSURI, "token_endpoint_auth_signing_alg": c.AssertionAlg,
 	}
 }
 
