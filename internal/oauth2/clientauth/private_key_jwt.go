@@ -70,7 +70,9 @@ type PrivateKeyJWT struct {
 func (PrivateKeyJWT) Name() string { return client.AuthMethodPrivateKeyJWT }
 
 // Accepts only private_key_jwt: a client that holds a key has no secret.
-func (PrivateKeyJWT) Accepts(presented string) bool { return presented == client.AuthMethodPrivateKeyJWT }
+func (PrivateKeyJWT) Accepts(presented string) bool {
+	return presented == client.AuthMethodPrivateKeyJWT
+}
 
 // SigningAlgs are the algorithms an assertion may be signed with
 // (token_endpoint_auth_signing_alg_values_supported).
