@@ -83,6 +83,13 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, id string, p P
 			if err := s.checkJWKSURIHost(c); err != nil {
 				return Client{}, audit.Event{}, err
 			}
+			// A private_key_jwt client has no secret, so it cannot
+			// become a secret client: it would lock itself out.
+			if old.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT && c.Type == Confidential &&
+				c.TokenEndpointAuthMethod != AuthMethodPrivateKeyJWT && len(c.Secrets) == 0 {
+				return Client{}, audit.Event{}, &domain.ValidationError{Errors: []domain.FieldError{{Field: "token_endpoint_auth_method",
+					Message: "this client authenticates with private_key_jwt and has no secret; it cannot switch to a secret method (register a new client instead)"}}}
+			}
 		}
 		if err := s.checkDefined(c.AllowedScopes, old.AllowedScopes); err != nil {
 			return Client{}, audit.Event{}, err
