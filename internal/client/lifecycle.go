@@ -256,6 +256,10 @@ func (s *Service) RotateSecret(ctx context.Context, actor domain.Actor, id strin
 		if old.Type != Confidential {
 			return Client{}, audit.Event{}, &domain.ValidationError{Errors: []domain.FieldError{{Field: "client_type", Message: "a public client has no secret to rotate"}}}
 		}
+		if old.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT {
+			return Client{}, audit.Event{}, &domain.ValidationError{Errors: []domain.FieldError{{Field: "token_endpoint_auth_method",
+				Message: "a private_key_jwt client has no secret to rotate; replace its jwks or publish new keys at its jwks_uri"}}}
+		}
 		now := s.now().UTC().Truncate(time.Microsecond)
 		c := old
 		c.Secrets = []SecretHash{{Hash: s.hasher.Hash(secret.Expose()), CreatedAt: now}}
