@@ -5,7 +5,9 @@
 // registration (client.ParseJWKS: public asymmetric keys only), cached in
 // a bounded LRU for as long as its Cache-Control allows (clamped to
 // [MinTTL, MaxTTL]), and fetched again before then only for an unknown
-// kid, at most once per RefetchInterval per URI. A failed fetch is
+// kid, at most once per RefetchInterval per URI (so the first assertion
+// signed with a newly published key finds it at once, and a stream of
+// unknown kids costs one fetch per interval). A failed fetch is
 // remembered for RefetchInterval too, so a client's broken key server is
 // not hammered.
 package jwks
@@ -65,9 +67,10 @@ type Cache struct {
 type entry struct {
 	uri     string
 	keys    []jose.JSONWebKey
-	err     error     // the last fetch failed (keys may still hold an older set)
-	expires time.Time // keys are fresh until then
-	fetched time.Time // the last fetch was tried then
+	err       error     // the last fetch failed
+	expires   time.Time // keys are fresh until then
+	fetched   time.Time // the last fetch was tried then
+	refreshed time.Time // the last fetch for an unknown kid was tried then
 }
 
 // New returns a Cache.
@@ -90,11 +93,10 @@ func New(cfg Config) *Cache {
 func (c *Cache) JWKS(ctx context.Context, uri string, refresh bool) ([]jose.JSONWebKey, error) {
 	now := c.cfg.Now()
 	if e, ok := c.lookup(uri); ok {
-		recent := now.Sub(e.fetched) < c.cfg.RefetchInterval
 		switch {
-		case e.err != nil && recent:
+		case e.err != nil && now.Sub(e.fetched) < c.cfg.RefetchInterval:
 			return nil, e.err
-		case e.keys != nil && now.Before(e.expires) && (!refresh || recent):
+		case e.err == nil && now.Before(e.expires) && (!refresh || now.Sub(e.refreshed) < c.cfg.RefetchInterval):
 			return e.keys, nil
 		}
 	}
@@ -102,7 +104,7 @@ func (c *Cache) JWKS(ctx context.Context, uri string, refresh bool) ([]jose.JSON
 	// short when the request that started it ends (its time limit is
 	// fetch's own).
 	fctx := context.WithoutCancel(ctx)
-	v, err, _ := c.group.Do(uri, func() (any, error) { return c.fetch(fctx, uri), nil })
+	v, err, _ := c.group.Do(uri, func() (any, error) { return c.fetch(fctx, uri, refresh), nil })
 	if err != nil {
 		return nil, err
 	}
@@ -113,13 +115,20 @@ func (c *Cache) JWKS(ctx context.Context, uri string, refresh bool) ([]jose.JSON
 	return e.keys, nil
 }
 
-// fetch fetches uri and caches the outcome.
-func (c *Cache) fetch(ctx context.Context, uri string) *entry {
+// fetch fetches uri and caches the outcome; refresh says it is for an
+// unknown kid.
+func (c *Cache) fetch(ctx context.Context, uri string, refresh bool) *entry {
 	now := c.cfg.Now()
+	e := &entry{uri: uri, fetched: now}
 	c.mu.Lock()
 	c.fetches++
+	if el, ok := c.byURI[uri]; ok {
+		e.refreshed = el.Value.(*entry).refreshed
+	}
 	c.mu.Unlock()
-	e := &entry{uri: uri, fetched: now}
+	if refresh {
+		e.refreshed = now
+	}
 	body, cacheControl, err := c.cfg.Fetch.JSON(ctx, uri, client.MaxJWKSBytes)
 	if err == nil {
 		e.keys, err = client.ParseJWKS(body)
