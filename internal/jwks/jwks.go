@@ -65,8 +65,8 @@ type Cache struct {
 }
 
 type entry struct {
-	uri     string
-	keys    []jose.JSONWebKey
+	uri       string
+	keys      []jose.JSONWebKey
 	err       error     // the last fetch failed
 	expires   time.Time // keys are fresh until then
 	fetched   time.Time // the last fetch was tried then
