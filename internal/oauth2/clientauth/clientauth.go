@@ -65,6 +65,9 @@ func Default(clients Clients, pk PrivateKeyJWT) *Authenticator {
 	methods := []Method{SecretBasic{clients}, SecretPost{clients}, None{clients}}
 	if pk.Spent != nil {
 		pk.Clients = clients
+		if pk.inline == nil {
+			pk.inline = newInlineKeys(DefaultInlineKeySets)
+		}
 		methods = append(methods, pk)
 	}
 	return New(methods...)

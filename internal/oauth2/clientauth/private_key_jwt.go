@@ -65,7 +65,14 @@ type PrivateKeyJWT struct {
 	Now         func() time.Time
 	MaxLifetime time.Duration
 	Leeway      time.Duration
+
+	// inline caches parsed inline key sets (Default sets it; nil: parse
+	// every time).
+	inline *inlineKeys
 }
+
+// DefaultInlineKeySets bounds the parsed inline key sets kept.
+const DefaultInlineKeySets = 4096
 
 func (PrivateKeyJWT) Name() string { return client.AuthMethodPrivateKeyJWT }
 
@@ -207,7 +214,7 @@ func (m PrivateKeyJWT) verify(ctx context.Context, c client.Client, tok *jwt.JSO
 func (m PrivateKeyJWT) clientKeys(ctx context.Context, c client.Client, refresh bool) ([]jose.JSONWebKey, error) {
 	switch {
 	case len(c.JWKS) > 0:
-		keys, err := client.ParseJWKS(c.JWKS)
+		keys, err := m.inline.keys(c.JWKS)
 		if err != nil {
 			return nil, failed(fmt.Errorf("the registered jwks: %w", err))
 		}

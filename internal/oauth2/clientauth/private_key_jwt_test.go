@@ -160,7 +160,7 @@ func newPKFixture(t testing.TB) *pkFixture {
 		fc.byID[c.ClientID] = c
 	}
 	f.method = PrivateKeyJWT{Clients: fc, Keys: f.keys, Spent: f.spent, Now: f.clock.Now,
-		Audiences: []string{testIssuer, testToken, testIssuer + "/oauth2/par"}}
+		Audiences: []string{testIssuer, testToken, testIssuer + "/oauth2/par"}, inline: newInlineKeys(2)}
 	return f
 }
 
@@ -296,6 +296,37 @@ func mustEC(c elliptic.Curve) *ecdsa.PrivateKey {
 		panic(err)
 	}
 	return k
+}
+
+// TestInlineKeysCache: a parsed set is reused; a changed set is parsed
+// afresh (an update takes effect at once); a bad set is never cached; the
+// cache stays bounded.
+func TestInlineKeysCache(t *testing.T) {
+	f := newPKFixture(t)
+	c := newInlineKeys(2)
+	a, b := setOf(t, f.ec), setOf(t, f.ed)
+	for range 3 {
+		if keys, err := c.keys(a); err != nil || len(keys) != 1 || keys[0].KeyID != "ec-1" {
+			t.Fatalf("a: %v, %v", keys, err)
+		}
+	}
+	if c.hits != 2 {
+		t.Errorf("hits = %d, want 2", c.hits)
+	}
+	if keys, err := c.keys(b); err != nil || keys[0].KeyID != "ed-1" {
+		t.Errorf("b: %v, %v", keys, err)
+	}
+	if _, err := c.keys([]byte(`{"keys":[{"kty":"oct","k":"AA"}]}`)); err == nil {
+		t.Error("a symmetric key was accepted")
+	}
+	c.keys(setOf(t, f.rsa))
+	if len(c.m) > 2 {
+		t.Errorf("%d sets cached, want at most 2", len(c.m))
+	}
+	var nilCache *inlineKeys
+	if keys, err := nilCache.keys(a); err != nil || len(keys) != 1 {
+		t.Errorf("nil cache: %v, %v", keys, err)
+	}
 }
 
 // TestPrivateKeyJWTReplay: a jti is single use per client; the same jti
