@@ -60,28 +60,6 @@ func nodeEnv(t *testing.T) (*servertest.Env, []string) {
 		"PKJWT_REDIRECT_URI=" + spaAppCB, "PKJWT_SCOPE=api:read"}
 }
 
-// followWallClock moves e's clock with the wall clock until the test
-// ends, as a real server's would: real clients sign assertions with their
-// own clock (iat, exp), which the server judges by its own.
-func followWallClock(t *testing.T, e *servertest.Env) {
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				e.Clock.Set(time.Now())
-			}
-		}
-	}()
-	t.Cleanup(func() { close(stop); <-done })
-}
-
 // nodeOrSkip is servertest.NodeOrSkip for tests/node.
 func nodeOrSkip(ctx context.Context, t *testing.T, required string) string {
 	t.Helper()
@@ -108,7 +86,7 @@ func TestNodeClients(t *testing.T) {
 	node := nodeOrSkip(ctx, t, required)
 
 	e, env := nodeEnv(t)
-	followWallClock(t, e)
+	e.FollowWallClock()
 	c, secret := e.ServiceClient("node-interop", "api:read")
 	cmd := exec.CommandContext(ctx, node, "--test")
 	cmd.Dir = nodeDir

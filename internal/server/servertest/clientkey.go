@@ -79,3 +79,25 @@ func (k ClientKey) Assertion(t testing.TB, clientID, aud string, now time.Time, 
 	}
 	return raw
 }
+
+// FollowWallClock moves e's clock with the wall clock until the test
+// ends, as a real server's would, for tests that run real clients: they
+// sign client assertions with their own clock (iat, exp), which the
+// server judges by its own.
+func (e *Env) FollowWallClock() {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				e.Clock.Set(time.Now())
+			}
+		}
+	}()
+	e.t.Cleanup(func() { close(stop); <-done })
+}
