@@ -73,11 +73,12 @@ func runClientCreate(ctx context.Context, args []string, getenv func(string) str
 		cfg                        config.Store
 		name, grants, scopes, ctyp string
 		authMethod, idTokenAlg     string
+		jwksArg, jwksURI, authAlg  string
 		public, asJSON, firstParty bool
 		redirects, origins         multiFlag
 		postLogout                 multiFlag
 	)
-	fs := newFlagSet("client create", "client create --name N --scopes \"S ...\" [--grant-types G] [--public] [--redirect-uri U]... [--post-logout-redirect-uri U]... [--auth-method M] [--id-token-alg RS256|ES256] [--json]", stdout, stderr)
+	fs := newFlagSet("client create", "client create --name N --scopes \"S ...\" [--grant-types G] [--public] [--redirect-uri U]... [--post-logout-redirect-uri U]... [--auth-method M] [--jwks SET|@FILE | --jwks-uri URL] [--auth-signing-alg A] [--id-token-alg RS256|ES256] [--json]", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	fs.StringVar(&name, "name", "", "client name (required)")
 	fs.StringVar(&grants, "grant-types", "", "grant types, comma- or space-separated (default: client_credentials for a confidential client without --redirect-uri, else by client type)")
@@ -86,7 +87,8 @@ func runClientCreate(ctx context.Context, args []string, getenv func(string) str
 	fs.BoolVar(&firstParty, "first-party", false, "mark the client first-party")
 	fs.Var(&redirects, "redirect-uri", "redirect URI (repeatable)")
 	fs.Var(&origins, "allowed-origin", "allowed CORS origin (repeatable)")
-	fs.StringVar(&authMethod, "auth-method", "", "token_endpoint_auth_method: client_secret_basic or client_secret_post (default client_secret_basic; public clients: none)")
+	fs.StringVar(&authMethod, "auth-method", "", "token_endpoint_auth_method: client_secret_basic, client_secret_post or private_key_jwt (default client_secret_basic; public clients: none)")
+	addKeyFlags(fs, &jwksArg, &jwksURI, &authAlg)
 	fs.Var(&postLogout, "post-logout-redirect-uri", "where /oauth2/logout may send the browser back to (repeatable)")
 	fs.StringVar(&idTokenAlg, "id-token-alg", "", "id_token_signed_response_alg: RS256 (default) or ES256")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object (client fields plus client_secret)")
@@ -113,6 +115,18 @@ func runClientCreate(ctx context.Context, args []string, getenv func(string) str
 		TokenEndpointAuthMethod: authMethod,
 		PostLogoutRedirectURIs:  postLogout,
 		IDTokenAlg:              idTokenAlg,
+		JWKSURI:                 jwksURI,
+		AssertionAlg:            authAlg,
+	}
+	if jwksArg != "" {
+		set, err := readJWKS(jwksArg)
+		if err != nil {
+			return err
+		}
+		in.JWKS = set
+	}
+	if (jwksArg != "" || jwksURI != "") && authMethod == "" {
+		in.TokenEndpointAuthMethod = client.AuthMethodPrivateKeyJWT // keys given: they are how it authenticates
 	}
 	switch {
 	case grants != "":
@@ -140,7 +154,7 @@ func printCreated(w io.Writer, c client.Client, secret client.Secret, asJSON boo
 			admin.ClientJSON
 			ClientSecret *string `json:"client_secret"`
 		}{ClientJSON: admin.ToJSON(c)}
-		if c.Type == client.Confidential {
+		if c.Type == client.Confidential && !secret.IsZero() {
 			s := secret.Expose()
 			out.ClientSecret = &s
 		}
@@ -149,8 +163,11 @@ func printCreated(w io.Writer, c client.Client, secret client.Secret, asJSON boo
 		return enc.Encode(out)
 	}
 	fmt.Fprintf(w, "client_id:      %s\n", c.ClientID)
-	if c.Type == client.Confidential {
+	if c.Type == client.Confidential && !secret.IsZero() {
 		fmt.Fprintf(w, "client_secret:  %s   (shown once — store it now)\n", secret.Expose())
+	}
+	if c.TokenEndpointAuthMethod == client.AuthMethodPrivateKeyJWT {
+		fmt.Fprintf(w, "auth_method:    private_key_jwt (no secret: the client signs assertions with its key)\n")
 	}
 	fmt.Fprintf(w, "id:             %s\nname:           %s\ntype:           %s\ngrant_types:    %s\nallowed_scopes: %s\n",
 		c.ID, c.Name, c.Type, strings.Join(c.GrantTypes, " "), strings.Join(c.AllowedScopes, " "))
@@ -448,7 +465,16 @@ func printClient(w io.Writer, c client.Client) error {
 	if c.BotUserID != "" {
 		field("bot_user_id", c.BotUserID)
 	}
-	if c.Type == client.Confidential {
+	if c.JWKSURI != "" {
+		field("jwks_uri", c.JWKSURI)
+	}
+	if len(c.JWKS) > 0 {
+		field("jwks", string(c.JWKS))
+	}
+	if c.AssertionAlg != "" {
+		field("token_endpoint_auth_signing_alg", c.AssertionAlg)
+	}
+	if c.Type == client.Confidential && c.TokenEndpointAuthMethod != client.AuthMethodPrivateKeyJWT {
 		field("secrets", secretSummary(c.Secrets, time.Now()))
 	}
 	field("created_at", cliTime(c.CreatedAt))
@@ -499,10 +525,11 @@ func runClientUpdate(ctx context.Context, args []string, getenv func(string) str
 		cfg                                      config.Store
 		name, scopes, grants, clientURI, logoURI string
 		authMethod, idTokenAlg                   string
+		jwksArg, jwksURI, authAlg                string
 		firstParty, asJSON                       bool
 		redirects, origins, postLogout           multiFlag
 	)
-	fs := newFlagSet("client update", "client update ID [--name N] [--scopes \"S ...\"] [--redirect-uri U]... [--allowed-origin O]... [--grant-types G,...] [--client-uri U] [--logo-uri U] [--first-party=true|false] [--auth-method M] [--post-logout-redirect-uri U]... [--id-token-alg A] [--json]\n\nOnly the fields given change. A list flag replaces the whole list; give it once\nas \"\" to empty the list. --client-uri \"\" and --logo-uri \"\" clear them.", stdout, stderr)
+	fs := newFlagSet("client update", "client update ID [--name N] [--scopes \"S ...\"] [--redirect-uri U]... [--allowed-origin O]... [--grant-types G,...] [--client-uri U] [--logo-uri U] [--first-party=true|false] [--auth-method M] [--jwks SET|@FILE] [--jwks-uri URL] [--auth-signing-alg A] [--post-logout-redirect-uri U]... [--id-token-alg A] [--json]\n\nOnly the fields given change. A list flag replaces the whole list; give it once\nas \"\" to empty the list. --client-uri \"\" and --logo-uri \"\" clear them.", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	fs.StringVar(&name, "name", "", "new client name")
 	fs.StringVar(&scopes, "scopes", "", "space-separated allowed scopes (replaces the list)")
@@ -512,7 +539,8 @@ func runClientUpdate(ctx context.Context, args []string, getenv func(string) str
 	fs.StringVar(&clientURI, "client-uri", "", "client home page; \"\" clears it")
 	fs.StringVar(&logoURI, "logo-uri", "", "logo URL; \"\" clears it")
 	fs.BoolVar(&firstParty, "first-party", false, "mark the client first-party (--first-party=false unmarks it)")
-	fs.StringVar(&authMethod, "auth-method", "", "token_endpoint_auth_method: client_secret_basic or client_secret_post; \"\" resets it to the default")
+	fs.StringVar(&authMethod, "auth-method", "", "token_endpoint_auth_method: client_secret_basic, client_secret_post or private_key_jwt; \"\" resets it to the default")
+	addKeyFlags(fs, &jwksArg, &jwksURI, &authAlg)
 	fs.Var(&postLogout, "post-logout-redirect-uri", "where /oauth2/logout may send the browser back to (repeatable; replaces the list)")
 	fs.StringVar(&idTokenAlg, "id-token-alg", "", "id_token_signed_response_alg: RS256 or ES256; \"\" resets it to RS256")
 	fs.BoolVar(&asJSON, "json", false, `print the updated client as {"client":{...}}`)
@@ -551,11 +579,27 @@ func runClientUpdate(ctx context.Context, args []string, getenv func(string) str
 			p.PostLogoutRedirectURIs = &s
 		case "id-token-alg":
 			p.IDTokenAlg = &idTokenAlg
+		case "jwks":
+			set, rerr := []byte(nil), error(nil)
+			if jwksArg != "" {
+				set, rerr = readJWKS(jwksArg)
+			}
+			if rerr != nil {
+				err = rerr
+			}
+			p.JWKS = &set
+		case "jwks-uri":
+			p.JWKSURI = &jwksURI
+		case "auth-signing-alg":
+			p.AssertionAlg = &authAlg
 		}
 	})
+	if err != nil {
+		return err
+	}
 	if p == (client.Patch{}) {
 		fs.Usage()
-		return fmt.Errorf("%w: nothing to update: give at least one of --name, --scopes, --redirect-uri, --allowed-origin, --grant-types, --client-uri, --logo-uri, --first-party, --auth-method, --post-logout-redirect-uri, --id-token-alg", errUsage)
+		return fmt.Errorf("%w: nothing to update: give at least one of --name, --scopes, --redirect-uri, --allowed-origin, --grant-types, --client-uri, --logo-uri, --first-party, --auth-method, --jwks, --jwks-uri, --auth-signing-alg, --post-logout-redirect-uri, --id-token-alg", errUsage)
 	}
 	svc, c, closeDB, err := openClient(ctx, cfg, scopePolicy(getenv, *allowUndefined, stderr), stderr, id)
 	if err != nil {
@@ -680,4 +724,25 @@ func runClientRotate(ctx context.Context, args []string, getenv func(string) str
 		fmt.Fprintln(stdout, "previous secret: none was live")
 	}
 	return nil
+}
+
+// addKeyFlags registers the private_key_jwt flags of client create and
+// update.
+func addKeyFlags(fs *flag.FlagSet, jwks, jwksURI, alg *string) {
+	fs.StringVar(jwks, "jwks", "", "private_key_jwt: the client's public JWK Set, as JSON or @FILE (implies --auth-method private_key_jwt on create; \"\" clears it on update)")
+	fs.StringVar(jwksURI, "jwks-uri", "", "private_key_jwt: https URL where the client publishes its public JWK Set (implies --auth-method private_key_jwt on create; \"\" clears it on update)")
+	fs.StringVar(alg, "auth-signing-alg", "", "token_endpoint_auth_signing_alg: the one JWS algorithm the client's assertions must use (RS256, PS256, ES256, EdDSA, ...; default any)")
+}
+
+// readJWKS reads --jwks: inline JSON, or @FILE.
+func readJWKS(arg string) ([]byte, error) {
+	path, isFile := strings.CutPrefix(arg, "@")
+	if !isFile {
+		return []byte(arg), nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --jwks: %w", errUsage, err)
+	}
+	return b, nil
 }

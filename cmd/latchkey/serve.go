@@ -19,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/internal/bootstrap"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/fetch"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/sweep"
@@ -97,6 +98,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		AccessLogSample:         cfg.AccessLogSample,
 		RequirePushedRequests:   cfg.RequirePushedRequests,
 		MetadataDocuments:       cfg.MetadataDocuments(),
+		ClientKeys:              fetch.Config{AllowLoopback: cfg.CIMDAllowLoopback},
 		AnonymousClients: server.AnonymousClients{PerSourcePerHour: cfg.RegistrationPerSource, Max: cfg.MaxAnonymousClients,
 			TTL: cfg.AnonymousClientTTL},
 		Refresh: refresh.Policy{Idle: cfg.RefreshIdle, Absolute: cfg.RefreshAbsolute, Overlap: cfg.RefreshOverlap},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"github.com/latchkey/latchkey/internal/api/register"
 	"github.com/latchkey/latchkey/internal/cimd"
 	"github.com/latchkey/latchkey/internal/domain"
+	"github.com/latchkey/latchkey/internal/fetch"
 	"github.com/latchkey/latchkey/internal/resource"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
@@ -103,7 +105,8 @@ func TestTokenForAIsRefusedByB(t *testing.T) {
 
 // TestMCPSDK runs tests/node/mcp-sdk.js: the MCP TypeScript SDK's auth()
 // flow against this server and Latchkey with open registration, then with
-// a Client ID Metadata Document, each ending with a refresh. Without
+// a Client ID Metadata Document, then with one whose client authenticates
+// with private_key_jwt (keys at a jwks_uri), each ending with a refresh. Without
 // node it skips visibly, unless LATCHKEY_REQUIRE_NODE=1.
 func TestMCPSDK(t *testing.T) {
 	if testing.Short() {
@@ -122,25 +125,41 @@ func TestMCPSDK(t *testing.T) {
 	// The second run's client_id is a Client ID Metadata Document URL:
 	// the document is served here over TLS on loopback, which the
 	// server's fetcher is told to allow and trust.
+	// The third run's document says private_key_jwt, with its key set
+	// at a jwks_uri on the same server.
+	key := servertest.NewClientKey(t, "mcp-agent-1")
 	docs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/mcp-agent.json" {
-			http.NotFound(w, r)
-			return
-		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{
+		doc := map[string]any{
 			"client_id": "https://" + r.Host + r.URL.Path, "client_name": "MCP SDK metadata document agent",
 			"redirect_uris": []string{"http://127.0.0.1:53682/callback"}, "grant_types": []string{"authorization_code", "refresh_token"},
 			"response_types": []string{"code"}, "token_endpoint_auth_method": "none",
-		})
+		}
+		switch r.URL.Path {
+		case "/mcp-agent.json":
+		case "/mcp-signed-agent.json":
+			doc["client_name"] = "MCP SDK signed agent"
+			doc["token_endpoint_auth_method"] = "private_key_jwt"
+			doc["jwks_uri"] = "https://" + r.Host + "/jwks"
+		case "/jwks":
+			fmt.Fprint(w, servertest.JWKS(t, key))
+			return
+		default:
+			http.NotFound(w, r)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(doc)
 	}))
 	t.Cleanup(docs.Close)
+	pool := docs.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
 	e := servertest.New(t, func(o *server.Options) {
 		o.Registration = register.ModeOpen
 		o.Scopes = append(o.Scopes, "mcp:tools")
 		o.DefaultScopes = append(o.DefaultScopes, "mcp:tools")
-		o.MetadataDocuments = &cimd.Config{AllowLoopback: true, RootCAs: docs.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}
+		o.MetadataDocuments = &cimd.Config{AllowLoopback: true, RootCAs: pool}
+		o.ClientKeys = fetch.Config{AllowLoopback: true, RootCAs: pool}
 	})
+	e.FollowWallClock()
 	if _, err := e.App.Users.Create(t.Context(), domain.Actor{Root: true}, user.CreateInput{Username: "mia", Password: "mcp sign-in passphrase"}); err != nil {
 		t.Fatal(err)
 	}
@@ -151,12 +170,13 @@ func TestMCPSDK(t *testing.T) {
 	cmd := exec.CommandContext(ctx, node, "--test", "mcp-sdk.js")
 	cmd.Dir = nodeDir
 	cmd.Env = append(os.Environ(), "ISSUER="+e.URL, "MCP_SERVER_URL="+urls[0], "MCP_OTHER_SERVER_URL="+urls[1],
-		"MCP_USERNAME=mia", "MCP_PASSWORD=mcp sign-in passphrase", "MCP_CLIENT_METADATA_URL="+docs.URL+"/mcp-agent.json")
+		"MCP_USERNAME=mia", "MCP_PASSWORD=mcp sign-in passphrase", "MCP_CLIENT_METADATA_URL="+docs.URL+"/mcp-agent.json",
+		"MCP_SIGNED_METADATA_URL="+docs.URL+"/mcp-signed-agent.json", "MCP_SIGNED_PRIVATE_JWK="+key.PrivateJWK(t))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test mcp-sdk.js: %v\n%s\nserver log:\n%s", err, out, e.Logs)
 	}
-	if !strings.Contains(string(out), "# pass 2") {
+	if !strings.Contains(string(out), "# pass 3") {
 		t.Fatalf("the MCP SDK test did not run and pass:\n%s", out)
 	}
 	t.Logf("node --test mcp-sdk.js:\n%s", out)

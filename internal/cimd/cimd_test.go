@@ -72,8 +72,13 @@ func TestParseDocument(t *testing.T) {
 		{"no redirect_uris", fmt.Sprintf(`{"client_id":%q}`, id), "redirect_uris"},
 		{"client_secret", doc(id, `"client_secret":"s"`), "client_secret"},
 		{"client_secret_expires_at", doc(id, `"client_secret_expires_at":0`), "client_secret"},
-		{"private_key_jwt", doc(id, `"token_endpoint_auth_method":"private_key_jwt"`, `"jwks_uri":"https://app.example.com/jwks"`), "private_key_jwt"},
-		{"client_secret_basic", doc(id, `"token_endpoint_auth_method":"client_secret_basic"`), "none"},
+		{"private_key_jwt without keys", doc(id, `"token_endpoint_auth_method":"private_key_jwt"`), "jwks"},
+		{"private_key_jwt with both", doc(id, `"token_endpoint_auth_method":"private_key_jwt"`, `"jwks_uri":"https://app.example.com/jwks"`, `"jwks":{"keys":[]}`), "not both"},
+		{"private_key_jwt with an http jwks_uri", doc(id, `"token_endpoint_auth_method":"private_key_jwt"`, `"jwks_uri":"http://app.example.com/jwks"`), "https"},
+		{"private_key_jwt with a private key", doc(id, `"token_endpoint_auth_method":"private_key_jwt"`, `"jwks":{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}]}`), "private member"},
+		{"private_key_jwt with an HS alg", doc(id, `"token_endpoint_auth_method":"private_key_jwt"`, `"jwks_uri":"https://app.example.com/jwks"`, `"token_endpoint_auth_signing_alg":"HS256"`), "token_endpoint_auth_signing_alg"},
+		{"jwks_uri without private_key_jwt", doc(id, `"jwks_uri":"https://app.example.com/jwks"`), "private_key_jwt"},
+		{"client_secret_basic", doc(id, `"token_endpoint_auth_method":"client_secret_basic"`), "none or private_key_jwt"},
 		{"client_credentials", doc(id, `"grant_types":["authorization_code","client_credentials"]`), "grant_types"},
 		{"no authorization_code", doc(id, `"grant_types":["refresh_token"]`), "authorization_code"},
 		{"token response type", doc(id, `"response_types":["token"]`), "response_types"},
@@ -97,6 +102,18 @@ func TestParseDocument(t *testing.T) {
 				t.Fatalf("client %+v", c)
 			}
 		})
+	}
+	// private_key_jwt with jwks_uri: a confidential client without a
+	// secret, which authenticates with assertions signed by those keys.
+	for name, extra := range map[string]string{
+		"jwks_uri": `"jwks_uri":"https://app.example.com/jwks"`,
+		"jwks":     `"jwks": {"keys": [{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k1"}]}`,
+	} {
+		c, err := cimd.ParseDocument(id, []byte(doc(id, `"token_endpoint_auth_method":"private_key_jwt"`, extra, `"token_endpoint_auth_signing_alg":"EdDSA"`)), scopes)
+		if err != nil || c.Type != client.Confidential || c.TokenEndpointAuthMethod != client.AuthMethodPrivateKeyJWT || len(c.Secrets) != 0 ||
+			c.AssertionAlg != "EdDSA" || (name == "jwks_uri") != (c.JWKSURI != "") || (name == "jwks") != (len(c.JWKS) > 0) || strings.Contains(string(c.JWKS), " ") {
+			t.Errorf("private_key_jwt with %s: %+v, %v", name, c, err)
+		}
 	}
 	c, err := cimd.ParseDocument(id, []byte(fmt.Sprintf(`{"client_id":%q,"redirect_uris":["https://app.example.com/cb"],"scope":"openid admin"}`, id)), scopes)
 	if err != nil || c.Name != "app.example.com" || strings.Join(c.AllowedScopes, " ") != "openid" {

@@ -72,17 +72,19 @@ func ParseURL(clientID string) (*url.URL, error) {
 // document is the client metadata this server reads from a document
 // (RFC 7591 §2 names).
 type document struct {
-	ClientID                string   `json:"client_id"`
-	ClientName              string   `json:"client_name"`
-	ClientURI               string   `json:"client_uri"`
-	LogoURI                 string   `json:"logo_uri"`
-	RedirectURIs            []string `json:"redirect_uris"`
-	PostLogoutRedirectURIs  []string `json:"post_logout_redirect_uris"`
-	GrantTypes              []string `json:"grant_types"`
-	ResponseTypes           []string `json:"response_types"`
-	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
-	JWKSURI                 string   `json:"jwks_uri"`
-	Scope                   string   `json:"scope"`
+	ClientID                string          `json:"client_id"`
+	ClientName              string          `json:"client_name"`
+	ClientURI               string          `json:"client_uri"`
+	LogoURI                 string          `json:"logo_uri"`
+	RedirectURIs            []string        `json:"redirect_uris"`
+	PostLogoutRedirectURIs  []string        `json:"post_logout_redirect_uris"`
+	GrantTypes              []string        `json:"grant_types"`
+	ResponseTypes           []string        `json:"response_types"`
+	TokenEndpointAuthMethod string          `json:"token_endpoint_auth_method"`
+	JWKSURI                 string          `json:"jwks_uri"`
+	JWKS                    json.RawMessage `json:"jwks"`
+	TokenEndpointAuthAlg    string          `json:"token_endpoint_auth_signing_alg"`
+	Scope                   string          `json:"scope"`
 }
 
 // forbidden members: a document is public, so it can hold no secret
@@ -116,12 +118,19 @@ func ParseDocument(clientID string, body []byte, allowedScopes []string) (client
 	case len(d.RedirectURIs) == 0:
 		return client.Client{}, invalid("the document has no redirect_uris")
 	}
+	// A document names no secret, so its client is public (none) or
+	// proves itself with a key whose public half the document publishes
+	// (private_key_jwt with jwks_uri or jwks), and is then confidential.
+	typ, method := client.Public, client.AuthMethodNone
 	switch d.TokenEndpointAuthMethod {
 	case "", client.AuthMethodNone:
-	case "private_key_jwt":
-		return client.Client{}, invalid("token_endpoint_auth_method private_key_jwt is not supported by this server yet (only none)")
+		if d.JWKSURI != "" || len(d.JWKS) > 0 || d.TokenEndpointAuthAlg != "" {
+			return client.Client{}, invalid("jwks_uri, jwks and token_endpoint_auth_signing_alg go with token_endpoint_auth_method private_key_jwt")
+		}
+	case client.AuthMethodPrivateKeyJWT:
+		typ, method = client.Confidential, client.AuthMethodPrivateKeyJWT
 	default:
-		return client.Client{}, invalid("token_endpoint_auth_method must be none")
+		return client.Client{}, invalid("token_endpoint_auth_method must be none or private_key_jwt")
 	}
 	grants := d.GrantTypes
 	if grants == nil {
@@ -150,9 +159,17 @@ func ParseDocument(clientID string, body []byte, allowedScopes []string) (client
 		name = hostOf(clientID)
 	}
 	c := client.Client{
-		ClientID: clientID, Name: name, ClientURI: d.ClientURI, LogoURI: d.LogoURI, Type: client.Public, RedirectURIs: d.RedirectURIs,
+		ClientID: clientID, Name: name, ClientURI: d.ClientURI, LogoURI: d.LogoURI, Type: typ, RedirectURIs: d.RedirectURIs,
 		PostLogoutRedirectURIs: d.PostLogoutRedirectURIs, AllowedScopes: scopes, GrantTypes: slices.Compact(slices.Sorted(slices.Values(grants))),
-		TokenEndpointAuthMethod: client.AuthMethodNone, BrandID: client.DefaultBrandID, Enabled: true,
+		TokenEndpointAuthMethod: method, BrandID: client.DefaultBrandID, Enabled: true,
+		JWKSURI: d.JWKSURI, AssertionAlg: d.TokenEndpointAuthAlg,
+	}
+	if len(d.JWKS) > 0 && !bytes.Equal(d.JWKS, []byte("null")) {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, d.JWKS); err != nil {
+			return client.Client{}, invalid("jwks is not JSON")
+		}
+		c.JWKS = compact.Bytes()
 	}
 	if err := client.CheckMetadata(c); err != nil {
 		return client.Client{}, invalid("%v", err)

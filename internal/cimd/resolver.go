@@ -3,20 +3,15 @@ package cimd
 import (
 	"container/list"
 	"context"
-	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"io"
-	"mime"
-	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/client"
+	"github.com/latchkey/latchkey/internal/fetch"
 	"github.com/latchkey/latchkey/internal/netguard"
 )
 
@@ -66,8 +61,7 @@ type Config struct {
 // Resolver resolves client_id URLs to clients.
 type Resolver struct {
 	cfg    Config
-	http   *http.Client
-	dialer *netguard.Dialer
+	client *fetch.Client
 
 	mu      sync.Mutex
 	lru     *list.List // of *entry, most recent first
@@ -97,7 +91,7 @@ type entry struct {
 }
 
 // ErrRedirect: a document must be served at its URL, not redirected.
-var ErrRedirect = errors.New("client metadata document: redirects are not followed")
+var ErrRedirect = fetch.ErrRedirect
 
 // New returns a Resolver.
 func New(cfg Config) *Resolver {
@@ -110,23 +104,10 @@ func New(cfg Config) *Resolver {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	d := &netguard.Dialer{AllowLoopback: cfg.AllowLoopback, Lookup: cfg.Lookup}
-	tr := &http.Transport{
-		Proxy:                  nil, // a proxy would connect where we did not check
-		DialContext:            d.DialContext,
-		TLSClientConfig:        &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout:    cfg.Timeout,
-		ResponseHeaderTimeout:  cfg.Timeout,
-		MaxResponseHeaderBytes: 16 << 10,
-		DisableCompression:     true,
-		MaxIdleConnsPerHost:    2,
-		IdleConnTimeout:        30 * time.Second,
-	}
 	return &Resolver{
-		cfg: cfg, dialer: d,
-		http: &http.Client{Transport: tr, Timeout: cfg.Timeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return ErrRedirect }},
-		lru: list.New(), byURL: map[string]*list.Element{},
+		cfg:    cfg,
+		client: fetch.New(fetch.Config{AllowLoopback: cfg.AllowLoopback, Timeout: cfg.Timeout, RootCAs: cfg.RootCAs, Lookup: cfg.Lookup}),
+		lru:    list.New(), byURL: map[string]*list.Element{},
 		flights: map[string]*flight{}, failed: map[string]failure{},
 	}
 }
@@ -225,7 +206,7 @@ func (r *Resolver) hostAllowed(host string) error {
 	case err != nil:
 		return invalid("the client_id URL's host is not a valid address")
 	case numeric:
-		if err := r.dialer.Check(addr); err != nil {
+		if err := r.client.Check(addr); err != nil {
 			return invalid("%v", err)
 		}
 	}
@@ -251,62 +232,22 @@ func MatchHost(pattern, host string) bool {
 	return pattern == host
 }
 
-// fetch GETs the document: 200, a JSON media type, at most
-// MaxDocumentBytes, within the timeout. ttl is how long it may be cached
-// (0: not at all).
+// fetch GETs the document (fetch.Client.JSON: 200, a JSON media type,
+// at most MaxDocumentBytes, within the timeout). ttl is how long it may
+// be cached (0: not at all).
 func (r *Resolver) fetch(ctx context.Context, clientID string) ([]byte, time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, clientID, nil)
+	body, cacheControl, err := r.client.JSON(ctx, clientID, MaxDocumentBytes)
 	if err != nil {
-		return nil, 0, invalid("the client_id URL cannot be fetched")
+		return nil, 0, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	req.Header.Set("Accept", "application/json")
-	res, err := r.http.Do(req)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%w: fetch: %w", ErrInvalid, err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return nil, 0, invalid("fetching the document answered %d", res.StatusCode)
-	}
-	if mt, _, err := mime.ParseMediaType(res.Header.Get("Content-Type")); err != nil || mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-		return nil, 0, invalid("the document is not application/json")
-	}
-	if res.ContentLength > MaxDocumentBytes {
-		return nil, 0, invalid("the document is larger than %d bytes", MaxDocumentBytes)
-	}
-	body, err := io.ReadAll(io.LimitReader(res.Body, MaxDocumentBytes+1))
-	if err != nil {
-		return nil, 0, fmt.Errorf("%w: read: %w", ErrInvalid, err)
-	}
-	if len(body) > MaxDocumentBytes {
-		return nil, 0, invalid("the document is larger than %d bytes", MaxDocumentBytes)
-	}
-	return body, CacheTTL(res.Header.Values("Cache-Control")), nil
+	return body, CacheTTL(cacheControl), nil
 }
 
 // CacheTTL is how long a response with these Cache-Control headers may
 // be cached: 0 for no-store (or no-cache), max-age clamped to [MinTTL,
 // MaxTTL], DefaultTTL without max-age.
 func CacheTTL(headers []string) time.Duration {
-	ttl := DefaultTTL
-	for _, h := range headers {
-		for d := range strings.SplitSeq(h, ",") {
-			name, val, _ := strings.Cut(strings.TrimSpace(d), "=")
-			switch strings.ToLower(name) {
-			case "no-store", "no-cache":
-				return 0
-			case "max-age":
-				n, err := strconv.ParseInt(strings.Trim(val, `"`), 10, 64)
-				if err != nil || n < 0 {
-					continue
-				}
-				ttl = time.Duration(min(n, int64(MaxTTL/time.Second))) * time.Second
-			}
-		}
-	}
-	return min(max(ttl, MinTTL), MaxTTL)
+	return fetch.CacheTTL(headers, fetch.TTLs{Min: MinTTL, Default: DefaultTTL, Max: MaxTTL})
 }
 
 // cached answers from the cache: a fresh document's client, or a failure

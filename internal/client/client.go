@@ -35,11 +35,12 @@ const (
 	AuthMethodSecretBasic = "client_secret_basic"
 	AuthMethodSecretPost  = "client_secret_post"
 	AuthMethodNone        = "none"
+	// AuthMethodPrivateKeyJWT is declared in jwks.go.
 )
 
 // AuthMethods lists every method a client may register, in the order
 // discovery advertises them.
-var AuthMethods = []string{AuthMethodSecretBasic, AuthMethodSecretPost, AuthMethodNone}
+var AuthMethods = []string{AuthMethodSecretBasic, AuthMethodSecretPost, AuthMethodNone, AuthMethodPrivateKeyJWT}
 
 // DefaultAuthMethod is the method a client of type t gets when its
 // registration names none: RFC 7591 §2's default for confidential clients,
@@ -98,6 +99,14 @@ type Client struct {
 	// client's requests only by RFC 9126 request_uri
 	// (require_pushed_authorization_requests).
 	RequirePushedRequests bool
+	// JWKS is the client's public JWK Set (RFC 7591 jwks), compact JSON,
+	// and JWKSURI where it is published (jwks_uri); a private_key_jwt
+	// client has exactly one of them, any other client neither.
+	JWKS    []byte
+	JWKSURI string
+	// AssertionAlg is token_endpoint_auth_signing_alg: the one algorithm
+	// its client assertions must use ("" means any of AssertionAlgs).
+	AssertionAlg string
 	// RegistrationTokenHash is the keyed hash of the RFC 7592 registration
 	// access token; nil for clients not made by dynamic registration.
 	RegistrationTokenHash []byte

@@ -29,6 +29,11 @@ type Patch struct {
 	FirstParty            *bool
 	Enabled               *bool
 	RequirePushedRequests *bool
+	// JWKS, JWKSURI and AssertionAlg replace the private_key_jwt
+	// members; an empty value clears one.
+	JWKS         *[]byte
+	JWKSURI      *string
+	AssertionAlg *string
 }
 
 // errNoChange aborts the store transaction of an update that changes
@@ -74,6 +79,16 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, id string, p P
 			c.Name = domain.DisplayText(c.Name)
 			if err := validate(&c); err != nil {
 				return Client{}, audit.Event{}, err
+			}
+			if err := s.checkJWKSURIHost(c); err != nil {
+				return Client{}, audit.Event{}, err
+			}
+			// A private_key_jwt client has no secret, so it cannot
+			// become a secret client: it would lock itself out.
+			if old.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT && c.Type == Confidential &&
+				c.TokenEndpointAuthMethod != AuthMethodPrivateKeyJWT && len(c.Secrets) == 0 {
+				return Client{}, audit.Event{}, &domain.ValidationError{Errors: []domain.FieldError{{Field: "token_endpoint_auth_method",
+					Message: "this client authenticates with private_key_jwt and has no secret; it cannot switch to a secret method (register a new client instead)"}}}
 			}
 		}
 		if err := s.checkDefined(c.AllowedScopes, old.AllowedScopes); err != nil {
@@ -126,7 +141,8 @@ func (s *Service) updateClient(ctx context.Context, id string, fn func(Client) (
 func onlyEnabledChanged(p Patch) bool {
 	return p.Name == nil && p.RedirectURIs == nil && p.PostLogoutRedirectURIs == nil && p.AllowedScopes == nil && p.AllowedOrigins == nil &&
 		p.GrantTypes == nil && p.ClientURI == nil && p.LogoURI == nil && p.FirstParty == nil &&
-		p.TokenEndpointAuthMethod == nil && p.IDTokenAlg == nil && p.RequirePushedRequests == nil
+		p.TokenEndpointAuthMethod == nil && p.IDTokenAlg == nil && p.RequirePushedRequests == nil &&
+		p.JWKS == nil && p.JWKSURI == nil && p.AssertionAlg == nil
 }
 
 func applyPatch(c *Client, p Patch) {
@@ -174,6 +190,19 @@ func applyPatch(c *Client, p Patch) {
 	}
 	if p.RequirePushedRequests != nil {
 		c.RequirePushedRequests = *p.RequirePushedRequests
+	}
+	if p.JWKS != nil {
+		c.JWKS = compactJWKS(*p.JWKS)
+	}
+	if p.JWKSURI != nil {
+		c.JWKSURI = *p.JWKSURI
+	}
+	if p.AssertionAlg != nil {
+		c.AssertionAlg = *p.AssertionAlg
+	}
+	// A client that authenticates with a key keeps no secret.
+	if c.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT {
+		c.Secrets = nil
 	}
 }
 
@@ -226,6 +255,10 @@ func (s *Service) RotateSecret(ctx context.Context, actor domain.Actor, id strin
 		}
 		if old.Type != Confidential {
 			return Client{}, audit.Event{}, &domain.ValidationError{Errors: []domain.FieldError{{Field: "client_type", Message: "a public client has no secret to rotate"}}}
+		}
+		if old.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT {
+			return Client{}, audit.Event{}, &domain.ValidationError{Errors: []domain.FieldError{{Field: "token_endpoint_auth_method",
+				Message: "a private_key_jwt client has no secret to rotate; replace its jwks or publish new keys at its jwks_uri"}}}
 		}
 		now := s.now().UTC().Truncate(time.Microsecond)
 		c := old

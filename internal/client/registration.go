@@ -106,6 +106,10 @@ type Metadata struct {
 	// IDTokenAlg "" → IDTokenAlgRS256.
 	IDTokenAlg            string
 	RequirePushedRequests bool
+	// JWKS, JWKSURI and AssertionAlg: see Client (private_key_jwt).
+	JWKS         []byte
+	JWKSURI      string
+	AssertionAlg string
 }
 
 // ReplaceMetadata replaces every field of m on the client with internal
@@ -153,6 +157,9 @@ func (s *Service) ReplaceMetadata(ctx context.Context, actor domain.Actor, id st
 		TokenEndpointAuthMethod: &m.TokenEndpointAuthMethod,
 		IDTokenAlg:              &m.IDTokenAlg,
 		RequirePushedRequests:   &m.RequirePushedRequests,
+		JWKS:                    &m.JWKS,
+		JWKSURI:                 &m.JWKSURI,
+		AssertionAlg:            &m.AssertionAlg,
 	}
 	return s.Update(ctx, actor, id, p, "")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/domain"
+	"github.com/latchkey/latchkey/internal/netguard"
 )
 
 // Repository is what the client core needs from storage. Implementations
@@ -68,6 +70,10 @@ type Policy struct {
 	AllowUndefinedScopes bool
 	// BrandID is the tenant new clients belong to.
 	BrandID string
+	// AllowLoopbackJWKSURI lets a private_key_jwt client register a
+	// jwks_uri on a loopback host (development and tests only, with
+	// --cimd-allow-loopback); other internal hosts stay refused.
+	AllowLoopbackJWKSURI bool
 }
 
 // AdminScopePrefixes mark scopes that grant administrative power; a caller
@@ -98,6 +104,7 @@ func Summary(c Client) map[string]any {
 		"token_endpoint_auth_method": c.TokenEndpointAuthMethod, "client_uri": c.ClientURI, "logo_uri": c.LogoURI, "owner_id": c.OwnerID, "brand_id": c.BrandID,
 		"is_first_party": c.FirstParty, "enabled": c.Enabled, "bot_user_id": c.BotUserID,
 		"require_pushed_authorization_requests": c.RequirePushedRequests,
+		"jwks":                                  string(c.JWKS), "jwks_uri": c.JWKSURI, "token_endpoint_auth_signing_alg": c.AssertionAlg,
 	}
 }
 
@@ -135,6 +142,10 @@ type CreateInput struct {
 	IDTokenAlg string
 	// RequirePushedRequests: see Client.RequirePushedRequests.
 	RequirePushedRequests bool
+	// JWKS, JWKSURI and AssertionAlg: see Client (private_key_jwt).
+	JWKS         []byte
+	JWKSURI      string
+	AssertionAlg string
 	// ClientID and Secret let the operator (a Root actor) choose the
 	// credentials, e.g. to bootstrap automation; empty means generate.
 	ClientID string
@@ -214,6 +225,9 @@ func (s *Service) createWith(ctx context.Context, actor domain.Actor, in CreateI
 		BrandID:                 s.policy.BrandID,
 		FirstParty:              in.FirstParty,
 		RequirePushedRequests:   in.RequirePushedRequests,
+		JWKS:                    compactJWKS(in.JWKS),
+		JWKSURI:                 in.JWKSURI,
+		AssertionAlg:            in.AssertionAlg,
 		Enabled:                 true,
 		BotUserID:               in.BotUserID,
 		CreatedAt:               now,
@@ -237,6 +251,9 @@ func (s *Service) createWith(ctx context.Context, actor domain.Actor, in CreateI
 		c.IDTokenAlg = IDTokenAlgRS256
 	}
 	if err := validate(&c); err != nil {
+		return Client{}, Secret{}, err
+	}
+	if err := s.checkJWKSURIHost(c); err != nil {
 		return Client{}, Secret{}, err
 	}
 	if err := s.checkDefined(c.AllowedScopes, nil); err != nil {
@@ -266,7 +283,7 @@ func (s *Service) createWith(ctx context.Context, actor domain.Actor, in CreateI
 		c.ClientID = newClientID()
 	}
 	var secret Secret
-	if c.Type == Confidential {
+	if c.Type == Confidential && c.TokenEndpointAuthMethod != AuthMethodPrivateKeyJWT {
 		secret = in.Secret
 		if secret.IsZero() {
 			secret = NewSecret()
@@ -459,6 +476,8 @@ func checkChosenCredentials(in CreateInput, t Type) error {
 		switch plain := in.Secret.Expose(); {
 		case t != Confidential:
 			v.add("client_secret", "a public client has no secret")
+		case in.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT:
+			v.add("client_secret", "a private_key_jwt client has no secret")
 		case len(plain) < MinChosenSecretLen || len(plain) > MaxNameLen:
 			v.add("client_secret", "must be %d to %d characters", MinChosenSecretLen, MaxNameLen)
 		case strings.ContainsFunc(plain, func(r rune) bool { return !unreserved(r) }):
@@ -466,4 +485,24 @@ func checkChosenCredentials(in CreateInput, t Type) error {
 		}
 	}
 	return v.err()
+}
+
+// checkJWKSURIHost refuses a jwks_uri whose host is internal in any
+// spelling (netguard.HostProblem), as client_uri is refused: the server
+// fetches it. A loopback host passes with AllowLoopbackJWKSURI.
+func (s *Service) checkJWKSURIHost(c Client) error {
+	if c.JWKSURI == "" {
+		return nil
+	}
+	u, err := url.Parse(c.JWKSURI)
+	if err != nil {
+		return nil // validate has said so
+	}
+	if s.policy.AllowLoopbackJWKSURI && IsLoopbackHost(u.Hostname()) {
+		return nil
+	}
+	if p := netguard.HostProblem(u.Hostname()); p != "" {
+		return &domain.ValidationError{Errors: []domain.FieldError{{Field: "jwks_uri", Message: "host " + p}}}
+	}
+	return nil
 }

@@ -253,6 +253,7 @@ func validate(c *Client) error {
 	if p := authMethodProblem(c.Type, c.TokenEndpointAuthMethod); p != "" {
 		v.add("token_endpoint_auth_method", "%s", p)
 	}
+	v.keys(c)
 	if c.IDTokenAlg != "" && !slices.Contains(IDTokenAlgs, c.IDTokenAlg) { // "": the default
 		v.add("id_token_signed_response_alg", "must be one of: %s", strings.Join(IDTokenAlgs, ", "))
 	}
@@ -263,17 +264,17 @@ func validate(c *Client) error {
 }
 
 // authMethodProblem says why method does not suit a client of type t: a
-// public client holds no secret, so it authenticates with none, and a
-// confidential one with one of the secret methods.
+// public client holds no secret or key, so it authenticates with none, and
+// a confidential one with one of the secret methods or private_key_jwt.
 func authMethodProblem(t Type, method string) string {
 	switch {
 	case method == "": // filled with DefaultAuthMethod before storing
 	case !slices.Contains(AuthMethods, method):
 		return fmt.Sprintf("%q is not supported (supported: %s)", method, strings.Join(AuthMethods, ", "))
 	case t == Public && method != AuthMethodNone:
-		return "a public client holds no secret and must use none"
+		return "a public client holds no secret or key and must use none"
 	case t == Confidential && method == AuthMethodNone:
-		return "a confidential client must authenticate with its secret (client_secret_basic or client_secret_post)"
+		return "a confidential client must authenticate with its secret (client_secret_basic or client_secret_post) or a key (private_key_jwt)"
 	}
 	return ""
 }

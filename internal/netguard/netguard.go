@@ -5,8 +5,9 @@
 // parsers accept (decimal, hex and octal IPv4, short forms, IPv4-mapped
 // and other IPv4-embedding IPv6, zones), so a check here cannot be
 // bypassed by writing the same address differently. The client core uses
-// it for client_uri and logo_uri; fetching client metadata documents will
-// use IsInternal on every resolved address.
+// it for client_uri, logo_uri and jwks_uri; internal/fetch (client
+// metadata documents, jwks_uri key sets) dials through Dialer, which
+// checks every resolved address.
 package netguard
 
 import (

@@ -18,6 +18,8 @@ type Credentials struct {
 	// Source is the caller's address; failed attempts are throttled per
 	// client_id and source.
 	Source string
+	// Assertion is a private_key_jwt client_assertion (a JWS).
+	Assertion string
 }
 
 // TokenRequest is a token endpoint request (RFC 6749 §3.2), parsed once.

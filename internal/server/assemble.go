@@ -22,7 +22,9 @@ import (
 	"github.com/latchkey/latchkey/internal/cimd"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/consent"
+	"github.com/latchkey/latchkey/internal/fetch"
 	"github.com/latchkey/latchkey/internal/idempotency"
+	"github.com/latchkey/latchkey/internal/jwks"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
@@ -98,6 +100,11 @@ type Options struct {
 	// Refresh is the refresh token policy (lifetimes, overlap); zero
 	// values mean the defaults. AccessTTL is filled from AccessTokenTTL.
 	Refresh refresh.Policy
+	// ClientKeys is how the jwks_uri key sets of private_key_jwt clients
+	// are fetched (internal/fetch; AllowLoopback with
+	// --cimd-allow-loopback, which also lets such clients register a
+	// loopback jwks_uri).
+	ClientKeys fetch.Config
 }
 
 // Key timing defaults.
@@ -151,6 +158,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	// RFC 8707 resources; their scopes join the catalog clients draw from.
 	resources := resource.NewService(o.Store, o.Now)
 	policy.Scopes = resource.ScopeCatalog{Base: scopes, Repo: o.Store}
+	policy.AllowLoopbackJWKSURI = o.ClientKeys.AllowLoopback
 	clients := client.NewService(o.Store, users, hasher, policy, o.Now)
 	clients.EnableCache(o.ClientCacheTTL)
 	clients.EnableOriginIndex(o.Store)
@@ -201,7 +209,15 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	authn := clientauth.Default(lookup)
+	// private_key_jwt: keys inline or fetched from jwks_uri (cached),
+	// spent assertion ids in the store; aud may name the issuer or any
+	// endpoint that authenticates clients.
+	authn := clientauth.Default(lookup, clientauth.PrivateKeyJWT{
+		Keys:  jwks.New(jwks.Config{Fetch: fetch.New(o.ClientKeys), Now: o.Now}),
+		Spent: o.Store, Now: o.Now,
+		Audiences: []string{o.Issuer, o.Issuer + "/oauth2/token", o.Issuer + "/openid/token", o.Issuer + "/oauth2/par",
+			o.Issuer + "/oauth2/introspect", o.Issuer + "/oauth2/revoke"},
+	})
 	prov := provider.New(authn, grants, issuer)
 	prov.ListScopes(scopes)
 	prov.AcceptAudiences(resources.Registered)

@@ -30,11 +30,15 @@ const (
 	spaAppCB    = "http://127.0.0.1:53682/callback"
 )
 
-// nodeEnv starts a server with a user who can sign in and a public SPA
-// client, and returns it with the environment variables that name them.
+// nodeEnv starts a server with a user who can sign in, a public SPA
+// client and two private_key_jwt clients (keys inline, and at a jwks_uri
+// this test serves over TLS), and returns it with the environment
+// variables that name them.
 func nodeEnv(t *testing.T) (*servertest.Env, []string) {
 	t.Helper()
-	e := servertest.New(t)
+	key := servertest.NewClientKey(t, "node-1")
+	keys := newKeyServer(t, servertest.JWKS(t, key))
+	e := servertest.New(t, keys.options)
 	if _, err := e.App.Users.Create(t.Context(), userActor, user.CreateInput{Username: spaUser, DisplayName: "Nora", Password: spaPassword}); err != nil {
 		t.Fatal(err)
 	}
@@ -45,8 +49,15 @@ func nodeEnv(t *testing.T) (*servertest.Env, []string) {
 	mobile, _ := e.CreateClient(client.CreateInput{Name: "Acme Mobile", Type: client.Public,
 		GrantTypes:   []string{client.GrantAuthorizationCode, client.GrantRefreshToken},
 		RedirectURIs: []string{spaCB}, AllowedScopes: []string{"openid", "offline_access", "api:read", "api:write"}})
+	signed, _ := e.CreateClient(client.CreateInput{Name: "Acme Signed Service", TokenEndpointAuthMethod: client.AuthMethodPrivateKeyJWT,
+		GrantTypes: []string{client.GrantAuthorizationCode, client.GrantClientCredentials}, RedirectURIs: []string{spaCB},
+		AllowedScopes: []string{"openid", "api:read"}, JWKS: []byte(servertest.JWKS(t, key))})
+	byURI, _ := e.CreateClient(client.CreateInput{Name: "Acme Key Server Job", TokenEndpointAuthMethod: client.AuthMethodPrivateKeyJWT,
+		GrantTypes: []string{client.GrantClientCredentials}, AllowedScopes: []string{"api:read"}, JWKSURI: keys.URL + "/jwks"})
 	return e, []string{"ISSUER=" + e.URL, "SPA_CLIENT_ID=" + spa.ClientID, "SPA_REDIRECT_URI=" + spaAppCB,
-		"SPA_SCOPE=openid api:read", "SPA_USERNAME=" + spaUser, "SPA_PASSWORD=" + spaPassword, "REFRESH_CLIENT_ID=" + mobile.ClientID}
+		"SPA_SCOPE=openid api:read", "SPA_USERNAME=" + spaUser, "SPA_PASSWORD=" + spaPassword, "REFRESH_CLIENT_ID=" + mobile.ClientID,
+		"PKJWT_CLIENT_ID=" + signed.ClientID, "PKJWT_URI_CLIENT_ID=" + byURI.ClientID, "PKJWT_PRIVATE_JWK=" + key.PrivateJWK(t),
+		"PKJWT_REDIRECT_URI=" + spaAppCB, "PKJWT_SCOPE=api:read"}
 }
 
 // nodeOrSkip is servertest.NodeOrSkip for tests/node.
@@ -75,6 +86,7 @@ func TestNodeClients(t *testing.T) {
 	node := nodeOrSkip(ctx, t, required)
 
 	e, env := nodeEnv(t)
+	e.FollowWallClock()
 	c, secret := e.ServiceClient("node-interop", "api:read")
 	cmd := exec.CommandContext(ctx, node, "--test")
 	cmd.Dir = nodeDir

@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/internal/consent"
 	"github.com/latchkey/latchkey/internal/idempotency"
 	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/oauth2/clientauth"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/authcode"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
 	"github.com/latchkey/latchkey/internal/oauth2/par"
@@ -46,6 +47,8 @@ type Store interface {
 	client.AnonymousRepository
 	// Refresh token families and revoked grants (refresh_token grant).
 	refresh.Repository
+	// Spent private_key_jwt client assertions (jti, single use).
+	clientauth.AssertionRepository
 
 	// ListAudit returns audit events matching f, newest first.
 	ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error)

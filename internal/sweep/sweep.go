@@ -74,10 +74,13 @@ type Sweepable interface {
 	// DeleteExpiredRefresh deletes expired or revoked refresh grants and
 	// ended grant revocations (refresh.Repository).
 	DeleteExpiredRefresh(ctx context.Context, now time.Time, limit int) (int, error)
+	// SweepAssertions deletes spent private_key_jwt assertion ids whose
+	// assertions expired (clientauth.AssertionRepository).
+	SweepAssertions(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
 // StoreTasks are the sweeps every store provides: sessions, codes,
-// revocations and refresh grants.
+// revocations, refresh grants and spent client assertion ids.
 func StoreTasks(st Sweepable) []Task {
 	return []Task{
 		{Name: "sessions", Sweep: st.SweepSessions},
@@ -86,6 +89,7 @@ func StoreTasks(st Sweepable) []Task {
 		}},
 		{Name: "revocations", Sweep: st.SweepRevocations},
 		{Name: "refresh_grants", Sweep: st.DeleteExpiredRefresh},
+		{Name: "client_assertions", Sweep: st.SweepAssertions},
 	}
 }
 

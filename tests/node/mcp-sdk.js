@@ -8,17 +8,22 @@
 // the other server refuses it. When the access token is rejected the SDK
 // refreshes it (RFC 8707: the refreshed token keeps the resource as its
 // aud). A second test does the same with a Client ID Metadata Document
-// URL as client_id instead of registering. TestMCPSDK (in
-// examples/mcp-server) starts both servers, serves the document over TLS,
-// and sets ISSUER, MCP_SERVER_URL, MCP_OTHER_SERVER_URL, MCP_USERNAME,
-// MCP_PASSWORD and MCP_CLIENT_METADATA_URL. Not a *.test.js file: plain
+// URL as client_id instead of registering, and a third with a document
+// whose client authenticates with private_key_jwt (the SDK's
+// createPrivateKeyJwtAuth; keys at a jwks_uri). TestMCPSDK (in
+// examples/mcp-server) starts both servers, serves the documents and the
+// key set over TLS, and sets ISSUER, MCP_SERVER_URL, MCP_OTHER_SERVER_URL,
+// MCP_USERNAME, MCP_PASSWORD, MCP_CLIENT_METADATA_URL,
+// MCP_SIGNED_METADATA_URL and MCP_SIGNED_PRIVATE_JWK. Not a *.test.js file: plain
 // `node --test` (TestNodeClients) leaves it out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { auth, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
+import { createPrivateKeyJwtAuth } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { Browser } from './formbrowser.js';
 
-const { ISSUER, MCP_SERVER_URL, MCP_OTHER_SERVER_URL, MCP_USERNAME, MCP_PASSWORD, MCP_CLIENT_METADATA_URL } = process.env;
+const { ISSUER, MCP_SERVER_URL, MCP_OTHER_SERVER_URL, MCP_USERNAME, MCP_PASSWORD, MCP_CLIENT_METADATA_URL,
+  MCP_SIGNED_METADATA_URL, MCP_SIGNED_PRIVATE_JWK } = process.env;
 
 // An OAuthClientProvider that keeps everything in memory and, instead of
 // opening a browser, records where it was sent.
@@ -144,12 +149,16 @@ async function authorizeAndRefresh(provider, clientName) {
   assert.equal((await res.json()).result.client_id, provider.clientInformation().client_id);
   res = await callTool(MCP_OTHER_SERVER_URL, after.access_token);
   assert.equal(res.status, 401, 'and still not at the other server');
-  // The rotated refresh token is spent.
-  const replay = await fetch(new URL('/oauth2/token', ISSUER), {
+  // The rotated refresh token is spent (a client that signs assertions
+  // signs this request too, so the refusal is about the token).
+  const tokenURL = new URL('/oauth2/token', ISSUER);
+  const params = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: before.refresh_token,
+    client_id: provider.clientInformation().client_id, resource: MCP_SERVER_URL });
+  await provider.addClientAuthentication?.(new Headers(), params, tokenURL, undefined);
+  const replay = await fetch(tokenURL, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: before.refresh_token,
-      client_id: provider.clientInformation().client_id, resource: MCP_SERVER_URL }),
+    body: params,
   });
   assert.equal(replay.status, 400);
   assert.equal((await replay.json()).error, 'invalid_grant');
@@ -161,4 +170,17 @@ test('the MCP SDK authorizes against Latchkey through the example server (DCR, P
 
 test('the MCP SDK uses a Client ID Metadata Document URL as its client_id', { timeout: 60_000 }, async () => {
   await authorizeAndRefresh(new MemoryProvider(MCP_CLIENT_METADATA_URL), 'MCP SDK metadata document agent');
+});
+
+test('the MCP SDK uses a metadata document whose client authenticates with private_key_jwt', { timeout: 60_000 }, async () => {
+  assert.ok(MCP_SIGNED_METADATA_URL && MCP_SIGNED_PRIVATE_JWK, 'set MCP_SIGNED_METADATA_URL and MCP_SIGNED_PRIVATE_JWK');
+  const provider = new MemoryProvider(MCP_SIGNED_METADATA_URL);
+  provider.clientMetadata = { ...provider.clientMetadata, token_endpoint_auth_method: 'private_key_jwt' };
+  // The SDK signs each token request with the agent's key (no kid: the
+  // server tries the document's keys that fit ES256).
+  provider.addClientAuthentication = createPrivateKeyJwtAuth({
+    issuer: MCP_SIGNED_METADATA_URL, subject: MCP_SIGNED_METADATA_URL,
+    privateKey: JSON.parse(MCP_SIGNED_PRIVATE_JWK), alg: 'ES256',
+  });
+  await authorizeAndRefresh(provider, 'MCP SDK signed agent');
 });

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/latchkey/latchkey/internal/api/bearer"
 	"github.com/latchkey/latchkey/internal/api/clientgone"
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
@@ -90,6 +92,11 @@ type createRequest struct {
 	IDTokenSignedResponseAlg *string `json:"id_token_signed_response_alg"`
 	// RequirePushed is an extension (RFC 9126 §6); absent, false.
 	RequirePushed *bool `json:"require_pushed_authorization_requests"`
+	// JWKS, JWKSURI and TokenEndpointAuthSigningAlg are extensions (RFC
+	// 7591 §2) for token_endpoint_auth_method private_key_jwt.
+	JWKS                        jsontext.Value `json:"jwks"`
+	JWKSURI                     *string        `json:"jwks_uri"`
+	TokenEndpointAuthSigningAlg *string        `json:"token_endpoint_auth_signing_alg"`
 }
 
 // serverSet are client fields the caller may not supply.
@@ -122,6 +129,11 @@ type ClientJSON struct {
 	UpdatedAt                string  `json:"updated_at"`
 	// RequirePushed: authorization requests only by RFC 9126 request_uri.
 	RequirePushed bool `json:"require_pushed_authorization_requests"`
+	// A private_key_jwt client's public keys (inline or by URL) and the
+	// one algorithm its assertions must use; null for other clients.
+	JWKS                        jsontext.Value `json:"jwks"`
+	JWKSURI                     *string        `json:"jwks_uri"`
+	TokenEndpointAuthSigningAlg *string        `json:"token_endpoint_auth_signing_alg"`
 }
 
 // ToJSON renders a client in the seed 001 shape. It never includes secrets.
@@ -133,7 +145,28 @@ func ToJSON(c client.Client) ClientJSON {
 		IDTokenSignedResponseAlg: c.IDTokenAlg,
 		IsFirstParty:             c.FirstParty, Enabled: c.Enabled, RequirePushed: c.RequirePushedRequests,
 		CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano), UpdatedAt: c.UpdatedAt.UTC().Format(time.RFC3339Nano),
+		JWKS: jwksJSON(c.JWKS), JWKSURI: nullable(c.JWKSURI), TokenEndpointAuthSigningAlg: nullable(c.AssertionAlg),
 	}
+}
+
+// jwksJSON is a stored JWK Set as JSON, null for none.
+func jwksJSON(b []byte) jsontext.Value {
+	if len(b) == 0 {
+		return jsontext.Value("null")
+	}
+	return jsontext.Value(b)
+}
+
+// jwksInput reads a jwks member: absent or null is none; anything but an
+// object is refused here, the set's contents by the core.
+func jwksInput(v jsontext.Value) ([]byte, string) {
+	switch {
+	case len(v) == 0 || v.Kind() == 'n':
+		return nil, ""
+	case v.Kind() != '{':
+		return nil, "jwks must be a JWK Set: an object with a keys array"
+	}
+	return v, ""
 }
 
 func nullable(s string) *string {
@@ -180,7 +213,7 @@ func (h *Handler) CreateClient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := createResponse{Client: ToJSON(c)}
-	if c.Type == client.Confidential {
+	if c.Type == client.Confidential && !secret.IsZero() { // private_key_jwt: no secret
 		s := secret.Expose()
 		resp.ClientSecret = &s
 	}
@@ -232,6 +265,16 @@ func (req createRequest) toInput() (client.CreateInput, string) {
 			return client.CreateInput{}, "token_endpoint_auth_method must not be empty"
 		}
 		in.TokenEndpointAuthMethod = *req.TokenEndpointAuthMethod
+	}
+	var msg string
+	if in.JWKS, msg = jwksInput(req.JWKS); msg != "" {
+		return client.CreateInput{}, msg
+	}
+	if req.JWKSURI != nil {
+		in.JWKSURI = *req.JWKSURI
+	}
+	if req.TokenEndpointAuthSigningAlg != nil {
+		in.AssertionAlg = *req.TokenEndpointAuthSigningAlg
 	}
 	if req.IDTokenSignedResponseAlg != nil {
 		if *req.IDTokenSignedResponseAlg == "" {

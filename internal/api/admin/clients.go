@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/latchkey/latchkey/internal/api/jsonbody"
 	"github.com/latchkey/latchkey/internal/client"
 )
@@ -97,6 +99,10 @@ type patchRequest struct {
 	// IDTokenSignedResponseAlg null resets it to RS256.
 	IDTokenSignedResponseAlg jsonbody.Optional[string] `json:"id_token_signed_response_alg"`
 	RequirePushed            jsonbody.Optional[bool]   `json:"require_pushed_authorization_requests"`
+	// private_key_jwt members; null removes one.
+	JWKS                        jsonbody.Optional[jsontext.Value] `json:"jwks"`
+	JWKSURI                     jsonbody.Optional[string]         `json:"jwks_uri"`
+	TokenEndpointAuthSigningAlg jsonbody.Optional[string]         `json:"token_endpoint_auth_signing_alg"`
 }
 
 // immutable are members a patch may not touch.
@@ -150,6 +156,24 @@ func (p patchRequest) toPatch() (client.Patch, string) {
 	if o := p.IDTokenSignedResponseAlg; o.Set {
 		v := o.Value // null: "", the default
 		out.IDTokenAlg = &v
+	}
+	if o := p.JWKS; o.Set {
+		var set []byte
+		if !o.Null {
+			var m string
+			if set, m = jwksInput(o.Value); m != "" {
+				msg = m
+			}
+		}
+		out.JWKS = &set
+	}
+	if o := p.JWKSURI; o.Set {
+		v := o.Value // null: "", none
+		out.JWKSURI = &v
+	}
+	if o := p.TokenEndpointAuthSigningAlg; o.Set {
+		v := o.Value // null: "", any accepted algorithm
+		out.AssertionAlg = &v
 	}
 	return out, msg
 }

@@ -1201,9 +1201,23 @@ func TestTrafficMatchesDocument(t *testing.T) {
 	register("admin scope not held", 400, call{body: `{"grant_types":["client_credentials"],"scope":"users:create"}`})
 	register("public with client_credentials", 400, call{body: `{"grant_types":["client_credentials"],"token_endpoint_auth_method":"none"}`})
 	register("token in query", 400, call{path: "/oauth2/register?access_token=" + createOnly, bearer: "-", body: `{}`})
-	register("jwks", 400, call{body: `{"redirect_uris":["https://c.example/cb"],"jwks":{"keys":[]}}`, malformed: "body"})
+	register("jwks without private_key_jwt", 400, call{body: `{"redirect_uris":["https://c.example/cb"],"jwks":{"keys":[]}}`})
 	register("implicit response type", 400, call{body: `{"redirect_uris":["https://c.example/cb"],"response_types":["token"]}`, malformed: "body"})
-	register("private_key_jwt", 400, call{body: `{"redirect_uris":["https://c.example/cb"],"token_endpoint_auth_method":"private_key_jwt"}`, malformed: "body"})
+	register("private_key_jwt without keys", 400, call{body: `{"redirect_uris":["https://c.example/cb"],"token_endpoint_auth_method":"private_key_jwt"}`})
+	register("private_key_jwt, jwks not an object", 400, call{body: `{"grant_types":["client_credentials"],"token_endpoint_auth_method":"private_key_jwt","jwks":"k"}`, malformed: "body"})
+	pkKey := servertest.NewClientKey(t, "k1")
+	pk := register("private_key_jwt", 201, call{body: `{"client_name":"Signed job","grant_types":["client_credentials"],"scope":"api:public",` +
+		`"token_endpoint_auth_method":"private_key_jwt","token_endpoint_auth_signing_alg":"ES256","jwks":` + servertest.JWKS(t, pkKey) + `}`}).Object(t)
+	pkID := str(pk, "client_id")
+	pkAssertion := pkKey.Assertion(t, pkID, e.URL+"/oauth2/token", e.Clock.Now(), nil)
+	assertionForm := func(a string) string {
+		return form("grant_type", "client_credentials", "client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", "client_assertion", a)
+	}
+	e.do(call{name: "private_key_jwt token", path: "/oauth2/token", ctype: formCT, body: assertionForm(pkAssertion), want: 200})
+	e.do(call{name: "private_key_jwt replay", path: "/oauth2/token", ctype: formCT, body: assertionForm(pkAssertion), want: 401})
+	e.do(call{name: "private_key_jwt introspection", path: "/oauth2/introspect", ctype: formCT, want: 200,
+		body: form("token", "x", "client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+			"client_assertion", pkKey.Assertion(t, pkID, e.URL+"/oauth2/introspect", e.Clock.Now(), nil))})
 	register("client_name wrong type", 400, call{body: `{"redirect_uris":["https://c.example/cb"],"client_name":5}`, malformed: "body"})
 	register("not an object", 400, call{body: `[]`, malformed: "body"})
 	register("no token", 401, call{bearer: "-", body: `{}`})

@@ -43,6 +43,12 @@ type metadata struct {
 	IDTokenSignedResponseAlg *string `json:"id_token_signed_response_alg"`
 	// RequirePushed is RFC 9126 §6 require_pushed_authorization_requests.
 	RequirePushed *bool `json:"require_pushed_authorization_requests"`
+	// JWKS and JWKSURI carry a private_key_jwt client's public keys (RFC
+	// 7591 §2), TokenEndpointAuthSigningAlg the one algorithm its
+	// assertions must use (OpenID Connect Dynamic Client Registration §2).
+	JWKS                        jsontext.Value `json:"jwks"`
+	JWKSURI                     *string        `json:"jwks_uri"`
+	TokenEndpointAuthSigningAlg *string        `json:"token_endpoint_auth_signing_alg"`
 	// Accepted and type-checked, but not stored (and so not returned).
 	Contacts        *[]string `json:"contacts"`
 	TOSURI          *string   `json:"tos_uri"`
@@ -59,9 +65,7 @@ type metadata struct {
 // is refused unless null or one of the listed values (JSON, compared after
 // decoding), which are what this server does anyway.
 var unsupported = map[string][]any{
-	// RFC 7591 §2 and §2.3.
-	"jwks":               nil,
-	"jwks_uri":           nil,
+	// RFC 7591 §2.3.
 	"software_statement": nil,
 	// OpenID Connect Dynamic Client Registration 1.0 §2.
 	"sector_identifier_uri":           nil,
@@ -74,7 +78,6 @@ var unsupported = map[string][]any{
 	"request_object_signing_alg":      nil,
 	"request_object_encryption_alg":   nil,
 	"request_object_encryption_enc":   nil,
-	"token_endpoint_auth_signing_alg": nil,
 	"request_uris":                    nil,
 	"require_auth_time":               {false},
 	// RFC 9101 (JAR), RFC 9126 (PAR), RFC 9449 (DPoP), RFC 8705 (mTLS),
@@ -125,18 +128,22 @@ type translated struct {
 	// idTokenAlg "" → RS256.
 	idTokenAlg    string
 	requirePushed bool
+	// jwks, jwksURI and assertionAlg: private_key_jwt.
+	jwks         []byte
+	jwksURI      string
+	assertionAlg string
 }
 
 func (t translated) createInput() client.CreateInput {
 	return client.CreateInput{Name: t.name, Type: t.typ, RedirectURIs: t.redirects, PostLogoutRedirectURIs: t.postLogout, AllowedScopes: t.scopes,
 		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod, IDTokenAlg: t.idTokenAlg,
-		RequirePushedRequests: t.requirePushed}
+		RequirePushedRequests: t.requirePushed, JWKS: t.jwks, JWKSURI: t.jwksURI, AssertionAlg: t.assertionAlg}
 }
 
 func (t translated) metadata() client.Metadata {
 	return client.Metadata{Name: t.name, Type: t.typ, RedirectURIs: t.redirects, PostLogoutRedirectURIs: t.postLogout, AllowedScopes: t.scopes,
 		GrantTypes: t.grants, ClientURI: t.clientURI, LogoURI: t.logoURI, TokenEndpointAuthMethod: t.authMethod, IDTokenAlg: t.idTokenAlg,
-		RequirePushedRequests: t.requirePushed}
+		RequirePushedRequests: t.requirePushed, JWKS: t.jwks, JWKSURI: t.jwksURI, AssertionAlg: t.assertionAlg}
 }
 
 // translate maps the wire metadata onto the core's input, applying the
@@ -150,7 +157,7 @@ func (m metadata) translate() (translated, *oauth2.Error) {
 	t := translated{typ: client.Confidential, name: DefaultClientName, grants: []string{client.GrantAuthorizationCode}}
 	if m.TokenEndpointAuthMethod != nil {
 		switch t.authMethod = *m.TokenEndpointAuthMethod; t.authMethod {
-		case client.AuthMethodSecretBasic, client.AuthMethodSecretPost:
+		case client.AuthMethodSecretBasic, client.AuthMethodSecretPost, client.AuthMethodPrivateKeyJWT:
 		case client.AuthMethodNone:
 			t.typ = client.Public
 		default:
@@ -189,6 +196,22 @@ func (m metadata) translate() (translated, *oauth2.Error) {
 	}
 	if m.RequirePushed != nil {
 		t.requirePushed = *m.RequirePushed
+	}
+	if len(m.JWKS) > 0 && m.JWKS.Kind() != 'n' {
+		if m.JWKS.Kind() != '{' {
+			return translated{}, metadataError("jwks must be a JWK Set: an object with a keys array")
+		}
+		compact := m.JWKS.Clone()
+		if err := compact.Compact(); err != nil {
+			return translated{}, metadataError("jwks is not valid JSON")
+		}
+		t.jwks = compact
+	}
+	if m.JWKSURI != nil {
+		t.jwksURI = *m.JWKSURI
+	}
+	if m.TokenEndpointAuthSigningAlg != nil {
+		t.assertionAlg = *m.TokenEndpointAuthSigningAlg
 	}
 	return t, nil
 }
@@ -288,6 +311,10 @@ type info struct {
 	// IDTokenSignedResponseAlg is how the client's ID tokens are signed.
 	IDTokenSignedResponseAlg string `json:"id_token_signed_response_alg"`
 	RequirePushed            bool   `json:"require_pushed_authorization_requests,omitempty"`
+	// A private_key_jwt client's keys and signing algorithm.
+	JWKS                        jsontext.Value `json:"jwks,omitzero"`
+	JWKSURI                     string         `json:"jwks_uri,omitempty"`
+	TokenEndpointAuthSigningAlg string         `json:"token_endpoint_auth_signing_alg,omitempty"`
 }
 
 // info describes c; regToken is the registration access token to show
@@ -313,11 +340,15 @@ func (h *Handler) info(c client.Client, regToken string) info {
 
 		IDTokenSignedResponseAlg: c.IDTokenAlg,
 		RequirePushed:            c.RequirePushedRequests,
+
+		JWKS:                        jsontext.Value(c.JWKS),
+		JWKSURI:                     c.JWKSURI,
+		TokenEndpointAuthSigningAlg: c.AssertionAlg,
 	}
 	if c.HasGrant(client.GrantAuthorizationCode) {
 		b.ResponseTypes = []string{ResponseTypeCode}
 	}
-	if c.Type == client.Confidential {
+	if c.Type == client.Confidential && c.TokenEndpointAuthMethod != client.AuthMethodPrivateKeyJWT {
 		var never int64
 		b.ClientSecretExpiresAt = &never
 	}

@@ -158,7 +158,7 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := h.info(c, regToken.Expose())
-	if c.Type == client.Confidential {
+	if c.Type == client.Confidential && !secret.IsZero() { // private_key_jwt: a key, no secret
 		body.ClientSecret = secret.Expose()
 	}
 	h.log.InfoContext(r.Context(), "client registered", "dialect", "rfc7591", "client_id", c.ClientID,
@@ -330,7 +330,10 @@ var fieldNames = map[string]string{
 	"client_uri":                "client_uri",
 	"logo_uri":                  "logo_uri",
 
-	"id_token_signed_response_alg": "id_token_signed_response_alg",
+	"id_token_signed_response_alg":    "id_token_signed_response_alg",
+	"jwks":                            "jwks",
+	"jwks_uri":                        "jwks_uri",
+	"token_endpoint_auth_signing_alg": "token_endpoint_auth_signing_alg",
 }
 
 func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err error) {

@@ -1,6 +1,6 @@
 // Package clientauth authenticates OAuth clients (RFC 6749 §2.3) with
-// pluggable methods, one file each: client_secret_basic, client_secret_post
-// and none (private_key_jwt joins later). The token, introspection and
+// pluggable methods, one file each: client_secret_basic, client_secret_post,
+// none and private_key_jwt. The token, introspection and
 // revocation endpoints (and PAR, when it comes) all authenticate through
 // one Authenticator, so a client authenticates the same way everywhere.
 //
@@ -58,13 +58,39 @@ func New(methods ...Method) *Authenticator {
 	return a
 }
 
-// Default returns the Authenticator with every method Latchkey implements.
-func Default(clients Clients) *Authenticator {
-	return New(SecretBasic{clients}, SecretPost{clients}, None{clients})
+// Default returns the Authenticator with every method Latchkey implements;
+// pk configures private_key_jwt (its Clients is set to clients), which is
+// left out when pk.Spent is nil.
+func Default(clients Clients, pk PrivateKeyJWT) *Authenticator {
+	methods := []Method{SecretBasic{clients}, SecretPost{clients}, None{clients}}
+	if pk.Spent != nil {
+		pk.Clients = clients
+		if pk.inline == nil {
+			pk.inline = newInlineKeys(DefaultInlineKeySets)
+		}
+		methods = append(methods, pk)
+	}
+	return New(methods...)
 }
 
 // Methods lists the method names (token_endpoint_auth_methods_supported).
 func (a *Authenticator) Methods() []string { return slices.Clone(a.names) }
+
+// SigningAlgs lists the JWS algorithms the JWT-based methods accept
+// (token_endpoint_auth_signing_alg_values_supported); nil without one.
+func (a *Authenticator) SigningAlgs() []string {
+	var algs []string
+	for _, n := range a.names {
+		if m, ok := a.methods[n].(interface{ SigningAlgs() []string }); ok {
+			for _, alg := range m.SigningAlgs() {
+				if !slices.Contains(algs, alg) {
+					algs = append(algs, alg)
+				}
+			}
+		}
+	}
+	return algs
+}
 
 // failed is the answer for every credential that does not hold: the same
 // words whether or not the client exists, so the answer does not tell
@@ -98,9 +124,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, cr oauth2.Credentials)
 }
 
 // FromRequest finds the credentials in a request's Authorization header
-// (raw value, "" if absent) and form parameters: HTTP Basic, or client_id
-// and client_secret in the body, but never both (RFC 6749 §2.3); a bare
-// client_id is method none. It fills Method even on error, so the caller
+// (raw value, "" if absent) and form parameters: HTTP Basic, client_id
+// and client_secret in the body, or a client_assertion (private_key_jwt,
+// RFC 7523 §2.2), but never two of them (RFC 6749 §2.3); a bare client_id
+// is method none. It fills Method even on error, so the caller
 // can log how authentication was attempted. Empty parameters are absent
 // (RFC 6749 §3.1, oauth2.OmitEmpty): HTTP Basic with client_id= is not a
 // mismatch, and client_secret= is no secret.
@@ -110,7 +137,14 @@ func FromRequest(authorization string, form url.Values, source string) (oauth2.C
 	if err != nil {
 		return oauth2.Credentials{Method: cr.Method}, err
 	}
+	hasAssertion := form.Has("client_assertion") || form.Has("client_assertion_type")
 	switch {
+	case hasAssertion && (hasBasic || form.Has("client_secret")):
+		return oauth2.Credentials{Method: client.AuthMethodPrivateKeyJWT}, oauth2.Errorf(oauth2.CodeInvalidRequest, "use one client authentication method: a client_assertion or a client secret, not both")
+	case hasAssertion:
+		if cr, err = assertionCredentials(form); err != nil {
+			return oauth2.Credentials{Method: cr.Method}, err
+		}
 	case hasBasic && form.Has("client_secret"):
 		return oauth2.Credentials{Method: cr.Method}, oauth2.Errorf(oauth2.CodeInvalidRequest, "use one client authentication method: HTTP Basic or client_secret in the body, not both")
 	case hasBasic && form.Has("client_id") && form.Get("client_id") != cr.ClientID:

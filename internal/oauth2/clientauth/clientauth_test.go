@@ -90,7 +90,7 @@ func TestAuthenticate(t *testing.T) {
 		{"registered method not enabled here", oauth2.Credentials{ClientID: "odd", Secret: "s-odd", Method: basic}, "",
 			"this client is registered for private_key_jwt authentication, not client_secret_basic", 401},
 	}
-	a := Default(newFake())
+	a := Default(newFake(), PrivateKeyJWT{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := a.Authenticate(t.Context(), tt.cr)
@@ -114,20 +114,20 @@ func TestAuthenticate(t *testing.T) {
 func TestAuthenticateThrottledAndStoreErrors(t *testing.T) {
 	f := newFake()
 	f.throttled = true
-	_, err := Default(f).Authenticate(t.Context(), oauth2.Credentials{ClientID: "basic", Secret: "s-basic", Method: client.AuthMethodSecretBasic})
+	_, err := Default(f, PrivateKeyJWT{}).Authenticate(t.Context(), oauth2.Credentials{ClientID: "basic", Secret: "s-basic", Method: client.AuthMethodSecretBasic})
 	var oe *oauth2.Error
 	if !errors.As(err, &oe) || oe.RetryAfter != 30*time.Second || oe.HTTPStatus() != 429 {
 		t.Errorf("throttled: err = %v", err)
 	}
 	broken := errors.New("store down")
-	_, err = Default(fakeClients{storeErr: broken}).Authenticate(t.Context(), oauth2.Credentials{ClientID: "spa", Method: client.AuthMethodNone})
+	_, err = Default(fakeClients{storeErr: broken}, PrivateKeyJWT{}).Authenticate(t.Context(), oauth2.Credentials{ClientID: "spa", Method: client.AuthMethodNone})
 	if !errors.Is(err, broken) || errors.As(err, &oe) {
 		t.Errorf("store failure: err = %v, want the store's error, not an OAuth error", err)
 	}
 }
 
 func TestMethodsAdvertised(t *testing.T) {
-	got := Default(newFake()).Methods()
+	got := Default(newFake(), PrivateKeyJWT{Spent: &spentMap{}}).Methods()
 	if len(got) != len(client.AuthMethods) {
 		t.Fatalf("Methods = %v, want every method of client.AuthMethods %v", got, client.AuthMethods)
 	}
@@ -212,6 +212,10 @@ func FuzzFromRequest(f *testing.F) {
 		case client.AuthMethodNone:
 			if cr.Secret != "" || auth != "" {
 				t.Fatalf("none with a secret or header: %+v", cr)
+			}
+		case client.AuthMethodPrivateKeyJWT:
+			if cr.Secret != "" || auth != "" || cr.Assertion == "" {
+				t.Fatalf("private_key_jwt with a secret or header, or without an assertion: %+v", cr)
 			}
 		default:
 			t.Fatalf("method %q", cr.Method)

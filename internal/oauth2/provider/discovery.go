@@ -25,14 +25,19 @@ type Metadata struct {
 	TokenEndpointAuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
 	IntrospectionEndpointAuthMethods []string `json:"introspection_endpoint_auth_methods_supported"`
 	RevocationEndpointAuthMethods    []string `json:"revocation_endpoint_auth_methods_supported"`
-	SubjectTypesSupported            []string `json:"subject_types_supported"`
-	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported"`
-	AccessTokenSigningAlgValues      []string `json:"access_token_signing_alg_values_supported"`
-	ScopesSupported                  []string `json:"scopes_supported,omitempty"`
-	ClaimsSupported                  []string `json:"claims_supported,omitempty"`
-	ServiceDocumentation             string   `json:"service_documentation,omitempty"`
-	RegistrationEndpoint             string   `json:"registration_endpoint,omitempty"`
-	CodeChallengeMethodsSupported    []string `json:"code_challenge_methods_supported,omitempty"`
+	// The algorithms private_key_jwt assertions may be signed with, at
+	// each endpoint that authenticates clients.
+	TokenEndpointAuthSigningAlgs         []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
+	IntrospectionEndpointAuthSigningAlgs []string `json:"introspection_endpoint_auth_signing_alg_values_supported,omitempty"`
+	RevocationEndpointAuthSigningAlgs    []string `json:"revocation_endpoint_auth_signing_alg_values_supported,omitempty"`
+	SubjectTypesSupported                []string `json:"subject_types_supported"`
+	IDTokenSigningAlgValuesSupported     []string `json:"id_token_signing_alg_values_supported"`
+	AccessTokenSigningAlgValues          []string `json:"access_token_signing_alg_values_supported"`
+	ScopesSupported                      []string `json:"scopes_supported,omitempty"`
+	ClaimsSupported                      []string `json:"claims_supported,omitempty"`
+	ServiceDocumentation                 string   `json:"service_documentation,omitempty"`
+	RegistrationEndpoint                 string   `json:"registration_endpoint,omitempty"`
+	CodeChallengeMethodsSupported        []string `json:"code_challenge_methods_supported,omitempty"`
 	// AuthorizationResponseIssParameterSupported: authorization
 	// responses carry iss (RFC 9207).
 	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
@@ -101,6 +106,11 @@ func (p *Provider) Metadata(e Endpoints) Metadata {
 		ScopesSupported:                  p.scopesSupported(),
 		ServiceDocumentation:             e.ServiceDocumentation,
 		RegistrationEndpoint:             e.Registration,
+	}
+	if algs := p.auth.SigningAlgs(); len(algs) > 0 {
+		m.TokenEndpointAuthSigningAlgs = algs
+		m.IntrospectionEndpointAuthSigningAlgs = algs
+		m.RevocationEndpointAuthSigningAlgs = algs
 	}
 	if e.UserInfo != "" {
 		m.UserInfoEndpoint = e.UserInfo

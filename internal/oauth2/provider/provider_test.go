@@ -68,7 +68,7 @@ func (redirectGrant) HandleToken(context.Context, *oauth2.TokenRequest) (*oauth2
 
 func TestMetadataIsDerivedFromRegistrations(t *testing.T) {
 	e := servertest.New(t)
-	auth := clientauth.Default(e.App.Clients)
+	auth := clientauth.Default(e.App.Clients, clientauth.PrivateKeyJWT{Spent: e.Store})
 	grants, err := oauth2.NewGrants(clientcredentials.Handler{Tokens: e.App.Issuer}, redirectGrant{})
 	if err != nil {
 		t.Fatal(err)
@@ -83,8 +83,16 @@ func TestMetadataIsDerivedFromRegistrations(t *testing.T) {
 	if !slices.Equal(m.TokenEndpointAuthMethods, client.AuthMethods) || !slices.Equal(m.RevocationEndpointAuthMethods, client.AuthMethods) {
 		t.Errorf("auth methods = %v / %v, want %v", m.TokenEndpointAuthMethods, m.RevocationEndpointAuthMethods, client.AuthMethods)
 	}
-	if slices.Contains(m.IntrospectionEndpointAuthMethods, client.AuthMethodNone) || len(m.IntrospectionEndpointAuthMethods) != 2 {
+	if slices.Contains(m.IntrospectionEndpointAuthMethods, client.AuthMethodNone) || len(m.IntrospectionEndpointAuthMethods) != 3 {
 		t.Errorf("introspection methods = %v: none proves nothing (RFC 7662 §4)", m.IntrospectionEndpointAuthMethods)
+	}
+	// private_key_jwt brings the algorithms its assertions may use, at
+	// every endpoint that authenticates clients.
+	for name, algs := range map[string][]string{"token": m.TokenEndpointAuthSigningAlgs,
+		"introspection": m.IntrospectionEndpointAuthSigningAlgs, "revocation": m.RevocationEndpointAuthSigningAlgs} {
+		if !slices.Equal(algs, client.AssertionAlgs) {
+			t.Errorf("%s_endpoint_auth_signing_alg_values_supported = %v, want %v", name, algs, client.AssertionAlgs)
+		}
 	}
 	if m.Issuer != "https://as.example" || m.TokenEndpoint != "https://as.example/t" {
 		t.Errorf("endpoints not taken from the caller: %+v", m)

@@ -15,7 +15,8 @@ import (
 
 const clientColumns = `id, client_id, client_name, client_type, redirect_uris, allowed_scopes, allowed_origins,
 	grant_types, client_uri, logo_uri, owner_id, brand_id, is_first_party, enabled, bot_user_id, created_at, updated_at,
-	registration_token_hash, token_endpoint_auth_method, post_logout_redirect_uris, id_token_signed_response_alg, require_pushed_requests`
+	registration_token_hash, token_endpoint_auth_method, post_logout_redirect_uris, id_token_signed_response_alg, require_pushed_requests,
+	jwks, jwks_uri, token_endpoint_auth_signing_alg`
 
 // CreateClient inserts c, its secret hashes and ev in one transaction,
 // shared with the other registrations of its group-commit batch (each in
@@ -25,12 +26,13 @@ func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Even
 	return s.batched(ctx, func(ctx context.Context, tx *batchTx) error {
 		b := tx.pipeline()
 		b.Queue(`INSERT INTO clients (`+clientColumns+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)`,
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)`,
 			c.ID, c.ClientID, c.Name, string(c.Type), list(c.RedirectURIs), list(c.AllowedScopes),
 			list(c.AllowedOrigins), list(c.GrantTypes), nullText(c.ClientURI), nullText(c.LogoURI),
 			nullText(c.OwnerID), c.BrandID, c.FirstParty, c.Enabled, nullText(c.BotUserID),
 			ts(c.CreatedAt), ts(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), c.TokenEndpointAuthMethod,
-			list(c.PostLogoutRedirectURIs), c.IDTokenAlg, c.RequirePushedRequests)
+			list(c.PostLogoutRedirectURIs), c.IDTokenAlg, c.RequirePushedRequests,
+			nullText(string(c.JWKS)), nullText(c.JWKSURI), nullText(c.AssertionAlg))
 		for _, sh := range c.Secrets {
 			b.Queue(`INSERT INTO client_secrets (client_pk, hash, created_at, expires_at) VALUES ($1,$2,$3,$4)`,
 				c.ID, sh.Hash, ts(sh.CreatedAt), nullTS(sh.ExpiresAt))
@@ -133,11 +135,12 @@ func scanClient(row sqlrows.Scanner) (client.Client, error) {
 		c                              client.Client
 		typ                            string
 		clientURI, logoURI, owner, bot pgtype.Text
+		jwks, jwksURI, assertionAlg    pgtype.Text
 	)
 	if err := row.Scan(&c.ID, &c.ClientID, &c.Name, &typ, &c.RedirectURIs, &c.AllowedScopes, &c.AllowedOrigins,
 		&c.GrantTypes, &clientURI, &logoURI, &owner, &c.BrandID, &c.FirstParty, &c.Enabled, &bot,
 		&c.CreatedAt, &c.UpdatedAt, &c.RegistrationTokenHash, &c.TokenEndpointAuthMethod,
-		&c.PostLogoutRedirectURIs, &c.IDTokenAlg, &c.RequirePushedRequests); err != nil {
+		&c.PostLogoutRedirectURIs, &c.IDTokenAlg, &c.RequirePushedRequests, &jwks, &jwksURI, &assertionAlg); err != nil {
 		return client.Client{}, err
 	}
 	c.Type = client.Type(typ)
@@ -145,6 +148,10 @@ func scanClient(row sqlrows.Scanner) (client.Client, error) {
 	c.PostLogoutRedirectURIs = list(c.PostLogoutRedirectURIs)
 	c.AllowedOrigins, c.GrantTypes = list(c.AllowedOrigins), list(c.GrantTypes)
 	c.ClientURI, c.LogoURI, c.OwnerID, c.BotUserID = clientURI.String, logoURI.String, owner.String, bot.String
+	if jwks.Valid {
+		c.JWKS = []byte(jwks.String)
+	}
+	c.JWKSURI, c.AssertionAlg = jwksURI.String, assertionAlg.String
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return c, nil
 }
@@ -213,11 +220,13 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(client.Clie
 		_, err = tx.Exec(ctx, `UPDATE clients SET client_name=$1, client_type=$2, redirect_uris=$3, allowed_scopes=$4,
 			allowed_origins=$5, grant_types=$6, client_uri=$7, logo_uri=$8, owner_id=$9, brand_id=$10, is_first_party=$11,
 			enabled=$12, bot_user_id=$13, updated_at=$14, registration_token_hash=$15,
-			token_endpoint_auth_method=$16, post_logout_redirect_uris=$17, id_token_signed_response_alg=$18, require_pushed_requests=$19 WHERE id=$20`,
+			token_endpoint_auth_method=$16, post_logout_redirect_uris=$17, id_token_signed_response_alg=$18, require_pushed_requests=$19,
+			jwks=$20, jwks_uri=$21, token_endpoint_auth_signing_alg=$22 WHERE id=$23`,
 			c.Name, string(c.Type), list(c.RedirectURIs), list(c.AllowedScopes), list(c.AllowedOrigins),
 			list(c.GrantTypes), nullText(c.ClientURI), nullText(c.LogoURI), nullText(c.OwnerID), c.BrandID,
 			c.FirstParty, c.Enabled, nullText(c.BotUserID), ts(c.UpdatedAt), nullBytes(c.RegistrationTokenHash),
-			c.TokenEndpointAuthMethod, list(c.PostLogoutRedirectURIs), c.IDTokenAlg, c.RequirePushedRequests, old.ID)
+			c.TokenEndpointAuthMethod, list(c.PostLogoutRedirectURIs), c.IDTokenAlg, c.RequirePushedRequests,
+			nullText(string(c.JWKS)), nullText(c.JWKSURI), nullText(c.AssertionAlg), old.ID)
 		if isUnique(err) {
 			return fmt.Errorf("update client %s: %w: %w", c.ClientID, client.ErrConflict, err)
 		}

@@ -21,7 +21,8 @@ func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Even
 			jsonList(c.AllowedOrigins), jsonList(c.GrantTypes), nullString(c.ClientURI), nullString(c.LogoURI),
 			nullString(c.OwnerID), c.BrandID, c.FirstParty, c.Enabled, nullString(c.BotUserID),
 			micros(c.CreatedAt), micros(c.UpdatedAt), nullBytes(c.RegistrationTokenHash), c.TokenEndpointAuthMethod,
-			jsonList(c.PostLogoutRedirectURIs), c.IDTokenAlg, c.RequirePushedRequests)
+			jsonList(c.PostLogoutRedirectURIs), c.IDTokenAlg, c.RequirePushedRequests,
+			nullString(string(c.JWKS)), nullString(c.JWKSURI), nullString(c.AssertionAlg))
 		if subjectTaken(err) {
 			return errSubjectTaken(c.ClientID, client.ErrConflict)
 		}
@@ -42,7 +43,7 @@ func (s *Store) CreateClient(ctx context.Context, c client.Client, ev audit.Even
 }
 
 const (
-	insertClientQuery = `INSERT INTO clients (` + clientColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	insertClientQuery = `INSERT INTO clients (` + clientColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 	insertSecretQuery = `INSERT INTO client_secrets (client_pk, hash, created_at, expires_at) VALUES (?,?,?,?)`
 )
 
@@ -58,7 +59,8 @@ func insertSecrets(ctx context.Context, tx *sql.Tx, pk string, secrets []client.
 
 const clientColumns = `id, client_id, client_name, client_type, redirect_uris, allowed_scopes, allowed_origins,
 	grant_types, client_uri, logo_uri, owner_id, brand_id, is_first_party, enabled, bot_user_id, created_at, updated_at,
-	registration_token_hash, token_endpoint_auth_method, post_logout_redirect_uris, id_token_signed_response_alg, require_pushed_requests`
+	registration_token_hash, token_endpoint_auth_method, post_logout_redirect_uris, id_token_signed_response_alg, require_pushed_requests,
+	jwks, jwks_uri, token_endpoint_auth_signing_alg`
 
 // GetClient returns the client with internal id.
 func (s *Store) GetClient(ctx context.Context, id string) (client.Client, error) {
@@ -119,11 +121,12 @@ func scanClient(row sqlrows.Scanner) (client.Client, error) {
 		typ, redirects, scopes, origins, gt string
 		postLogout                          string
 		clientURI, logoURI, owner, bot      sql.NullString
+		jwks, jwksURI, assertionAlg         sql.NullString
 		created, updated                    int64
 	)
 	if err := row.Scan(&c.ID, &c.ClientID, &c.Name, &typ, &redirects, &scopes, &origins, &gt, &clientURI,
 		&logoURI, &owner, &c.BrandID, &c.FirstParty, &c.Enabled, &bot, &created, &updated, &c.RegistrationTokenHash,
-		&c.TokenEndpointAuthMethod, &postLogout, &c.IDTokenAlg, &c.RequirePushedRequests); err != nil {
+		&c.TokenEndpointAuthMethod, &postLogout, &c.IDTokenAlg, &c.RequirePushedRequests, &jwks, &jwksURI, &assertionAlg); err != nil {
 		return client.Client{}, err
 	}
 	c.Type = client.Type(typ)
@@ -144,6 +147,10 @@ func scanClient(row sqlrows.Scanner) (client.Client, error) {
 		return client.Client{}, err
 	}
 	c.ClientURI, c.LogoURI, c.OwnerID, c.BotUserID = clientURI.String, logoURI.String, owner.String, bot.String
+	if jwks.Valid {
+		c.JWKS = []byte(jwks.String)
+	}
+	c.JWKSURI, c.AssertionAlg = jwksURI.String, assertionAlg.String
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return c, nil
 }
@@ -201,11 +208,12 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(client.Clie
 		_, err = tx.ExecContext(ctx, `UPDATE clients SET client_name=?, client_type=?, redirect_uris=?, allowed_scopes=?,
 			allowed_origins=?, grant_types=?, client_uri=?, logo_uri=?, owner_id=?, brand_id=?, is_first_party=?, enabled=?,
 			bot_user_id=?, updated_at=?, registration_token_hash=?, token_endpoint_auth_method=?, post_logout_redirect_uris=?,
-			id_token_signed_response_alg=?, require_pushed_requests=? WHERE id=?`,
+			id_token_signed_response_alg=?, require_pushed_requests=?, jwks=?, jwks_uri=?, token_endpoint_auth_signing_alg=? WHERE id=?`,
 			c.Name, string(c.Type), jsonList(c.RedirectURIs), jsonList(c.AllowedScopes), jsonList(c.AllowedOrigins),
 			jsonList(c.GrantTypes), nullString(c.ClientURI), nullString(c.LogoURI), nullString(c.OwnerID), c.BrandID,
 			c.FirstParty, c.Enabled, nullString(c.BotUserID), micros(c.UpdatedAt), nullBytes(c.RegistrationTokenHash),
-			c.TokenEndpointAuthMethod, jsonList(c.PostLogoutRedirectURIs), c.IDTokenAlg, c.RequirePushedRequests, old.ID)
+			c.TokenEndpointAuthMethod, jsonList(c.PostLogoutRedirectURIs), c.IDTokenAlg, c.RequirePushedRequests,
+			nullString(string(c.JWKS)), nullString(c.JWKSURI), nullString(c.AssertionAlg), old.ID)
 		if isConstraint(err) {
 			return fmt.Errorf("update client %s: %w", c.ClientID, client.ErrConflict)
 		}

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 	"github.com/latchkey/latchkey/internal/store/storetest"
@@ -164,4 +165,30 @@ func TestSigningKeyAlgBackfill(t *testing.T) {
 		return s
 	})
 	s.Close()
+}
+
+// TestAuthMethodCheckWidened: migration 0025 widened the CHECK on
+// token_endpoint_auth_method in place (SQLite cannot alter a constraint):
+// private_key_jwt is accepted, anything else is still refused, and the
+// database passes its integrity check.
+func TestAuthMethodCheckWidened(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := storetest.SampleClient(1)
+	if err := s.CreateClient(t.Context(), c, storetest.Event(audit.ClientCreate, c.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().ExecContext(t.Context(), `UPDATE clients SET token_endpoint_auth_method = 'private_key_jwt' WHERE id = ?`, c.ID); err != nil {
+		t.Errorf("private_key_jwt refused: %v", err)
+	}
+	if _, err := s.DB().ExecContext(t.Context(), `UPDATE clients SET token_endpoint_auth_method = 'tls_client_auth' WHERE id = ?`, c.ID); err == nil {
+		t.Error("the CHECK constraint no longer refuses unknown methods")
+	}
+	var ok string
+	if err := s.DB().QueryRow(`PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
+		t.Errorf("integrity_check = %q, %v", ok, err)
+	}
 }

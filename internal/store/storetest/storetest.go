@@ -73,6 +73,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"GroupCommitCloseDrains", testGroupCommitCloseDrains},
 		{"GroupCommitConcurrent", testGroupCommitConcurrent},
 		{"Refresh", testRefresh},
+		{"ClientJWKS", testClientJWKS},
+		{"Assertions", testAssertions},
+		{"AssertionConcurrentSpend", testAssertionConcurrentSpend},
 	}
 	tests = append(tests, resourceTests...)
 	for _, tt := range tests {
