@@ -123,6 +123,12 @@ func (c *Client) JSON(ctx context.Context, rawURL string, maxBytes int64) ([]byt
 		return nil, nil, &Error{Msg: fmt.Sprintf("the document is larger than %d bytes", maxBytes)}
 	}
 	body, err := io.ReadAll(io.LimitReader(res.Body, maxBytes+1))
+	if err == nil {
+		// A body that ended as the deadline passed may be cut short
+		// (a server that stops on our going away can still close its
+		// chunked stream cleanly): it is not taken as whole.
+		err = ctx.Err()
+	}
 	if err != nil {
 		return nil, nil, &Error{Msg: "read", Cause: err}
 	}
