@@ -173,7 +173,28 @@ type Service struct {
 	repo    Repository
 	now     func() time.Time
 	observe func(audit.Event)
+	// reserved are audiences that are not resources: this server's own
+	// (Reserve).
+	reserved []string
 }
+
+// Reserve marks audiences (this server's issuer) that no resource may
+// take as its identifier: a token for such a "resource" would be a token
+// for this server with the resource's lifetime. Creating or renaming a
+// resource to one is a validation error, and one stored before (by a CLI
+// that does not know the issuer) is invalid_target at the token
+// endpoint.
+func (s *Service) Reserve(audiences ...string) {
+	for _, a := range audiences {
+		if c, err := Canonical(a); err == nil {
+			s.reserved = append(s.reserved, c)
+		}
+	}
+}
+
+// errReserved is the reason an identifier that is this server's own
+// audience is refused.
+const errReserved = "is this authorization server's own audience, not a resource"
 
 // NewService returns a Service; now may be nil.
 func NewService(repo Repository, now func() time.Time) *Service {
@@ -201,13 +222,15 @@ func normalize(r Resource) Resource {
 	return r
 }
 
-func validate(r Resource) error {
+func (s *Service) validate(r Resource) error {
 	var errs []domain.FieldError
 	add := func(f, format string, a ...any) {
 		errs = append(errs, domain.FieldError{Field: f, Message: fmt.Sprintf(format, a...)})
 	}
-	if _, err := Canonical(r.Identifier); err != nil {
+	if c, err := Canonical(r.Identifier); err != nil {
 		add("identifier", "%s", err.Error())
+	} else if slices.Contains(s.reserved, c) {
+		add("identifier", "%s", errReserved)
 	}
 	if p := domain.TextProblem(r.Name, 1, MaxNameLen); p != "" {
 		add("name", "%s", p)
@@ -235,7 +258,7 @@ func (s *Service) Create(ctx context.Context, actor domain.Actor, in CreateInput
 	now := s.now().UTC().Truncate(time.Microsecond)
 	r := normalize(Resource{Identifier: in.Identifier, Name: in.Name, Scopes: in.Scopes, AccessTokenTTL: in.AccessTokenTTL,
 		CreatedAt: now, UpdatedAt: now})
-	if err := validate(r); err != nil {
+	if err := s.validate(r); err != nil {
 		return Resource{}, err
 	}
 	id, err := uuid.NewV7()
@@ -288,7 +311,7 @@ func (s *Service) Update(ctx context.Context, actor domain.Actor, id string, p P
 			r.AccessTokenTTL = *p.AccessTokenTTL
 		}
 		r = normalize(r)
-		if err := validate(r); err != nil {
+		if err := s.validate(r); err != nil {
 			return Resource{}, audit.Event{}, err
 		}
 		d := diff(old, r)

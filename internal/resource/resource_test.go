@@ -241,3 +241,33 @@ func TestResolveAndNarrow(t *testing.T) {
 		t.Error("ScopeCatalog does not follow the resources' scopes")
 	}
 }
+
+// The server's own audience (its issuer) is not a resource: creating or
+// renaming one to it is refused, and one already stored (the CLI does not
+// know the issuer) is invalid_target when a token request names it.
+func TestReservedAudience(t *testing.T) {
+	s, repo := newTestService(t)
+	s.Reserve("https://Auth.Example.com")
+	var ve *domain.ValidationError
+	for _, id := range []string{"https://auth.example.com", "HTTPS://AUTH.EXAMPLE.COM"} {
+		if _, err := s.Create(t.Context(), domain.Actor{}, CreateInput{Identifier: id, Name: "me"}); !errors.As(err, &ve) || !strings.Contains(err.Error(), "own audience") {
+			t.Errorf("create %s: %v, want a ValidationError about the server's own audience", id, err)
+		}
+	}
+	r, err := s.Create(t.Context(), domain.Actor{}, CreateInput{Identifier: "https://auth.example.com/api", Name: "api"})
+	if err != nil {
+		t.Fatalf("a resource under the issuer's path: %v", err)
+	}
+	own := "https://auth.example.com"
+	if _, err := s.Update(t.Context(), domain.Actor{}, r.ID, Patch{Identifier: &own}); !errors.As(err, &ve) {
+		t.Errorf("rename to the issuer: %v, want a ValidationError", err)
+	}
+	// Stored behind the service's back: refused at resolution.
+	repo.rs["x"] = Resource{ID: "x", Identifier: "https://auth.example.com", Name: "sneaked", Scopes: []string{"users:read"}, AccessTokenTTL: MaxTTL}
+	if _, err := s.Resolve(t.Context(), []string{"https://auth.example.com"}); !errors.Is(err, ErrInvalidTarget) {
+		t.Errorf("Resolve(issuer) = %v, want ErrInvalidTarget", err)
+	}
+	if _, err := s.Narrow(t.Context(), []string{"https://auth.example.com"}, nil); !errors.Is(err, ErrInvalidTarget) {
+		t.Errorf("Narrow to the issuer = %v, want ErrInvalidTarget", err)
+	}
+}

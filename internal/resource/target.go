@@ -77,6 +77,9 @@ func (s *Service) Resolve(ctx context.Context, identifiers []string) (Target, er
 	}
 	t := Target{Audience: ids}
 	for _, id := range ids {
+		if slices.Contains(s.reserved, id) {
+			return Target{}, fmt.Errorf("%w: '%s' %s", ErrInvalidTarget, id, errReserved)
+		}
 		r, err := s.repo.GetResourceByIdentifier(ctx, id)
 		if errors.Is(err, ErrNotFound) {
 			return Target{}, fmt.Errorf("%w: resource '%s' is not registered", ErrInvalidTarget, id)

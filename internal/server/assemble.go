@@ -157,6 +157,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	users := user.NewService(o.Store, o.Now)
 	// RFC 8707 resources; their scopes join the catalog clients draw from.
 	resources := resource.NewService(o.Store, o.Now)
+	resources.Reserve(o.Issuer)
 	policy.Scopes = resource.ScopeCatalog{Base: scopes, Repo: o.Store}
 	policy.AllowLoopbackJWKSURI = o.ClientKeys.AllowLoopback
 	clients := client.NewService(o.Store, users, hasher, policy, o.Now)
