@@ -109,11 +109,15 @@ func TestRefreshKeepsResources(t *testing.T) {
 	oauthError(t, refresh(plain, resA), http.StatusBadRequest, "invalid_target")
 	ok(refresh(plain), e.URL, "openid offline_access mcp:tools b:read")
 
-	// A resource deleted since the grant: invalid_target.
+	// A resource deleted since the grant: invalid_target, and the token
+	// did not rotate: the client can go on with the resources that are
+	// left by naming them.
 	withC, _ := signIn("", resA, resC)
 	if err := e.App.Resources.Delete(t.Context(), domain.Actor{Root: true}, third.ID); err != nil {
 		t.Fatal(err)
 	}
 	oauthError(t, refresh(withC), http.StatusBadRequest, "invalid_target")
+	oauthError(t, refresh(withC, resC), http.StatusBadRequest, "invalid_target")
+	ok(refresh(withC, resA), resA, "mcp:tools")
 	ok(refresh(rt, resA), resA, "mcp:tools")
 }

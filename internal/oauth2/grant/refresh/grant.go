@@ -7,6 +7,7 @@ import (
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/usertokens"
+	"github.com/latchkey/latchkey/internal/resource"
 	"github.com/latchkey/latchkey/internal/user"
 )
 
@@ -45,7 +46,10 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 	s := h.Refresh
 	now := s.now()
 	raw, newHash := s.newToken()
-	var scopes []string
+	var (
+		scopes []string
+		target resource.Target
+	)
 	f, err := s.store.RotateRefresh(ctx, Rotation{
 		Hash: s.hash(r.RefreshToken), NewHash: newHash, Now: now,
 		Overlap: s.policy.Overlap, Idle: s.policy.Idle, RevokeUntil: s.revokeUntil(now),
@@ -59,7 +63,18 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 			}
 			// RFC 8707 §2.2: the family's resources may be narrowed,
 			// never widened; checked before the token rotates.
-			return oauth2.CheckNarrowed(f.Resources, r.Resources)
+			if err := oauth2.CheckNarrowed(f.Resources, r.Resources); err != nil {
+				return err
+			}
+			if len(f.Resources) == 0 {
+				return nil
+			}
+			// Each must still be registered; a deleted one fails the
+			// refresh before the token rotates, so the client may
+			// retry naming only the others. (A lookup inside the
+			// rotation, only for grants with resources.)
+			target, err = oauth2.NarrowTarget(ctx, h.Resources, f.Resources, r.Resources)
+			return err
 		},
 	})
 	var oe *oauth2.Error
@@ -69,12 +84,6 @@ func (h Handler) HandleToken(ctx context.Context, r *oauth2.TokenRequest) (*oaut
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrReused), errors.Is(err, ErrRevoked), errors.Is(err, ErrExpired):
 		return nil, errBadToken.WithCause(err)
 	case err != nil:
-		return nil, err
-	}
-	// The token is for the family's resources, or those of them the
-	// request names (checked above); each must still be registered.
-	target, err := oauth2.NarrowTarget(ctx, h.Resources, f.Resources, r.Resources)
-	if err != nil {
 		return nil, err
 	}
 	u, err := h.Users.Get(ctx, f.UserID)
