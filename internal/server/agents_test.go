@@ -5,14 +5,17 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/latchkey/latchkey/internal/api/register"
+	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/server/servertest"
+	"github.com/latchkey/latchkey/internal/user"
 )
 
 func openRegistration(a server.AnonymousClients) func(*server.Options) {
@@ -165,5 +168,67 @@ func TestAnonymousClientNoResourceWithoutUser(t *testing.T) {
 	c, secret := e.ServiceClient("admin-made", "mcp:tools")
 	if r := tok(servertest.BasicAuth(c.ClientID, secret.Expose()), url.Values{"resource": {resA}}); r.Status != http.StatusOK {
 		t.Errorf("an admin-registered client: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestUntrustedClientErrorsNotRedirected: a client anybody could register
+// (open registration) must not turn the authorization endpoint into an
+// open redirector (RFC 9700 §4.11.2): an error found before the user took
+// part, or a prompt=none refusal, is shown on a page naming the host, with
+// no Location; once the user has acted (denied), the answer goes back to
+// the client. An admin-registered client's errors are redirected as
+// RFC 6749 §4.1.2.1 says.
+func TestUntrustedClientErrorsNotRedirected(t *testing.T) {
+	e := servertest.New(t, openRegistration(server.AnonymousClients{}))
+	if _, err := e.App.Users.Create(t.Context(), userActor, user.CreateInput{Username: "alice", Password: alicePassword}); err != nil {
+		t.Fatal(err)
+	}
+	const evil = "https://evil.example/landing"
+	r := registerFrom(e, "203.0.113.7", `{"redirect_uris":["`+evil+`"],"token_endpoint_auth_method":"none"}`)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	anon := r.Object(t)["client_id"].(string)
+	pkce := url.Values{"code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"}}
+	authorize := func(clientID string, extra url.Values) page {
+		q := url.Values{"client_id": {clientID}, "response_type": {"code"}, "state": {"s"}}
+		for k, v := range pkce {
+			q[k] = v
+		}
+		for k, v := range extra {
+			q[k] = v
+		}
+		return get(t, browser(t), e.URL+"/oauth2/authorize?"+q.Encode())
+	}
+	for name, extra := range map[string]url.Values{
+		"response_type=token": {"response_type": {"token"}},
+		"no PKCE":             {"code_challenge": {""}, "code_challenge_method": {""}},
+		"bad scope":           {"scope": {"admin"}},
+		"prompt=none":         {"prompt": {"none"}},
+		"request object":      {"request": {"x.y.z"}},
+	} {
+		p := authorize(anon, extra)
+		if p.status != http.StatusBadRequest || p.header.Get("Location") != "" || !strings.Contains(p.body, "evil.example") {
+			t.Errorf("%s: %d Location %q %.200s", name, p.status, p.header.Get("Location"), p.body)
+		}
+	}
+	// The user denies: back to the client, as the user chose.
+	b := browser(t)
+	p := get(t, b, e.URL+"/oauth2/authorize?"+url.Values{"client_id": {anon}, "response_type": {"code"}, "state": {"s"},
+		"code_challenge": pkce["code_challenge"], "code_challenge_method": {"S256"}}.Encode())
+	action, form := formOf(t, p)
+	form.Set("username", "alice")
+	form.Set("password", alicePassword)
+	p = post(t, b, e.URL+action, form)
+	action, form = formOf(t, p)
+	form.Set("consent", "deny")
+	if q := location(t, post(t, b, e.URL+action, form), evil); q.Get("error") != "access_denied" {
+		t.Errorf("denied: %v", q)
+	}
+	// An admin-registered client: redirected.
+	c, _ := e.CreateClient(client.CreateInput{Name: "web", Type: client.Public, GrantTypes: []string{client.GrantAuthorizationCode},
+		RedirectURIs: []string{loopbackCB}, AllowedScopes: []string{"openid"}})
+	if q := location(t, authorize(c.ClientID, url.Values{"response_type": {"token"}}), loopbackCB); q.Get("error") != "unsupported_response_type" {
+		t.Errorf("trusted client: %v", q)
 	}
 }

@@ -115,3 +115,20 @@ func TestMetadataDocumentRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestMetadataDocumentErrorsNotRedirected: a document anybody can host
+// names the redirect URI, so an invalid request from such a client is a
+// 400 page naming that host, never a redirect (RFC 9700 §4.11.2).
+func TestMetadataDocumentErrorsNotRedirected(t *testing.T) {
+	docs, clientID, _ := metadataServer(t, "https://evil.example/landing")
+	pool := docs.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+	e := servertest.New(t, func(o *server.Options) { o.MetadataDocuments = &cimd.Config{AllowLoopback: true, RootCAs: pool} })
+	for _, rt := range []string{"x", "token"} {
+		q := url.Values{"response_type": {rt}, "client_id": {clientID}, "state": {"s"},
+			"code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"}}
+		p := get(t, browser(t), e.URL+"/oauth2/authorize?"+q.Encode())
+		if p.status != http.StatusBadRequest || p.header.Get("Location") != "" || !strings.Contains(p.body, "evil.example") {
+			t.Errorf("response_type=%s: %d Location %q %.200s", rt, p.status, p.header.Get("Location"), p.body)
+		}
+	}
+}

@@ -297,9 +297,10 @@ func TestClientRequiresPushedRequests(t *testing.T) {
 		t.Fatalf("register: %d %s", r.Status, r.Body)
 	}
 	params.Set("client_id", r.Object(t)["client_id"].(string))
-	q = location(t, get(t, browser(t), e.URL+"/oauth2/authorize?"+params.Encode()), loopbackCB)
-	if q.Get("error") != "invalid_request" {
-		t.Errorf("plain request of a registered client that must push: %v", q)
+	// Registered by anybody: the error is shown, not redirected (RFC 9700
+	// §4.11.2).
+	if p := get(t, browser(t), e.URL+"/oauth2/authorize?"+params.Encode()); p.status != http.StatusBadRequest || !strings.Contains(p.body, "push") {
+		t.Errorf("plain request of a registered client that must push: %d %.300s", p.status, p.body)
 	}
 	if r := e.Do("POST", "/oauth2/register", "application/json", "", `{"redirect_uris":["`+loopbackCB+`"],"require_pushed_authorization_requests":"yes"}`); r.Status != http.StatusBadRequest {
 		t.Errorf("non-boolean metadata: %d %s", r.Status, r.Body)

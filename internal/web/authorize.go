@@ -209,7 +209,7 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		var oe *oauth2.Error
 		if errors.As(err, &oe) && oe.RedirectURI != "" {
-			return a.redirectError(w, oe)
+			return a.redirectBeforeInteraction(w, req, oe)
 		}
 		return err
 	}
@@ -228,7 +228,7 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 	if signedIn && !isLogin {
 		if why := req.needsLogin(sess, a.d.Now()); why != "" {
 			if req.promptNone {
-				return a.redirectError(w, a.authError(req, codeLoginRequired, why))
+				return a.redirectBeforeInteraction(w, req, a.authError(req, codeLoginRequired, why))
 			}
 			return a.renderLogin(r.Context(), w, req, token, "")
 		}
@@ -256,7 +256,7 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !signedIn {
 		if req.promptNone {
-			return a.redirectError(w, a.authError(req, codeLoginRequired, "the user is not signed in"))
+			return a.redirectBeforeInteraction(w, req, a.authError(req, codeLoginRequired, "the user is not signed in"))
 		}
 		if token == "" {
 			token = a.anonymousToken(w)
@@ -271,7 +271,7 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 			return a.redirectError(w, a.authError(req, oauth2.CodeAccessDenied, "the user denied the request"))
 		case !req.promptConsent && a.remembered(r.Context(), req, sess):
 		case req.promptNone:
-			return a.redirectError(w, a.authError(req, codeConsentRequired, "the user has not consented"))
+			return a.redirectBeforeInteraction(w, req, a.authError(req, codeConsentRequired, "the user has not consented"))
 		default:
 			return a.renderConsent(r.Context(), w, req, token, sess)
 		}
@@ -384,61 +384,61 @@ func (a *Authorize) checkRequest(ctx context.Context, c client.Client, form url.
 	case ResponseModeFormPost:
 		req.responseMode = m
 	default:
-		return nil, a.authError(req, oauth2.CodeInvalidRequest, "response_mode must be query or form_post")
+		return req, a.authError(req, oauth2.CodeInvalidRequest, "response_mode must be query or form_post")
 	}
 	for k, vs := range form {
 		if len(vs) > 1 && k != oauth2.ParamResource {
-			return nil, a.authError(req, oauth2.CodeInvalidRequest, "parameter '"+oauth2.Truncate(k)+"' is repeated")
+			return req, a.authError(req, oauth2.CodeInvalidRequest, "parameter '"+oauth2.Truncate(k)+"' is repeated")
 		}
 	}
 	switch rt := form.Get("response_type"); {
 	case rt == "":
-		return nil, a.authError(req, oauth2.CodeInvalidRequest, "response_type is required")
+		return req, a.authError(req, oauth2.CodeInvalidRequest, "response_type is required")
 	case rt != "code":
-		return nil, a.authError(req, codeUnsupportedResponseType, "response_type must be code")
+		return req, a.authError(req, codeUnsupportedResponseType, "response_type must be code")
 	}
 	if !c.HasGrant(client.GrantAuthorizationCode) {
-		return nil, a.authError(req, oauth2.CodeUnauthorizedClient, "this client is not registered for the authorization_code grant")
+		return req, a.authError(req, oauth2.CodeUnauthorizedClient, "this client is not registered for the authorization_code grant")
 	}
 	if form.Has("request") {
-		return nil, a.authError(req, codeRequestNotSupported, "request objects are not supported")
+		return req, a.authError(req, codeRequestNotSupported, "request objects are not supported")
 	}
 	if form.Has("request_uri") {
-		return nil, a.authError(req, codeRequestURINotSupported, "request_uri is not supported")
+		return req, a.authError(req, codeRequestURINotSupported, "request_uri is not supported")
 	}
 	req.challenge, req.method = form.Get("code_challenge"), form.Get("code_challenge_method")
 	switch {
 	case req.method != "" && req.method != authcode.ChallengeMethodS256:
-		return nil, a.authError(req, oauth2.CodeInvalidRequest, "code_challenge_method must be S256")
+		return req, a.authError(req, oauth2.CodeInvalidRequest, "code_challenge_method must be S256")
 	case req.challenge == "" && req.method != "":
-		return nil, a.authError(req, oauth2.CodeInvalidRequest, "code_challenge_method without code_challenge")
+		return req, a.authError(req, oauth2.CodeInvalidRequest, "code_challenge_method without code_challenge")
 	case req.challenge == "" && c.Type != client.Confidential:
-		return nil, a.authError(req, oauth2.CodeInvalidRequest, "public clients must use PKCE: code_challenge is required")
+		return req, a.authError(req, oauth2.CodeInvalidRequest, "public clients must use PKCE: code_challenge is required")
 	case req.challenge != "" && req.method == "":
-		return nil, a.authError(req, oauth2.CodeInvalidRequest, "code_challenge_method must be S256 (plain is not supported)")
+		return req, a.authError(req, oauth2.CodeInvalidRequest, "code_challenge_method must be S256 (plain is not supported)")
 	case req.challenge != "" && !authcode.ValidChallenge(req.challenge):
-		return nil, a.authError(req, oauth2.CodeInvalidRequest, "code_challenge must be the base64url SHA-256 of the code_verifier")
+		return req, a.authError(req, oauth2.CodeInvalidRequest, "code_challenge must be the base64url SHA-256 of the code_verifier")
 	}
 	scopes, err := oauth2.GrantedScopes(c.AllowedScopes, strings.Fields(form.Get("scope")), form.Has("scope"))
 	if err != nil {
 		var oe *oauth2.Error
 		if errors.As(err, &oe) {
-			return nil, a.authError(req, oe.Code, oe.Description)
+			return req, a.authError(req, oe.Code, oe.Description)
 		}
 		return nil, err
 	}
 	req.scopes = scopes
 	if err := a.resolveResources(ctx, req, form); err != nil {
-		return nil, err
+		return req, err
 	}
 	req.nonce = form.Get("nonce")
 	if len(req.nonce) > maxNonceLen {
-		return nil, a.authError(req, oauth2.CodeInvalidRequest, "nonce is too long")
+		return req, a.authError(req, oauth2.CodeInvalidRequest, "nonce is too long")
 	}
 	prompt := strings.Fields(form.Get("prompt"))
 	req.promptNone = slices.Contains(prompt, "none")
 	if req.promptNone && len(prompt) > 1 {
-		return nil, a.authError(req, oauth2.CodeInvalidRequest, "prompt=none must be alone")
+		return req, a.authError(req, oauth2.CodeInvalidRequest, "prompt=none must be alone")
 	}
 	req.promptLogin = slices.Contains(prompt, "login") || slices.Contains(prompt, "select_account")
 	req.promptConsent = slices.Contains(prompt, "consent")
@@ -446,21 +446,21 @@ func (a *Authorize) checkRequest(ctx context.Context, c client.Client, form url.
 	if v := form.Get("max_age"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 31)
 		if err != nil {
-			return nil, a.authError(req, oauth2.CodeInvalidRequest, "max_age must be a non-negative number of seconds")
+			return req, a.authError(req, oauth2.CodeInvalidRequest, "max_age must be a non-negative number of seconds")
 		}
 		req.maxAge = time.Duration(n) * time.Second
 	}
 	req.loginHint = form.Get("login_hint")
 	if len(req.loginHint) > maxNonceLen {
-		return nil, a.authError(req, oauth2.CodeInvalidRequest, "login_hint is too long")
+		return req, a.authError(req, oauth2.CodeInvalidRequest, "login_hint is too long")
 	}
 	if raw := form.Get("id_token_hint"); raw != "" {
 		if a.d.Hints == nil {
-			return nil, a.authError(req, oauth2.CodeInvalidRequest, "id_token_hint is not accepted")
+			return req, a.authError(req, oauth2.CodeInvalidRequest, "id_token_hint is not accepted")
 		}
 		h, err := a.d.Hints.ParseIDTokenHint(raw)
 		if err != nil {
-			return nil, a.authError(req, oauth2.CodeInvalidRequest, "id_token_hint is not an ID token this server issued")
+			return req, a.authError(req, oauth2.CodeInvalidRequest, "id_token_hint is not an ID token this server issued")
 		}
 		req.hintSubject = h.Subject
 	}
