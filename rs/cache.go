@@ -2,11 +2,8 @@ package rs
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"slices"
-	"sync"
-	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
 )
@@ -68,57 +65,4 @@ func (c *Claims) clone() *Claims {
 		}
 	}
 	return &d
-}
-
-// verifiedCache maps SHA-256 of a raw token to what verified it, for at
-// most max tokens.
-type verifiedCache struct {
-	mu  sync.Mutex
-	max int
-	m   map[[sha256.Size]byte]verifiedToken
-}
-
-func newVerifiedCache(max int) *verifiedCache {
-	return &verifiedCache{max: max, m: make(map[[sha256.Size]byte]verifiedToken)}
-}
-
-func (c *verifiedCache) get(k [sha256.Size]byte) (verifiedToken, bool) {
-	c.mu.Lock()
-	e, ok := c.m[k]
-	c.mu.Unlock()
-	return e, ok
-}
-
-func (c *verifiedCache) remove(k [sha256.Size]byte) {
-	c.mu.Lock()
-	delete(c.m, k)
-	c.mu.Unlock()
-}
-
-// put stores e; when full it drops the expired entries and, if that is
-// not enough, an eighth of the rest (Go's map order is random enough for
-// a cache of tokens that are all alike).
-func (c *verifiedCache) put(k [sha256.Size]byte, e verifiedToken, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		for key, v := range c.m {
-			if !now.Before(v.claims.Expiry.Time()) {
-				delete(c.m, key)
-			}
-		}
-		for key := range c.m {
-			if len(c.m) < c.max-c.max/8 {
-				break
-			}
-			delete(c.m, key)
-		}
-	}
-	c.m[k] = e
-}
-
-func (c *verifiedCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
 }

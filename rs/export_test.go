@@ -5,5 +5,5 @@ func (v *Verifier) CachedTokens() int {
 	if v.verified == nil {
 		return 0
 	}
-	return v.verified.len()
+	return v.verified.Len()
 }

@@ -118,7 +118,7 @@ type Verifier struct {
 	fetchedAt time.Time // when keys were fetched; zero: never
 	fetching  chan struct{}
 
-	verified *verifiedCache // nil: VerifiedCacheSize < 0
+	verified *compactjws.Cache[verifiedToken] // nil: VerifiedCacheSize < 0
 }
 
 type serverMetadata struct {
@@ -151,7 +151,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		cfg.VerifiedCacheSize = DefaultVerifiedCacheSize
 	}
 	if cfg.VerifiedCacheSize > 0 {
-		v.verified = newVerifiedCache(cfg.VerifiedCacheSize)
+		v.verified = compactjws.NewCache(cfg.VerifiedCacheSize, func(e verifiedToken) time.Time { return e.claims.Expiry.Time() })
 	}
 	return v, nil
 }
@@ -180,13 +180,13 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	var sum [sha256.Size]byte
 	if v.verified != nil {
 		sum = sha256.Sum256([]byte(raw))
-		if e, ok := v.verified.get(sum); ok {
+		if e, ok := v.verified.Get(sum); ok {
 			if err := v.stillValid(ctx, e); err == nil {
 				return e.claims.clone(), nil
 			}
 			// Expired, or its key is gone: verify afresh, for the exact
 			// error (or a key fetched again).
-			v.verified.remove(sum)
+			v.verified.Remove(sum)
 		}
 	}
 	e, handled, err := v.verifyCompact(ctx, raw)
@@ -199,7 +199,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	if v.verified == nil {
 		return e.claims, nil
 	}
-	v.verified.put(sum, e, v.cfg.Now())
+	v.verified.Put(sum, e, v.cfg.Now())
 	return e.claims.clone(), nil
 }
 

@@ -17,4 +17,4 @@ func (i *Issuer) ParseFast(ctx context.Context, raw string) (p Principal, handle
 }
 
 // CachedTokens is how many verified tokens the issuer holds.
-func (i *Issuer) CachedTokens() int { return i.verified.len() }
+func (i *Issuer) CachedTokens() int { return i.verified.Len() }

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/latchkey/latchkey/internal/compactjws"
 )
@@ -56,11 +54,11 @@ func (i *Issuer) parseAny(ctx context.Context, raw string) (Principal, error) {
 		return Principal{}, fmt.Errorf("%w: line break in token", ErrInvalidToken)
 	}
 	sum := sha256.Sum256([]byte(raw))
-	if e, ok := i.verified.get(sum); ok {
+	if e, ok := i.verified.Get(sum); ok {
 		if p, err := i.principalAgain(ctx, e); err == nil {
 			return p, nil
 		}
-		i.verified.remove(sum) // expired or its key retired: verify afresh for the exact error
+		i.verified.Remove(sum) // expired or its key retired: verify afresh for the exact error
 	}
 	p, kid, handled, err := i.parseFast(ctx, raw)
 	if !handled {
@@ -69,7 +67,7 @@ func (i *Issuer) parseAny(ctx context.Context, raw string) (Principal, error) {
 	if err != nil {
 		return Principal{}, err
 	}
-	i.verified.put(sum, cachedToken{p: p, kid: kid}, i.now())
+	i.verified.Put(sum, cachedToken{p: p, kid: kid}, i.now())
 	return p.clone(), nil
 }
 
@@ -151,58 +149,4 @@ func (p Principal) clone() Principal {
 type cachedToken struct {
 	p   Principal
 	kid string
-}
-
-// verifiedCache maps SHA-256 of a raw token to its verified principal,
-// for at most max tokens.
-type verifiedCache struct {
-	mu  sync.Mutex
-	max int
-	m   map[[sha256.Size]byte]cachedToken
-}
-
-func newVerifiedCache(max int) *verifiedCache {
-	return &verifiedCache{max: max, m: make(map[[sha256.Size]byte]cachedToken)}
-}
-
-func (c *verifiedCache) get(k [sha256.Size]byte) (cachedToken, bool) {
-	c.mu.Lock()
-	e, ok := c.m[k]
-	c.mu.Unlock()
-	return e, ok
-}
-
-func (c *verifiedCache) remove(k [sha256.Size]byte) {
-	c.mu.Lock()
-	delete(c.m, k)
-	c.mu.Unlock()
-}
-
-// put stores e; when full it drops the expired entries and, if that is
-// not enough, an eighth of the rest (Go's map order is random enough for
-// a cache of tokens that are all alike).
-func (c *verifiedCache) put(k [sha256.Size]byte, e cachedToken, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		for key, v := range c.m {
-			if !now.Before(v.p.ExpiresAt) {
-				delete(c.m, key)
-			}
-		}
-		for key := range c.m {
-			if len(c.m) < c.max-c.max/8 {
-				break
-			}
-			delete(c.m, key)
-		}
-	}
-	c.m[k] = e
-}
-
-// len is the number of cached tokens (tests).
-func (c *verifiedCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
 }

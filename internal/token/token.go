@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/latchkey/latchkey/internal/compactjws"
 	"github.com/latchkey/latchkey/internal/domain"
 	"github.com/latchkey/latchkey/internal/keys"
 )
@@ -159,7 +160,7 @@ type Issuer struct {
 	clients     ClientStatus
 	now         func() time.Time
 	leeway      time.Duration
-	verified    *verifiedCache // see fastverify.go
+	verified    *compactjws.Cache[cachedToken] // see fastverify.go
 }
 
 // IssuerConfig configures an Issuer.
@@ -186,7 +187,7 @@ func NewIssuer(cfg IssuerConfig) *Issuer {
 	}
 	cfg.Leeway = max(cfg.Leeway, 0)
 	return &Issuer{keys: cfg.Keys, issuer: cfg.Issuer, ttl: cfg.TTL, revocations: cfg.Revocations, clients: cfg.Clients, now: cfg.Now, leeway: cfg.Leeway,
-		verified: newVerifiedCache(verifiedCacheSize)}
+		verified: compactjws.NewCache(verifiedCacheSize, func(e cachedToken) time.Time { return e.p.ExpiresAt })}
 }
 
 // Name returns the issuer identifier.
