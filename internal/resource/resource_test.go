@@ -195,7 +195,7 @@ func TestResolveAndNarrow(t *testing.T) {
 	}
 	tg, err := s.Resolve(t.Context(), []string{"HTTPS://A.EXAMPLE/mcp", "https://b.example/mcp", "https://a.example/mcp"})
 	if err != nil || strings.Join(tg.Audience, " ") != "https://a.example/mcp https://b.example/mcp" ||
-		strings.Join(tg.Scopes, " ") != "a:read b:read shared" || tg.TTL != 5*time.Minute {
+		strings.Join(tg.Names, " ") != "A B" || strings.Join(tg.Scopes, " ") != "a:read b:read shared" || tg.TTL != 5*time.Minute {
 		t.Fatalf("Resolve = %+v, %v", tg, err)
 	}
 	if got := tg.LimitScopes([]string{"openid", "b:read", "other", "shared"}); strings.Join(got, " ") != "b:read shared" {

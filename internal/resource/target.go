@@ -21,6 +21,9 @@ type Target struct {
 	// Audience are the canonical identifiers, in request order, without
 	// repeats: the token's aud. Nil when the request named no resource.
 	Audience []string
+	// Names are the registered names of Audience's resources, in the
+	// same order (the consent page shows them).
+	Names []string
 	// Scopes is every scope the named resources define, sorted.
 	Scopes []string
 	// TTL is the shortest access_token_ttl of the named resources that
@@ -87,6 +90,7 @@ func (s *Service) Resolve(ctx context.Context, identifiers []string) (Target, er
 		if err != nil {
 			return Target{}, fmt.Errorf("resolve resource: %w", err)
 		}
+		t.Names = append(t.Names, r.Name)
 		t.Scopes = append(t.Scopes, r.Scopes...)
 		if r.AccessTokenTTL > 0 && (t.TTL == 0 || r.AccessTokenTTL < t.TTL) {
 			t.TTL = r.AccessTokenTTL
