@@ -171,3 +171,32 @@ func (c ScopeCatalog) Defined(scope string) bool {
 	ok, err := c.Repo.ResourceScopeDefined(context.Background(), scope)
 	return err == nil && ok
 }
+
+// scopesPage is how many resources ResourceScopes reads at a time.
+const scopesPage = 100
+
+// ResourceScopes returns every scope a registered resource defines now,
+// sorted, without repeats: what clients described by Client ID Metadata
+// Documents may hold besides the default client scopes
+// (cimd.ResourceScopes). It reads the resources afresh each time, so a
+// resource created or deleted counts at once.
+func (s *Service) ResourceScopes(ctx context.Context) ([]string, error) {
+	var out []string
+	p := Page{Limit: scopesPage}
+	for {
+		rs, err := s.repo.ListResources(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("list resources: %w", err)
+		}
+		for _, r := range rs {
+			out = append(out, r.Scopes...)
+		}
+		if len(rs) < p.Limit {
+			break
+		}
+		last := rs[len(rs)-1]
+		p.AfterCreated, p.AfterID = last.CreatedAt, last.ID
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
