@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,4 +181,33 @@ func TestAllow(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzAllow: whatever is allowed, the grant covers it afterwards, keeps
+// covering what it covered before, and holds its lists sorted without
+// repeats.
+func FuzzAllow(f *testing.F) {
+	f.Add("openid mcp:tools", "https://a.example/mcp", "email", "https://b.example/mcp https://a.example/mcp")
+	f.Add("", "", "", "")
+	f.Add("a a a", "x x", "a", "x")
+	f.Fuzz(func(t *testing.T, heldScopes, heldResources, scopes, resources string) {
+		split := func(s string) []string {
+			out := strings.Fields(s)
+			slices.Sort(out)
+			return slices.Compact(out)
+		}
+		g := consent.Grant{Scopes: split(heldScopes), Resources: split(heldResources)}
+		got := g.Allow(strings.Fields(scopes), strings.Fields(resources))
+		if !got.Covers(strings.Fields(scopes), strings.Fields(resources)) || !got.Covers(g.Scopes, g.Resources) {
+			t.Fatalf("%+v allowed %q %q = %+v, which does not cover it", g, scopes, resources, got)
+		}
+		for _, l := range [][]string{got.Scopes, got.Resources} {
+			if !slices.IsSorted(l) || len(slices.Compact(slices.Clone(l))) != len(l) {
+				t.Fatalf("not sorted and unique: %q", l)
+			}
+		}
+		if got.Covers(nil, []string{"urn:never-allowed"}) && !slices.Contains(got.Resources, "urn:never-allowed") {
+			t.Fatalf("%+v covers a resource it does not hold", got)
+		}
+	})
 }
