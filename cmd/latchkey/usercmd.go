@@ -49,7 +49,7 @@ ID is a user's id or username. Subcommands:
   delete        delete a user; a bot cannot be deleted while a client names it
   set-password  give a human user a new password, read from LATCHKEY_USER_PASSWORD
                 or else typed twice on the terminal (not echoed); never a flag
-  consents      list the clients the user allowed at the consent page, with scopes
+  consents      list the clients the user allowed at the consent page, with scopes and resources
   revoke-consent  forget the user's consent to CLIENT_ID (or to every client),
                 so the consent page is shown again
   grants        list the user's live grants (refresh token families), newest first

@@ -25,7 +25,7 @@ func runUserConsents(ctx context.Context, args []string, getenv func(string) str
 		cfg    config.Store
 		asJSON bool
 	)
-	fs := newFlagSet("user consents", "user consents ID [--json]\n\nList the clients the user allowed at the consent page, with the scopes.", stdout, stderr)
+	fs := newFlagSet("user consents", "user consents ID [--json]\n\nList the clients the user allowed at the consent page, with the scopes and\nthe RFC 8707 resources (\"-\": none, this server's own audience only).", stdout, stderr)
 	config.AddStoreFlags(fs, getenv, &cfg)
 	fs.BoolVar(&asJSON, "json", false, `print {"consents":[...]}`)
 	ref, err := parseUserID(fs, args)
@@ -49,9 +49,13 @@ func runUserConsents(ctx context.Context, args []string, getenv func(string) str
 		return printJSON(stdout, out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT_ID\tSCOPES\tUPDATED_AT")
+	fmt.Fprintln(tw, "CLIENT_ID\tSCOPES\tRESOURCES\tUPDATED_AT")
 	for _, g := range gs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", g.ClientID, strings.Join(g.Scopes, " "), cliTime(g.UpdatedAt))
+		resources := strings.Join(g.Resources, " ")
+		if resources == "" {
+			resources = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", g.ClientID, strings.Join(g.Scopes, " "), resources, cliTime(g.UpdatedAt))
 	}
 	return tw.Flush()
 }

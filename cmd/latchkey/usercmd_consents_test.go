@@ -29,7 +29,11 @@ func TestCLIUserConsents(t *testing.T) {
 	}
 	now := time.Now()
 	for _, c := range []string{"client-b", "client-a"} {
-		if err := st.SaveConsent(context.Background(), consent.Grant{UserID: id, ClientID: c, BrandID: "default", Scopes: []string{"openid", "profile"}, UpdatedAt: now}); err != nil {
+		g := consent.Grant{UserID: id, ClientID: c, BrandID: "default", Scopes: []string{"openid", "profile"}, UpdatedAt: now}
+		if c == "client-b" {
+			g.Resources = []string{"https://mcp.example.com/mcp"}
+		}
+		if err := st.SaveConsent(context.Background(), g); err != nil {
 			t.Fatal(err)
 		}
 		// A live grant (refresh token family) the consent let out.
@@ -54,10 +58,12 @@ func TestCLIUserConsents(t *testing.T) {
 	}
 	var list consentsResponse
 	d.okJSON(&list, "user", "consents", "ann", "--json")
-	if len(list.Consents) != 2 || list.Consents[0].ClientID != "client-a" || strings.Join(list.Consents[0].Scopes, " ") != "openid profile" {
+	if len(list.Consents) != 2 || list.Consents[0].ClientID != "client-a" || strings.Join(list.Consents[0].Scopes, " ") != "openid profile" ||
+		list.Consents[0].Resources == nil || len(list.Consents[0].Resources) != 0 || strings.Join(list.Consents[1].Resources, " ") != "https://mcp.example.com/mcp" {
 		t.Fatalf("consents: %+v", list)
 	}
-	if out := d.ok("user", "consents", id); !strings.Contains(out, "client-b") || !strings.Contains(out, "openid profile") {
+	if out := d.ok("user", "consents", id); !strings.Contains(out, "client-b") || !strings.Contains(out, "openid profile") ||
+		!strings.Contains(out, "RESOURCES") || !strings.Contains(out, "https://mcp.example.com/mcp") {
 		t.Errorf("table:\n%s", out)
 	}
 	if out := d.ok("user", "revoke-consent", "ann", "client-a"); !strings.Contains(out, "revoked 1 consent(s) and 1 grant(s)") {

@@ -120,8 +120,10 @@ func TestMCPSDK(t *testing.T) {
 	}
 	nodeDir := filepath.Join("..", "..", "tests", "node")
 	node := servertest.NodeOrSkip(ctx, t, nodeDir, required)
-	// Anonymous registrations may ask only for the default scopes, so
-	// mcp:tools is one (as an operator would with --default-scopes).
+	// Zero glue: the server runs with the default scopes; mcp:tools is
+	// only the registered resource's scope, which the self-registered
+	// client (DCR with "scope":"mcp:tools") and the documents' clients
+	// (no scope member) may hold because a resource defines it.
 	// The second run's client_id is a Client ID Metadata Document URL:
 	// the document is served here over TLS on loopback, which the
 	// server's fetcher is told to allow and trust.
@@ -154,8 +156,6 @@ func TestMCPSDK(t *testing.T) {
 	pool := docs.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
 	e := servertest.New(t, func(o *server.Options) {
 		o.Registration = register.ModeOpen
-		o.Scopes = append(o.Scopes, "mcp:tools")
-		o.DefaultScopes = append(o.DefaultScopes, "mcp:tools")
 		o.MetadataDocuments = &cimd.Config{AllowLoopback: true, RootCAs: pool}
 		o.ClientKeys = fetch.Config{AllowLoopback: true, RootCAs: pool}
 	})

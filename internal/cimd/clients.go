@@ -2,6 +2,7 @@ package cimd
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/latchkey/latchkey/internal/client"
@@ -33,14 +34,18 @@ func (c Clients) Lookup(ctx context.Context, clientID string) (client.Client, er
 
 // ClientActive is client.Service.ClientActive for registered clients; a
 // document's client is active while its document resolves (from the
-// cache while fresh), with the scopes it allows now.
+// cache while fresh), with the scopes it allows now (the resources' scopes
+// read again); a failure to read those is an error, not an inactive client.
 func (c Clients) ClientActive(ctx context.Context, clientID string) (bool, []string, error) {
 	if c.Resolver == nil || !IsURL(clientID) {
 		return c.Service.ClientActive(ctx, clientID)
 	}
 	cl, err := c.Resolver.Resolve(ctx, clientID)
-	if err != nil {
+	if errors.Is(err, ErrInvalid) {
 		return false, nil, nil
+	}
+	if err != nil {
+		return false, nil, err
 	}
 	return true, slices.Clone(cl.AllowedScopes), nil
 }

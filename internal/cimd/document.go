@@ -95,28 +95,81 @@ var forbidden = []string{"client_secret", "client_secret_expires_at"}
 // returns the public client it describes. allowedScopes bounds the scopes
 // it may hold (its scope member narrows them; absent, all of them).
 func ParseDocument(clientID string, body []byte, allowedScopes []string) (client.Client, error) {
+	p, err := parseDocument(clientID, body)
+	if err != nil {
+		return client.Client{}, err
+	}
+	return p.withScopes(allowedScopes)
+}
+
+// parsed is a validated document before the scopes its client may hold
+// are decided: those depend on the registered resources, which change
+// while the document is cached, so the Resolver decides them at every
+// resolution (withScopes).
+type parsed struct {
+	c client.Client // AllowedScopes not set
+	// asked is the document's scope member, split; nil when it has none
+	// (the client may then hold every allowed scope).
+	asked []string
+	// base is withScopes of the default client scopes, kept by the
+	// Resolver so that a resolution the resources do not change
+	// allocates nothing.
+	base    client.Client
+	baseErr error
+}
+
+// withScopes returns the client with allowed narrowed to the scopes the
+// document asks for. None left is ErrInvalid.
+func (p parsed) withScopes(allowed []string) (client.Client, error) {
+	scopes := slices.Clone(allowed)
+	if p.asked != nil {
+		scopes = slices.DeleteFunc(scopes, func(s string) bool { return !slices.Contains(p.asked, s) })
+	}
+	if len(scopes) == 0 {
+		return client.Client{}, invalid("allowed_scopes: the document asks for no scope this server lets such clients hold")
+	}
+	c := p.c
+	c.AllowedScopes = scopes
+	return c, nil
+}
+
+// asksBeyond reports whether the client may hold a scope that is not in
+// base: the document asks for one, or has no scope member at all.
+func (p parsed) asksBeyond(base []string) bool {
+	if p.asked == nil {
+		return true
+	}
+	for _, s := range p.asked {
+		if !slices.Contains(base, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func parseDocument(clientID string, body []byte) (parsed, error) {
 	if !utf8.Valid(body) {
-		return client.Client{}, invalid("the document is not UTF-8")
+		return parsed{}, invalid("the document is not UTF-8")
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
-		return client.Client{}, invalid("the document is not a JSON object")
+		return parsed{}, invalid("the document is not a JSON object")
 	}
 	for _, f := range forbidden {
 		if _, ok := raw[f]; ok {
-			return client.Client{}, invalid("the document must not contain %s", f)
+			return parsed{}, invalid("the document must not contain %s", f)
 		}
 	}
 	var d document
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&d); err != nil {
-		return client.Client{}, invalid("the document's members have the wrong types")
+		return parsed{}, invalid("the document's members have the wrong types")
 	}
 	switch {
 	case d.ClientID != clientID:
-		return client.Client{}, invalid("the document's client_id is not its URL")
+		return parsed{}, invalid("the document's client_id is not its URL")
 	case len(d.RedirectURIs) == 0:
-		return client.Client{}, invalid("the document has no redirect_uris")
+		return parsed{}, invalid("the document has no redirect_uris")
 	}
 	// A document names no secret, so its client is public (none) or
 	// proves itself with a key whose public half the document publishes
@@ -125,12 +178,12 @@ func ParseDocument(clientID string, body []byte, allowedScopes []string) (client
 	switch d.TokenEndpointAuthMethod {
 	case "", client.AuthMethodNone:
 		if d.JWKSURI != "" || len(d.JWKS) > 0 || d.TokenEndpointAuthAlg != "" {
-			return client.Client{}, invalid("jwks_uri, jwks and token_endpoint_auth_signing_alg go with token_endpoint_auth_method private_key_jwt")
+			return parsed{}, invalid("jwks_uri, jwks and token_endpoint_auth_signing_alg go with token_endpoint_auth_method private_key_jwt")
 		}
 	case client.AuthMethodPrivateKeyJWT:
 		typ, method = client.Confidential, client.AuthMethodPrivateKeyJWT
 	default:
-		return client.Client{}, invalid("token_endpoint_auth_method must be none or private_key_jwt")
+		return parsed{}, invalid("token_endpoint_auth_method must be none or private_key_jwt")
 	}
 	grants := d.GrantTypes
 	if grants == nil {
@@ -138,21 +191,23 @@ func ParseDocument(clientID string, body []byte, allowedScopes []string) (client
 	}
 	for _, g := range grants {
 		if g != client.GrantAuthorizationCode && g != client.GrantRefreshToken {
-			return client.Client{}, invalid("grant_types may hold only authorization_code and refresh_token")
+			return parsed{}, invalid("grant_types may hold only authorization_code and refresh_token")
 		}
 	}
 	if !slices.Contains(grants, client.GrantAuthorizationCode) {
-		return client.Client{}, invalid("grant_types must include authorization_code")
+		return parsed{}, invalid("grant_types must include authorization_code")
 	}
 	for _, rt := range d.ResponseTypes {
 		if rt != "code" {
-			return client.Client{}, invalid("response_types may hold only code")
+			return parsed{}, invalid("response_types may hold only code")
 		}
 	}
-	scopes := slices.Clone(allowedScopes)
+	var asked []string
 	if d.Scope != "" {
-		asked := strings.Fields(d.Scope)
-		scopes = slices.DeleteFunc(scopes, func(s string) bool { return !slices.Contains(asked, s) })
+		asked = strings.Fields(d.Scope)
+		if asked == nil {
+			asked = []string{}
+		}
 	}
 	name := d.ClientName
 	if name == "" {
@@ -160,21 +215,26 @@ func ParseDocument(clientID string, body []byte, allowedScopes []string) (client
 	}
 	c := client.Client{
 		ClientID: clientID, Name: name, ClientURI: d.ClientURI, LogoURI: d.LogoURI, Type: typ, RedirectURIs: d.RedirectURIs,
-		PostLogoutRedirectURIs: d.PostLogoutRedirectURIs, AllowedScopes: scopes, GrantTypes: slices.Compact(slices.Sorted(slices.Values(grants))),
+		PostLogoutRedirectURIs: d.PostLogoutRedirectURIs, GrantTypes: slices.Compact(slices.Sorted(slices.Values(grants))),
 		TokenEndpointAuthMethod: method, BrandID: client.DefaultBrandID, Enabled: true,
 		JWKSURI: d.JWKSURI, AssertionAlg: d.TokenEndpointAuthAlg,
 	}
 	if len(d.JWKS) > 0 && !bytes.Equal(d.JWKS, []byte("null")) {
 		var compact bytes.Buffer
 		if err := json.Compact(&compact, d.JWKS); err != nil {
-			return client.Client{}, invalid("jwks is not JSON")
+			return parsed{}, invalid("jwks is not JSON")
 		}
 		c.JWKS = compact.Bytes()
 	}
-	if err := client.CheckMetadata(c); err != nil {
-		return client.Client{}, invalid("%v", err)
+	// The scopes are decided at each resolution (withScopes), from
+	// defined scopes, which are well formed, and never none; everything
+	// else is checked here, with a stand-in for them.
+	check := c
+	check.AllowedScopes = []string{"openid"}
+	if err := client.CheckMetadata(check); err != nil {
+		return parsed{}, invalid("%v", err)
 	}
-	return c, nil
+	return parsed{c: c, asked: asked}, nil
 }
 
 // hostOf is the host of a client_id URL, as the consent page names it.

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,8 +45,16 @@ type Config struct {
 	// name under it, not the domain itself).
 	AllowHosts, BlockHosts []string
 	// Scopes bounds the scopes such clients may hold (the server's
-	// default client scopes).
+	// default client scopes), beside ResourceScopes.
 	Scopes []string
+	// ResourceScopes are the scopes registered RFC 8707 resources define
+	// (nil: none), which such clients may hold too: a token for a
+	// resource reaches them only through a user's consent, which names
+	// the resource. Resources change at runtime, so they are read at every
+	// resolution that could use them (a document with no scope member, or
+	// one asking for a scope beyond Scopes), not when the document is
+	// cached.
+	ResourceScopes ResourceScopes
 	// Timeout bounds a whole fetch (0: DefaultTimeout).
 	Timeout time.Duration
 	// CacheSize bounds the cached documents (0: DefaultCacheSize).
@@ -56,6 +65,12 @@ type Config struct {
 	RootCAs *x509.CertPool
 	// Lookup resolves host names (nil: the system resolver).
 	Lookup func(ctx context.Context, host string) ([]netip.Addr, error)
+}
+
+// ResourceScopes lists the scopes registered resources define now
+// (*resource.Service).
+type ResourceScopes interface {
+	ResourceScopes(ctx context.Context) ([]string, error)
 }
 
 // Resolver resolves client_id URLs to clients.
@@ -74,8 +89,8 @@ type Resolver struct {
 // its URL waits for (single flight).
 type flight struct {
 	waiters int           // resolutions waiting (tests)
-	done    chan struct{} // closed when c and err are set
-	c       client.Client
+	done    chan struct{} // closed when p and err are set
+	p       *parsed
 	err     error
 }
 
@@ -86,7 +101,7 @@ type failure struct {
 
 type entry struct {
 	url     string
-	c       client.Client
+	p       *parsed
 	expires time.Time
 }
 
@@ -115,18 +130,54 @@ func New(cfg Config) *Resolver {
 // Resolve returns the client clientID (an https URL) describes: from the
 // cache while fresh, else fetched and validated. Concurrent resolutions
 // of one URL share one fetch, and a failure is answered again for
-// FailureTTL without fetching. Every failure wraps ErrInvalid (and so
-// client.ErrNotFound).
+// FailureTTL without fetching. Every failure of the URL or its document
+// wraps ErrInvalid (and so client.ErrNotFound); a failure to read the
+// resources' scopes does not.
 func (r *Resolver) Resolve(ctx context.Context, clientID string) (client.Client, error) {
-	if c, ok, err := r.cached(clientID); ok {
-		return c, err
-	}
-	u, err := ParseURL(clientID)
+	p, err := r.resolve(ctx, clientID)
 	if err != nil {
 		return client.Client{}, err
 	}
+	return r.scoped(ctx, p)
+}
+
+// scoped is p's client with the scopes it may hold now: the default
+// client scopes and, when the document could ask for them, the current
+// resources' scopes, narrowed to the document's scope member.
+func (r *Resolver) scoped(ctx context.Context, p *parsed) (client.Client, error) {
+	if r.cfg.ResourceScopes == nil || !p.asksBeyond(r.cfg.Scopes) {
+		return p.base, p.baseErr
+	}
+	rs, err := r.cfg.ResourceScopes.ResourceScopes(ctx)
+	if err != nil {
+		return client.Client{}, fmt.Errorf("client metadata document: read the resources' scopes: %w", err)
+	}
+	allowed := r.cfg.Scopes
+	for _, s := range rs {
+		if !slices.Contains(allowed, s) {
+			if len(allowed) == len(r.cfg.Scopes) {
+				allowed = slices.Clip(slices.Clone(r.cfg.Scopes))
+			}
+			allowed = append(allowed, s)
+		}
+	}
+	if len(allowed) == len(r.cfg.Scopes) {
+		return p.base, p.baseErr
+	}
+	return p.withScopes(allowed)
+}
+
+// resolve is Resolve before the scopes are decided.
+func (r *Resolver) resolve(ctx context.Context, clientID string) (*parsed, error) {
+	if p, ok, err := r.cached(clientID); ok {
+		return p, err
+	}
+	u, err := ParseURL(clientID)
+	if err != nil {
+		return nil, err
+	}
 	if err := r.hostAllowed(u.Hostname()); err != nil {
-		return client.Client{}, err
+		return nil, err
 	}
 	r.mu.Lock()
 	fl, ok := r.flights[clientID]
@@ -141,9 +192,9 @@ func (r *Resolver) Resolve(ctx context.Context, clientID string) (client.Client,
 	r.mu.Unlock()
 	select {
 	case <-fl.done:
-		return fl.c, fl.err
+		return fl.p, fl.err
 	case <-ctx.Done():
-		return client.Client{}, fmt.Errorf("%w: %w", ErrInvalid, ctx.Err())
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, ctx.Err())
 	}
 }
 
@@ -151,9 +202,13 @@ func (r *Resolver) Resolve(ctx context.Context, clientID string) (client.Client,
 // client (for the document's TTL) or the failure (for FailureTTL).
 func (r *Resolver) load(ctx context.Context, clientID string, fl *flight) {
 	body, ttl, err := r.fetch(ctx, clientID)
-	var c client.Client
+	var p *parsed
 	if err == nil {
-		c, err = ParseDocument(clientID, body, r.cfg.Scopes)
+		var doc parsed
+		if doc, err = parseDocument(clientID, body); err == nil {
+			doc.base, doc.baseErr = doc.withScopes(r.cfg.Scopes)
+			p = &doc
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -162,9 +217,9 @@ func (r *Resolver) load(ctx context.Context, clientID string, fl *flight) {
 	case err != nil:
 		r.remember(clientID, err)
 	case ttl > 0:
-		r.storeLocked(clientID, c, ttl)
+		r.storeLocked(clientID, p, ttl)
 	}
-	fl.c, fl.err = c, err
+	fl.p, fl.err = p, err
 	close(fl.done)
 }
 
@@ -253,33 +308,33 @@ func CacheTTL(headers []string) time.Duration {
 // cached answers from the cache: a fresh document's client, or a failure
 // remembered for FailureTTL (only URLs that passed ParseURL and the host
 // patterns, which do not change, are fetched and so remembered).
-func (r *Resolver) cached(clientID string) (c client.Client, ok bool, err error) {
+func (r *Resolver) cached(clientID string) (p *parsed, ok bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.cfg.Now()
 	if f, ok := r.failed[clientID]; ok {
 		if now.Before(f.expires) {
-			return client.Client{}, true, f.err
+			return nil, true, f.err
 		}
 		delete(r.failed, clientID)
 	}
 	el, ok := r.byURL[clientID]
 	if !ok {
-		return client.Client{}, false, nil
+		return nil, false, nil
 	}
 	e := el.Value.(*entry)
 	if !now.Before(e.expires) {
 		r.lru.Remove(el)
 		delete(r.byURL, clientID)
-		return client.Client{}, false, nil
+		return nil, false, nil
 	}
 	r.lru.MoveToFront(el)
-	return e.c, true, nil
+	return e.p, true, nil
 }
 
-// storeLocked caches c for ttl; r.mu is held.
-func (r *Resolver) storeLocked(clientID string, c client.Client, ttl time.Duration) {
-	e := &entry{url: clientID, c: c, expires: r.cfg.Now().Add(ttl)}
+// storeLocked caches p for ttl; r.mu is held.
+func (r *Resolver) storeLocked(clientID string, p *parsed, ttl time.Duration) {
+	e := &entry{url: clientID, p: p, expires: r.cfg.Now().Add(ttl)}
 	if el, ok := r.byURL[clientID]; ok {
 		el.Value = e
 		r.lru.MoveToFront(el)

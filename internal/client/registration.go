@@ -27,7 +27,7 @@ const DCRSubject = "dcr"
 // keyed hash in the same record.
 func (s *Service) Register(ctx context.Context, actor domain.Actor, in CreateInput) (Client, Secret, Secret, error) {
 	if actor.Anonymous {
-		if err := s.checkAnonymous(in.AllowedScopes, in.GrantTypes); err != nil {
+		if err := s.checkAnonymous(ctx, in.AllowedScopes, in.GrantTypes); err != nil {
 			return Client{}, Secret{}, Secret{}, err
 		}
 	}
@@ -68,19 +68,34 @@ func (s *Service) AuthenticateRegistration(ctx context.Context, clientID, regTok
 }
 
 // checkAnonymous keeps a registration nobody authenticated (open mode) to
-// the server's default client scopes, otherwise anyone could mint tokens
-// with any scope a resource server trusts, and away from the password
-// grant: an anonymous client must not collect users' passwords.
-func (s *Service) checkAnonymous(scopes, grants []string) error {
+// the server's default client scopes and the scopes registered resources
+// define (read now: a deleted resource's scope is no longer grantable),
+// otherwise anyone could mint tokens with any scope a resource server
+// trusts, and away from the password grant: an anonymous client must not
+// collect users' passwords. A resource scope is safe to hand out: such a
+// client gets a token for a resource only through a user's consent, which
+// names the resource (client_credentials with resource= is refused to it).
+func (s *Service) checkAnonymous(ctx context.Context, scopes, grants []string) error {
 	if slices.Contains(grants, GrantPassword) {
 		return &domain.ValidationError{Errors: []domain.FieldError{{Field: "grant_types",
 			Message: "the password grant may not be requested by an unauthenticated registration"}}}
 	}
 	for _, sc := range scopes {
-		if !slices.Contains(s.policy.DefaultScopes, sc) {
-			return &domain.ValidationError{Errors: []domain.FieldError{{Field: "allowed_scopes",
-				Message: fmt.Sprintf("scope %q may not be requested by an unauthenticated registration (allowed: %s)", sc, strings.Join(s.policy.DefaultScopes, " "))}}}
+		if slices.Contains(s.policy.DefaultScopes, sc) {
+			continue
 		}
+		if s.policy.ResourceScopes != nil && ScopeProblem(sc) == "" {
+			ok, err := s.policy.ResourceScopes.ResourceScopeDefined(ctx, sc)
+			if err != nil {
+				return fmt.Errorf("check resource scopes: %w", err)
+			}
+			if ok {
+				continue
+			}
+		}
+		return &domain.ValidationError{Errors: []domain.FieldError{{Field: "allowed_scopes",
+			Message: fmt.Sprintf("scope %q may not be requested by an unauthenticated registration (allowed: %s, and the scopes registered resources define)",
+				sc, strings.Join(s.policy.DefaultScopes, " "))}}}
 	}
 	return nil
 }
@@ -137,9 +152,9 @@ func (s *Service) ReplaceMetadata(ctx context.Context, actor domain.Actor, id st
 		grants = DefaultGrantTypes(old.Type)
 	}
 	// A client registered anonymously stays within the default scopes
-	// and without the password grant.
+	// and the resources' scopes, and without the password grant.
 	if old.OwnerID == DCRSubject {
-		if err := s.checkAnonymous(scopes, grants); err != nil {
+		if err := s.checkAnonymous(ctx, scopes, grants); err != nil {
 			return Client{}, err
 		}
 	}

@@ -74,6 +74,16 @@ type Policy struct {
 	// jwks_uri on a loopback host (development and tests only, with
 	// --cimd-allow-loopback); other internal hosts stay refused.
 	AllowLoopbackJWKSURI bool
+	// ResourceScopes says which scopes registered resources define now
+	// (the store): a registration nobody authenticated may hold those
+	// besides DefaultScopes (see checkAnonymous). Nil: none.
+	ResourceScopes ResourceScopes
+}
+
+// ResourceScopes tells whether some registered RFC 8707 resource defines
+// a scope (resource.Repository, which the store implements).
+type ResourceScopes interface {
+	ResourceScopeDefined(ctx context.Context, scope string) (bool, error)
 }
 
 // AdminScopePrefixes mark scopes that grant administrative power; a caller

@@ -204,7 +204,7 @@ func AddServeFlags(fs *flag.FlagSet, getenv func(string) string, s *Serve) *stri
 	fs.DurationVar(&s.RefreshIdle, "refresh-idle-lifetime", envDuration(e, "LATCHKEY_REFRESH_IDLE_LIFETIME", 30*24*time.Hour, errs), "how long a refresh token stays valid unused; each use rotates it and restarts this (env LATCHKEY_REFRESH_IDLE_LIFETIME)")
 	fs.DurationVar(&s.RefreshAbsolute, "refresh-absolute-lifetime", envDuration(e, "LATCHKEY_REFRESH_ABSOLUTE_LIFETIME", 90*24*time.Hour, errs), "how long a grant's refresh tokens work in all, from sign-in; rotation never extends it (env LATCHKEY_REFRESH_ABSOLUTE_LIFETIME)")
 	fs.DurationVar(&s.RefreshOverlap, "refresh-overlap", envDuration(e, "LATCHKEY_REFRESH_OVERLAP", 0, errs), "how long a rotated refresh token may still be redeemed (once more replacing the newest), for a client that lost a response; 0 = never: any reuse revokes the grant (env LATCHKEY_REFRESH_OVERLAP)")
-	fs.StringVar(&s.Registration, "registration", e.or("LATCHKEY_REGISTRATION", "token"), "RFC 7591 dynamic client registration: open (anyone), token (needs an access token with clients:create) or off (env LATCHKEY_REGISTRATION)")
+	fs.StringVar(&s.Registration, "registration", e.or("LATCHKEY_REGISTRATION", "token"), "RFC 7591 dynamic client registration: open (anyone; such clients may hold the default scopes and the scopes registered resources define), token (needs an access token with clients:create) or off (env LATCHKEY_REGISTRATION)")
 	addAgentFlags(fs, e, &s.Agents, errs)
 	return scopes
 }

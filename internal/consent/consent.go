@@ -1,7 +1,8 @@
 // Package consent is the domain core for remembered consent: the scopes a
-// user has allowed a client at the authorization endpoint, so that a later
-// authorization for the same scopes or fewer skips the consent page. It
-// knows nothing of HTTP or SQL.
+// user has allowed a client at the authorization endpoint, and the RFC 8707
+// resources (audiences) the user allowed it tokens for, so that a later
+// authorization for the same scopes and resources or fewer skips the
+// consent page. It knows nothing of HTTP or SQL.
 package consent
 
 import (
@@ -20,8 +21,14 @@ type Grant struct {
 	UserID   string
 	ClientID string
 	// BrandID is the user's (and so the client's) brand.
-	BrandID   string
-	Scopes    []string // sorted, no duplicates
+	BrandID string
+	Scopes  []string // sorted, no duplicates
+	// Resources are the RFC 8707 resources the user allowed the client
+	// tokens for: canonical identifiers (resource.Canonical), sorted, no
+	// duplicates; nil when none (this server's own audience only). The
+	// audience is part of what is authorised: the same scope at another
+	// resource is another permission.
+	Resources []string
 	UpdatedAt time.Time
 }
 
@@ -43,20 +50,39 @@ type Repository interface {
 	DeleteConsents(ctx context.Context, userID, clientID string, ev audit.Event) (int, error)
 }
 
-// Covers reports whether g allows every one of scopes.
-func (g Grant) Covers(scopes []string) bool {
+// Covers reports whether g allows every one of scopes and every one of
+// resources (canonical identifiers). A request that names no resource is
+// for this server's own audience, which every grant covers as far as its
+// scopes go; a request for a resource the user has not allowed the client
+// is not covered, whatever its scopes (the confused deputy the MCP
+// authorization specification warns about).
+func (g Grant) Covers(scopes, resources []string) bool {
 	for _, s := range scopes {
 		if !slices.Contains(g.Scopes, s) {
+			return false
+		}
+	}
+	for _, r := range resources {
+		if !slices.Contains(g.Resources, r) {
 			return false
 		}
 	}
 	return true
 }
 
-// Merge returns the scopes of g together with more, sorted, without
-// duplicates: what a grant holds after the user allowed more as well.
-func Merge(g Grant, more []string) []string {
-	out := append(slices.Clone(g.Scopes), more...)
+// Allow returns g after the user allowed scopes and resources as well:
+// each merged with what g held, sorted, without duplicates.
+func (g Grant) Allow(scopes, resources []string) Grant {
+	g.Scopes = merge(g.Scopes, scopes)
+	g.Resources = merge(g.Resources, resources)
+	return g
+}
+
+func merge(held, more []string) []string {
+	if len(held) == 0 && len(more) == 0 {
+		return nil
+	}
+	out := append(slices.Clone(held), more...)
 	slices.Sort(out)
 	return slices.Compact(out)
 }

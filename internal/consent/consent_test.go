@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,4 +117,97 @@ func TestRevokeWithoutGrants(t *testing.T) {
 	if err != nil || got != (consent.Revoked{Consents: 1}) {
 		t.Errorf("Revoke = %+v, %v", got, err)
 	}
+}
+
+func TestCovers(t *testing.T) {
+	const a, b = "https://a.example/mcp", "https://b.example/mcp"
+	own := consent.Grant{Scopes: []string{"mcp:tools", "openid"}}
+	atA := consent.Grant{Scopes: []string{"mcp:tools", "openid"}, Resources: []string{a}}
+	atAB := consent.Grant{Scopes: []string{"mcp:tools", "openid"}, Resources: []string{a, b}}
+	tests := []struct {
+		name      string
+		g         consent.Grant
+		scopes    []string
+		resources []string
+		want      bool
+	}{
+		{"nothing asked", consent.Grant{}, nil, nil, true},
+		{"own audience, scopes allowed", own, []string{"openid"}, nil, true},
+		{"own audience, a scope not allowed", own, []string{"openid", "email"}, nil, false},
+		{"a resource never allowed", own, []string{"mcp:tools"}, []string{a}, false},
+		{"the resource allowed", atA, []string{"mcp:tools"}, []string{a}, true},
+		{"another resource, same scope", atA, []string{"mcp:tools"}, []string{b}, false},
+		{"one of two resources not allowed", atA, []string{"mcp:tools"}, []string{a, b}, false},
+		{"both allowed, one asked", atAB, []string{"mcp:tools"}, []string{a}, true},
+		{"both allowed, both asked", atAB, []string{"mcp:tools"}, []string{b, a}, true},
+		{"resource allowed, scope not", atA, []string{"mcp:admin"}, []string{a}, false},
+		{"own audience after a resource consent", atA, []string{"openid"}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.g.Covers(tt.scopes, tt.resources); got != tt.want {
+				t.Errorf("Covers(%q, %q) = %v, want %v", tt.scopes, tt.resources, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAllow(t *testing.T) {
+	const a, b = "https://a.example/mcp", "https://b.example/mcp"
+	tests := []struct {
+		name                      string
+		g                         consent.Grant
+		scopes, resources         []string
+		wantScopes, wantResources []string
+	}{
+		{"first consent, own audience", consent.Grant{}, []string{"openid", "email"}, nil, []string{"email", "openid"}, nil},
+		{"first consent, a resource", consent.Grant{}, []string{"mcp:tools"}, []string{a}, []string{"mcp:tools"}, []string{a}},
+		{"adds a resource, sorted", consent.Grant{Scopes: []string{"mcp:tools"}, Resources: []string{b}}, []string{"mcp:tools"}, []string{a}, []string{"mcp:tools"}, []string{a, b}},
+		{"repeats collapse", consent.Grant{Scopes: []string{"openid"}, Resources: []string{a}}, []string{"openid", "openid"}, []string{a, a}, []string{"openid"}, []string{a}},
+		{"own audience keeps resources", consent.Grant{Scopes: []string{"openid"}, Resources: []string{a}}, []string{"email"}, nil, []string{"email", "openid"}, []string{a}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			held := slices.Clone(tt.g.Resources)
+			got := tt.g.Allow(tt.scopes, tt.resources)
+			if !slices.Equal(got.Scopes, tt.wantScopes) || !slices.Equal(got.Resources, tt.wantResources) {
+				t.Errorf("Allow = %q %q, want %q %q", got.Scopes, got.Resources, tt.wantScopes, tt.wantResources)
+			}
+			if !got.Covers(tt.scopes, tt.resources) {
+				t.Error("a grant does not cover what was just allowed")
+			}
+			if !slices.Equal(tt.g.Resources, held) {
+				t.Error("Allow changed the grant it was called on")
+			}
+		})
+	}
+}
+
+// FuzzAllow: whatever is allowed, the grant covers it afterwards, keeps
+// covering what it covered before, and holds its lists sorted without
+// repeats.
+func FuzzAllow(f *testing.F) {
+	f.Add("openid mcp:tools", "https://a.example/mcp", "email", "https://b.example/mcp https://a.example/mcp")
+	f.Add("", "", "", "")
+	f.Add("a a a", "x x", "a", "x")
+	f.Fuzz(func(t *testing.T, heldScopes, heldResources, scopes, resources string) {
+		split := func(s string) []string {
+			out := strings.Fields(s)
+			slices.Sort(out)
+			return slices.Compact(out)
+		}
+		g := consent.Grant{Scopes: split(heldScopes), Resources: split(heldResources)}
+		got := g.Allow(strings.Fields(scopes), strings.Fields(resources))
+		if !got.Covers(strings.Fields(scopes), strings.Fields(resources)) || !got.Covers(g.Scopes, g.Resources) {
+			t.Fatalf("%+v allowed %q %q = %+v, which does not cover it", g, scopes, resources, got)
+		}
+		for _, l := range [][]string{got.Scopes, got.Resources} {
+			if !slices.IsSorted(l) || len(slices.Compact(slices.Clone(l))) != len(l) {
+				t.Fatalf("not sorted and unique: %q", l)
+			}
+		}
+		if got.Covers(nil, []string{"urn:never-allowed"}) && !slices.Contains(got.Resources, "urn:never-allowed") {
+			t.Fatalf("%+v covers a resource it does not hold", got)
+		}
+	})
 }

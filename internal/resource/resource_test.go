@@ -3,6 +3,8 @@ package resource
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +70,10 @@ func FuzzCanonical(f *testing.F) {
 }
 
 // memRepo is an in-memory Repository for the core's tests.
-type memRepo struct{ rs map[string]Resource }
+type memRepo struct {
+	rs    map[string]Resource
+	lists int // ListResources calls
+}
 
 func (m *memRepo) CreateResource(_ context.Context, r Resource, _ audit.Event) error {
 	for _, o := range m.rs {
@@ -94,7 +99,22 @@ func (m *memRepo) GetResourceByIdentifier(_ context.Context, ident string) (Reso
 	}
 	return Resource{}, ErrNotFound
 }
-func (m *memRepo) ListResources(context.Context, Page) ([]Resource, error) { return nil, nil }
+func (m *memRepo) ListResources(_ context.Context, p Page) ([]Resource, error) {
+	var all []Resource
+	for _, r := range m.rs {
+		if p.AfterID == "" || r.CreatedAt.After(p.AfterCreated) || r.CreatedAt.Equal(p.AfterCreated) && r.ID > p.AfterID {
+			all = append(all, r)
+		}
+	}
+	slices.SortFunc(all, func(a, b Resource) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	m.lists++
+	return all[:min(len(all), p.Limit)], nil
+}
 func (m *memRepo) UpdateResource(ctx context.Context, id string, fn func(Resource) (Resource, audit.Event, error)) (Resource, error) {
 	old, err := m.GetResource(ctx, id)
 	if err != nil {
@@ -195,7 +215,7 @@ func TestResolveAndNarrow(t *testing.T) {
 	}
 	tg, err := s.Resolve(t.Context(), []string{"HTTPS://A.EXAMPLE/mcp", "https://b.example/mcp", "https://a.example/mcp"})
 	if err != nil || strings.Join(tg.Audience, " ") != "https://a.example/mcp https://b.example/mcp" ||
-		strings.Join(tg.Scopes, " ") != "a:read b:read shared" || tg.TTL != 5*time.Minute {
+		strings.Join(tg.Names, " ") != "A B" || strings.Join(tg.Scopes, " ") != "a:read b:read shared" || tg.TTL != 5*time.Minute {
 		t.Fatalf("Resolve = %+v, %v", tg, err)
 	}
 	if got := tg.LimitScopes([]string{"openid", "b:read", "other", "shared"}); strings.Join(got, " ") != "b:read shared" {
@@ -269,5 +289,36 @@ func TestReservedAudience(t *testing.T) {
 	}
 	if _, err := s.Narrow(t.Context(), []string{"https://auth.example.com"}, nil); !errors.Is(err, ErrInvalidTarget) {
 		t.Errorf("Narrow to the issuer = %v, want ErrInvalidTarget", err)
+	}
+}
+
+// ResourceScopes reads every resource, page by page, afresh each time.
+func TestResourceScopes(t *testing.T) {
+	s, repo := newTestService(t)
+	if got, err := s.ResourceScopes(t.Context()); err != nil || len(got) != 0 {
+		t.Errorf("no resources: %q, %v", got, err)
+	}
+	var last Resource
+	for i := range 2*scopesPage + 5 {
+		r, err := s.Create(t.Context(), domain.Actor{}, CreateInput{Identifier: fmt.Sprintf("https://r%d.example/mcp", i), Name: "R",
+			Scopes: []string{"mcp:tools", fmt.Sprintf("r%03d:read", i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = r
+	}
+	repo.lists = 0
+	got, err := s.ResourceScopes(t.Context())
+	if err != nil || len(got) != 2*scopesPage+6 || got[0] != "mcp:tools" || got[len(got)-1] != fmt.Sprintf("r%03d:read", 2*scopesPage+4) || !slices.IsSorted(got) {
+		t.Fatalf("ResourceScopes = %d scopes %q…, %v", len(got), got[:min(3, len(got))], err)
+	}
+	if repo.lists != 3 {
+		t.Errorf("%d pages read, want 3", repo.lists)
+	}
+	if err := s.Delete(t.Context(), domain.Actor{}, last.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ResourceScopes(t.Context()); slices.Contains(got, fmt.Sprintf("r%03d:read", 2*scopesPage+4)) {
+		t.Error("a deleted resource's scope is still listed")
 	}
 }

@@ -21,6 +21,9 @@ type Target struct {
 	// Audience are the canonical identifiers, in request order, without
 	// repeats: the token's aud. Nil when the request named no resource.
 	Audience []string
+	// Names are the registered names of Audience's resources, in the
+	// same order (the consent page shows them).
+	Names []string
 	// Scopes is every scope the named resources define, sorted.
 	Scopes []string
 	// TTL is the shortest access_token_ttl of the named resources that
@@ -87,6 +90,7 @@ func (s *Service) Resolve(ctx context.Context, identifiers []string) (Target, er
 		if err != nil {
 			return Target{}, fmt.Errorf("resolve resource: %w", err)
 		}
+		t.Names = append(t.Names, r.Name)
 		t.Scopes = append(t.Scopes, r.Scopes...)
 		if r.AccessTokenTTL > 0 && (t.TTL == 0 || r.AccessTokenTTL < t.TTL) {
 			t.TTL = r.AccessTokenTTL
@@ -166,4 +170,33 @@ func (c ScopeCatalog) Defined(scope string) bool {
 	}
 	ok, err := c.Repo.ResourceScopeDefined(context.Background(), scope)
 	return err == nil && ok
+}
+
+// scopesPage is how many resources ResourceScopes reads at a time.
+const scopesPage = 100
+
+// ResourceScopes returns every scope a registered resource defines now,
+// sorted, without repeats: what clients described by Client ID Metadata
+// Documents may hold besides the default client scopes
+// (cimd.ResourceScopes). It reads the resources afresh each time, so a
+// resource created or deleted counts at once.
+func (s *Service) ResourceScopes(ctx context.Context) ([]string, error) {
+	var out []string
+	p := Page{Limit: scopesPage}
+	for {
+		rs, err := s.repo.ListResources(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("list resources: %w", err)
+		}
+		for _, r := range rs {
+			out = append(out, r.Scopes...)
+		}
+		if len(rs) < p.Limit {
+			break
+		}
+		last := rs[len(rs)-1]
+		p.AfterCreated, p.AfterID = last.CreatedAt, last.ID
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }

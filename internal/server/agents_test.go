@@ -134,18 +134,14 @@ func TestAgentRegistrationCapAndExpiry(t *testing.T) {
 	}
 }
 
-// TestAnonymousClientNoResourceWithoutUser: even where the operator made
-// a resource's scope a default one (so self-registered agents may hold
-// it), a client registered without authentication cannot get a machine
-// token for that resource: client_credentials with resource= is
-// invalid_target. Without resource= it gets Latchkey's own audience,
-// which the resource refuses; a client an admin registered still gets
-// resource tokens.
+// TestAnonymousClientNoResourceWithoutUser: a client registered without
+// authentication may hold a resource's scope (here mcp:tools, not a
+// default scope), but cannot get a machine token for that resource:
+// client_credentials with resource= is invalid_target. Without resource=
+// it gets Latchkey's own audience, which the resource refuses; a client
+// an admin registered still gets resource tokens.
 func TestAnonymousClientNoResourceWithoutUser(t *testing.T) {
-	e := servertest.New(t, openRegistration(server.AnonymousClients{}), func(o *server.Options) {
-		o.Scopes = append(o.Scopes, "mcp:tools")
-		o.DefaultScopes = append(o.DefaultScopes, "mcp:tools")
-	})
+	e := servertest.New(t, openRegistration(server.AnonymousClients{}))
 	registerResources(t, e)
 	r := registerFrom(e, "203.0.113.9", `{"grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_basic","scope":"mcp:tools"}`)
 	if r.Status != http.StatusCreated {

@@ -92,7 +92,8 @@ type Options struct {
 	RequirePushedRequests bool
 	// MetadataDocuments turns on Client ID Metadata Documents (https
 	// client_ids, internal/cimd) with this configuration; nil: off.
-	// Such clients may hold the default scopes.
+	// Such clients may hold the default scopes and the scopes registered
+	// resources define.
 	MetadataDocuments *cimd.Config
 	// AnonymousClients bound open registration and say when its unused
 	// clients expire (see agents.go).
@@ -160,6 +161,9 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	resources.Reserve(o.Issuer)
 	policy.Scopes = resource.ScopeCatalog{Base: scopes, Repo: o.Store}
 	policy.AllowLoopbackJWKSURI = o.ClientKeys.AllowLoopback
+	// Open registration may hand out resource scopes (read at each
+	// registration); the consent page, which names the resource, guards them.
+	policy.ResourceScopes = o.Store
 	clients := client.NewService(o.Store, users, hasher, policy, o.Now)
 	clients.EnableCache(o.ClientCacheTTL)
 	clients.EnableOriginIndex(o.Store)
@@ -169,6 +173,8 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	if o.MetadataDocuments != nil {
 		cfg := *o.MetadataDocuments
 		cfg.Scopes, cfg.Now = o.DefaultScopes, o.Now
+		// and the scopes registered resources define, read as they change.
+		cfg.ResourceScopes = resources
 		lookup.Resolver = cimd.New(cfg)
 	}
 	logAudit := func(ev audit.Event) {

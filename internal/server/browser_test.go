@@ -8,16 +8,24 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/domain"
+	"github.com/latchkey/latchkey/internal/resource"
 )
 
 // chromiumPath is Debian's chromium (apt-get install chromium), which
 // .ci/run installs when it is missing. LATCHKEY_CHROMIUM overrides it.
 const chromiumPath = "/usr/bin/chromium"
 
+// browserResource is the RFC 8707 resource the SPA of TestBrowserSignin
+// asks for.
+const browserResource = "https://notes-api.acme.example/v1"
+
 // TestBrowserSignin runs tests/node/browser-signin.js: real headless
 // Chromium, driven by playwright-core, signs in through the login and
-// consent pages for a public SPA client and lands on its redirect URI
-// with a code, which the test then redeems. It screenshots both pages
+// consent pages (which names the requested resource) for a public SPA
+// client and lands on its redirect URI with a code, which the test then
+// redeems for a token whose aud is the resource. It screenshots both pages
 // into a temporary directory, or into docs/screenshots (the README's
 // pictures) with LATCHKEY_UPDATE_SCREENSHOTS=1. Without chromium or node
 // it skips visibly, unless CI=true or LATCHKEY_REQUIRE_BROWSER=1, when it
@@ -36,9 +44,15 @@ func TestBrowserSignin(t *testing.T) {
 		}
 	}
 	e, env := nodeEnv(t)
+	// The SPA asks for a token for a registered resource (RFC 8707),
+	// which the consent page names beside the scopes.
+	if _, err := e.App.Resources.Create(t.Context(), domain.Actor{Root: true}, resource.CreateInput{Identifier: browserResource,
+		Name: "Acme Notes API", Scopes: []string{"api:read"}}); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.CommandContext(ctx, node, "--test", "browser-signin.js")
 	cmd.Dir = nodeDir
-	cmd.Env = append(append(os.Environ(), env...), "CHROMIUM="+chromium, "SCREENSHOT_DIR="+shots)
+	cmd.Env = append(append(os.Environ(), env...), "CHROMIUM="+chromium, "SCREENSHOT_DIR="+shots, "SPA_RESOURCE="+browserResource)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	if err != nil {

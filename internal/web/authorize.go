@@ -147,6 +147,7 @@ type authRequest struct {
 	hintSubject   string // the id_token_hint's sub, "" when absent
 	hidden        []hiddenField
 	resources     []string // RFC 8707, canonical (authorize_resource.go)
+	resourceNames []string // their registered names, in the same order
 	pushed        bool     // came by request_uri: pages carry a continuation
 }
 
@@ -280,7 +281,9 @@ func (a *Authorize) serve(w http.ResponseWriter, r *http.Request) error {
 }
 
 // remembered reports whether the user already allowed the client every
-// scope req asks for.
+// scope req asks for, and every resource it names (RFC 8707: the audience
+// is part of what is authorised, so a consent to one resource server does
+// not carry over to another that defines the same scope).
 func (a *Authorize) remembered(ctx context.Context, req *authRequest, s *session.Session) bool {
 	if a.d.Consents == nil || documentHost(req.client) != "" {
 		return false
@@ -292,11 +295,12 @@ func (a *Authorize) remembered(ctx context.Context, req *authRequest, s *session
 		}
 		return false
 	}
-	return g.Covers(req.scopes)
+	return g.Covers(req.scopes, req.resources)
 }
 
-// remember records that the user allowed the client req's scopes, beside
-// those allowed before. A failure only means the user is asked again.
+// remember records that the user allowed the client req's scopes and
+// resources, beside those allowed before. A failure only means the user is
+// asked again.
 func (a *Authorize) remember(ctx context.Context, req *authRequest, s *session.Session) {
 	if a.d.Consents == nil || documentHost(req.client) != "" {
 		return
@@ -306,7 +310,8 @@ func (a *Authorize) remember(ctx context.Context, req *authRequest, s *session.S
 		a.d.Log.WarnContext(ctx, "read remembered consent", "err", err)
 		return
 	}
-	g = consent.Grant{UserID: s.UserID, ClientID: req.client.ClientID, BrandID: s.BrandID, Scopes: consent.Merge(g, req.scopes), UpdatedAt: a.d.Now()}
+	g = consent.Grant{UserID: s.UserID, ClientID: req.client.ClientID, BrandID: s.BrandID, Scopes: g.Scopes, Resources: g.Resources, UpdatedAt: a.d.Now()}.
+		Allow(req.scopes, req.resources)
 	if err := a.d.Consents.SaveConsent(ctx, g); err != nil {
 		a.d.Log.WarnContext(ctx, "remember consent", "err", err)
 	}
@@ -623,6 +628,10 @@ func (a *Authorize) issueCode(ctx context.Context, w http.ResponseWriter, req *a
 	return nil
 }
 
+// consentResource is a requested resource as the consent page names it:
+// its registered name and its identifier.
+type consentResource struct{ Name, Identifier string }
+
 type loginPage struct {
 	ClientName string
 	LoginHint  string
@@ -636,8 +645,10 @@ type consentPage struct {
 	ClientURI  string
 	User       string
 	Scopes     []string
-	Hidden     []hiddenField
-	CSRF       string
+	// Resources are the RFC 8707 resources the tokens would be for.
+	Resources []consentResource
+	Hidden    []hiddenField
+	CSRF      string
 
 	// DocumentHost names the host of a client_id metadata document URL.
 	DocumentHost string
@@ -662,6 +673,13 @@ func (a *Authorize) renderConsent(ctx context.Context, w http.ResponseWriter, re
 	w.Header().Set("Content-Security-Policy", SignInCSP(req.redirectURI))
 	p := consentPage{ClientName: req.client.Name, ClientURI: req.client.ClientURI, Scopes: req.scopes, Hidden: hidden, CSRF: CSRFToken(token),
 		DocumentHost: documentHost(req.client)}
+	for i, id := range req.resources {
+		r := consentResource{Identifier: id}
+		if i < len(req.resourceNames) {
+			r.Name = req.resourceNames[i]
+		}
+		p.Resources = append(p.Resources, r)
+	}
 	if u, err := a.d.Users.Get(ctx, s.UserID); err == nil {
 		p.User = u.Username
 		if u.DisplayName != "" {

@@ -15,7 +15,8 @@ type ResourceResolver = oauth2.ResourceResolver
 // resolveResources checks the authorization request's resource
 // parameters (RFC 8707 §2: each an absolute URI without a fragment; it
 // may be repeated) against the registered resources, and keeps their
-// canonical identifiers for the code and as hidden fields for the pages.
+// canonical identifiers for the code and as hidden fields for the pages,
+// and their names for the consent page.
 // A resource that is malformed or not registered is invalid_target,
 // redirected to the client.
 func (a *Authorize) resolveResources(ctx context.Context, req *authRequest, form url.Values) error {
@@ -31,7 +32,7 @@ func (a *Authorize) resolveResources(ctx context.Context, req *authRequest, form
 	if err != nil {
 		return err
 	}
-	req.resources = t.Audience
+	req.resources, req.resourceNames = t.Audience, t.Names
 	for _, id := range t.Audience {
 		req.hidden = append(req.hidden, hiddenField{oauth2.ParamResource, id})
 	}

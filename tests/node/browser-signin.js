@@ -5,8 +5,10 @@
 // serves the redirect URI: the test intercepts the navigation to it.
 // It screenshots both pages into SCREENSHOT_DIR. TestBrowserSignin (in
 // internal/server) starts the server and sets ISSUER, SPA_CLIENT_ID,
-// SPA_REDIRECT_URI, SPA_SCOPE, SPA_USERNAME, SPA_PASSWORD, CHROMIUM and
-// SCREENSHOT_DIR. Not a *.test.js file: plain `node --test` leaves it out.
+// SPA_REDIRECT_URI, SPA_SCOPE, SPA_USERNAME, SPA_PASSWORD, CHROMIUM,
+// SCREENSHOT_DIR and SPA_RESOURCE (optional: an RFC 8707 resource the SPA
+// asks for, which the consent page must name and the access token's aud
+// must be). Not a *.test.js file: plain `node --test` leaves it out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -16,6 +18,7 @@ import { chromium } from 'playwright-core';
 const { ISSUER, SPA_CLIENT_ID, SPA_REDIRECT_URI, SPA_USERNAME, SPA_PASSWORD, SCREENSHOT_DIR } = process.env;
 const SPA_SCOPE = process.env.SPA_SCOPE ?? 'openid';
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const SPA_RESOURCE = process.env.SPA_RESOURCE;
 
 test('Chromium signs in through the login and consent pages for a public SPA client', { timeout: 60_000 }, async (t) => {
   assert.ok(ISSUER && SPA_CLIENT_ID && SPA_REDIRECT_URI && SPA_USERNAME && SPA_PASSWORD && SCREENSHOT_DIR,
@@ -28,6 +31,7 @@ test('Chromium signs in through the login and consent pages for a public SPA cli
   const authURL = client.buildAuthorizationUrl(config, {
     redirect_uri: SPA_REDIRECT_URI, scope: SPA_SCOPE, state, nonce,
     code_challenge: await client.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256',
+    ...(SPA_RESOURCE ? { resource: SPA_RESOURCE } : {}),
   });
 
   const browser = await chromium.launch({
@@ -59,6 +63,10 @@ test('Chromium signs in through the login and consent pages for a public SPA cli
 
     await page.getByRole('button', { name: 'Allow' }).waitFor();
     await assertTitle(page, 'Allow access · Latchkey');
+    if (SPA_RESOURCE) {
+      // The consent page names the resource the token would be for.
+      await page.getByText(SPA_RESOURCE, { exact: true }).waitFor();
+    }
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'consent.png') });
     const callback = page.waitForRequest((r) => r.url().startsWith(SPA_REDIRECT_URI), { timeout: 5_000 });
     callback.catch(() => {}); // awaited below
@@ -84,6 +92,10 @@ test('Chromium signs in through the login and consent pages for a public SPA cli
         pkceCodeVerifier: codeVerifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
       });
       assert.equal(tokens.claims().aud, SPA_CLIENT_ID);
+      if (SPA_RESOURCE) {
+        const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1], 'base64url').toString());
+        assert.deepEqual([claims.aud].flat(), [SPA_RESOURCE], "the access token's aud is the resource");
+      }
     });
   } finally {
     await browser.close();

@@ -104,6 +104,7 @@ async function authorizeAndRefresh(provider, clientName) {
   assert.equal(res.status, 200, 'consent page');
   const consent = await res.text();
   assert.ok(consent.includes(clientName), 'the consent page names the client');
+  assert.ok(consent.includes(MCP_SERVER_URL), 'the consent page names the resource (RFC 8707)');
   res = await b.submit(authURL, consent, { consent: 'allow' });
   assert.equal(res.status, 303);
   const back = new URL(res.headers.get('location'));

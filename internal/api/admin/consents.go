@@ -9,10 +9,12 @@ import (
 )
 
 // ConsentJSON is a remembered consent: the scopes a user allowed a client
-// at the authorization endpoint.
+// at the authorization endpoint, and the RFC 8707 resources (canonical
+// identifiers; [] for none: this server's own audience only).
 type ConsentJSON struct {
 	ClientID  string   `json:"client_id"`
 	Scopes    []string `json:"scopes"`
+	Resources []string `json:"resources"`
 	BrandID   string   `json:"brand_id"`
 	UpdatedAt string   `json:"updated_at"`
 }
@@ -27,11 +29,16 @@ func ConsentToJSON(g consent.Grant) ConsentJSON {
 	if scopes == nil {
 		scopes = []string{}
 	}
-	return ConsentJSON{ClientID: g.ClientID, Scopes: scopes, BrandID: g.BrandID, UpdatedAt: g.UpdatedAt.UTC().Format(time.RFC3339Nano)}
+	resources := g.Resources
+	if resources == nil {
+		resources = []string{}
+	}
+	return ConsentJSON{ClientID: g.ClientID, Scopes: scopes, Resources: resources, BrandID: g.BrandID, UpdatedAt: g.UpdatedAt.UTC().Format(time.RFC3339Nano)}
 }
 
 // ListUserConsents serves GET /v1/admin/users/{id}/consents: every
-// client the user allowed, with the scopes (scope users:read).
+// client the user allowed, with the scopes and resources (scope
+// users:read).
 func (h *Handler) ListUserConsents(w http.ResponseWriter, r *http.Request) {
 	if _, ok := h.authorize(w, r, ScopeUsersRead); !ok {
 		return

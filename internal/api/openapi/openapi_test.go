@@ -1038,11 +1038,12 @@ func TestTrafficMatchesDocument(t *testing.T) {
 
 	// A user's remembered consents (signin branch).
 	if err := e.Store.SaveConsent(context.Background(), consent.Grant{UserID: "human-1", ClientID: rp.ClientID, BrandID: "default",
-		Scopes: []string{"openid"}, UpdatedAt: time.Now()}); err != nil {
+		Scopes: []string{"openid"}, Resources: []string{"https://mcp.example.com/mcp"}, UpdatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	consents := "/v1/admin/users/human-1/consents"
-	if got := e.do(call{name: "list consents", method: "GET", path: consents, bearer: full, want: 200}).Body; !strings.Contains(string(got), rp.ClientID) {
+	if got := e.do(call{name: "list consents", method: "GET", path: consents, bearer: full, want: 200}).Body; !strings.Contains(string(got), rp.ClientID) ||
+		!strings.Contains(string(got), `"resources":["https://mcp.example.com/mcp"]`) {
 		t.Errorf("consents: %s", got)
 	}
 	e.do(call{name: "list consents, unknown user", method: "GET", path: "/v1/admin/users/nobody/consents", bearer: full, want: 404})

@@ -364,3 +364,19 @@ func TestSigningKeyAlgBackfill(t *testing.T) {
 		return open(t, dsn)
 	})
 }
+
+// TestConsentResourcesBackfill re-runs migration 0028 on a consent stored
+// without resources.
+func TestConsentResourcesBackfill(t *testing.T) {
+	dsn := freshDatabase(t)
+	s := open(t, dsn)
+	storetest.ConsentResourcesBackfill(t, s, func(statements []string) store.Store {
+		for _, q := range statements {
+			if _, err := s.Pool().Exec(t.Context(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		s.Close()
+		return open(t, dsn)
+	})
+}

@@ -192,3 +192,26 @@ func TestAuthMethodCheckWidened(t *testing.T) {
 		t.Errorf("integrity_check = %q, %v", ok, err)
 	}
 }
+
+// TestConsentResourcesBackfill re-runs migration 0028 on a consent stored
+// without resources.
+func TestConsentResourcesBackfill(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "test.db")
+	s, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.ConsentResourcesBackfill(t, s, func(statements []string) store.Store {
+		for _, q := range statements {
+			if _, err := s.DB().ExecContext(t.Context(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		s.Close()
+		if s, err = sqlite.Open(t.Context(), path); err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		return s
+	})
+	s.Close()
+}
