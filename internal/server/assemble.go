@@ -90,6 +90,10 @@ type Options struct {
 	// RequirePushedRequests makes the authorization endpoint take
 	// requests only by RFC 9126 request_uri (--require-pushed-requests).
 	RequirePushedRequests bool
+	// PushedRequestLimits caps live pushed requests per client and per
+	// source address of clients authenticating with none (zero fields:
+	// par.DefaultMaxPerClient, par.DefaultMaxPerSource).
+	PushedRequestLimits par.Limits
 	// MetadataDocuments turns on Client ID Metadata Documents (https
 	// client_ids, internal/cimd) with this configuration; nil: off.
 	// Such clients may hold the default scopes.
@@ -236,7 +240,8 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	idem := idempotent.New(idempotency.NewService(o.Store, o.Box, o.Now, o.IdempotencyReplayWindow), auth, sourceaddr.New(o.TrustedProxies), o.Log)
 	// RFC 9126: the PAR endpoint validates with the authorization
 	// endpoint's own checks, which resolves request_uri with it.
-	pushed := &par.Service{Auth: authn, Repo: o.Store, Now: o.Now}
+	pushed := &par.Service{Auth: authn, Repo: o.Store, Now: o.Now,
+		MaxPerClient: o.PushedRequestLimits.PerClient, MaxPerSource: o.PushedRequestLimits.PerSource}
 	authorize := web.NewAuthorize(web.AuthorizeDeps{
 		Clients: lookup, Users: users, Sessions: o.Store, Codes: o.Store, Consents: o.Store, Hints: issuer,
 		Issuer: o.Issuer, Now: o.Now, Log: o.Log, Sources: sourceaddr.New(o.TrustedProxies), Resources: resources, Logins: logins,
@@ -251,7 +256,8 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		Flat:      flat.New(clients, auth, o.Log),
 		M2M:       m2m.New(clients, auth, o.Log),
 		Store:     o.Store,
-		Authorize: authorize.Handler(),
+		// Continuations of pushed requests record the browser's address.
+		Authorize: web.RecordSource(sourceaddr.New(o.TrustedProxies), authorize.Handler()),
 		Logout: web.NewLogout(web.LogoutDeps{
 			Clients: clients, Sessions: o.Store, Hints: issuer, Issuer: o.Issuer, Now: o.Now, Log: o.Log,
 		}).Handler(),
