@@ -51,7 +51,9 @@ func (m *memRepo) ConsumePushedRequest(_ context.Context, hash, clientID string)
 
 type auth struct{ c client.Client }
 
-func (a auth) Authenticate(context.Context, oauth2.Credentials) (client.Client, error) { return a.c, nil }
+func (a auth) Authenticate(context.Context, oauth2.Credentials) (client.Client, error) {
+	return a.c, nil
+}
 
 type accept struct{}
 
