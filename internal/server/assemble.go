@@ -169,7 +169,11 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	clients.EnableOriginIndex(o.Store)
 	// Client lookups for the protocol: registered clients, and https
 	// client_ids resolved as metadata documents when enabled.
-	lookup := cimd.Clients{Service: clients, Usage: client.NewUsage(o.Store, o.Now)}
+	// The use of anonymous clients is noted only where it proves the
+	// client (a token issued, a code issued; see usage.go), not at every
+	// lookup: anyone may send a client_id.
+	lookup := cimd.Clients{Service: clients}
+	usage := client.NewUsage(o.Store, o.Now)
 	if o.MetadataDocuments != nil {
 		cfg := *o.MetadataDocuments
 		cfg.Scopes, cfg.Now = o.DefaultScopes, o.Now
@@ -228,6 +232,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	prov.AcceptAudiences(resources.Registered)
 	prov.RevokeRefreshWith(refreshes)
 	prov.IntrospectRefreshWith(refreshGrant)
+	prov.NoteUseWith(usage)
 	auth := bearer.New(issuer, "latchkey", o.Log)
 	reg, err := register.New(register.Deps{Clients: clients, Auth: auth, Mode: o.Registration, Issuer: o.Issuer, Realm: "latchkey", Log: o.Log,
 		Limits: o.AnonymousClients.limits(o.Store, o.TrustedProxies, o.Now)})
@@ -243,7 +248,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	pushed := &par.Service{Auth: authn, Repo: o.Store, Now: o.Now,
 		MaxPerClient: o.PushedRequestLimits.PerClient, MaxPerSource: o.PushedRequestLimits.PerSource}
 	authorize := web.NewAuthorize(web.AuthorizeDeps{
-		Clients: lookup, Users: users, Sessions: o.Store, Codes: o.Store, Consents: o.Store, Hints: issuer,
+		Clients: lookup, Users: users, Sessions: o.Store, Codes: usageCodes{Repository: o.Store, clients: clients, usage: usage}, Consents: o.Store, Hints: issuer,
 		Issuer: o.Issuer, Now: o.Now, Log: o.Log, Sources: sourceaddr.New(o.TrustedProxies), Resources: resources, Logins: logins,
 		Pushed: pushed, RequirePushed: o.RequirePushedRequests,
 	})
