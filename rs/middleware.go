@@ -33,9 +33,13 @@ type Options struct {
 
 // Require returns middleware that lets a request through only with a
 // valid bearer token (Authorization header; RFC 6750 §2.1) holding
-// o.Scopes. A request without a token gets 401 and a challenge naming
-// the resource metadata and scopes; an invalid token 401
-// error="invalid_token"; missing scopes 403 error="insufficient_scope".
+// o.Scopes. A request without a bearer token (no Authorization header,
+// or credentials of another scheme such as Basic) gets 401 and a
+// challenge naming the resource metadata and scopes, with no error code
+// (RFC 6750 §3.1); a malformed one (the header repeated or empty, Bearer
+// without exactly one token) 400 error="invalid_request"; an invalid
+// token 401 error="invalid_token"; missing scopes 403
+// error="insufficient_scope".
 func (v *Verifier) Require(o Options, next http.Handler) http.Handler {
 	scope := strings.Join(o.Scopes, " ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
