@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -140,5 +141,40 @@ func TestPARCaps(t *testing.T) {
 	big := e.pushParams(challenge, "state", strings.Repeat("s", 17<<10))
 	if r := e.push(t, big); r.Status != http.StatusRequestEntityTooLarge || r.Object(t)["error"] != "invalid_request" {
 		t.Errorf("oversized push: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestPARContinuationCountsForTheBrowser: for a client authenticating
+// with none, the login page's continuation counts against the browser's
+// address; at that address's cap the page is 429 and nothing is stored.
+func TestPARContinuationCountsForTheBrowser(t *testing.T) {
+	e := newPAREnv(t, func(o *server.Options) {
+		o.PushedRequestLimits = par.Limits{PerSource: 2}
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	})
+	challenge := oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())
+	pushFrom := func(source string) string {
+		t.Helper()
+		return requestURI(t, e.Do("POST", "/oauth2/par", "application/x-www-form-urlencoded", "", url.Values{"client_id": {e.app.ClientID}, "response_type": {"code"},
+			"redirect_uri": {appCB}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}.Encode(), "X-Forwarded-For: "+source))
+	}
+	openFrom := func(source, uri string) page {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, authorizeURI(e, e.app.ClientID, uri), nil)
+		req.Header.Set("X-Forwarded-For", source)
+		return fetch(t, browser(t), req)
+	}
+	const pusher, browserAddr = "198.51.100.1", "198.51.100.2"
+	uri := pushFrom(pusher)
+	pushFrom(browserAddr)
+	pushFrom(browserAddr)
+	p := openFrom(browserAddr, uri)
+	if p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "Too many sign-in requests") || strings.Contains(p.body, "request_uri") {
+		t.Errorf("login page at the browser's cap: %d %.300s", p.status, p.body)
+	}
+	// From an address with room the same flow works (with a fresh push:
+	// the first was spent).
+	if p := openFrom("198.51.100.3", pushFrom(pusher)); p.status != http.StatusOK {
+		t.Errorf("login page from another address: %d %.300s", p.status, p.body)
 	}
 }
