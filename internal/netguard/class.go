@@ -21,7 +21,7 @@ const (
 	// ClassTranslation: an IPv4/IPv6 translation range (local-use NAT64,
 	// IPv4-translated, 6to4 relay anycast) whose target a translator
 	// decides.
-	ClassTranslation = "IPv4/IPv6 translation"
+	ClassTranslation = "translation (NAT64, SIIT, 6to4 relay)"
 )
 
 var (
