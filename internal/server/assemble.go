@@ -257,11 +257,10 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		Log: o.Log,
 		OAuth: oauth.New(prov, km, o.Issuer, o.Log, oauth.WithRegistrationEndpoint(reg.Endpoint()), oauth.WithJWKSMaxAge(o.JWKSMaxAge), oauth.WithTrustedProxies(o.TrustedProxies),
 			oauth.WithPushedRequests(pushed, o.RequirePushedRequests), oauth.WithMetadataDocuments(lookup.Resolver != nil)),
-		Admin: admin.New(admin.Deps{Clients: clients, Users: users, Resources: resources, Consents: consent.NewService(o.Store, refreshes, o.Now), Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log, Grants: refreshes}),
-		Flat:  flat.New(clients, auth, o.Log),
-		M2M:   m2m.New(clients, auth, o.Log),
-		Store: o.Store,
-		// Continuations of pushed requests record the browser's address.
+		Admin:     admin.New(admin.Deps{Clients: clients, Users: users, Resources: resources, Consents: consent.NewService(o.Store, refreshes, o.Now), Audit: o.Store, Keys: km, KeyPublishDelay: o.KeyPublishDelay, Auth: auth, Log: o.Log, Grants: refreshes}),
+		Flat:      flat.New(clients, auth, o.Log),
+		M2M:       m2m.New(clients, auth, o.Log),
+		Store:     o.Store,
 		Authorize: web.RecordSource(sourceaddr.New(o.TrustedProxies), authorize.Handler()),
 		Logout: web.NewLogout(web.LogoutDeps{
 			Clients: clients, Sessions: o.Store, Hints: issuer, Issuer: o.Issuer, Now: o.Now, Log: o.Log,
