@@ -33,9 +33,13 @@ type Options struct {
 
 // Require returns middleware that lets a request through only with a
 // valid bearer token (Authorization header; RFC 6750 §2.1) holding
-// o.Scopes. A request without a token gets 401 and a challenge naming
-// the resource metadata and scopes; an invalid token 401
-// error="invalid_token"; missing scopes 403 error="insufficient_scope".
+// o.Scopes. A request without a bearer token (no Authorization header,
+// or credentials of another scheme such as Basic) gets 401 and a
+// challenge naming the resource metadata and scopes, with no error code
+// (RFC 6750 §3.1); a malformed one (the header repeated or empty, Bearer
+// without exactly one token) 400 error="invalid_request"; an invalid
+// token 401 error="invalid_token"; missing scopes 403
+// error="insufficient_scope".
 func (v *Verifier) Require(o Options, next http.Handler) http.Handler {
 	scope := strings.Join(o.Scopes, " ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -74,18 +78,25 @@ func (v *Verifier) Require(o Options, next http.Handler) http.Handler {
 	})
 }
 
-// bearer reads the token from the one Authorization header; problem is
-// "invalid_request" for a malformed or repeated header.
+// bearer reads the token from the one Authorization header. A request
+// with no header, or with credentials of another scheme (Basic, ...),
+// lacks a bearer token: raw and problem are both "", for a challenge with
+// no error code (RFC 6750 §3.1). problem is "invalid_request" only for
+// what is malformed: a repeated or empty header, or Bearer credentials
+// without exactly one token.
 func bearer(r *http.Request) (raw, problem string) {
 	hs := r.Header.Values("Authorization")
 	if len(hs) == 0 {
 		return "", ""
 	}
-	if len(hs) > 1 {
+	if len(hs) > 1 || strings.TrimSpace(hs[0]) == "" {
 		return "", "invalid_request"
 	}
-	scheme, tok, ok := strings.Cut(hs[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
+	scheme, tok, _ := strings.Cut(hs[0], " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", ""
+	}
+	if tok == "" || strings.ContainsAny(tok, " \t") {
 		return "", "invalid_request"
 	}
 	return tok, ""
@@ -125,9 +136,15 @@ type Metadata struct {
 	ResourceDocumentation  string   `json:"resource_documentation,omitempty"`
 }
 
-// MetadataHandler serves m as JSON, for GET
-// /.well-known/oauth-protected-resource (RFC 9728 §3).
+// MetadataHandler serves m as JSON, for GET at MetadataURL(m.Resource)
+// (RFC 9728 §3). The query is part of that URL: when m.Resource has one,
+// a request with any other query is another resource's and gets 404 (a
+// ServeMux pattern matches paths only).
 func MetadataHandler(m Metadata) http.Handler {
+	var query *string
+	if u, err := url.Parse(m.Resource); err == nil && (u.RawQuery != "" || u.ForceQuery) {
+		query = &u.RawQuery
+	}
 	if m.BearerMethodsSupported == nil {
 		m.BearerMethodsSupported = []string{"header"}
 	}
@@ -141,22 +158,37 @@ func MetadataHandler(m Metadata) http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
+		if query != nil && r.URL.RawQuery != *query {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		_, _ = w.Write(body)
 	})
 }
 
-// MetadataURL is where a resource's RFC 9728 metadata lives: the
-// well-known path inserted between the resource's host and its path
-// (RFC 9728 §3.1).
+// MetadataURL is where a resource's RFC 9728 metadata lives (§3.1): the
+// well-known path inserted between the resource's host and its path and
+// query, which are kept as they are (a trailing slash of the path too:
+// https://a.example/mcp/ and https://a.example/mcp are two resources with
+// two metadata URLs); only a path that is just "/" is dropped. A
+// resource identifier that is not an absolute URL with a host, or that
+// has a fragment (§1.2), has none: "".
 func MetadataURL(resource string) string {
 	u, err := url.Parse(resource)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Host == "" || u.Fragment != "" || strings.Contains(resource, "#") {
 		return ""
 	}
-	path := strings.TrimSuffix(u.EscapedPath(), "/")
-	return u.Scheme + "://" + u.Host + "/.well-known/oauth-protected-resource" + path
+	path := u.EscapedPath()
+	if path == "/" {
+		path = ""
+	}
+	out := u.Scheme + "://" + u.Host + "/.well-known/oauth-protected-resource" + path
+	if u.RawQuery != "" || u.ForceQuery {
+		out += "?" + u.RawQuery
+	}
+	return out
 }
 
 func urlEscape(s string) string { return url.QueryEscape(s) }

@@ -9,8 +9,9 @@
 // wraps an http.Handler: it answers 401 or 403 with an RFC 6750 / RFC 9728
 // WWW-Authenticate challenge, or puts the verified Claims in the request
 // context (ClaimsFrom). MetadataHandler serves the RFC 9728 protected
-// resource metadata at /.well-known/oauth-protected-resource, which MCP
-// clients read to find the authorization server.
+// resource metadata at MetadataURL(resource) (the well-known path
+// between the host and the resource's path and query), which MCP clients
+// read to find the authorization server.
 //
 // Tokens of the shape Latchkey signs (ES256 or RS256, a header of alg,
 // kid and typ) are verified by a compact path shared with the server

@@ -279,13 +279,25 @@ func TestMiddleware(t *testing.T) {
 		{"lower-case scheme", "/tool", []string{"Authorization: bearer " + raw}, 200, ""},
 		{"token for B", "/tool", []string{"Authorization: Bearer " + token(resB)}, 401, `error="invalid_token"`},
 		{"garbage", "/tool", []string{"Authorization: Bearer x.y.z"}, 401, `error="invalid_token"`},
-		{"basic", "/tool", []string{"Authorization: Basic eDp5"}, 400, `error="invalid_request"`},
+		// RFC 6750 §3.1: credentials of another scheme are no bearer
+		// token: a challenge without an error code, as for no header.
+		{"basic", "/tool", []string{"Authorization: Basic eDp5"}, 401, `Bearer resource_metadata="https://a.example.com/.well-known/oauth-protected-resource/mcp", scope="mcp:tools"`},
+		{"basic, lower case", "/tool", []string{"Authorization: basic eDp5"}, 401, `scope="mcp:tools"`},
+		{"scheme alone", "/tool", []string{"Authorization: Negotiate"}, 401, `scope="mcp:tools"`},
+		{"DPoP", "/tool", []string{"Authorization: DPoP " + raw}, 401, `scope="mcp:tools"`},
+		{"bearer-ish scheme", "/tool", []string{"Authorization: Bearerx " + raw}, 401, `scope="mcp:tools"`},
+		// What is malformed stays 400 invalid_request.
+		{"Bearer without token", "/tool", []string{"Authorization: Bearer"}, 400, `error="invalid_request"`},
+		{"Bearer and a space", "/tool", []string{"Authorization: Bearer "}, 400, `error="invalid_request"`},
+		{"two tokens", "/tool", []string{"Authorization: Bearer " + raw + " " + raw}, 400, `error="invalid_request"`},
+		{"empty header", "/tool", []string{"Authorization: "}, 400, `error="invalid_request"`},
 		{"two headers", "/tool", []string{"Authorization: Bearer " + raw, "Authorization: Bearer " + raw}, 400, `error="invalid_request"`},
 		{"missing scope", "/admin", []string{"Authorization: Bearer " + raw}, 403, `scope="mcp:admin", error="insufficient_scope"`},
 		{"introspected, active", "/sensitive", []string{"Authorization: Bearer " + raw}, 200, ""},
 	} {
 		res, ch := call(tt.path, tt.headers...)
-		if res.StatusCode != tt.status || !strings.Contains(ch, tt.challenge) || (tt.status == 401 && !strings.Contains(ch, "resource_metadata=")) {
+		noError := !strings.Contains(tt.challenge, "error=") && strings.Contains(ch, "error=")
+		if res.StatusCode != tt.status || !strings.Contains(ch, tt.challenge) || noError || (tt.status == 401 && !strings.Contains(ch, "resource_metadata=")) {
 			t.Errorf("%s: %d %q, want %d %q", tt.name, res.StatusCode, ch, tt.status, tt.challenge)
 		}
 	}
@@ -326,6 +338,19 @@ func TestMetadataHandler(t *testing.T) {
 		"https://a.example.com/":    "https://a.example.com/.well-known/oauth-protected-resource",
 		"http://127.0.0.1:8080":     "http://127.0.0.1:8080/.well-known/oauth-protected-resource",
 		"urn:example:no-host":       "",
+		// RFC 9728 §3.1: the query stays after the path, and a path's
+		// trailing slash is part of it.
+		"https://a.example.com/mcp?tenant=1":  "https://a.example.com/.well-known/oauth-protected-resource/mcp?tenant=1",
+		"https://a.example.com/mcp/":          "https://a.example.com/.well-known/oauth-protected-resource/mcp/",
+		"https://a.example.com/mcp/?tenant=1": "https://a.example.com/.well-known/oauth-protected-resource/mcp/?tenant=1",
+		"https://a.example.com/?tenant=1":     "https://a.example.com/.well-known/oauth-protected-resource?tenant=1",
+		"https://a.example.com?tenant=1":      "https://a.example.com/.well-known/oauth-protected-resource?tenant=1",
+		"https://a.example.com/a%2Fb/c":       "https://a.example.com/.well-known/oauth-protected-resource/a%2Fb/c",
+		"https://a.example.com:8443/mcp":      "https://a.example.com:8443/.well-known/oauth-protected-resource/mcp",
+		"https://a.example.com/mcp#frag":      "",
+		"https://a.example.com/mcp#":          "",
+		"/mcp":                                "",
+		"":                                    "",
 	} {
 		if got := rs.MetadataURL(in); got != want {
 			t.Errorf("MetadataURL(%q) = %q, want %q", in, got, want)
@@ -356,5 +381,41 @@ func TestIssuerDown(t *testing.T) {
 	v.Require(rs.Options{}, http.NotFoundHandler()).ServeHTTP(rec, req)
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("middleware with the issuer down: %d", rec.Code)
+	}
+}
+
+// A resource with a query has its metadata at the URL with that query
+// (RFC 9728 §3.1); the handler refuses another query, which names another
+// resource.
+func TestMetadataHandlerQuery(t *testing.T) {
+	const resource = "https://a.example.com/mcp?tenant=1"
+	h := rs.MetadataHandler(rs.Metadata{Resource: resource})
+	metadata, err := url.Parse(rs.MetadataURL(resource))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		target string
+		status int
+	}{
+		{metadata.RequestURI(), 200},
+		{"/.well-known/oauth-protected-resource/mcp", 404},
+		{"/.well-known/oauth-protected-resource/mcp?tenant=2", 404},
+		{"/.well-known/oauth-protected-resource/mcp?tenant=1&x=y", 404},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", tt.target, nil))
+		if rec.Code != tt.status {
+			t.Errorf("GET %s: %d, want %d", tt.target, rec.Code, tt.status)
+		}
+		if tt.status == 200 && !strings.Contains(rec.Body.String(), `"resource":"https://a.example.com/mcp?tenant=1"`) {
+			t.Errorf("GET %s: %s", tt.target, rec.Body)
+		}
+	}
+	// Without a query in the resource, a query changes nothing.
+	rec := httptest.NewRecorder()
+	rs.MetadataHandler(rs.Metadata{Resource: "https://a.example.com/mcp"}).ServeHTTP(rec, httptest.NewRequest("GET", "/x?y=1", nil))
+	if rec.Code != 200 {
+		t.Errorf("query on a resource without one: %d", rec.Code)
 	}
 }

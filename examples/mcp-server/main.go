@@ -69,17 +69,30 @@ func NewHandler(issuer, resource string, now func() time.Time) (http.Handler, er
 		return nil, err
 	}
 	metadata := rs.MetadataURL(resource)
-	mu, _ := url.Parse(metadata)
+	mu, err := url.Parse(metadata)
+	if metadata == "" || err != nil {
+		return nil, fmt.Errorf("-resource is not a resource identifier (RFC 9728 §1.2: no fragment): %q", resource)
+	}
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/"
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET "+mu.EscapedPath(), rs.MetadataHandler(rs.Metadata{
+	meta := rs.MetadataHandler(rs.Metadata{
 		Resource: resource, AuthorizationServers: []string{issuer}, ScopesSupported: []string{"mcp:tools"}, ResourceName: "Latchkey example MCP server",
-	}))
+	})
+	mux := http.NewServeMux()
 	mux.Handle(path, v.Require(rs.Options{ResourceMetadata: metadata, Scopes: []string{"mcp:tools"}}, http.HandlerFunc(tool)))
-	return mux, nil
+	// The metadata at its URL exactly (RFC 9728 §3.1): its path as it is,
+	// trailing slash included, with no subtree or redirect a ServeMux
+	// pattern would add; MetadataHandler checks the query.
+	metaPath := mu.EscapedPath()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.EscapedPath() == metaPath {
+			meta.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}), nil
 }
 
 // tool answers one JSON-RPC-shaped tool call: {"tool":"whoami"} gives

@@ -181,3 +181,29 @@ func TestMCPSDK(t *testing.T) {
 	}
 	t.Logf("node --test mcp-sdk.js:\n%s", out)
 }
+
+// The metadata is served exactly at rs.MetadataURL of the resource: a
+// trailing slash and a query are the resource's own (RFC 9728 §3.1).
+func TestMetadataAtItsURL(t *testing.T) {
+	for _, tt := range []struct {
+		resource, get string
+		status        int
+	}{
+		{"https://mcp.example/mcp/", "/.well-known/oauth-protected-resource/mcp/", 200},
+		{"https://mcp.example/mcp/", "/.well-known/oauth-protected-resource/mcp", 404},
+		{"https://mcp.example/mcp/", "/.well-known/oauth-protected-resource/mcp/x", 404},
+		{"https://mcp.example/mcp", "/.well-known/oauth-protected-resource/mcp/", 404},
+		{"https://mcp.example/mcp?tenant=1", "/.well-known/oauth-protected-resource/mcp?tenant=1", 200},
+		{"https://mcp.example/mcp?tenant=1", "/.well-known/oauth-protected-resource/mcp?tenant=2", 404},
+	} {
+		h, err := NewHandler("https://as.example", tt.resource, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "https://mcp.example"+tt.get, nil))
+		if rec.Code != tt.status {
+			t.Errorf("%s: GET %s: %d, want %d", tt.resource, tt.get, rec.Code, tt.status)
+		}
+	}
+}

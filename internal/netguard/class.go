@@ -18,6 +18,10 @@ const (
 	ClassUnspecified = "unspecified"
 	ClassMulticast   = "multicast"
 	ClassReserved    = "reserved"
+	// ClassTranslation: an IPv4/IPv6 translation range (local-use NAT64,
+	// IPv4-translated, 6to4 relay anycast) whose target a translator
+	// decides.
+	ClassTranslation = "translation (NAT64, SIIT, 6to4 relay)"
 )
 
 var (
@@ -49,6 +53,11 @@ func Classify(addr netip.Addr) string {
 		return ClassULA
 	case a.IsPrivate():
 		return ClassPrivate
+	}
+	for _, p := range translation {
+		if p.Contains(a) {
+			return ClassTranslation
+		}
 	}
 	return ClassReserved
 }

@@ -81,3 +81,54 @@ func TestDialer(t *testing.T) {
 		t.Errorf("private with AllowLoopback: %v", err)
 	}
 }
+
+// TestSpecialPurposeRegistries walks the IANA IPv4 and IPv6
+// Special-Purpose Address Registries (and the IPv6 space outside
+// 2000::/3): every range a fetcher must not reach is refused with its
+// class, at both ends of the range where that matters; the public
+// neighbours stay public.
+func TestSpecialPurposeRegistries(t *testing.T) {
+	for _, tc := range []struct {
+		class string
+		addrs []string
+	}{
+		{ClassTranslation, []string{
+			"64:ff9b:1::", "64:ff9b:1::7f00:1", "64:ff9b:1:ffff:ffff:ffff:ffff:ffff", "64:ff9b:1:c0a8::1", // RFC 8215 local-use NAT64
+			"::ffff:0:7f00:1", "::ffff:0:808:808", "::ffff:0:0:0", "::ffff:0:ffff:ffff", // RFC 2765 IPv4-translated
+			"192.88.99.1", "192.88.99.255", // RFC 7526 6to4 relay anycast
+		}},
+		{ClassReserved, []string{
+			"0.1.2.3",                                // this network
+			"192.0.0.9", "192.0.0.10", "192.0.0.170", // IETF assignments: PCP, TURN anycast, NAT64 discovery
+			"192.0.2.1", "198.51.100.7", "203.0.113.255", // documentation
+			"198.18.0.1", "198.19.255.255", // benchmarking
+			"240.0.0.1", "255.255.255.255", // reserved, broadcast
+			"100::1", "100::ffff:ffff:ffff:ffff", // discard-only
+			"2001::1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo
+			"2001:1::1", "2001:1::2", "2001:2::1", "2001:3::1", "2001:4:112::1", "2001:10::1", "2001:20::1", "2001:30::1", "2001:1ff:ffff::1", // 2001::/23
+			"2001:db8::1", "3fff::1", "3fff:fff::1", // documentation
+			"fec0::1",                                                                  // site-local
+			"5f00::1", "4000::1", "::2:1", "1::1", "0:1::1", "e000::1", "64:ff9b:2::1", // outside 2000::/3
+		}},
+		{ClassCGNAT, []string{"100.64.0.0", "100.127.255.255", "64:ff9b::6440:1", "::ffff:100.64.0.1"}},
+		{ClassLoopback, []string{"127.255.255.254", "::1", "64:ff9b::7f00:1", "2002:7f00:1::1"}},
+		{ClassPrivate, []string{"10.255.255.255", "172.16.0.0", "192.168.255.255", "64:ff9b::a00:1"}},
+		{ClassLinkLocal, []string{"169.254.0.1", "fe80::1", "febf::1"}},
+		{ClassULA, []string{"fc00::", "fdff:ffff::1"}},
+		{ClassMulticast, []string{"239.255.255.255", "ff0e::1"}},
+		{"", []string{
+			"192.0.1.255", "192.0.3.0", "192.88.98.255", "192.88.100.0", "198.17.255.255", "198.20.0.0", "100.63.255.255", "100.128.0.0",
+			"2001:200::1", "2001:4860:4860::8888", "2620:fe::fe", "3fff:1000::1", "2a00:1450:4001::1", "64:ff9b::808:808", "2002:808:808::1",
+		}},
+	} {
+		for _, s := range tc.addrs {
+			a := netip.MustParseAddr(s)
+			if got := Classify(a); got != tc.class {
+				t.Errorf("Classify(%s) = %q, want %q", s, got, tc.class)
+			}
+			if IsInternal(a) != (tc.class != "") {
+				t.Errorf("IsInternal(%s) = %v", s, IsInternal(a))
+			}
+		}
+	}
+}

@@ -26,7 +26,16 @@ var ErrInvalidAddress = errors.New("not a valid IP address")
 
 // blocked are ranges that are global unicast by netip's reckoning but
 // must still never be reached: shared (CGNAT), "this network",
-// documentation, benchmarking, reserved and IPv6 transition ranges.
+// documentation, benchmarking, reserved and IPv6 transition ranges. They
+// follow the IANA IPv4 and IPv6 Special-Purpose Address Registries;
+// ranges there that are globally reachable anycast services (AS112, AMT,
+// PCP and TURN anycast) are refused with their whole block where the
+// block is an IETF assignment (192.0.0.0/24, 2001::/23): a client's URL
+// has no business naming them. IPv6 outside 2000::/3 (the only
+// global-unicast space IANA allocates) is refused as a whole, which
+// covers the IPv4-translated ::ffff:0:0:0/96 (RFC 2765), the local-use
+// NAT64 prefix 64:ff9b:1::/48 (RFC 8215), discard-only 100::/64 and the
+// SRv6 SIDs 5f00::/16 (RFC 9602).
 var blocked = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),       // "this network" (RFC 791)
 	netip.MustParsePrefix("100.64.0.0/10"),   // carrier-grade NAT (RFC 6598)
@@ -38,9 +47,23 @@ var blocked = []netip.Prefix{
 	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and broadcast
 	netip.MustParsePrefix("100::/64"),        // discard-only (RFC 6666)
 	netip.MustParsePrefix("2001::/32"),       // Teredo: embeds an obfuscated IPv4
+	netip.MustParsePrefix("2001::/23"),       // IETF protocol assignments (RFC 2928): benchmarking 2001:2::/48, ORCHID, ...
 	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("3fff::/20"),       // documentation (RFC 9637)
 	netip.MustParsePrefix("fec0::/10"),       // deprecated site-local
 }
+
+// translation are IPv4/IPv6 translation ranges whose addresses are not
+// judged by an embedded IPv4 address but refused: what they reach is
+// decided by a translator or relay on the way (ClassTranslation).
+var translation = []netip.Prefix{
+	netip.MustParsePrefix("192.88.99.0/24"),  // 6to4 relay anycast, deprecated (RFC 7526)
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64 (RFC 8215)
+	netip.MustParsePrefix("::ffff:0:0:0/96"), // IPv4-translated (RFC 2765 SIIT)
+}
+
+// global6 is the IPv6 global-unicast space IANA allocates from.
+var global6 = netip.MustParsePrefix("2000::/3")
 
 var (
 	nat64   = netip.MustParsePrefix("64:ff9b::/96")
@@ -50,7 +73,8 @@ var (
 
 // IsInternal reports whether addr is anything but a public unicast
 // address: loopback, unspecified, private (RFC 1918, IPv6 ULA),
-// link-local, multicast, CGNAT and the ranges in blocked. An IPv6
+// link-local, multicast, CGNAT, IPv6 outside 2000::/3 and the ranges in
+// blocked and translation. An IPv6
 // address that embeds an IPv4 one (mapped, compatible, NAT64, 6to4) is
 // judged by the IPv4 address it embeds. Zones are ignored.
 func IsInternal(addr netip.Addr) bool {
@@ -66,8 +90,13 @@ func IsInternal(addr netip.Addr) bool {
 			return IsInternal(netip.AddrFrom4([4]byte(b[2:6])))
 		}
 	}
-	if !addr.IsValid() || !addr.IsGlobalUnicast() || addr.IsPrivate() {
+	if !addr.IsValid() || !addr.IsGlobalUnicast() || addr.IsPrivate() || (addr.Is6() && !global6.Contains(addr)) {
 		return true
+	}
+	for _, p := range translation {
+		if p.Contains(addr) {
+			return true
+		}
 	}
 	for _, p := range blocked {
 		if p.Contains(addr) {

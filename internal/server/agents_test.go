@@ -109,14 +109,11 @@ func TestAgentRegistrationCapAndExpiry(t *testing.T) {
 		t.Fatalf("%d clients", n)
 	}
 
-	// 20 days on, the first client is used (an authorization request);
-	// 31 days after registration only the unused one expires.
+	// 20 days on, the first client is used (an authorization that issues
+	// a code); 31 days after registration only the unused one expires.
 	e.Clock.Advance(20 * 24 * time.Hour)
-	q := url.Values{"response_type": {"code"}, "client_id": {ids[0]}, "redirect_uri": {"http://127.0.0.1/cb"},
-		"code_challenge": {oauth2.S256ChallengeFromVerifier(oauth2.GenerateVerifier())}, "code_challenge_method": {"S256"}}
-	if p := get(t, browser(t), e.URL+"/oauth2/authorize?"+q.Encode()); p.status != http.StatusOK {
-		t.Fatalf("authorize: %d", p.status)
-	}
+	addAlice(t, e)
+	issueCode(t, e, ids[0])
 	e.Clock.Advance(11 * 24 * time.Hour)
 	n, err := e.App.ExpireAnonymousClients(t.Context())
 	if err != nil || n != 1 {

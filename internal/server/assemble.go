@@ -90,6 +90,10 @@ type Options struct {
 	// RequirePushedRequests makes the authorization endpoint take
 	// requests only by RFC 9126 request_uri (--require-pushed-requests).
 	RequirePushedRequests bool
+	// PushedRequestLimits caps live pushed requests per client and per
+	// source address of clients authenticating with none (zero fields:
+	// par.DefaultMaxPerClient, par.DefaultMaxPerSource).
+	PushedRequestLimits par.Limits
 	// MetadataDocuments turns on Client ID Metadata Documents (https
 	// client_ids, internal/cimd) with this configuration; nil: off.
 	// Such clients may hold the default scopes and the scopes registered
@@ -169,7 +173,11 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	clients.EnableOriginIndex(o.Store)
 	// Client lookups for the protocol: registered clients, and https
 	// client_ids resolved as metadata documents when enabled.
-	lookup := cimd.Clients{Service: clients, Usage: client.NewUsage(o.Store, o.Now)}
+	// The use of anonymous clients is noted only where it proves the
+	// client (a token issued, a code issued; see usage.go), not at every
+	// lookup: anyone may send a client_id.
+	lookup := cimd.Clients{Service: clients}
+	usage := client.NewUsage(o.Store, o.Now)
 	if o.MetadataDocuments != nil {
 		cfg := *o.MetadataDocuments
 		cfg.Scopes, cfg.Now = o.DefaultScopes, o.Now
@@ -230,6 +238,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	prov.AcceptAudiences(resources.Registered)
 	prov.RevokeRefreshWith(refreshes)
 	prov.IntrospectRefreshWith(refreshGrant)
+	prov.NoteUseWith(usage)
 	auth := bearer.New(issuer, "latchkey", o.Log)
 	reg, err := register.New(register.Deps{Clients: clients, Auth: auth, Mode: o.Registration, Issuer: o.Issuer, Realm: "latchkey", Log: o.Log,
 		Limits: o.AnonymousClients.limits(o.Store, o.TrustedProxies, o.Now)})
@@ -242,9 +251,10 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	idem := idempotent.New(idempotency.NewService(o.Store, o.Box, o.Now, o.IdempotencyReplayWindow), auth, sourceaddr.New(o.TrustedProxies), o.Log)
 	// RFC 9126: the PAR endpoint validates with the authorization
 	// endpoint's own checks, which resolves request_uri with it.
-	pushed := &par.Service{Auth: authn, Repo: o.Store, Now: o.Now}
+	pushed := &par.Service{Auth: authn, Repo: o.Store, Now: o.Now,
+		MaxPerClient: o.PushedRequestLimits.PerClient, MaxPerSource: o.PushedRequestLimits.PerSource}
 	authorize := web.NewAuthorize(web.AuthorizeDeps{
-		Clients: lookup, Users: users, Sessions: o.Store, Codes: o.Store, Consents: o.Store, Hints: issuer,
+		Clients: lookup, Users: users, Sessions: o.Store, Codes: usageCodes{Repository: o.Store, clients: clients, usage: usage}, Consents: o.Store, Hints: issuer,
 		Issuer: o.Issuer, Now: o.Now, Log: o.Log, Sources: sourceaddr.New(o.TrustedProxies), Resources: resources, Logins: logins,
 		Pushed: pushed, RequirePushed: o.RequirePushedRequests,
 	})
@@ -257,7 +267,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 		Flat:      flat.New(clients, auth, o.Log),
 		M2M:       m2m.New(clients, auth, o.Log),
 		Store:     o.Store,
-		Authorize: authorize.Handler(),
+		Authorize: web.RecordSource(sourceaddr.New(o.TrustedProxies), authorize.Handler()),
 		Logout: web.NewLogout(web.LogoutDeps{
 			Clients: clients, Sessions: o.Store, Hints: issuer, Issuer: o.Issuer, Now: o.Now, Log: o.Log,
 		}).Handler(),

@@ -3,9 +3,11 @@ package web
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"slices"
 
+	"github.com/latchkey/latchkey/internal/api/sourceaddr"
 	"github.com/latchkey/latchkey/internal/client"
 	"github.com/latchkey/latchkey/internal/oauth2"
 	"github.com/latchkey/latchkey/internal/oauth2/par"
@@ -18,13 +20,27 @@ type PushedRequests interface {
 	// parameters; a request_uri that is unknown, used, expired or
 	// another client's wraps par.ErrNotFound.
 	Resolve(ctx context.Context, clientID, uri string) (url.Values, error)
-	// Continue stores params under a fresh request_uri for a page to carry.
-	Continue(ctx context.Context, clientID string, params url.Values) (string, error)
+	// Continue stores params under a fresh request_uri for a page to
+	// carry; at a cap of live requests it wraps par.ErrTooMany.
+	Continue(ctx context.Context, c client.Client, params url.Values) (string, error)
+}
+
+// RecordSource makes the pushed-request continuations next stores record
+// the caller's address as sources finds it (par.WithSource), so that a
+// client authenticating with none is held to the per-source cap on its
+// pages too.
+func RecordSource(sources *sourceaddr.Resolver, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(par.WithSource(r.Context(), sources.Source(r))))
+	})
 }
 
 // pageFields are the fields the login and consent pages post back besides
 // the authorization parameters.
 var pageFields = []string{"username", "password", "consent", CSRFField}
+
+var errPushedBusy = &Error{Status: http.StatusTooManyRequests, Title: "Too many sign-in requests",
+	Message: "Too many sign-in requests for this application are waiting to be finished. Wait a minute, go back to the application and start signing in again."}
 
 var errPushedGone = badRequest("This sign-in link has expired",
 	"The sign-in request was already used, has expired, or belongs to another application. Go back to the application and start signing in again.")
@@ -85,11 +101,18 @@ func (a *Authorize) pageFields(ctx context.Context, req *authRequest) ([]hiddenF
 	if !req.pushed {
 		return req.hidden, nil
 	}
+	// Add, not Set: a repeated parameter (resource, RFC 8707) keeps
+	// every value, in order.
 	params := url.Values{}
 	for _, h := range req.hidden {
-		params.Set(h.Name, h.Value)
+		params.Add(h.Name, h.Value)
 	}
-	uri, err := a.d.Pushed.Continue(ctx, req.client.ClientID, params)
+	uri, err := a.d.Pushed.Continue(ctx, req.client, params)
+	if errors.Is(err, par.ErrTooMany) {
+		e := *errPushedBusy
+		e.Cause = err
+		return nil, &e
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,21 @@ type Provider struct {
 	// audiences accepts resource audiences at introspection and
 	// revocation (AcceptAudiences); nil: none.
 	audiences token.AudienceFunc
+	// usage notes a client's successful token request (NoteUseWith);
+	// nil: not noted.
+	usage UseNoter
 }
+
+// UseNoter records that a client was used (client.Usage: anonymous
+// clients unused for long expire).
+type UseNoter interface {
+	Note(ctx context.Context, c client.Client) error
+}
+
+// NoteUseWith makes every successful token request note its client's use
+// with u. Only a request that succeeds proves the client: one with a
+// client_id alone, or refused, is no use of it.
+func (p *Provider) NoteUseWith(u UseNoter) { p.usage = u }
 
 // AcceptAudiences makes introspection and revocation accept access
 // tokens whose audience fn allows (registered RFC 8707 resources), beside
@@ -81,7 +95,12 @@ func (p *Provider) Token(ctx context.Context, r *oauth2.TokenRequest) (*oauth2.T
 		return nil, oauth2.Errorf(oauth2.CodeUnauthorizedClient, "this client is not registered for the %s grant", r.GrantType)
 	}
 	r.Client = c
-	return h.HandleToken(ctx, r)
+	resp, err := h.HandleToken(ctx, r)
+	if err == nil && p.usage != nil {
+		// A failed write only means the use is written next time.
+		_ = p.usage.Note(ctx, c)
+	}
+	return resp, err
 }
 
 // Introspection is an RFC 7662 §2.2 response.

@@ -193,3 +193,40 @@ func TestIntrospectionIsForTheTokensParties(t *testing.T) {
 		})
 	}
 }
+
+type noter struct{ noted []string }
+
+func (n *noter) Note(_ context.Context, c client.Client) error {
+	n.noted = append(n.noted, c.ClientID)
+	return nil
+}
+
+// Only a token request that succeeds notes its client's use: a refused
+// one, authenticated or not, proves nothing.
+func TestTokenNotesUseOnlyOnSuccess(t *testing.T) {
+	e := servertest.New(t)
+	svc, secret := e.ServiceClient("svc", "api:read")
+	spa, _ := e.CreateClient(client.CreateInput{Name: "spa", Type: client.Public, RedirectURIs: []string{"https://app.example/cb"}, AllowedScopes: []string{"openid"}})
+	n := &noter{}
+	e.App.Provider.NoteUseWith(n)
+	basic := oauth2.Credentials{ClientID: svc.ClientID, Secret: secret.Expose(), Method: client.AuthMethodSecretBasic}
+	for _, r := range []*oauth2.TokenRequest{
+		{GrantType: client.GrantClientCredentials, Credentials: oauth2.Credentials{ClientID: svc.ClientID, Secret: "wrong", Method: client.AuthMethodSecretBasic}},
+		{GrantType: client.GrantClientCredentials, Credentials: oauth2.Credentials{ClientID: spa.ClientID, Method: client.AuthMethodNone}},
+		{GrantType: client.GrantAuthorizationCode, Credentials: oauth2.Credentials{ClientID: spa.ClientID, Method: client.AuthMethodNone}, Code: "nope"},
+		{GrantType: client.GrantClientCredentials, Credentials: basic, Scope: []string{"admin"}, HasScope: true},
+	} {
+		if _, err := e.App.Provider.Token(t.Context(), r); err == nil {
+			t.Fatalf("%+v succeeded", r)
+		}
+	}
+	if len(n.noted) != 0 {
+		t.Errorf("refused requests noted %v", n.noted)
+	}
+	if _, err := e.App.Provider.Token(t.Context(), &oauth2.TokenRequest{GrantType: client.GrantClientCredentials, Credentials: basic}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(n.noted, []string{svc.ClientID}) {
+		t.Errorf("noted %v, want %s", n.noted, svc.ClientID)
+	}
+}
