@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -176,6 +177,29 @@ type Service struct {
 	// reserved are audiences that are not resources: this server's own
 	// (Reserve).
 	reserved []string
+
+	// The resources' scopes as last read (CacheScopes).
+	scopesMu     sync.Mutex
+	scopesTTL    time.Duration
+	scopes       []string
+	scopesReadAt time.Time
+	scopesFresh  bool
+}
+
+// CacheScopes lets ResourceScopes answer from what it read within ttl (0:
+// read every time). This node's own changes through the Service drop it
+// at once; another node's (or the CLI's) are seen within ttl, as with the
+// client cache (--client-cache-ttl).
+func (s *Service) CacheScopes(ttl time.Duration) {
+	s.scopesMu.Lock()
+	s.scopesTTL, s.scopesFresh = ttl, false
+	s.scopesMu.Unlock()
+}
+
+func (s *Service) forgetScopes() {
+	s.scopesMu.Lock()
+	s.scopesFresh = false
+	s.scopesMu.Unlock()
 }
 
 // Reserve marks audiences (this server's issuer) that no resource may
@@ -372,6 +396,7 @@ func diff(old, r Resource) map[string]any {
 }
 
 func (s *Service) emit(ev audit.Event) {
+	s.forgetScopes() // every committed change of a resource comes here
 	if s.observe != nil && ev.ID != "" {
 		s.observe(ev)
 	}

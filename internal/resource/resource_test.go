@@ -322,3 +322,56 @@ func TestResourceScopes(t *testing.T) {
 		t.Error("a deleted resource's scope is still listed")
 	}
 }
+
+// With CacheScopes, ResourceScopes answers from its last read for the
+// TTL: a change made elsewhere (another node, the CLI) shows after it,
+// a change through this Service at once.
+func TestResourceScopesCache(t *testing.T) {
+	s, repo := newTestService(t)
+	now := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	s.CacheScopes(2 * time.Second)
+	if _, err := s.Create(t.Context(), domain.Actor{}, CreateInput{Identifier: "https://a.example/", Name: "A", Scopes: []string{"a:read"}}); err != nil {
+		t.Fatal(err)
+	}
+	read := func() []string {
+		t.Helper()
+		got, err := s.ResourceScopes(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	repo.lists = 0
+	if got := read(); !slices.Equal(got, []string{"a:read"}) || repo.lists != 1 {
+		t.Fatalf("first read: %q after %d lists", got, repo.lists)
+	}
+	read()
+	if repo.lists != 1 {
+		t.Errorf("a second read within the TTL listed the resources again (%d lists)", repo.lists)
+	}
+	// Behind the Service's back: not seen until the TTL has passed.
+	repo.rs["elsewhere"] = Resource{ID: "elsewhere", Identifier: "https://b.example/", Name: "B", Scopes: []string{"b:read"}}
+	if got := read(); slices.Contains(got, "b:read") {
+		t.Errorf("within the TTL: %q", got)
+	}
+	now = now.Add(2 * time.Second)
+	if got := read(); !slices.Contains(got, "b:read") {
+		t.Errorf("after the TTL: %q", got)
+	}
+	// Through the Service: at once.
+	if _, err := s.Create(t.Context(), domain.Actor{}, CreateInput{Identifier: "https://c.example/", Name: "C", Scopes: []string{"c:read"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); !slices.Contains(got, "c:read") {
+		t.Errorf("after a local create: %q", got)
+	}
+	// TTL 0: every read lists.
+	s.CacheScopes(0)
+	repo.lists = 0
+	read()
+	read()
+	if repo.lists != 2 {
+		t.Errorf("without a cache: %d lists for 2 reads", repo.lists)
+	}
+}

@@ -179,8 +179,27 @@ const scopesPage = 100
 // sorted, without repeats: what clients described by Client ID Metadata
 // Documents may hold besides the default client scopes
 // (cimd.ResourceScopes). It reads the resources afresh each time, so a
-// resource created or deleted counts at once.
+// resource created or deleted counts at once, unless CacheScopes allows
+// an answer up to its TTL old. The slice returned must not be changed.
 func (s *Service) ResourceScopes(ctx context.Context) ([]string, error) {
+	s.scopesMu.Lock()
+	ttl, fresh, cached, at := s.scopesTTL, s.scopesFresh, s.scopes, s.scopesReadAt
+	s.scopesMu.Unlock()
+	now := s.now()
+	if ttl > 0 && fresh && now.Sub(at) < ttl {
+		return cached, nil
+	}
+	out, err := s.readScopes(ctx)
+	if err != nil || ttl <= 0 {
+		return out, err
+	}
+	s.scopesMu.Lock()
+	s.scopes, s.scopesReadAt, s.scopesFresh = out, now, true
+	s.scopesMu.Unlock()
+	return out, nil
+}
+
+func (s *Service) readScopes(ctx context.Context) ([]string, error) {
 	var out []string
 	p := Page{Limit: scopesPage}
 	for {

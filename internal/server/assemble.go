@@ -163,6 +163,7 @@ func Assemble(ctx context.Context, o Options) (*App, error) {
 	// RFC 8707 resources; their scopes join the catalog clients draw from.
 	resources := resource.NewService(o.Store, o.Now)
 	resources.Reserve(o.Issuer)
+	resources.CacheScopes(o.ClientCacheTTL)
 	policy.Scopes = resource.ScopeCatalog{Base: scopes, Repo: o.Store}
 	policy.AllowLoopbackJWKSURI = o.ClientKeys.AllowLoopback
 	// Open registration may hand out resource scopes (read at each
