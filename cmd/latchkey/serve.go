@@ -22,6 +22,7 @@ import (
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/fetch"
 	"github.com/latchkey/latchkey/internal/oauth2/grant/refresh"
+	"github.com/latchkey/latchkey/internal/oauth2/par"
 	"github.com/latchkey/latchkey/internal/server"
 	"github.com/latchkey/latchkey/internal/sweep"
 )
@@ -98,6 +99,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		IdempotencyReplayWindow: cfg.IdempotencyReplayWindow,
 		AccessLogSample:         cfg.AccessLogSample,
 		RequirePushedRequests:   cfg.RequirePushedRequests,
+		PushedRequestLimits:     par.Limits{PerClient: cfg.PARPerClient, PerSource: cfg.PARPerSource},
 		MetadataDocuments:       cfg.MetadataDocuments(),
 		ClientKeys:              fetch.Config{AllowLoopback: cfg.CIMDAllowLoopback},
 		AnonymousClients: server.AnonymousClients{PerSourcePerHour: cfg.RegistrationPerSource, Max: cfg.MaxAnonymousClients,

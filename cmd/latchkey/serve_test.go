@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,5 +159,36 @@ func TestServeTLS(t *testing.T) {
 			t.Fatalf("the replaced certificate was not served: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// --par-max-per-source reaches the PAR endpoint: with 1, a public client's
+// second live push from the same address is 429 with Retry-After.
+func TestServePARLimitFlag(t *testing.T) {
+	ts := startServer(t, nil, "--registration", "open", "--par-max-per-source", "1")
+	res, err := http.Post(ts.URL+"/oauth2/register", "application/json",
+		strings.NewReader(`{"redirect_uris":["http://127.0.0.1/cb"],"token_endpoint_auth_method":"none"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reg struct {
+		ClientID string `json:"client_id"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&reg)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("register: %d, %v", res.StatusCode, err)
+	}
+	push := url.Values{"client_id": {reg.ClientID}, "response_type": {"code"}, "redirect_uri": {"http://127.0.0.1/cb"},
+		"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}
+	for i, want := range []int{http.StatusCreated, http.StatusTooManyRequests} {
+		res, err := http.PostForm(ts.URL+"/oauth2/par", push)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want || want == http.StatusTooManyRequests && res.Header.Get("Retry-After") == "" {
+			t.Errorf("push %d: %d (Retry-After %q), want %d", i+1, res.StatusCode, res.Header.Get("Retry-After"), want)
+		}
 	}
 }

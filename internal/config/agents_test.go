@@ -1,6 +1,10 @@
 package config
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/latchkey/latchkey/internal/oauth2/par"
+)
 
 func TestRequirePushedRequests(t *testing.T) {
 	for _, tc := range []struct {
@@ -58,5 +62,21 @@ func TestRegistrationLimitFlags(t *testing.T) {
 	}
 	if _, err := parse(t, map[string]string{"LATCHKEY_REGISTRATION_PER_SOURCE": "many"}); err == nil {
 		t.Error("LATCHKEY_REGISTRATION_PER_SOURCE=many accepted")
+	}
+}
+
+func TestPARLimitFlags(t *testing.T) {
+	s, err := parse(t, nil)
+	if err != nil || s.PARPerClient != par.DefaultMaxPerClient || s.PARPerSource != par.DefaultMaxPerSource {
+		t.Fatalf("defaults: %d %d, %v", s.PARPerClient, s.PARPerSource, err)
+	}
+	s, err = parse(t, map[string]string{"LATCHKEY_PAR_MAX_PER_SOURCE": "5"}, "--par-max-per-client", "50")
+	if err != nil || s.PARPerClient != 50 || s.PARPerSource != 5 {
+		t.Errorf("set: %d %d, %v", s.PARPerClient, s.PARPerSource, err)
+	}
+	for _, args := range [][]string{{"--par-max-per-client", "0"}, {"--par-max-per-source", "-1"}, {"--par-max-per-client", "many"}} {
+		if _, err := parse(t, nil, args...); err == nil {
+			t.Errorf("%v accepted", args)
+		}
 	}
 }
