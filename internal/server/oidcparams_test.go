@@ -1,8 +1,6 @@
 package server_test
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,25 +11,6 @@ import (
 	"github.com/latchkey/latchkey/internal/token"
 	"github.com/latchkey/latchkey/internal/user"
 )
-
-// idTokenClaims decodes an ID token's payload (its signature is checked
-// by TestSignInEndToEnd with go-oidc).
-func idTokenClaims(t *testing.T, raw string) map[string]any {
-	t.Helper()
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		t.Fatalf("ID token %q", raw)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
 
 // TestOIDCParameters: prompt=login and prompt=consent, max_age and
 // id_token_hint at the authorization endpoint, for a browser where alice
@@ -127,7 +106,7 @@ func TestOIDCParameters(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				c := idTokenClaims(t, tok.Extra("id_token").(string))
+				c := claimsOf(t, tok.Extra("id_token").(string))
 				if at, _ := c["auth_time"].(float64); int64(at) != e.Clock.Now().Unix() || c["sub"] != e.alice.ID {
 					t.Errorf("ID token after a fresh login: auth_time %v sub %v, want %d", c["auth_time"], c["sub"], e.Clock.Now().Unix())
 				}

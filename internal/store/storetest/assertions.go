@@ -3,7 +3,6 @@ package storetest
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -112,25 +111,9 @@ func testAssertions(t *testing.T, s store.Store) {
 // exactly one wins, on every backend.
 func testAssertionConcurrentSpend(t *testing.T, s store.Store) {
 	const n = 8
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		wins int
-	)
-	for range n {
-		wg.Go(func() {
-			err := s.SpendAssertion(ctx(t), "cid-race", "jti-race", base.Add(time.Minute), base)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				wins++
-			case !errors.Is(err, clientauth.ErrReplayed):
-				t.Errorf("SpendAssertion: %v", err)
-			}
-		})
-	}
-	wg.Wait()
+	wins := oneWinner(t, n, clientauth.ErrReplayed, func() error {
+		return s.SpendAssertion(ctx(t), "cid-race", "jti-race", base.Add(time.Minute), base)
+	})
 	if wins != 1 {
 		t.Errorf("%d of %d concurrent uses of one assertion succeeded, want 1", wins, n)
 	}

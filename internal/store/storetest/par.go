@@ -73,25 +73,10 @@ func testPushedRequestConcurrentConsume(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	const n = 8
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		wins int
-	)
-	for range n {
-		wg.Go(func() {
-			_, err := s.ConsumePushedRequest(ctx(t), r.Hash, r.ClientID)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				wins++
-			case !errors.Is(err, par.ErrNotFound):
-				t.Errorf("ConsumePushedRequest: %v", err)
-			}
-		})
-	}
-	wg.Wait()
+	wins := oneWinner(t, n, par.ErrNotFound, func() error {
+		_, err := s.ConsumePushedRequest(ctx(t), r.Hash, r.ClientID)
+		return err
+	})
 	if wins != 1 {
 		t.Errorf("%d of %d concurrent consumers got the request, want 1", wins, n)
 	}

@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,4 +143,37 @@ func testHostileIdentifiers(t *testing.T, s store.Store) {
 			t.Errorf("TokenRevoked(%q): %v, %v", bad, r, err)
 		}
 	}
+}
+
+// oneWinner runs try from n goroutines released at once and returns how many
+// succeeded; every failure must be lost (the race's expected loss), any
+// other error fails t.
+func oneWinner(t *testing.T, n int, lost error, try func() error) (wins int) {
+	t.Helper()
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		others []error
+	)
+	start := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			<-start
+			err := try()
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, lost):
+				others = append(others, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if len(others) != 0 {
+		t.Errorf("errors other than %v: %v", lost, others)
+	}
+	return wins
 }
