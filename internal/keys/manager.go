@@ -21,6 +21,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/domain"
+	"github.com/latchkey/latchkey/internal/es256"
 	"github.com/latchkey/latchkey/internal/sealed"
 )
 
@@ -56,8 +57,11 @@ type Key struct {
 	Alg jose.SignatureAlgorithm
 	// Private is the key of an ES256 key, RSA that of an RS256 key; the
 	// other is nil.
-	Private  *ecdsa.PrivateKey
-	RSA      *rsa.PrivateKey
+	Private *ecdsa.PrivateKey
+	RSA     *rsa.PrivateKey
+	// es256 signs with Private on the minting fast path (see
+	// internal/es256); nil for an RSA key.
+	es256    *es256.Signer
 	SignFrom time.Time
 	RetireAt time.Time // explicit retirement; zero: none
 	signer   jose.Signer
@@ -86,6 +90,9 @@ func (k *Key) PublicKey() crypto.PublicKey {
 	}
 	return &k.Private.PublicKey
 }
+
+// ES256 returns the fast-path signer of an ES256 key, nil for any other.
+func (k *Key) ES256() *es256.Signer { return k.es256 }
 
 // AccessHeader returns the base64url-encoded JWS protected header of an
 // access token signed with k: {"alg":k.Alg,"kid":k.KID,"typ":"at+jwt"}.
@@ -398,6 +405,9 @@ func (m *Manager) open(r Record) (*Key, error) {
 			return nil, fmt.Errorf("signing key %s: a %s key is not a P-256 ECDSA key", r.KID, alg)
 		}
 		k.Private = priv
+		if k.es256, err = es256.New(priv); err != nil {
+			return nil, fmt.Errorf("signing key %s: %w", r.KID, err)
+		}
 	case *rsa.PrivateKey:
 		if alg != RS256 || priv.N.BitLen() < rsaBits {
 			return nil, fmt.Errorf("signing key %s: a %s key is not an RSA key of %d bits or more", r.KID, alg, rsaBits)
