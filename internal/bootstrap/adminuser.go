@@ -44,11 +44,15 @@ type UserStore interface {
 // nothing: the fixed id can be created only once. A username "admin" that
 // another user already holds (a store from before this existed) is left
 // alone.
-func AdminUser(ctx context.Context, users UserStore, choice Choice, w io.Writer) error {
+//
+// hashed reports whether it tried to create the user, and so hashed a
+// password with argon2id, whose 19 MiB are then garbage the caller may
+// want to hand back to the system before serving.
+func AdminUser(ctx context.Context, users UserStore, choice Choice, w io.Writer) (hashed bool, err error) {
 	if _, err := users.Get(ctx, AdminUserID); err == nil {
-		return nil
+		return false, nil
 	} else if !errors.Is(err, user.ErrNotFound) {
-		return fmt.Errorf("bootstrap admin user: %w", err)
+		return false, fmt.Errorf("bootstrap admin user: %w", err)
 	}
 	password := choice.AdminPassword
 	if password == "" {
@@ -62,14 +66,14 @@ func AdminUser(ctx context.Context, users UserStore, choice Choice, w io.Writer)
 	if errors.Is(err, user.ErrConflict) {
 		// Created before (and perhaps deleted since), by another node just
 		// now, or the username is someone else's: nothing to do.
-		return nil
+		return true, nil
 	}
 	if err != nil {
-		return fmt.Errorf("bootstrap admin user: %w", err)
+		return true, fmt.Errorf("bootstrap admin user: %w", err)
 	}
 	if choice.AdminPassword != "" {
 		fmt.Fprintf(w, "latchkey: created admin user %q with the password from %s\n", u.Username, EnvAdminPassword)
-		return nil
+		return true, nil
 	}
 	fmt.Fprintf(w, `
 ================================================================
@@ -82,5 +86,5 @@ func AdminUser(ctx context.Context, users UserStore, choice Choice, w io.Writer)
 ================================================================
 
 `, u.ID, u.Username, password)
-	return nil
+	return true, nil
 }

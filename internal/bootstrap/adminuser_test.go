@@ -32,8 +32,8 @@ var printedPassword = regexp.MustCompile(`password: (\S+)`)
 func TestAdminUserCreatedOncePrintedOnce(t *testing.T) {
 	users := userService(t)
 	var out bytes.Buffer
-	if err := bootstrap.AdminUser(t.Context(), users, bootstrap.Choice{}, &out); err != nil {
-		t.Fatal(err)
+	if hashed, err := bootstrap.AdminUser(t.Context(), users, bootstrap.Choice{}, &out); err != nil || !hashed {
+		t.Fatalf("first start: hashed %v, %v", hashed, err)
 	}
 	m := printedPassword.FindStringSubmatch(out.String())
 	if m == nil || !strings.Contains(out.String(), "shown ONCE") || !strings.Contains(out.String(), "username: admin") {
@@ -44,8 +44,8 @@ func TestAdminUserCreatedOncePrintedOnce(t *testing.T) {
 		t.Fatalf("sign in with the printed password: %+v, %v", u, err)
 	}
 	out.Reset()
-	if err := bootstrap.AdminUser(t.Context(), users, bootstrap.Choice{}, &out); err != nil {
-		t.Fatal(err)
+	if hashed, err := bootstrap.AdminUser(t.Context(), users, bootstrap.Choice{}, &out); err != nil || hashed {
+		t.Fatalf("restart: hashed %v, %v", hashed, err)
 	}
 	if out.Len() != 0 {
 		t.Errorf("restart printed %q", out.String())
@@ -59,14 +59,14 @@ func TestAdminUserCreatedOncePrintedOnce(t *testing.T) {
 // its id stays claimed.
 func TestAdminUserNotRecreatedAfterDelete(t *testing.T) {
 	users := userService(t)
-	if err := bootstrap.AdminUser(t.Context(), users, bootstrap.Choice{}, &bytes.Buffer{}); err != nil {
+	if _, err := bootstrap.AdminUser(t.Context(), users, bootstrap.Choice{}, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := users.Delete(t.Context(), domain.Actor{Root: true}, bootstrap.AdminUserID); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := bootstrap.AdminUser(t.Context(), users, bootstrap.Choice{}, &out); err != nil {
+	if _, err := bootstrap.AdminUser(t.Context(), users, bootstrap.Choice{}, &out); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := users.Get(t.Context(), bootstrap.AdminUserID); !errors.Is(err, user.ErrNotFound) || out.Len() != 0 {
@@ -82,7 +82,7 @@ func TestAdminUserLeavesAnExistingAdminUsernameAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := bootstrap.AdminUser(t.Context(), users, bootstrap.Choice{}, &out); err != nil {
+	if _, err := bootstrap.AdminUser(t.Context(), users, bootstrap.Choice{}, &out); err != nil {
 		t.Fatal(err)
 	}
 	if u, err := users.Authenticate(t.Context(), "admin", "their own password"); err != nil || u.ID != mine.ID || out.Len() != 0 {
@@ -101,7 +101,7 @@ func TestAdminUserConcurrentStarts(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = bootstrap.AdminUser(t.Context(), users, bootstrap.Choice{}, &outs[i])
+			_, errs[i] = bootstrap.AdminUser(t.Context(), users, bootstrap.Choice{}, &outs[i])
 		}()
 	}
 	wg.Wait()
@@ -125,7 +125,7 @@ func TestAdminUserChosenPassword(t *testing.T) {
 	users := userService(t)
 	const pw = "chosen by automation"
 	var out bytes.Buffer
-	if err := bootstrap.AdminUser(t.Context(), users, bootstrap.Choice{AdminPassword: pw}, &out); err != nil {
+	if _, err := bootstrap.AdminUser(t.Context(), users, bootstrap.Choice{AdminPassword: pw}, &out); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out.String(), pw) || !strings.Contains(out.String(), bootstrap.EnvAdminPassword) {
