@@ -31,13 +31,18 @@
 //     of k, goes through math/big's variable-time ModInverse. This is the
 //     blinded inversion OpenSSL long used for ECDSA.
 //   - The tests hold it to the RFC 6979 P-256 test vectors (through an
-//     injected nonce), to crypto/ecdsa.Verify and go-jose for thousands of
-//     keys and digests, and fuzz it.
+//     injected nonce), to an independent math/big computation of r and s
+//     (exactly: ecdsa.Verify would also accept n-s), to crypto/ecdsa.Verify
+//     and go-jose, pin the nonce derivation, and fuzz it.
+//
+// In FIPS 140-3 mode (GODEBUG=fips140=on) a Signer signs with
+// crypto/ecdsa instead: this nonce derivation is not an approved DRBG.
 package es256
 
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/fips140"
 	"crypto/rand"
 	"crypto/sha512"
 	"errors"
@@ -84,6 +89,9 @@ const maxTries = 64
 // concurrent use.
 type Signer struct {
 	d [32]byte // the private scalar, big-endian, in [1, n-1]
+	// fips is the key crypto/ecdsa signs with in FIPS 140-3 mode; nil
+	// otherwise.
+	fips *ecdsa.PrivateKey
 }
 
 // New returns a Signer for priv, which must be a P-256 key.
@@ -100,9 +108,22 @@ func New(priv *ecdsa.PrivateKey) (*Signer, error) {
 	}
 	s := &Signer{}
 	copy(s.d[:], b)
-	d, err := bigmod.NewNat().SetBytes(s.d[:], order)
-	if err != nil || d.IsZero() == 1 {
-		return nil, errors.New("es256: private scalar out of range")
+	// Bytes checked 0 < d < n and that the public point is on the curve,
+	// not that it is d·G; a key put together by hand could pair them
+	// wrongly, and would then sign tokens nobody can verify.
+	Q, err := nistec.NewP256Point().ScalarBaseMult(s.d[:])
+	if err != nil {
+		return nil, fmt.Errorf("es256: %w", err)
+	}
+	pub, err := priv.PublicKey.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("es256: %w", err)
+	}
+	if string(Q.Bytes()) != string(pub) {
+		return nil, errors.New("es256: public key does not match the private scalar")
+	}
+	if fips140.Enabled() {
+		s.fips = priv
 	}
 	return s, nil
 }
@@ -110,26 +131,58 @@ func New(priv *ecdsa.PrivateKey) (*Signer, error) {
 // Sign writes the signature of digest, a SHA-256 hash, to sig as R‖S,
 // each 32 bytes big-endian (RFC 7518 §3.4).
 func (s *Signer) Sign(sig *[64]byte, digest *[32]byte) error {
-	// label ‖ Z ‖ d ‖ digest ‖ counter, hashed to k ‖ β.
-	var in [len(nonceLabel) + 32 + 32 + 32 + 1]byte
-	o := copy(in[:], nonceLabel)
-	if _, err := rand.Read(in[o : o+32]); err != nil {
+	if s.fips != nil {
+		return signFIPS(s.fips, sig, digest)
+	}
+	var in nonceInput
+	// crypto/rand.Read does not fail: since Go 1.24 it aborts the process
+	// instead, so an error here is never seen.
+	if _, err := rand.Read(in.random()); err != nil {
 		return fmt.Errorf("es256: %w", err)
 	}
-	o += 32
-	o += copy(in[o:], s.d[:])
-	o += copy(in[o:], digest[:])
+	in.set(&s.d, digest)
 	defer clear(in[:])
 	for try := range maxTries {
-		in[o] = byte(try)
-		kb := sha512.Sum512(in[:])
-		ok := s.signWith(sig, digest, (*[32]byte)(kb[:32]), (*[32]byte)(kb[32:]))
-		clear(kb[:])
+		k, beta := in.candidates(try)
+		ok := s.signWith(sig, digest, &k, &beta)
+		clear(k[:])
+		clear(beta[:])
 		if ok {
 			return nil
 		}
 	}
 	return errors.New("es256: no usable nonce")
+}
+
+// nonceInput is what the nonce is hashed from: the label, 32 random bytes
+// Z, the private scalar, the digest and a counter, each of fixed length,
+// so no two inputs share an encoding.
+type nonceInput [len(nonceLabel) + 32 + 32 + 32 + 1]byte
+
+const (
+	zAt      = len(nonceLabel)
+	dAt      = zAt + 32
+	digestAt = dAt + 32
+	tryAt    = digestAt + 32
+)
+
+func (in *nonceInput) random() []byte { return in[zAt:dAt] }
+
+func (in *nonceInput) set(d, digest *[32]byte) {
+	copy(in[:], nonceLabel)
+	copy(in[dAt:], d[:])
+	copy(in[digestAt:], digest[:])
+}
+
+// candidates returns try's candidate nonce k and blinding factor β: the
+// two halves of SHA-512(in with the counter set to try).
+func (in *nonceInput) candidates(try int) (k, beta [32]byte) {
+	in[tryAt] = byte(try)
+	h := sha512.Sum512(in[:])
+	copy(k[:], h[:32])
+	copy(beta[:], h[32:])
+	clear(h[:])
+	return k, beta
 }
 
 // signWith is FIPS 186-5 §6.4.1 with the nonce k and the blinding factor
@@ -145,6 +198,17 @@ func (s *Signer) signWith(sig *[64]byte, digest, kb, betab *[32]byte) bool {
 	if err != nil || beta.IsZero() == 1 {
 		return false
 	}
+	// Best effort: clear the secret values this function holds (k, then
+	// k·β in place; β; k⁻¹) when it returns. bigmod's own temporaries
+	// cannot be reached from here.
+	var kInv *bigmod.Nat
+	defer func() {
+		clear(k.Bits())
+		clear(beta.Bits())
+		if kInv != nil {
+			clear(kInv.Bits())
+		}
+	}()
 
 	// R = k·G; r = x(R) mod n. x < p < 2n, so one conditional
 	// subtraction reduces it.
@@ -174,7 +238,8 @@ func (s *Signer) signWith(sig *[64]byte, digest, kb, betab *[32]byte) bool {
 	}
 	var ib [32]byte
 	ui.FillBytes(ib[:])
-	kInv, err := bigmod.NewNat().SetBytes(ib[:], order)
+	clear(ui.Bits())
+	kInv, err = bigmod.NewNat().SetBytes(ib[:], order)
 	clear(ib[:])
 	if err != nil {
 		return false

@@ -6,13 +6,16 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
 	"math/big"
 	"sync"
 	"testing"
+	"testing/cryptotest"
 
 	"filippo.io/bigmod"
+	"filippo.io/nistec"
 	"github.com/go-jose/go-jose/v4"
 )
 
@@ -245,15 +248,15 @@ func TestConcurrentSign(t *testing.T) {
 	}
 }
 
-// FuzzSign: for any key scalar and digest, the signature verifies, and
-// so does the one made with the fuzzed bytes as the nonce when they are
-// a valid nonce.
+// FuzzSign: for any key scalar and digest, Sign's signature verifies,
+// and with the fuzzed bytes as the nonce signWith gives exactly the r and
+// s of the math/big reference (or refuses a nonce out of range).
 func FuzzSign(f *testing.F) {
-	f.Add(bytes.Repeat([]byte{1}, 32), []byte("digest"), bytes.Repeat([]byte{2}, 32))
-	f.Add(orderBytes, []byte{}, orderBytes)
+	f.Add(bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{3}, 32), bytes.Repeat([]byte{2}, 32))
+	f.Add(orderBytes, orderBytes, orderBytes)
 	f.Add(bytes.Repeat([]byte{0xff}, 32), bytes.Repeat([]byte{0xff}, 32), []byte{1})
-	f.Fuzz(func(t *testing.T, d, msg, k []byte) {
-		if len(d) != 32 {
+	f.Fuzz(func(t *testing.T, d, digestBytes, k []byte) {
+		if len(d) != 32 || len(digestBytes) != 32 {
 			return
 		}
 		priv, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), d)
@@ -264,7 +267,7 @@ func FuzzSign(f *testing.F) {
 		if err != nil {
 			t.Fatalf("New refused a key crypto/ecdsa accepts: %v", err)
 		}
-		digest := sha256.Sum256(msg)
+		digest := [32]byte(digestBytes)
 		var sig [64]byte
 		if err := s.Sign(&sig, &digest); err != nil {
 			t.Fatal(err)
@@ -277,18 +280,213 @@ func FuzzSign(f *testing.F) {
 		}
 		beta := sha256.Sum256(k)
 		beta[0] &= 0x7f
-		var sig2 [64]byte
 		kk := [32]byte(k)
+		var sig2 [64]byte
 		ok := s.signWith(&sig2, &digest, &kk, &beta)
 		kn := new(big.Int).SetBytes(k)
-		valid := kn.Sign() > 0 && kn.Cmp(new(big.Int).SetBytes(orderBytes)) < 0 && new(big.Int).SetBytes(beta[:]).Sign() > 0
+		valid := kn.Sign() > 0 && kn.Cmp(orderBig) < 0 && new(big.Int).SetBytes(beta[:]).Sign() > 0
 		if ok != valid {
 			t.Fatalf("signWith(k=%x) = %v, want %v", k, ok, valid)
 		}
-		if ok && !verifies(&priv.PublicKey, digest[:], &sig2) {
-			t.Fatal("signature with a chosen nonce does not verify")
+		if ok {
+			matchesReference(t, &sig2, d, k, digest[:])
 		}
 	})
+}
+
+// refSign is r and s computed with math/big from the definition (FIPS
+// 186-5 §6.4.1): r = x(k·G) mod n, s = k⁻¹·(e + r·d) mod n.
+func refSign(d, k, e []byte) (r, s *big.Int) {
+	R, err := nistec.NewP256Point().ScalarBaseMult(k)
+	if err != nil {
+		panic(err)
+	}
+	x, err := R.BytesX()
+	if err != nil {
+		panic(err)
+	}
+	r = new(big.Int).Mod(new(big.Int).SetBytes(x), orderBig)
+	kInv := new(big.Int).ModInverse(new(big.Int).SetBytes(k), orderBig)
+	s = new(big.Int).Mul(r, new(big.Int).SetBytes(d))
+	s.Add(s, new(big.Int).SetBytes(e))
+	s.Mul(s, kInv).Mod(s, orderBig)
+	return r, s
+}
+
+// matchesReference fails unless sig is exactly refSign's r‖s: checking
+// that it verifies is not enough, since (r, n-s) verifies too.
+func matchesReference(t testing.TB, sig *[64]byte, d, k, e []byte) {
+	t.Helper()
+	r, s := refSign(d, k, e)
+	if new(big.Int).SetBytes(sig[:32]).Cmp(r) != 0 || new(big.Int).SetBytes(sig[32:]).Cmp(s) != 0 {
+		t.Fatalf("signature %x differs from the reference r=%x s=%x", sig, r, s)
+	}
+}
+
+// TestAgainstReference: random keys, nonces, blinding factors and
+// digests, and the edge digests (0, n-1, n, n+1, 2²⁵⁶-1, which must be
+// reduced once), give exactly the reference's r and s.
+func TestAgainstReference(t *testing.T) {
+	n := [32]byte(orderBytes)
+	nm1, np1 := n, n
+	nm1[31]--
+	np1[31]++
+	var ones [32]byte
+	for i := range ones {
+		ones[i] = 0xff
+	}
+	edges := [][32]byte{{}, nm1, n, np1, ones}
+	rounds := 1000
+	if testing.Short() {
+		rounds = 100
+	}
+	for i := range rounds {
+		priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		s, err := New(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var k, beta, digest [32]byte
+		rand.Read(k[:])
+		rand.Read(beta[:])
+		rand.Read(digest[:])
+		if i < len(edges) {
+			digest = edges[i]
+		}
+		var sig [64]byte
+		if !s.signWith(&sig, &digest, &k, &beta) {
+			continue // k or β not below n: about 2⁻³¹
+		}
+		matchesReference(t, &sig, s.d[:], k[:], digest[:])
+		if !verifies(&priv.PublicKey, digest[:], &sig) {
+			t.Fatalf("digest %x: does not verify", digest)
+		}
+	}
+}
+
+// TestOverflowingX: r = x mod n where x may lie in [n, p); one
+// conditional subtraction must reduce it.
+func TestOverflowingX(t *testing.T) {
+	p, _ := new(big.Int).SetString("ffffffff00000001000000000000000000000000ffffffffffffffffffffffff", 16)
+	for _, x := range []*big.Int{new(big.Int).Sub(p, big.NewInt(1)), new(big.Int).Set(orderBig), new(big.Int).Add(orderBig, big.NewInt(5))} {
+		b := x.FillBytes(make([]byte, 32))
+		r, err := bigmod.NewNat().SetOverflowingBytes(b, order)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got [32]byte
+		if !put32(&got, r) || new(big.Int).SetBytes(got[:]).Cmp(new(big.Int).Mod(x, orderBig)) != 0 {
+			t.Fatalf("%x mod n: got %x", b, got)
+		}
+	}
+}
+
+// TestNonceDerivation pins the nonce to its documented construction and
+// its hedging: with the random source fixed, k still differs between
+// digests and between keys, so a broken source cannot repeat a nonce.
+func TestNonceDerivation(t *testing.T) {
+	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	s, err := New(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv2, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	s2, err := New(priv2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, d2 := sha256.Sum256([]byte("a")), sha256.Sum256([]byte("b"))
+
+	cryptotest.SetGlobalRandom(t, 7)
+	var z [32]byte
+	rand.Read(z[:])
+	in := append([]byte(nonceLabel), z[:]...)
+	in = append(in, s.d[:]...)
+	in = append(in, d1[:]...)
+	in = append(in, 0)
+	h := sha512.Sum512(in)
+
+	sign := func(s *Signer, digest *[32]byte) [64]byte {
+		cryptotest.SetGlobalRandom(t, 7) // the same Z every time
+		var sig [64]byte
+		if err := s.Sign(&sig, digest); err != nil {
+			t.Fatal(err)
+		}
+		return sig
+	}
+	sig := sign(s, &d1)
+	matchesReference(t, &sig, s.d[:], h[:32], d1[:])
+	if again := sign(s, &d1); again != sig {
+		t.Fatal("same Z, key and digest gave another signature")
+	}
+	if other := sign(s, &d2); bytes.Equal(other[:32], sig[:32]) {
+		t.Fatal("r repeated across digests under a fixed random source")
+	}
+	if other := sign(s2, &d1); bytes.Equal(other[:32], sig[:32]) {
+		t.Fatal("r repeated across keys under a fixed random source")
+	}
+}
+
+// TestCandidates: each try's k and β are the two halves of SHA-512 over
+// the input with that counter; they differ from each other and from try
+// to try.
+func TestCandidates(t *testing.T) {
+	var in nonceInput
+	rand.Read(in.random())
+	d, digest := [32]byte{1}, [32]byte{2}
+	in.set(&d, &digest)
+	seen := map[[32]byte]bool{}
+	for try := range 4 {
+		k, beta := in.candidates(try)
+		want := append([]byte(nil), in[:]...)
+		want[len(want)-1] = byte(try)
+		h := sha512.Sum512(want)
+		if k != [32]byte(h[:32]) || beta != [32]byte(h[32:]) {
+			t.Fatalf("try %d: candidates are not the halves of SHA-512(input ‖ try)", try)
+		}
+		if k == beta || seen[k] || seen[beta] {
+			t.Fatalf("try %d: a candidate repeats", try)
+		}
+		seen[k], seen[beta] = true, true
+		if !bytes.Equal(in[:zAt], []byte(nonceLabel)) || !bytes.Equal(in[dAt:digestAt], d[:]) || !bytes.Equal(in[digestAt:tryAt], digest[:]) {
+			t.Fatal("input layout")
+		}
+	}
+}
+
+// TestMismatchedPublicKey: a key whose public point is not d·G is refused.
+func TestMismatchedPublicKey(t *testing.T) {
+	a, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	b, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	bad := &ecdsa.PrivateKey{PublicKey: b.PublicKey, D: a.D}
+	if _, err := New(bad); err == nil {
+		t.Fatal("accepted a private scalar with another key's public point")
+	}
+}
+
+// TestSignFIPS: the FIPS 140-3 mode path (crypto/ecdsa, DER converted to
+// R‖S) makes signatures that verify.
+func TestSignFIPS(t *testing.T) {
+	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for i := range 50 {
+		digest := sha256.Sum256([]byte{byte(i)})
+		var sig [64]byte
+		if err := signFIPS(priv, &sig, &digest); err != nil {
+			t.Fatal(err)
+		}
+		if !verifies(&priv.PublicKey, digest[:], &sig) {
+			t.Fatal("does not verify")
+		}
+	}
+}
+
+func TestRawSignatureRejectsMalformed(t *testing.T) {
+	var sig [64]byte
+	for _, der := range [][]byte{nil, {0x30, 0x00}, {0x30, 0x03, 0x02, 0x01, 0x01}, append([]byte{0x30, 0x26, 0x02, 0x21, 0x01}, make([]byte, 32+3)...)} {
+		if err := rawSignature(der, &sig); err == nil {
+			t.Errorf("rawSignature(%x) accepted", der)
+		}
+	}
 }
 
 func BenchmarkSign(b *testing.B) {
