@@ -350,12 +350,16 @@ func TestAgainstReference(t *testing.T) {
 		rand.Read(k[:])
 		rand.Read(beta[:])
 		rand.Read(digest[:])
-		if i < len(edges) {
-			digest = edges[i]
+		edge := i < len(edges)
+		if edge {
+			digest, k, beta = edges[i], [32]byte{0: 0x12, 31: 0x34}, [32]byte{31: 9}
 		}
 		var sig [64]byte
 		if !s.signWith(&sig, &digest, &k, &beta) {
-			continue // k or β not below n: about 2⁻³¹
+			if edge {
+				t.Fatalf("digest %x: refused", digest)
+			}
+			continue // a random k or β not below n: about 2⁻³¹
 		}
 		matchesReference(t, &sig, s.d[:], k[:], digest[:])
 		if !verifies(&priv.PublicKey, digest[:], &sig) {
