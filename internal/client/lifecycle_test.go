@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"regexp"
 	"testing"
 	"time"
 
@@ -142,5 +143,29 @@ func TestLegacyInvalidClientCanBeDisabled(t *testing.T) {
 	var ve *domain.ValidationError
 	if _, err := s.Update(t.Context(), domain.Actor{Root: true}, c.ID, Patch{Name: &name}, ""); !errors.As(err, &ve) {
 		t.Errorf("rename keeping an internal logo_uri: %v, want a validation error", err)
+	}
+}
+
+// Generated client_ids are 32 hex digits that sort in creation order
+// (so that registrations append to the client_id indexes) with a random
+// part that differs even within one millisecond.
+func TestGeneratedClientIDsAreOrdered(t *testing.T) {
+	repo := &countingRepo{clients: map[string]Client{}}
+	h, _ := NewHasher(make([]byte, HashKeyBytes))
+	s := NewService(repo, nil, h, Policy{}, time.Now)
+	hex32 := regexp.MustCompile(`^[0-9a-f]{32}$`)
+	var prev string
+	for i := range 50 {
+		c, _, err := s.Create(t.Context(), domain.Actor{Root: true}, CreateInput{Name: "c", GrantTypes: []string{GrantClientCredentials}, AllowedScopes: []string{"a"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !hex32.MatchString(c.ClientID) {
+			t.Fatalf("client_id %q is not 32 hex digits", c.ClientID)
+		}
+		if i > 0 && c.ClientID <= prev {
+			t.Fatalf("client_id %s after %s: not in creation order", c.ClientID, prev)
+		}
+		prev = c.ClientID
 	}
 }
