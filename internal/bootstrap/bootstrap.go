@@ -103,8 +103,8 @@ func ChoiceFromEnv(getenv func(string) string) (Choice, error) {
 // Store is what Admin needs of the store.
 type Store interface {
 	Settings
-	// CountClients returns how many clients exist.
-	CountClients(ctx context.Context) (int, error)
+	// HasClients reports whether any client exists.
+	HasClients(ctx context.Context) (bool, error)
 }
 
 // ClientCreator creates clients; *client.Service is one.
@@ -126,12 +126,8 @@ var (
 // credentials once to w; with a chosen secret it prints only the client
 // id. On a store that has clients it does nothing.
 func Admin(ctx context.Context, s Store, clients ClientCreator, choice Choice, w io.Writer) error {
-	n, err := s.CountClients(ctx)
-	if err != nil {
+	if exists, err := s.HasClients(ctx); err != nil || exists {
 		return err
-	}
-	if n > 0 {
-		return nil
 	}
 	marker := make([]byte, client.HashKeyBytes)
 	_, _ = rand.Read(marker)
@@ -144,7 +140,7 @@ func Admin(ctx context.Context, s Store, clients ClientCreator, choice Choice, w
 		// marker and the admin client. Give the other node a moment; if
 		// still no client exists, say so rather than run without an admin.
 		for range waitPolls {
-			if n, err := s.CountClients(ctx); err == nil && n > 0 {
+			if exists, err := s.HasClients(ctx); err == nil && exists {
 				return nil
 			}
 			select {

@@ -41,10 +41,10 @@ func (s *fakeStore) InitSetting(_ context.Context, name string, value []byte) ([
 	return value, nil
 }
 
-func (s *fakeStore) CountClients(context.Context) (int, error) {
+func (s *fakeStore) HasClients(context.Context) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.clients, s.err
+	return s.clients > 0, s.err
 }
 
 // fakeClients records what Admin asks to create and counts it in store.

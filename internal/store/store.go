@@ -53,8 +53,11 @@ type Store interface {
 	// ListAudit returns audit events matching f, newest first.
 	ListAudit(ctx context.Context, f audit.Filter) ([]audit.Event, error)
 
-	// CountClients returns how many clients exist (bootstrap uses it).
+	// CountClients returns how many clients exist.
 	CountClients(ctx context.Context) (int, error)
+	// HasClients reports whether any client exists (bootstrap asks it on
+	// every start; unlike a count it costs the same for any number).
+	HasClients(ctx context.Context) (bool, error)
 
 	// InitSetting stores value under name unless a value is already there,
 	// and returns whichever value is stored afterwards. Concurrent callers

@@ -165,6 +165,15 @@ func (s *Store) CountClients(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// HasClients reports whether any client exists.
+func (s *Store) HasClients(ctx context.Context) (bool, error) {
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM clients)`).Scan(&exists); err != nil {
+		return false, classify(fmt.Errorf("any clients: %w", err), false)
+	}
+	return exists, nil
+}
+
 // ListClients returns clients matching f in creation order, without secrets.
 func (s *Store) ListClients(ctx context.Context, f client.Filter) ([]client.Client, error) {
 	if !storable(f.OwnerID) || !storable(f.NamePrefix) || !storable(f.AfterID) {

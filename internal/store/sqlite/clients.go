@@ -164,6 +164,15 @@ func (s *Store) CountClients(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// HasClients reports whether any client exists.
+func (s *Store) HasClients(ctx context.Context) (bool, error) {
+	var exists bool
+	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM clients)`).Scan(&exists); err != nil {
+		return false, fmt.Errorf("any clients: %w", err)
+	}
+	return exists, nil
+}
+
 // ListClients returns clients matching f in creation order, without secrets.
 func (s *Store) ListClients(ctx context.Context, f client.Filter) ([]client.Client, error) {
 	var where []string

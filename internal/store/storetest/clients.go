@@ -260,6 +260,9 @@ func testCountClients(t *testing.T, s store.Store) {
 		if n, err := s.CountClients(ctx(t)); err != nil || n != i {
 			t.Fatalf("CountClients = %d, %v; want %d", n, err, i)
 		}
+		if exists, err := s.HasClients(ctx(t)); err != nil || exists != (i > 0) {
+			t.Fatalf("HasClients = %v, %v; want %v", exists, err, i > 0)
+		}
 		if err := s.CreateClient(ctx(t), SampleClient(i), Event("client.create", "x")); err != nil {
 			t.Fatal(err)
 		}
