@@ -19,8 +19,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/latchkey" ./cmd/latchkey
-go build -o "$work/load" ./cmd/latchkey-load
+CGO_ENABLED=0 go build -o "$work/latchkey" ./cmd/latchkey
+CGO_ENABLED=0 go build -o "$work/load" ./cmd/latchkey-load
 id=load-admin
 secret=$(head -c 32 /dev/urandom | base64 | tr -d '/+=' | head -c 40)
 export LATCHKEY_BOOTSTRAP_CLIENT_ID=$id LATCHKEY_BOOTSTRAP_CLIENT_SECRET=$secret LATCHKEY_LOG_LEVEL=warn
