@@ -37,6 +37,20 @@ func keyFromScalar(t testing.TB, d []byte) *ecdsa.PrivateKey {
 	return k
 }
 
+// newSigner returns a fresh P-256 key and its Signer.
+func newSigner(tb testing.TB) (*ecdsa.PrivateKey, *Signer) {
+	tb.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := New(priv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return priv, s
+}
+
 func verifies(pub *ecdsa.PublicKey, digest []byte, sig *[64]byte) bool {
 	return ecdsa.Verify(pub, digest, new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
 }
@@ -92,11 +106,7 @@ func TestKnownAnswers(t *testing.T) {
 // TestOutOfRangeNonces: a nonce or blinding factor that is zero or not
 // below n is refused, never reduced (a reduced nonce would be biased).
 func TestOutOfRangeNonces(t *testing.T) {
-	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	s, err := New(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	priv, s := newSigner(t)
 	n := [32]byte(orderBytes)
 	nPlus1 := n
 	nPlus1[31]++
@@ -163,11 +173,7 @@ func TestSignVerifies(t *testing.T) {
 		rounds = 20
 	}
 	for i := range rounds {
-		priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		s, err := New(priv)
-		if err != nil {
-			t.Fatal(err)
-		}
+		priv, s := newSigner(t)
 		msg := []byte{byte(i), byte(i >> 8)}
 		digest := sha256.Sum256(msg)
 		var a, b [64]byte
@@ -220,11 +226,7 @@ func joseVerifies(t *testing.T, priv *ecdsa.PrivateKey, msg []byte) {
 // TestConcurrentSign: one Signer is used from many goroutines (run with
 // -race).
 func TestConcurrentSign(t *testing.T) {
-	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	s, err := New(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	priv, s := newSigner(t)
 	var wg sync.WaitGroup
 	errs := make(chan string, 8)
 	for g := range 8 {
@@ -341,11 +343,7 @@ func TestAgainstReference(t *testing.T) {
 		rounds = 100
 	}
 	for i := range rounds {
-		priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		s, err := New(priv)
-		if err != nil {
-			t.Fatal(err)
-		}
+		priv, s := newSigner(t)
 		var k, beta, digest [32]byte
 		rand.Read(k[:])
 		rand.Read(beta[:])
@@ -389,16 +387,8 @@ func TestOverflowingX(t *testing.T) {
 // its hedging: with the random source fixed, k still differs between
 // digests and between keys, so a broken source cannot repeat a nonce.
 func TestNonceDerivation(t *testing.T) {
-	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	s, err := New(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	priv2, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	s2, err := New(priv2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, s := newSigner(t)
+	_, s2 := newSigner(t)
 	d1, d2 := sha256.Sum256([]byte("a")), sha256.Sum256([]byte("b"))
 
 	cryptotest.SetGlobalRandom(t, 7)
@@ -494,11 +484,7 @@ func TestRawSignatureRejectsMalformed(t *testing.T) {
 }
 
 func BenchmarkSign(b *testing.B) {
-	priv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	s, err := New(priv)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, s := newSigner(b)
 	digest := sha256.Sum256([]byte("x"))
 	var sig [64]byte
 	b.ReportAllocs()
